@@ -1,0 +1,106 @@
+# tlsinspect - explain failed TLS handshakes in tcpdump captures.
+#
+#   make            build ./tlsinspect
+#   make demo       install build dependencies if missing, run on a bundled capture
+#   make test       install dependencies if missing, build, run every test
+#   make asan       the unit and golden tests under AddressSanitizer + UBSan
+#   make captures   regenerate the fixtures in captures/ (then: make update-golden)
+#   make update-golden   rewrite captures/*.expected.json from the current build
+#   make bench      performance benchmark (see README)
+
+VERSION    := 0.1.0
+CC         ?= cc
+PKGS       := libpcap openssl zlib jansson
+TEST_PKGS  := cmocka
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS_PKG := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS_PKG   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+OPT        ?= -O2
+CFLAGS     ?= $(OPT) -g
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wformat=2 -Wvla -Wno-unused-parameter
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude \
+              $(WARN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS     := $(PKG_LIBS) $(EXTRA_LDFLAGS)
+
+BUILD      ?= build
+SRCS       := $(sort $(wildcard src/*.c))
+OBJS       := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIBOBJS    := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+HDRS       := $(wildcard include/tlsinspect/*.h)
+
+TEST_SRCS  := $(sort $(wildcard tests/test_*.c))
+TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(wildcard tests/support/*.c)
+GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
+
+.PHONY: all deps demo test check unit golden conformance asan captures \
+        update-golden bench fuzz clean
+
+all: tlsinspect
+
+tlsinspect: $(OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(LIBOBJS) $(TEST_SUPPORT) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS_PKG) -Itests -o $@ $< $(TEST_SUPPORT) $(LIBOBJS) \
+	    $(LDLIBS) $(TEST_LIBS_PKG)
+
+$(BUILD)/gen: $(GEN_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(GEN_SRCS) $(LDLIBS)
+
+# ---- set-up: install what a fresh Debian machine lacks ----------------------
+deps:
+	@sh tests/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory tlsinspect
+	./tlsinspect --cafile captures/pki/expressway-trust.pem captures/post-upgrade.pcap; \
+	  rc=$$?; echo "(exit status $$rc: 1 means findings at error level)"; [ $$rc -le 1 ]
+
+# ---- tests ---------------------------------------------------------------------
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: tlsinspect unit golden conformance
+
+unit: $(TEST_BINS)
+	@sh tests/run_unit.sh $(TEST_BINS)
+
+golden: tlsinspect
+	@sh tests/golden.sh ./tlsinspect
+
+conformance: tlsinspect
+	@sh tests/conformance.sh ./tlsinspect
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" TLSINSPECT_BIN=build-asan/tlsinspect \
+	  asan-run
+
+asan-run: $(TEST_BINS) $(OBJS)
+	$(CC) $(ALL_CFLAGS) -o $(BUILD)/tlsinspect $(OBJS) $(LDLIBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/run_unit.sh $(TEST_BINS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/golden.sh $(BUILD)/tlsinspect
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/conformance.sh $(BUILD)/tlsinspect
+
+captures: $(BUILD)/gen
+	sh tests/gen/make_captures.sh $(BUILD)/gen
+
+update-golden: tlsinspect
+	@sh tests/golden.sh ./tlsinspect --update
+
+clean:
+	rm -rf build build-asan build-fuzz tlsinspect

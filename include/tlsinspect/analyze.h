@@ -1,0 +1,88 @@
+/* analyze.h - the pipeline: capture -> decode -> flows -> TLS -> checks.
+ *
+ * analyze_run() reads the capture files named in the options and returns
+ * every TLS connection's facts, verified and with findings, plus what the
+ * reports need to know about the inputs.  It owns nothing process-wide: all
+ * state lives in the struct analysis it returns.
+ */
+#ifndef TLSINSPECT_ANALYZE_H
+#define TLSINSPECT_ANALYZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlsinspect/capture.h"
+#include "tlsinspect/conn.h"
+#include "tlsinspect/flow.h"
+#include "tlsinspect/tls.h"
+#include "tlsinspect/x509.h"
+
+#define ANALYZE_MAX_NAMES    256   /* --name options */
+#define ANALYZE_MAX_WARNINGS 256   /* distinct warnings kept */
+
+struct analyze_name {               /* --name ADDR=NAME */
+    struct conn_endpoint addr;      /* port unused */
+    const char *name;
+};
+
+enum analyze_at { AT_CAPTURE = 0, AT_NOW, AT_FIXED };
+
+struct analyze_opts {
+    char *const *files;
+    size_t nfiles;
+    const char *bpf;                /* NULL: no filter */
+    uint16_t ports[FLOW_MAX_PORTS];
+    size_t nports;
+    bool all_ports;
+    struct x509_trust_opts trust;
+    struct analyze_name names[ANALYZE_MAX_NAMES];
+    size_t nnames;
+    enum analyze_at at;
+    int64_t at_time;                /* seconds, for AT_FIXED */
+    int64_t now;                    /* seconds: "now" (main passes time(NULL)) */
+    const char *keylog;
+    struct flow_limits flow_limits;
+    struct tls_limits tls_limits;
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);  /* may be NULL */
+    void *progress_ctx;
+};
+void analyze_opts_default(struct analyze_opts *o);
+
+/* A capture-level finding (not tied to one connection). */
+struct analyze_global_finding {
+    int id;                         /* enum finding_id */
+    char *message;
+};
+
+struct analysis {
+    struct cap_input *inputs;       /* copies, owned */
+    size_t ninputs;
+    uint64_t packets;               /* all packets read */
+    int64_t first_ts, last_ts;      /* microseconds; 0 if no packet */
+    struct conn **conns;            /* in report order (first timestamp, then endpoints) */
+    size_t nconns;
+    struct analyze_global_finding *global;   /* CAPTURE_TRUNCATED, LIMIT_REACHED ... */
+    size_t nglobal;
+    char *warnings[ANALYZE_MAX_WARNINGS];
+    size_t nwarnings;
+    uint64_t warnings_dropped;
+    struct flow_stats flow_stats;
+    uint64_t decode_counts[8];      /* by enum decode_result */
+    uint64_t verifications;         /* uncached chain verifications run */
+    struct x509_pool *pool;         /* owns the certificates the conns borrow */
+    struct tls_names *names;        /* cipher suite names for the reports */
+};
+
+/* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options
+ * (message in errbuf).  A truncated capture is not an error: it shows up as
+ * a global CAPTURE_TRUNCATED finding. */
+int analyze_run(const struct analyze_opts *o, struct analysis **out,
+                char *errbuf, size_t errlen);
+void analysis_free(struct analysis *a);   /* NULL is a no-op */
+
+/* printf-style warning, deduplicated by text, capped. */
+void analysis_warn(struct analysis *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,214 @@
+/* conn.h - what tlsinspect knows about one TLS connection.
+ *
+ * Plain data: filled by the flow table (TCP facts), the TLS parser (hellos,
+ * certificates, alerts, outcome), the verifier and the findings stage; read by
+ * the reports, which never parse bytes again.  Lists have fixed capacities
+ * (the *_MAX constants) with a count and an overflow flag, except the cipher
+ * suite list, which is allocated to its exact size (a ClientHello may offer
+ * hundreds).  Certificates are borrowed from the x509 pool and outlive the
+ * connection.  Times are microseconds since the epoch, UTC.
+ */
+#ifndef TLSINSPECT_CONN_H
+#define TLSINSPECT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlsinspect/x509.h"
+
+#define CONN_MAX_EXTS      64
+#define CONN_MAX_SIGALGS   64
+#define CONN_MAX_GROUPS    64
+#define CONN_MAX_VERSIONS  16
+#define CONN_MAX_ALPN      16
+#define CONN_MAX_POINTFMTS 8
+#define CONN_MAX_HELLOS    2   /* first ClientHello and one after HelloRetryRequest */
+#define CONN_MAX_CERTS     16  /* certificates kept per chain */
+#define CONN_MAX_ALERTS    16
+#define CONN_MAX_EVENTS    32  /* ladder entries kept */
+#define CONN_MAX_FINDINGS  16
+#define CONN_SUITES_MAX    32767 /* a 2-byte vector cannot hold more */
+
+enum conn_dir { DIR_CLIENT = 0, DIR_SERVER = 1 };   /* who sent it */
+
+enum conn_outcome {
+    OUTCOME_INCOMPLETE = 0,   /* capture ended (or gaps) before the end */
+    OUTCOME_COMPLETE,         /* both Finished (TLS 1.2: both CCS + encrypted Finished) */
+    OUTCOME_FAILED,           /* fatal alert or reset before Finished */
+    OUTCOME_ENCRYPTED,        /* TLS 1.3 without keys: certificate not visible */
+    OUTCOME_NOT_TLS           /* --ports all: the stream was not TLS (not reported) */
+};
+const char *conn_outcome_name(enum conn_outcome o); /* "complete", ... */
+
+enum conn_auth { AUTH_NONE = 0, AUTH_RSA, AUTH_ECDSA, AUTH_DSA, AUTH_PSK, AUTH_ANON, AUTH_ANY, AUTH_OTHER };
+const char *conn_auth_name(enum conn_auth a);        /* NULL, "RSA", "ECDSA", ..., "any" */
+
+struct conn_endpoint {
+    uint8_t ipver;            /* 4 or 6 */
+    uint8_t ip[16];           /* IPv4 in the first 4 bytes */
+    uint16_t port;
+};
+
+struct conn_tcp {
+    bool syn_seen;            /* client SYN captured */
+    bool synack_seen;
+    bool fin[2];              /* indexed by enum conn_dir: who sent FIN */
+    bool rst[2];              /* who sent RST */
+    int64_t rst_ts[2];
+    uint64_t packets[2];
+    uint64_t bytes[2];        /* TCP payload bytes seen */
+    uint64_t retrans[2];      /* duplicate/overlapping segments dropped */
+    uint64_t overlap_conflicts[2]; /* overlaps whose bytes differed (first copy won) */
+    uint64_t gaps[2];         /* holes that never filled */
+    uint64_t gap_bytes[2];
+    uint64_t snap_cut[2];     /* packets cut by the snaplen carrying payload */
+    uint64_t synacks_isn_changed; /* SYN-ACKs seen with a different ISN */
+    bool limit_hit[2];        /* out-of-order buffer limit reached */
+};
+
+struct conn_client_hello {
+    bool sslv2;               /* SSLv2-compatible ClientHello */
+    int64_t ts;
+    uint16_t legacy_version;
+    uint16_t *suites;         /* owned, n_suites entries, order kept */
+    uint32_t n_suites;
+    uint16_t exts[CONN_MAX_EXTS];          /* extension types, order kept */
+    uint16_t n_exts;
+    uint16_t versions[CONN_MAX_VERSIONS];  /* supported_versions */
+    uint16_t n_versions;
+    uint16_t sigalgs[CONN_MAX_SIGALGS];    /* signature_algorithms */
+    uint16_t n_sigalgs;
+    uint16_t groups[CONN_MAX_GROUPS];      /* supported_groups */
+    uint16_t n_groups;
+    uint16_t key_share_groups[CONN_MAX_GROUPS];
+    uint16_t n_key_share_groups;
+    uint8_t point_formats[CONN_MAX_POINTFMTS];
+    uint16_t n_point_formats;
+    char *alpn[CONN_MAX_ALPN];             /* owned strings */
+    uint16_t n_alpn;
+    char *sni;                /* owned, NULL when absent (bytes as sent, NUL-free) */
+    uint8_t session_id_len;
+    bool lists_truncated;     /* some list above exceeded its capacity */
+    enum conn_auth preferred_auth; /* SPEC: first ECDHE/DHE non-1.3 suite, or 1st sigalg */
+    uint16_t preferred_suite; /* the suite that decided preferred_auth (0 if sigalg) */
+    char ja3[33];             /* MD5 hex of the JA3 string */
+    char ja4[40];             /* JA4 (FoxIO) a_b_c */
+};
+
+struct conn_server_hello {
+    bool present;
+    bool hrr;                 /* this was a HelloRetryRequest */
+    int64_t ts;
+    uint16_t legacy_version;
+    uint16_t version;         /* negotiated: supported_versions if present */
+    uint16_t suite;
+    uint8_t compression;
+    uint16_t exts[CONN_MAX_EXTS];
+    uint16_t n_exts;
+    enum conn_auth auth;      /* implied by the suite; AUTH_ANY for TLS 1.3 */
+};
+
+struct conn_alert {
+    enum conn_dir from;
+    bool encrypted;           /* level/description unknown */
+    uint8_t level;            /* 1 warning, 2 fatal (valid when !encrypted) */
+    uint8_t description;
+    int64_t ts;
+    int8_t after_msg;         /* last handshake message type seen before it (either side), -1 none */
+    enum conn_dir after_msg_from;
+};
+
+/* One ladder line: a handshake message, CCS, alert or the first app data. */
+enum conn_event_kind { EV_HANDSHAKE, EV_CCS, EV_ALERT, EV_APPDATA, EV_ENCRYPTED_HS, EV_RST, EV_FIN, EV_GAP };
+struct conn_event {
+    int64_t ts;
+    uint8_t kind;             /* enum conn_event_kind */
+    uint8_t from;             /* enum conn_dir */
+    uint8_t type;             /* handshake type, or alert description */
+    uint8_t level;            /* alert level */
+};
+
+enum finding_severity { SEV_INFO = 0, SEV_WARNING, SEV_ERROR };
+
+struct conn_finding {
+    int id;                   /* enum finding_id (findings.h) */
+    enum finding_severity severity;
+    char *message;            /* owned */
+    char *remedy;             /* owned */
+};
+
+struct conn_verification {
+    bool done;
+    int64_t time;             /* seconds since the epoch the chain was judged at */
+    char expected_name[256];
+    enum x509_name_source name_source;
+    struct x509_verdict verdict;
+    bool now_differs;         /* --at capture and the verdict today differs */
+    struct x509_verdict verdict_now;
+    bool client_done;         /* client chain verified against --client-cafile */
+    struct x509_verdict client_verdict;
+};
+
+struct conn {
+    uint64_t id;              /* 1-based, in report order */
+    struct conn_endpoint client, server;
+    int64_t first_ts, last_ts;
+    struct conn_tcp tcp;
+
+    bool is_tls;              /* a TLS (or SSLv2) ClientHello or record was seen */
+    uint16_t record_version;  /* of the first record */
+    struct conn_client_hello ch[CONN_MAX_HELLOS];
+    uint8_t n_ch;
+    bool ch_more;             /* more ClientHellos than kept */
+    struct conn_server_hello sh;  /* the final ServerHello (HRR kept in sh_hrr) */
+    struct conn_server_hello sh_hrr;
+    bool tls13;
+
+    const struct x509_cert *server_certs[CONN_MAX_CERTS];  /* order as sent */
+    uint16_t n_server_certs;
+    bool server_certs_truncated;
+    bool server_cert_msg_seen;
+    bool certificate_request;
+    bool certificate_status;   /* OCSP staple */
+    const struct x509_cert *client_certs[CONN_MAX_CERTS];
+    uint16_t n_client_certs;
+    bool client_cert_msg_seen; /* may be empty (n_client_certs == 0) */
+
+    struct conn_alert alerts[CONN_MAX_ALERTS];
+    uint16_t n_alerts;
+    bool alerts_truncated;
+
+    struct conn_event events[CONN_MAX_EVENTS];
+    uint16_t n_events;
+    bool events_truncated;
+
+    bool ccs[2];               /* ChangeCipherSpec sent (direction encrypted after) */
+    bool finished[2];          /* Finished seen (TLS 1.2: encrypted hs record after CCS) */
+    bool appdata[2];
+    bool malformed[2];         /* the parser gave up on this direction */
+    char *malformed_why[2];    /* owned */
+    bool keys_used;            /* TLS 1.3 handshake decrypted with --keylog */
+    char *tls13_note;          /* owned: no secrets, tag failure, ... */
+
+    enum conn_outcome outcome;
+    struct conn_verification verify;
+    struct conn_finding findings[CONN_MAX_FINDINGS];
+    uint16_t n_findings;
+};
+
+/* Initialise / release a connection (frees owned strings and suites, never
+ * the borrowed certificates).  conn_free(NULL) is a no-op. */
+void conn_init(struct conn *c);
+void conn_free(struct conn *c);
+
+/* Append helpers that respect the capacities (set the overflow flags). */
+void conn_add_event(struct conn *c, int64_t ts, enum conn_event_kind kind,
+                    enum conn_dir from, uint8_t type, uint8_t level);
+int conn_add_finding(struct conn *c, int id, enum finding_severity sev,
+                     const char *message, const char *remedy);
+
+/* Format an endpoint address ("10.0.0.1", "2001:db8::1"); buf >= 46 bytes. */
+const char *conn_ip_str(const struct conn_endpoint *e, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,92 @@
+/* reasm.h - one direction of a TCP connection as an in-order byte stream.
+ *
+ * Segments arrive in capture order; bytes are pushed to a sink in sequence
+ * order.  A segment that continues the stream is handed to the sink straight
+ * from the packet buffer (zero copy); only out-of-order data is copied into a
+ * queue, bounded per direction and in total.  Rules:
+ *   - sequence numbers compare modulo 2^32 (RFC 1982 style), so streams that
+ *     wrap around 2^32 work;
+ *   - duplicates and overlaps: the first copy of a byte wins; overlapping
+ *     bytes that differ are counted as conflicts;
+ *   - without a captured SYN the first data segment starts the stream;
+ *   - holes that never fill are reported to the sink's gap() with their size
+ *     when the queue must move on (limit reached, FIN, end of capture).
+ * The reassembler knows nothing of TLS.
+ */
+#ifndef TLSINSPECT_REASM_H
+#define TLSINSPECT_REASM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REASM_MAX_OOO_BYTES_DIR   (256u * 1024u)      /* queued per direction */
+#define REASM_MAX_OOO_SEGS_DIR    1024u
+#define REASM_MAX_OOO_BYTES_TOTAL (32u * 1024u * 1024u) /* queued in all flows */
+
+struct reasm_sink {
+    void *ctx;
+    /* In-order bytes; `data` valid only during the call. */
+    void (*data)(void *ctx, const uint8_t *data, size_t len, int64_t ts);
+    /* `nbytes` missing bytes were skipped (a hole that never filled). */
+    void (*gap)(void *ctx, uint64_t nbytes, int64_t ts);
+};
+
+struct reasm_limits {
+    size_t max_dir_bytes;     /* REASM_MAX_OOO_BYTES_DIR */
+    size_t max_dir_segs;      /* REASM_MAX_OOO_SEGS_DIR */
+    size_t max_total_bytes;   /* REASM_MAX_OOO_BYTES_TOTAL */
+    size_t *total_used;       /* shared counter across all directions, may be NULL */
+};
+
+struct reasm_stats {
+    uint64_t delivered;       /* bytes handed to the sink */
+    uint64_t retrans;         /* segments wholly or partly already seen */
+    uint64_t overlap_conflicts; /* overlapping bytes that differed */
+    uint64_t gaps;            /* holes skipped */
+    uint64_t gap_bytes;
+    uint64_t limit_hits;      /* times a queue limit forced a skip */
+};
+
+struct reasm_seg;
+
+struct reasm_dir {
+    bool started;             /* next_seq is valid */
+    bool stopped;             /* consumer is done: ignore further data */
+    uint32_t next_seq;        /* next expected sequence number */
+    struct reasm_seg *ooo;    /* out-of-order queue, sorted by seq */
+    size_t ooo_bytes;
+    size_t ooo_segs;
+    struct reasm_stats st;
+};
+
+void reasm_init(struct reasm_dir *d);
+
+/* A SYN (or SYN-ACK) carrying initial sequence number `isn`: data starts at
+ * isn + 1.  A later SYN with another ISN before any data replaces it. */
+void reasm_syn(struct reasm_dir *d, uint32_t isn);
+
+/* One segment's payload.  Calls sink->data for every byte that became
+ * in order.  Returns TI_OK, or TI_ELIMIT when a limit forced a skip (counted
+ * in st.limit_hits; the stream went on after a reported gap). */
+int reasm_segment(struct reasm_dir *d, uint32_t seq, const uint8_t *data,
+                  size_t len, int64_t ts, const struct reasm_sink *sink,
+                  const struct reasm_limits *lim);
+
+/* No more data will come (FIN, RST, eviction, end of capture): deliver what
+ * is queued, reporting each hole through sink->gap. */
+void reasm_flush(struct reasm_dir *d, int64_t ts, const struct reasm_sink *sink,
+                 const struct reasm_limits *lim);
+
+/* Consumer is done: free the queue and ignore later segments. */
+void reasm_stop(struct reasm_dir *d, const struct reasm_limits *lim);
+
+void reasm_free(struct reasm_dir *d, const struct reasm_limits *lim);
+
+/* Sequence comparison modulo 2^32: <0, 0, >0 like memcmp. */
+static inline int32_t reasm_seq_diff(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b);
+}
+
+#endif
