@@ -1,0 +1,403 @@
+/* capture.c - open pcap/pcapng(.gz) files with libpcap and merge them by timestamp. */
+#include "tlsinspect/capture.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <pcap/pcap.h>
+#include <zlib.h>
+
+#include "tlsinspect/err.h"
+
+/* File magic numbers, as the first 4 bytes read big-endian. */
+#define CAP_MAGIC_PCAP_US_BE 0xa1b2c3d4u
+#define CAP_MAGIC_PCAP_US_LE 0xd4c3b2a1u
+#define CAP_MAGIC_PCAP_NS_BE 0xa1b23c4du
+#define CAP_MAGIC_PCAP_NS_LE 0x4d3cb2a1u
+#define CAP_MAGIC_PCAPNG     0x0a0d0d0au   /* Section Header Block type */
+#define CAP_GZIP_ID1 0x1f                  /* RFC 1952 section 2.3.1 */
+#define CAP_GZIP_ID2 0x8b
+
+#define CAP_GZ_BUFFER (128u * 1024u)       /* zlib input buffer for .gz inputs */
+#define CAP_READ_BUFFER (256u * 1024u)     /* stdio buffer: fewer read() calls than BUFSIZ */
+#define CAP_GZ_OFFSET_EVERY 64u            /* gzoffset() (an lseek) every N packets */
+
+/* One input file: the libpcap handle and its pending (not yet returned) packet. */
+struct cap_src {
+    pcap_t *pcap;
+    FILE *fp;                  /* owned by pcap (pcap_close closes it) */
+    gzFile gz;                 /* behind fp when inflated; closed with fp */
+    char *iobuf;               /* fp's stdio buffer, freed after pcap_close */
+    struct bpf_program prog;
+    bool have_prog;
+    bool pending;              /* hdr/data hold a packet not yet returned */
+    bool done;                 /* EOF or damage: no more reads */
+    struct pcap_pkthdr *hdr;   /* libpcap's, valid until the next read on pcap */
+    const u_char *data;
+};
+
+struct capture {
+    size_t n;
+    struct cap_input *inputs;
+    struct cap_src *srcs;
+};
+
+static void cap_err(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cap_err(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errbuf == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- gzip behind a FILE * (fopencookie) -------------------------------------- */
+
+static ssize_t cap_gz_read(void *cookie, char *buf, size_t size)
+{
+    int n;
+
+    if (size > INT_MAX)
+        size = INT_MAX;
+    n = gzread((gzFile)cookie, buf, (unsigned)size);
+    if (n < 0) {
+        errno = EIO;   /* libpcap reports strerror(errno); gzerror() is added later */
+        return -1;
+    }
+    return n;
+}
+
+static int cap_gz_close(void *cookie)
+{
+    /* Z_BUF_ERROR here only means the stream ended early, already reported. */
+    return gzclose((gzFile)cookie) == Z_OK ? 0 : EOF;
+}
+
+static const cookie_io_functions_t cap_gz_io = {
+    .read = cap_gz_read,
+    .write = NULL,
+    .seek = NULL,
+    .close = cap_gz_close,
+};
+
+/* zlib's message without the "path: " prefix gzerror() puts in front. */
+static const char *cap_gz_msg(gzFile gz, const char *file, int *zerr)
+{
+    const char *msg = gzerror(gz, zerr);
+    size_t n = strlen(file);
+
+    if (msg == NULL)
+        return "";
+    if (strncmp(msg, file, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        return msg + n + 2;
+    return msg;
+}
+
+static uint32_t cap_magic(const uint8_t m[4])
+{
+    return (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+}
+
+static const char *cap_format_name(uint32_t magic)
+{
+    /* libpcap decides whether it can read the file; we only name it. */
+    switch (magic) {
+    case CAP_MAGIC_PCAPNG:
+        return "pcapng";
+    case CAP_MAGIC_PCAP_US_BE:
+    case CAP_MAGIC_PCAP_US_LE:
+    case CAP_MAGIC_PCAP_NS_BE:
+    case CAP_MAGIC_PCAP_NS_LE:
+        return "pcap";
+    default:
+        return "pcap";   /* another variant libpcap reads (e.g. a1b2cd34), or an error */
+    }
+}
+
+/* Open one file into src/in: fopen, sniff the magic, inflate if gzip, hand
+ * the FILE * to libpcap, compile the filter. */
+static int cap_open_one(struct cap_src *src, struct cap_input *in, const char *file,
+                        const char *bpf, char *errbuf, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+    uint8_t m[4] = {0, 0, 0, 0};
+    size_t got;
+    struct stat st;
+    FILE *fp;
+
+    fp = fopen(file, "rb");
+    if (fp == NULL) {
+        cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
+        return TI_EIO;
+    }
+    src->iobuf = malloc(CAP_READ_BUFFER);
+    if (src->iobuf != NULL)   /* without it stdio's default buffer does */
+        setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+        in->size = (uint64_t)st.st_size;
+    got = fread(m, 1, sizeof m, fp);
+    if (ferror(fp) || fseek(fp, 0, SEEK_SET) != 0) {
+        cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
+        fclose(fp);
+        return TI_EIO;
+    }
+
+    if (got >= 2 && m[0] == CAP_GZIP_ID1 && m[1] == CAP_GZIP_ID2) {
+        gzFile gz;
+
+        fclose(fp);
+        errno = 0;
+        gz = gzopen(file, "rb");
+        if (gz == NULL) {
+            cap_err(errbuf, errlen, "%s: cannot open gzip stream: %s", file,
+                    errno ? strerror(errno) : "out of memory");
+            return TI_EIO;
+        }
+        gzbuffer(gz, CAP_GZ_BUFFER);
+        memset(m, 0, sizeof m);
+        if (gzread(gz, m, sizeof m) < 0 || gzrewind(gz) != 0) {
+            int zerr;
+            cap_err(errbuf, errlen, "%s: gzip: %s", file, cap_gz_msg(gz, file, &zerr));
+            gzclose(gz);
+            return TI_EIO;
+        }
+        fp = fopencookie(gz, "rb", cap_gz_io);
+        if (fp == NULL) {
+            cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
+            gzclose(gz);
+            return TI_EIO;
+        }
+        if (src->iobuf != NULL)
+            setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+        src->gz = gz;
+        snprintf(in->format, sizeof in->format, "%s+gzip", cap_format_name(cap_magic(m)));
+    } else {
+        snprintf(in->format, sizeof in->format, "%s", cap_format_name(cap_magic(m)));
+    }
+
+    perr[0] = '\0';
+    /* MICRO: libpcap scales nanosecond pcap and pcapng if_tsresol for us. */
+    src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
+    if (src->pcap == NULL) {
+        cap_err(errbuf, errlen, "%s: %s", file, perr[0] ? perr : "not a capture file");
+        fclose(fp);   /* closes the gzFile too */
+        src->gz = NULL;
+        return TI_EIO;
+    }
+    src->fp = fp;
+    in->linktype = pcap_datalink(src->pcap);
+    {
+        const char *name = pcap_datalink_val_to_name(in->linktype);
+        if (name != NULL)
+            snprintf(in->linktype_name, sizeof in->linktype_name, "%s", name);
+        else
+            snprintf(in->linktype_name, sizeof in->linktype_name, "DLT_%d", in->linktype);
+    }
+    in->snaplen = (uint32_t)pcap_snapshot(src->pcap);
+
+    if (bpf != NULL) {
+        /* Compiled per file: the code depends on the file's link type.
+         * Applied with pcap_offline_filter() so `packets` counts records
+         * before the filter. */
+        if (pcap_compile(src->pcap, &src->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            cap_err(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
+            return TI_EUSAGE;
+        }
+        src->have_prog = true;
+    }
+    return TI_OK;
+}
+
+/* Bytes of the file consumed so far (compressed bytes for gzip). */
+static void cap_update_bytes(struct cap_src *src, struct cap_input *in)
+{
+    long long off;
+
+    if (src->gz != NULL)
+        off = (long long)gzoffset(src->gz);
+    else
+        off = (long long)ftell(src->fp);
+    if (off >= 0)
+        in->bytes = (uint64_t)off;
+}
+
+static void cap_free_src(struct cap_src *src)
+{
+    if (src->have_prog)
+        pcap_freecode(&src->prog);
+    if (src->pcap != NULL)
+        pcap_close(src->pcap);    /* fclose(fp) -> gzclose */
+    free(src->iobuf);
+    src->iobuf = NULL;
+    src->have_prog = false;
+    src->pcap = NULL;
+    src->fp = NULL;
+    src->gz = NULL;
+}
+
+void capture_close(struct capture *cap)
+{
+    if (cap == NULL)
+        return;
+    for (size_t i = 0; i < cap->n; i++) {
+        cap_free_src(&cap->srcs[i]);
+        free(cap->inputs[i].file);
+        free(cap->inputs[i].error);
+    }
+    free(cap->srcs);
+    free(cap->inputs);
+    free(cap);
+}
+
+int capture_open(struct capture **out, char *const *files, size_t nfiles,
+                 const char *bpf, char *errbuf, size_t errlen)
+{
+    struct capture *cap;
+    int rc;
+
+    *out = NULL;
+    if (nfiles == 0) {
+        cap_err(errbuf, errlen, "no capture file given");
+        return TI_EUSAGE;
+    }
+    cap = calloc(1, sizeof *cap);
+    if (cap == NULL)
+        goto nomem;
+    cap->inputs = calloc(nfiles, sizeof *cap->inputs);
+    cap->srcs = calloc(nfiles, sizeof *cap->srcs);
+    if (cap->inputs == NULL || cap->srcs == NULL)
+        goto nomem;
+    cap->n = nfiles;
+    for (size_t i = 0; i < nfiles; i++) {
+        cap->inputs[i].file = strdup(files[i]);
+        if (cap->inputs[i].file == NULL)
+            goto nomem;
+        rc = cap_open_one(&cap->srcs[i], &cap->inputs[i], files[i], bpf, errbuf, errlen);
+        if (rc != TI_OK) {
+            capture_close(cap);
+            return rc;
+        }
+    }
+    *out = cap;
+    return TI_OK;
+
+nomem:
+    cap_err(errbuf, errlen, "out of memory");
+    capture_close(cap);
+    return TI_ENOMEM;
+}
+
+/* Stop reading one input after damage; keep libpcap's message. */
+static void cap_mark_truncated(struct cap_src *src, struct cap_input *in, const char *msg)
+{
+    char buf[PCAP_ERRBUF_SIZE + 128];
+    int zerr = Z_OK;
+    const char *zmsg = src->gz != NULL ? cap_gz_msg(src->gz, in->file, &zerr) : NULL;
+
+    if (zmsg != NULL && zerr != Z_OK && zmsg[0] != '\0')
+        snprintf(buf, sizeof buf, "%s (gzip: %s)", msg, zmsg);
+    else
+        snprintf(buf, sizeof buf, "%s", msg);
+    in->truncated = true;
+    free(in->error);
+    in->error = strdup(buf);   /* NULL on ENOMEM: truncated still says it */
+}
+
+/* Read the next record of one input that passes the filter into src's pending slot. */
+static void cap_fill(struct cap_src *src, struct cap_input *in)
+{
+    while (!src->done) {
+        int rc = pcap_next_ex(src->pcap, &src->hdr, &src->data);
+
+        if (rc == 1) {
+            in->packets++;
+            if (src->gz == NULL || in->packets % CAP_GZ_OFFSET_EVERY == 0)
+                cap_update_bytes(src, in);
+            if (src->have_prog &&
+                pcap_offline_filter(&src->prog, src->hdr, src->data) == 0)
+                continue;
+            src->pending = true;
+            return;
+        }
+        src->done = true;
+        cap_update_bytes(src, in);
+        if (rc == PCAP_ERROR_BREAK) {
+            /* Clean EOF for libpcap, but a gzip stream cut at a record
+             * boundary still lacks its trailer. */
+            int zerr = Z_OK;
+            if (src->gz != NULL) {
+                (void)gzerror(src->gz, &zerr);
+                if (zerr != Z_OK)
+                    cap_mark_truncated(src, in, "compressed stream ends early");
+            }
+        } else {
+            cap_mark_truncated(src, in, pcap_geterr(src->pcap));
+        }
+    }
+}
+
+int capture_next(struct capture *cap, struct cap_packet *pkt)
+{
+    size_t best = cap->n;
+    int64_t best_ts = 0;
+
+    /* k-way merge; a linear scan is fine for the handful of rotated files,
+     * and the strict < sends ties to the file named first. */
+    for (size_t i = 0; i < cap->n; i++) {
+        struct cap_src *src = &cap->srcs[i];
+        int64_t ts;
+
+        if (!src->pending)
+            cap_fill(src, &cap->inputs[i]);
+        if (!src->pending)
+            continue;
+        ts = (int64_t)src->hdr->ts.tv_sec * 1000000 + (int64_t)src->hdr->ts.tv_usec;
+        if (best == cap->n || ts < best_ts) {
+            best = i;
+            best_ts = ts;
+        }
+    }
+    if (best == cap->n)
+        return 0;
+
+    {
+        struct cap_src *src = &cap->srcs[best];
+        src->pending = false;   /* data stays valid until the next read on this handle */
+        pkt->data = src->data;
+        pkt->caplen = src->hdr->caplen;
+        pkt->len = src->hdr->len;
+        pkt->ts = best_ts;
+        pkt->linktype = cap->inputs[best].linktype;
+        pkt->input = (unsigned)best;
+    }
+    return 1;
+}
+
+const struct cap_input *capture_inputs(const struct capture *cap, size_t *n)
+{
+    *n = cap->n;
+    return cap->inputs;
+}
+
+void capture_progress(const struct capture *cap, uint64_t *done, uint64_t *total)
+{
+    uint64_t d = 0, t = 0;
+
+    for (size_t i = 0; i < cap->n; i++) {
+        d += cap->inputs[i].bytes;
+        t += cap->inputs[i].size;
+    }
+    *done = d;
+    *total = t;
+}
