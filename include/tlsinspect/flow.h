@@ -55,6 +55,7 @@ struct flow {
     struct flow *hnext;             /* hash chain */
     struct flow *lru_prev, *lru_next;
     uint32_t hash;
+    uint64_t serial;                /* creation order (release order at the end) */
 };
 
 struct flow_ops {
@@ -87,18 +88,24 @@ void flow_limits_default(struct flow_limits *lim);
 struct flow_stats {
     uint64_t tcp_packets;           /* TCP packets offered */
     uint64_t selected_packets;      /* passed the port filter */
-    uint64_t flows_created;
-    uint64_t flows_ignored;         /* open() returned NULL */
+    uint64_t flows_created;         /* table entries, ignored ones included */
+    uint64_t flows_ignored;         /* open() returned NULL: kept as a tombstone
+                                       (no callbacks) until FIN/RST/eviction */
     uint64_t evicted_full;          /* evicted because the table was full */
-    uint64_t evicted_idle;
+    uint64_t evicted_idle;          /* (both: flows with consumer state only) */
     uint64_t reasm_limit_hits;      /* out-of-order limits reached */
     size_t peak_flows;
     size_t ooo_bytes_peak;
+    size_t ooo_bytes;               /* queued out of order now, all flows */
 };
 
 struct flow_table;
 
-/* ports: nports entries (ignored when all_ports). */
+/* ports: nports entries (ignored when all_ports); nports == 0 selects every
+ * port too.  More than FLOW_MAX_PORTS: TI_ELIMIT.  lim NULL: defaults.
+ * A SYN (no ACK) on a flow that already carried data or a FIN, with an ISN
+ * that is neither the recorded one nor behind the data seen, is a reused
+ * port: the old flow is released (not evicted) and a new one opened. */
 int flow_table_new(struct flow_table **out, const struct flow_limits *lim,
                    const uint16_t *ports, size_t nports, bool all_ports,
                    const struct flow_ops *ops);

@@ -73,6 +73,15 @@ int reasm_segment(struct reasm_dir *d, uint32_t seq, const uint8_t *data,
                   size_t len, int64_t ts, const struct reasm_sink *sink,
                   const struct reasm_limits *lim);
 
+/* Bytes [seq, seq + n) are known to be missing from the capture (the
+ * snaplen cut the segment's tail): when the stream reaches them they are
+ * reported through sink->gap and skipped, never waited for.  Starts the
+ * stream like a data segment would.  A known hole is a first copy too: data
+ * arriving later for those bytes is dropped.  Costs a queue entry but no
+ * buffer bytes when out of order.  Returns like reasm_segment. */
+int reasm_skip(struct reasm_dir *d, uint32_t seq, uint32_t n, int64_t ts,
+               const struct reasm_sink *sink, const struct reasm_limits *lim);
+
 /* No more data will come (FIN, RST, eviction, end of capture): deliver what
  * is queued, reporting each hole through sink->gap. */
 void reasm_flush(struct reasm_dir *d, int64_t ts, const struct reasm_sink *sink,

@@ -1,0 +1,557 @@
+/* flow.c - the TCP connection table: 4-tuple lookup, sides, LRU/idle eviction, per-side reassembly. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlsinspect/err.h"
+#include "tlsinspect/flow.h"
+
+#define FLOW_MIN_BUCKETS 16u
+#define FLOW_MAX_BUCKETS (1u << 17)     /* 1 MiB of chain heads on 64-bit */
+#define FLOW_PORTMAP_WORDS (65536u / 64u)
+
+struct flow_table {
+    struct flow_limits lim;
+    struct flow_ops ops;
+    bool all_ports;                     /* or no port list given */
+    uint64_t portmap[FLOW_PORTMAP_WORDS];   /* selected ports, one bit each */
+    struct flow **buckets;
+    size_t mask;                        /* bucket count - 1 (a power of two) */
+    struct flow *lru_head, *lru_tail;   /* most recently active at the head */
+    size_t nflows;
+    uint64_t next_serial;
+    struct reasm_limits rlim;           /* total_used -> st.ooo_bytes */
+    struct flow_stats st;
+};
+
+/* Where a reassembled direction's bytes go: the consumer, tagged with the side. */
+struct flow_sink_ctx {
+    struct flow_table *t;
+    struct flow *f;
+    int side;
+};
+
+void flow_limits_default(struct flow_limits *lim)
+{
+    lim->max_flows = FLOW_MAX_FLOWS;
+    lim->idle_timeout_us = FLOW_IDLE_TIMEOUT_US;
+    lim->max_dir_bytes = REASM_MAX_OOO_BYTES_DIR;
+    lim->max_dir_segs = REASM_MAX_OOO_SEGS_DIR;
+    lim->max_total_bytes = REASM_MAX_OOO_BYTES_TOTAL;
+}
+
+static bool flow_port_listed(const struct flow_table *t, uint16_t port)
+{
+    return (t->portmap[port >> 6] >> (port & 63)) & 1u;
+}
+
+bool flow_port_selected(const struct flow_table *t, uint16_t sport, uint16_t dport)
+{
+    return t->all_ports || flow_port_listed(t, sport) || flow_port_listed(t, dport);
+}
+
+int flow_table_new(struct flow_table **out, const struct flow_limits *lim,
+                   const uint16_t *ports, size_t nports, bool all_ports,
+                   const struct flow_ops *ops)
+{
+    struct flow_table *t;
+    size_t nb = FLOW_MIN_BUCKETS, i;
+
+    if (!out || !ops)
+        return TI_EUSAGE;
+    *out = NULL;
+    if (!all_ports && nports > 0 && !ports)
+        return TI_EUSAGE;
+    if (!all_ports && nports > FLOW_MAX_PORTS)
+        return TI_ELIMIT;
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return TI_ENOMEM;
+    if (lim)
+        t->lim = *lim;
+    else
+        flow_limits_default(&t->lim);
+    if (t->lim.max_flows == 0) {
+        free(t);
+        return TI_EUSAGE;
+    }
+    t->ops = *ops;
+    /* No list at all means every port, like --ports all. */
+    t->all_ports = all_ports || nports == 0;
+    if (!t->all_ports)
+        for (i = 0; i < nports; i++)
+            t->portmap[ports[i] >> 6] |= (uint64_t)1 << (ports[i] & 63);
+    /* Chains of about two flows when the table is full; allocated once. */
+    while (nb < t->lim.max_flows / 2 && nb < FLOW_MAX_BUCKETS)
+        nb <<= 1;
+    t->buckets = calloc(nb, sizeof(*t->buckets));
+    if (!t->buckets) {
+        free(t);
+        return TI_ENOMEM;
+    }
+    t->mask = nb - 1;
+    t->rlim.max_dir_bytes = t->lim.max_dir_bytes;
+    t->rlim.max_dir_segs = t->lim.max_dir_segs;
+    t->rlim.max_total_bytes = t->lim.max_total_bytes;
+    t->rlim.total_used = &t->st.ooo_bytes;
+    *out = t;
+    return TI_OK;
+}
+
+const struct flow_stats *flow_table_stats(const struct flow_table *t)
+{
+    return &t->st;
+}
+
+/* ---- hashing and lookup -------------------------------------------------- */
+
+static size_t flow_iplen(uint8_t ipver)
+{
+    return ipver == 6 ? 16 : 4;
+}
+
+static uint32_t flow_fnv(uint32_t h, const uint8_t *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* Direction-independent: hash the endpoints in a canonical order, so both
+ * directions of a connection land in the same bucket. */
+static uint32_t flow_hash(const struct pkt_info *p)
+{
+    size_t iplen = flow_iplen(p->ipver);
+    int c = memcmp(p->src, p->dst, iplen);
+    const uint8_t *ia = p->src, *ib = p->dst;
+    uint16_t pa = p->sport, pb = p->dport;
+    uint8_t port[2];
+    uint32_t h = 2166136261u;
+
+    if (c > 0 || (c == 0 && pa > pb)) {
+        ia = p->dst;
+        ib = p->src;
+        pa = p->dport;
+        pb = p->sport;
+    }
+    h = flow_fnv(h, &p->ipver, 1);
+    h = flow_fnv(h, ia, iplen);
+    port[0] = (uint8_t)(pa >> 8);
+    port[1] = (uint8_t)pa;
+    h = flow_fnv(h, port, 2);
+    h = flow_fnv(h, ib, iplen);
+    port[0] = (uint8_t)(pb >> 8);
+    port[1] = (uint8_t)pb;
+    h = flow_fnv(h, port, 2);
+    /* murmur3 finaliser: FNV's low bits alone index the buckets poorly */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static bool flow_ep_eq(const struct conn_endpoint *e, uint8_t ipver, const uint8_t *ip,
+                       uint16_t port)
+{
+    return e->ipver == ipver && e->port == port &&
+           memcmp(e->ip, ip, flow_iplen(ipver)) == 0;
+}
+
+static struct flow *flow_lookup(const struct flow_table *t, const struct pkt_info *p,
+                                uint32_t h, int *side)
+{
+    struct flow *f;
+
+    for (f = t->buckets[h & t->mask]; f; f = f->hnext) {
+        if (f->hash != h)
+            continue;
+        if (flow_ep_eq(&f->side[0], p->ipver, p->src, p->sport) &&
+            flow_ep_eq(&f->side[1], p->ipver, p->dst, p->dport)) {
+            *side = 0;
+            return f;
+        }
+        if (flow_ep_eq(&f->side[0], p->ipver, p->dst, p->dport) &&
+            flow_ep_eq(&f->side[1], p->ipver, p->src, p->sport)) {
+            *side = 1;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* ---- LRU list ------------------------------------------------------------ */
+
+static void flow_lru_unlink(struct flow_table *t, struct flow *f)
+{
+    if (f->lru_prev)
+        f->lru_prev->lru_next = f->lru_next;
+    else
+        t->lru_head = f->lru_next;
+    if (f->lru_next)
+        f->lru_next->lru_prev = f->lru_prev;
+    else
+        t->lru_tail = f->lru_prev;
+    f->lru_prev = f->lru_next = NULL;
+}
+
+static void flow_lru_push(struct flow_table *t, struct flow *f)
+{
+    f->lru_prev = NULL;
+    f->lru_next = t->lru_head;
+    if (t->lru_head)
+        t->lru_head->lru_prev = f;
+    else
+        t->lru_tail = f;
+    t->lru_head = f;
+}
+
+/* ---- consumer plumbing --------------------------------------------------- */
+
+static void flow_poll_done(struct flow_table *t, struct flow *f)
+{
+    if (!f->app_done && t->ops.done && t->ops.done(t->ops.ctx, f))
+        f->app_done = true;
+}
+
+static void flow_sink_data(void *ctx, const uint8_t *data, size_t len, int64_t ts)
+{
+    struct flow_sink_ctx *c = ctx;
+
+    /* The consumer may finish in the middle of a queue drain: nothing after. */
+    if (c->f->app_done)
+        return;
+    if (c->t->ops.data)
+        c->t->ops.data(c->t->ops.ctx, c->f, c->side, data, len, ts);
+    flow_poll_done(c->t, c->f);
+}
+
+static void flow_sink_gap(void *ctx, uint64_t nbytes, int64_t ts)
+{
+    struct flow_sink_ctx *c = ctx;
+
+    if (c->f->app_done)
+        return;
+    if (c->t->ops.gap)
+        c->t->ops.gap(c->t->ops.ctx, c->f, c->side, nbytes, ts);
+    flow_poll_done(c->t, c->f);
+}
+
+static void flow_sink_make(struct flow_table *t, struct flow *f, int side,
+                           struct flow_sink_ctx *c, struct reasm_sink *s)
+{
+    c->t = t;
+    c->f = f;
+    c->side = side;
+    s->ctx = c;
+    s->data = flow_sink_data;
+    s->gap = flow_sink_gap;
+}
+
+/* After the consumer is done its queues are useless: free them now. */
+static void flow_after_reasm(struct flow_table *t, struct flow *f)
+{
+    if (t->st.ooo_bytes > t->st.ooo_bytes_peak)
+        t->st.ooo_bytes_peak = t->st.ooo_bytes;
+    if (f->app_done) {
+        if (!f->dir[0].stopped)
+            reasm_stop(&f->dir[0], &t->rlim);
+        if (!f->dir[1].stopped)
+            reasm_stop(&f->dir[1], &t->rlim);
+    }
+}
+
+static void flow_flush_side(struct flow_table *t, struct flow *f, int side, int64_t ts)
+{
+    struct flow_sink_ctx c;
+    struct reasm_sink s;
+
+    if (f->app_done)
+        return;
+    flow_sink_make(t, f, side, &c, &s);
+    reasm_flush(&f->dir[side], ts, &s, &t->rlim);
+    flow_after_reasm(t, f);
+}
+
+/* ---- flow life cycle ----------------------------------------------------- */
+
+static void flow_release(struct flow_table *t, struct flow *f, bool evicted, int64_t ts)
+{
+    struct flow **pp = &t->buckets[f->hash & t->mask];
+
+    /* Queued data and holes reach the consumer before it finalizes. */
+    flow_flush_side(t, f, 0, ts);
+    flow_flush_side(t, f, 1, ts);
+    while (*pp && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = f->hnext;
+    flow_lru_unlink(t, f);
+    t->nflows--;
+    if (f->app && t->ops.release)
+        t->ops.release(t->ops.ctx, f, evicted);
+    reasm_free(&f->dir[0], &t->rlim);
+    reasm_free(&f->dir[1], &t->rlim);
+    free(f);
+}
+
+static void flow_evict_idle(struct flow_table *t, int64_t ts)
+{
+    int64_t idle = t->lim.idle_timeout_us;
+    struct flow *f;
+
+    if (idle <= 0)
+        return;
+    while ((f = t->lru_tail) != NULL && ts > f->last_ts && ts - f->last_ts > idle) {
+        if (f->app)
+            t->st.evicted_idle++;
+        flow_release(t, f, true, f->last_ts);
+    }
+}
+
+static void flow_endpoint_set(struct conn_endpoint *e, uint8_t ipver, const uint8_t *ip,
+                              uint16_t port)
+{
+    memset(e, 0, sizeof(*e));
+    e->ipver = ipver;
+    memcpy(e->ip, ip, flow_iplen(ipver));
+    e->port = port;
+}
+
+static struct flow *flow_create(struct flow_table *t, const struct pkt_info *p, uint32_t h,
+                                int64_t ts, int *side)
+{
+    bool syn = p->flags & TCPF_SYN, ack = p->flags & TCPF_ACK;
+    /* A SYN-ACK seen first (the SYN was missed): its receiver initiated. */
+    int s = (syn && ack) ? 1 : 0;
+    struct flow *f;
+    bool l0, l1;
+
+    if (t->nflows >= t->lim.max_flows && t->lru_tail) {
+        if (t->lru_tail->app)
+            t->st.evicted_full++;
+        flow_release(t, t->lru_tail, true, t->lru_tail->last_ts);
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    flow_endpoint_set(&f->side[s], p->ipver, p->src, p->sport);
+    flow_endpoint_set(&f->side[s ^ 1], p->ipver, p->dst, p->dport);
+    /* SYN sender is the client; a SYN-ACK sender is the server. */
+    f->client_side = syn ? 0 : -1;
+    f->port_server_side = -1;
+    if (!t->all_ports) {
+        l0 = flow_port_listed(t, f->side[0].port);
+        l1 = flow_port_listed(t, f->side[1].port);
+        if (l0 != l1)
+            f->port_server_side = l0 ? 0 : 1;
+    }
+    f->first_ts = f->last_ts = ts;
+    f->hash = h;
+    f->serial = t->next_serial++;
+    reasm_init(&f->dir[0]);
+    reasm_init(&f->dir[1]);
+    f->hnext = t->buckets[h & t->mask];
+    t->buckets[h & t->mask] = f;
+    flow_lru_push(t, f);
+    t->nflows++;
+    t->st.flows_created++;
+    if (t->nflows > t->st.peak_flows)
+        t->st.peak_flows = t->nflows;
+    f->app = t->ops.open ? t->ops.open(t->ops.ctx, f) : NULL;
+    if (!f->app) {
+        /* Kept as a cheap tombstone so later packets are dropped after the
+         * lookup instead of asking the consumer again. */
+        t->st.flows_ignored++;
+        f->app_done = true;
+        reasm_stop(&f->dir[0], &t->rlim);
+        reasm_stop(&f->dir[1], &t->rlim);
+    }
+    *side = s;
+    return f;
+}
+
+/* A SYN (no ACK) on a flow that already carried a conversation: the
+ * ephemeral port was reused for a new connection, unless it is the same SYN
+ * again or a late copy of this stream's own SYN (capture reordering). */
+static bool flow_syn_starts_new(const struct flow *f, int side, uint32_t seq)
+{
+    const struct flow_side_stats *st = &f->st[side];
+    const struct reasm_dir *d = &f->dir[side];
+    bool talked = f->st[0].bytes || f->st[1].bytes || f->st[0].fin || f->st[1].fin;
+
+    if (!talked)
+        return false;           /* a SYN retry (maybe with a new ISN) */
+    if (st->syn && st->isn == seq)
+        return false;
+    if (st->bytes && d->started && (uint32_t)(d->next_seq - (seq + 1)) <= st->bytes)
+        return false;           /* our own stream starts there: a late SYN */
+    return true;
+}
+
+static void flow_on_syn(struct flow *f, int side, const struct pkt_info *p)
+{
+    struct flow_side_stats *st = &f->st[side];
+    bool ack = p->flags & TCPF_ACK;
+
+    if (!st->syn) {
+        st->syn = true;
+        st->isn = p->seq;
+    } else if (st->isn != p->seq) {
+        st->isn_changes++;
+    }
+    reasm_syn(&f->dir[side], p->seq);
+    /* The latest ISN before any data wins (reasm_syn decides). */
+    if (f->dir[side].next_seq == p->seq + 1)
+        st->isn = p->seq;
+    if (f->client_side < 0)
+        f->client_side = ack ? side ^ 1 : side;
+}
+
+static void flow_on_payload(struct flow_table *t, struct flow *f, int side,
+                            const struct pkt_info *p, int64_t ts)
+{
+    struct flow_side_stats *st = &f->st[side];
+    struct reasm_dir *d = &f->dir[side];
+    uint32_t cap = p->payload ? p->payload_len : 0;
+    uint32_t wire = p->payload_wire_len > p->payload_len ? p->payload_wire_len
+                                                          : p->payload_len;
+    /* Data on a SYN (TCP Fast Open) starts after the SYN's sequence number. */
+    uint32_t seq = p->seq + ((p->flags & TCPF_SYN) ? 1u : 0u);
+    uint64_t hits = d->st.limit_hits;
+    struct flow_sink_ctx c;
+    struct reasm_sink s;
+
+    st->bytes += wire;
+    if (p->snap_cut)
+        st->snap_cut++;
+    if (f->app_done)
+        return;
+    flow_sink_make(t, f, side, &c, &s);
+    if (cap)
+        reasm_segment(d, seq, p->payload, cap, ts, &s, &t->rlim);
+    /* The snaplen cut the tail: those bytes are a hole the stream skips. */
+    if (wire > cap && !f->app_done)
+        reasm_skip(d, seq + cap, wire - cap, ts, &s, &t->rlim);
+    t->st.reasm_limit_hits += d->st.limit_hits - hits;
+    flow_after_reasm(t, f);
+}
+
+void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
+{
+    bool syn = p->flags & TCPF_SYN, ack = p->flags & TCPF_ACK;
+    bool payload = p->payload_len > 0 || p->payload_wire_len > 0;
+    struct flow_side_stats *st;
+    struct flow *f;
+    uint32_t h;
+    int side = 0;
+
+    t->st.tcp_packets++;
+    flow_evict_idle(t, ts);
+    /* The port filter comes before any hashing: most packets stop here. */
+    if (!flow_port_selected(t, p->sport, p->dport))
+        return;
+    t->st.selected_packets++;
+    h = flow_hash(p);
+    f = flow_lookup(t, p, h, &side);
+    if (f && syn && !ack && flow_syn_starts_new(f, side, p->seq)) {
+        flow_release(t, f, false, ts);
+        f = NULL;
+    }
+    if (!f) {
+        /* Only a SYN or data opens a flow: a stray ACK/FIN/RST of an
+         * unknown connection tells the consumer nothing. */
+        if ((p->flags & TCPF_RST) || (!syn && !payload))
+            return;
+        f = flow_create(t, p, h, ts, &side);
+        if (!f)
+            return;
+    } else if (t->lru_head != f) {
+        flow_lru_unlink(t, f);
+        flow_lru_push(t, f);
+    }
+    if (ts > f->last_ts)
+        f->last_ts = ts;
+    if (ts < f->first_ts)
+        f->first_ts = ts;
+    st = &f->st[side];
+    st->packets++;
+    if (syn)
+        flow_on_syn(f, side, p);
+    if (payload)
+        flow_on_payload(t, f, side, p, ts);
+    if (p->flags & TCPF_RST) {
+        if (!st->rst) {
+            st->rst = true;
+            st->rst_ts = ts;
+        }
+        if (f->app) {
+            flow_flush_side(t, f, 0, ts);
+            flow_flush_side(t, f, 1, ts);
+            if (t->ops.close)
+                t->ops.close(t->ops.ctx, f, side, true, ts);
+        }
+        flow_release(t, f, false, ts);
+        return;
+    }
+    if ((p->flags & TCPF_FIN) && !st->fin) {
+        st->fin = true;
+        st->fin_ts = ts;
+        if (f->app) {
+            flow_flush_side(t, f, side, ts);
+            if (t->ops.close)
+                t->ops.close(t->ops.ctx, f, side, false, ts);
+        }
+        if (f->st[0].fin && f->st[1].fin)
+            flow_release(t, f, false, ts);
+    }
+}
+
+/* ---- end of capture ------------------------------------------------------ */
+
+static int flow_serial_cmp(const void *a, const void *b)
+{
+    const struct flow *fa = *(const struct flow *const *)a;
+    const struct flow *fb = *(const struct flow *const *)b;
+
+    return (fa->serial > fb->serial) - (fa->serial < fb->serial);
+}
+
+/* Release every flow in creation order (= order of first packet); when the
+ * sort array cannot be had, oldest activity first.  own_ts: stamp each
+ * flow's flush with its own last_ts instead of ts. */
+static void flow_release_all(struct flow_table *t, int64_t ts, bool own_ts)
+{
+    struct flow **all = t->nflows ? calloc(t->nflows, sizeof(*all)) : NULL;
+    struct flow *f;
+    size_t n = 0, i;
+
+    if (all) {
+        for (f = t->lru_head; f && n < t->nflows; f = f->lru_next)
+            all[n++] = f;
+        qsort(all, n, sizeof(*all), flow_serial_cmp);
+        for (i = 0; i < n; i++)
+            flow_release(t, all[i], false, own_ts ? all[i]->last_ts : ts);
+        free(all);
+    }
+    while ((f = t->lru_tail) != NULL)
+        flow_release(t, f, false, own_ts ? f->last_ts : ts);
+}
+
+void flow_table_finish(struct flow_table *t, int64_t ts)
+{
+    flow_release_all(t, ts, false);
+}
+
+void flow_table_free(struct flow_table *t)
+{
+    if (!t)
+        return;
+    flow_release_all(t, 0, true);
+    free(t->buckets);
+    free(t);
+}
