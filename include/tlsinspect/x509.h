@@ -21,6 +21,8 @@
 
 #define X509_MAX_SAN 64          /* SAN entries kept per certificate */
 #define X509_MAX_STR 1024        /* longest subject/issuer/SAN string kept */
+#define X509_POOL_MAX_CERTS (1u << 20)  /* distinct certificates a pool holds */
+#define X509_VERIFY_CACHE_MAX 4096      /* cached verdicts; emptied when full */
 
 /* Facts of one certificate.  Strings are NUL-terminated UTF-8 as OpenSSL
  * prints them (RFC 2253 for names); they may contain any byte the
@@ -33,7 +35,9 @@ struct x509_cert {
     char sha256_hex[65];
 
     bool parsed;                 /* false: DER undecodable, see parse_error */
-    char *parse_error;
+    char *parse_error;           /* OpenSSL's reason when !parsed; when parsed,
+                                    NULL or a note ("3 trailing bytes after
+                                    the certificate": facts are still valid) */
 
     char *subject;               /* RFC 2253 */
     char *issuer;                /* RFC 2253 */
@@ -44,8 +48,8 @@ struct x509_cert {
     char key[32];                /* "RSA 2048", "EC P-256", "Ed25519", "unknown" */
     char key_type[16];           /* "RSA", "EC", "DSA", "Ed25519", ... */
     char *signature_algorithm;   /* "sha256WithRSAEncryption", "ecdsa-with-SHA384" */
-    int64_t not_before;          /* seconds since the epoch, UTC */
-    int64_t not_after;
+    int64_t not_before;          /* seconds since the epoch, UTC (negative */
+    int64_t not_after;           /* before 1970; 0 if OpenSSL cannot read it) */
     char *serial;                /* hex, upper case, no separators */
     char *ski;                   /* hex or NULL */
     char *aki;                   /* hex key id or NULL */
@@ -103,7 +107,8 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
 void x509_pool_free(struct x509_pool *pool);   /* NULL is a no-op */
 
 /* Intern a DER certificate.  Never fails on bad DER (the cert is returned
- * with parsed == false); returns NULL only when out of memory. */
+ * with parsed == false); returns NULL only when out of memory or when the
+ * pool already holds X509_POOL_MAX_CERTS certificates. */
 const struct x509_cert *x509_intern(struct x509_pool *pool,
                                     const uint8_t *der, size_t len);
 
@@ -111,7 +116,15 @@ const struct x509_cert *x509_intern(struct x509_pool *pool,
  * epoch) against the server trust store (client == false, purpose sslserver)
  * or the client trust store (client == true, purpose sslclient), and check
  * `expected_name` (DNS name or IP literal; NULL or "" = no name check) with
- * X509_check_host / X509_check_ip_asc semantics.  Cached. */
+ * X509_check_host / X509_check_ip_asc semantics.  Cached.
+ *
+ * n == 0: X509_CHAIN_NO_CERTIFICATE, no name check.  No trust store for the
+ * role: X509_CHAIN_NOT_CHECKED, the name is still checked.  An undecodable
+ * leaf: X509_CHAIN_OTHER ("certificate could not be decoded") and name_ok
+ * false; undecodable intermediates are left out.  The chain is judged at
+ * `at` exactly, but the cache key holds `at` rounded down to the UTC day, so
+ * later calls on the same day get the first verdict.  Returns TI_EUSAGE
+ * for NULL arguments, TI_ENOMEM, else 0. */
 int x509_verify(struct x509_pool *pool, const struct x509_cert *const *chain,
                 size_t n, int64_t at, const char *expected_name, bool client,
                 struct x509_verdict *out);
