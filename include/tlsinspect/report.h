@@ -21,7 +21,24 @@ struct report_opts {
     const char *version;            /* tool version string */
 };
 
+/* Both return TI_OK, TI_ENOMEM, or TI_EIO when writing to `out` failed.
+ * report_json() writes REPORT_JSON (one indented document, with summary,
+ * global findings and warnings) or REPORT_JSONL (exactly one compact
+ * connection object per line and nothing else: the summary is only in the
+ * JSON document) according to o->format.  Connections whose outcome is
+ * OUTCOME_NOT_TLS are left out of every report. */
 int report_text(FILE *out, const struct analysis *a, const struct report_opts *o);
 int report_json(FILE *out, const struct analysis *a, const struct report_opts *o);
+
+/* Length (1-4) of the valid UTF-8 sequence starting at p, 0 when the byte at
+ * p does not start one (RFC 3629 3: no overlong forms, no surrogates, nothing
+ * above U+10FFFF).  left >= 1. */
+size_t report_utf8_seq(const unsigned char *p, size_t left);
+
+/* A malloc'd copy of s that is valid UTF-8: every byte that is not part of a
+ * valid sequence becomes the four characters "\xNN"; with `printable`, so do
+ * control characters (C0, DEL and the C1 range U+0080..U+009F) so that no raw
+ * control byte reaches a terminal.  NULL when out of memory; s NULL gives "". */
+char *report_escape(const char *s, bool printable);
 
 #endif
