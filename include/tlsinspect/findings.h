@@ -44,6 +44,7 @@ int finding_from_name(const char *name);          /* -1 if unknown */
 const char *finding_severity_name(enum finding_severity s); /* "error" ... */
 
 /* Append the findings of one connection (after verification). */
-void findings_run(struct conn *c);
+struct tls_names;
+void findings_run(struct conn *c, const struct tls_names *names);
 
 #endif

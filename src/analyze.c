@@ -1,0 +1,473 @@
+/* analyze.c - the pipeline: capture -> decode -> flows -> TLS -> verification -> findings.
+ *
+ * Glue only: each stage lives in its own module.  Here the flow table's
+ * consumer callbacks create one struct conn + TLS session per flow, and when
+ * a flow leaves the table its TCP facts are copied into the conn with the
+ * sides mapped to client/server.  After the capture, connections are sorted
+ * (first timestamp, then endpoints), verified (expected name and time chosen
+ * per SPEC) and given their findings.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlsinspect/analyze.h"
+#include "tlsinspect/decode.h"
+#include "tlsinspect/err.h"
+#include "tlsinspect/findings.h"
+
+#define ANALYZE_PROGRESS_EVERY 65536   /* packets between progress callbacks */
+
+struct an_ctx {
+    struct analysis *a;
+    const struct analyze_opts *o;
+    struct tls_limits tls_lim;
+    size_t conns_cap;
+    bool oom;
+};
+
+struct an_flow {
+    struct conn *c;
+    struct tls_session *s;
+};
+
+void analyze_opts_default(struct analyze_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->ports[0] = 8443;
+    o->ports[1] = 6972;
+    o->nports = 2;
+    o->at = AT_CAPTURE;
+    flow_limits_default(&o->flow_limits);
+    tls_limits_default(&o->tls_limits);
+}
+
+void analysis_warn(struct analysis *a, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; i < a->nwarnings; i++)
+        if (strcmp(a->warnings[i], buf) == 0)
+            return;
+    if (a->nwarnings >= ANALYZE_MAX_WARNINGS) {
+        a->warnings_dropped++;
+        return;
+    }
+    char *w = strdup(buf);
+    if (w != NULL)
+        a->warnings[a->nwarnings++] = w;
+}
+
+static int add_global(struct analysis *a, int id, const char *msg)
+{
+    struct analyze_global_finding *g =
+        realloc(a->global, (a->nglobal + 1) * sizeof(*a->global));
+    if (g == NULL)
+        return TI_ENOMEM;
+    a->global = g;
+    g[a->nglobal].id = id;
+    g[a->nglobal].message = strdup(msg);
+    if (g[a->nglobal].message == NULL)
+        return TI_ENOMEM;
+    a->nglobal++;
+    return TI_OK;
+}
+
+/* ---- flow consumer ---------------------------------------------------------- */
+
+static void *an_open(void *ctx, struct flow *f)
+{
+    struct an_ctx *x = ctx;
+    struct an_flow *af = calloc(1, sizeof(*af));
+
+    if (af == NULL)
+        goto fail;
+    af->c = malloc(sizeof(*af->c));
+    if (af->c == NULL)
+        goto fail;
+    conn_init(af->c);
+    if (tls_session_new(&af->s, af->c, x->a->pool, x->a->names, &x->tls_lim, NULL) != TI_OK)
+        goto fail;
+    if (f->client_side >= 0)
+        tls_set_client_side(af->s, f->client_side);
+    else if (f->port_server_side >= 0)
+        tls_set_server_side_hint(af->s, f->port_server_side);
+    return af;
+fail:
+    x->oom = true;
+    if (af != NULL) {
+        free(af->c);
+        free(af);
+    }
+    return NULL;
+}
+
+static void an_data(void *ctx, struct flow *f, int side, const uint8_t *d, size_t n, int64_t ts)
+{
+    struct an_flow *af = f->app;
+    tls_feed(af->s, side, d, n, ts);
+}
+
+static void an_gap(void *ctx, struct flow *f, int side, uint64_t n, int64_t ts)
+{
+    struct an_flow *af = f->app;
+    tls_gap(af->s, side, n, ts);
+}
+
+static bool an_done(void *ctx, struct flow *f)
+{
+    struct an_flow *af = f->app;
+    return tls_done(af->s);
+}
+
+static void an_close(void *ctx, struct flow *f, int side, bool rst, int64_t ts)
+{
+    struct an_flow *af = f->app;
+    tls_close(af->s, side, rst, ts);
+}
+
+static int push_conn(struct an_ctx *x, struct conn *c)
+{
+    struct analysis *a = x->a;
+
+    if (a->nconns == x->conns_cap) {
+        size_t cap = x->conns_cap ? x->conns_cap * 2 : 64;
+        struct conn **v = realloc(a->conns, cap * sizeof(*v));
+        if (v == NULL)
+            return TI_ENOMEM;
+        a->conns = v;
+        x->conns_cap = cap;
+    }
+    a->conns[a->nconns++] = c;
+    return TI_OK;
+}
+
+/* Copy the flow's TCP facts into the conn, sides mapped to client/server. */
+static void fill_tcp(struct conn *c, const struct flow *f, int cs)
+{
+    int ss = 1 - cs;
+    int side_of[2] = {cs, ss};   /* indexed by enum conn_dir */
+
+    c->client = f->side[cs];
+    c->server = f->side[ss];
+    c->first_ts = f->first_ts;
+    c->last_ts = f->last_ts;
+    c->tcp.syn_seen = f->client_side >= 0 && f->st[cs].syn;
+    c->tcp.synack_seen = f->st[ss].syn;
+    c->tcp.synacks_isn_changed = f->st[ss].isn_changes;
+    for (int d = 0; d < 2; d++) {
+        const struct flow_side_stats *st = &f->st[side_of[d]];
+        const struct reasm_dir *rd = &f->dir[side_of[d]];
+        c->tcp.fin[d] = st->fin;
+        c->tcp.rst[d] = st->rst;
+        c->tcp.rst_ts[d] = st->rst_ts;
+        c->tcp.packets[d] = st->packets;
+        c->tcp.bytes[d] = st->bytes;
+        c->tcp.snap_cut[d] = st->snap_cut;
+        c->tcp.retrans[d] = rd->st.retrans;
+        c->tcp.overlap_conflicts[d] = rd->st.overlap_conflicts;
+        c->tcp.gaps[d] = rd->st.gaps;
+        c->tcp.gap_bytes[d] = rd->st.gap_bytes;
+        c->tcp.limit_hit[d] = rd->st.limit_hits > 0;
+    }
+}
+
+static void an_release(void *ctx, struct flow *f, bool evicted)
+{
+    struct an_ctx *x = ctx;
+    struct an_flow *af = f->app;
+    int cs;
+
+    if (af == NULL)
+        return;
+    cs = tls_client_side(af->s);
+    if (cs < 0)
+        cs = f->client_side >= 0 ? f->client_side
+             : f->port_server_side >= 0 ? 1 - f->port_server_side : 0;
+    fill_tcp(af->c, f, cs);
+    tls_finish(af->s);
+    tls_session_free(af->s);
+    if (af->c->is_tls && af->c->outcome != OUTCOME_NOT_TLS) {
+        if (push_conn(x, af->c) == TI_OK)
+            af->c = NULL;
+        else
+            x->oom = true;
+    }
+    if (af->c != NULL) {
+        conn_free(af->c);
+        free(af->c);
+    }
+    free(af);
+    f->app = NULL;
+}
+
+/* ---- ordering ---------------------------------------------------------------- */
+
+static int ep_cmp(const struct conn_endpoint *a, const struct conn_endpoint *b)
+{
+    if (a->ipver != b->ipver)
+        return a->ipver < b->ipver ? -1 : 1;
+    int r = memcmp(a->ip, b->ip, sizeof(a->ip));
+    if (r != 0)
+        return r;
+    return a->port < b->port ? -1 : a->port > b->port;
+}
+
+static int conn_cmp(const void *pa, const void *pb)
+{
+    const struct conn *a = *(const struct conn *const *)pa;
+    const struct conn *b = *(const struct conn *const *)pb;
+    int r;
+
+    if (a->first_ts != b->first_ts)
+        return a->first_ts < b->first_ts ? -1 : 1;
+    r = ep_cmp(&a->server, &b->server);
+    if (r != 0)
+        return r;
+    return ep_cmp(&a->client, &b->client);
+}
+
+/* ---- verification policy ------------------------------------------------------ */
+
+static const char *name_for_server(const struct analyze_opts *o, const struct conn_endpoint *s)
+{
+    for (size_t i = 0; i < o->nnames; i++) {
+        const struct conn_endpoint *e = &o->names[i].addr;
+        if (e->ipver == s->ipver && memcmp(e->ip, s->ip, sizeof(e->ip)) == 0)
+            return o->names[i].name;
+    }
+    return NULL;
+}
+
+static bool verdict_equal(const struct x509_verdict *a, const struct x509_verdict *b)
+{
+    return a->result == b->result && a->depth == b->depth && a->name_ok == b->name_ok;
+}
+
+static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c)
+{
+    struct conn_verification *v = &c->verify;
+    const char *name = name_for_server(o, &c->server);
+    const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
+    char ip[64];
+
+    if (c->n_server_certs == 0 && c->n_client_certs == 0)
+        return;
+    if (name != NULL) {
+        v->name_source = X509_NAME_FROM_OPTION;
+    } else if (ch != NULL && ch->sni != NULL && ch->sni[0] != '\0') {
+        name = ch->sni;
+        v->name_source = X509_NAME_FROM_SNI;
+    } else {
+        name = conn_ip_str(&c->server, ip, sizeof(ip));
+        v->name_source = X509_NAME_FROM_SERVER_IP;
+    }
+    snprintf(v->expected_name, sizeof(v->expected_name), "%s", name);
+    switch (o->at) {
+    case AT_NOW: v->time = o->now; break;
+    case AT_FIXED: v->time = o->at_time; break;
+    default: v->time = c->first_ts / 1000000; break;
+    }
+    if (c->n_server_certs > 0) {
+        v->done = x509_verify(a->pool, c->server_certs, c->n_server_certs, v->time,
+                              v->expected_name, false, &v->verdict) == TI_OK;
+        if (v->done && o->at == AT_CAPTURE && v->verdict.result != X509_CHAIN_NOT_CHECKED &&
+            x509_verify(a->pool, c->server_certs, c->n_server_certs, o->now, v->expected_name,
+                        false, &v->verdict_now) == TI_OK)
+            v->now_differs = !verdict_equal(&v->verdict, &v->verdict_now);
+    }
+    if (c->n_client_certs > 0 && x509_have_trust(a->pool, true))
+        v->client_done = x509_verify(a->pool, c->client_certs, c->n_client_certs, v->time, NULL,
+                                     true, &v->client_verdict) == TI_OK;
+}
+
+/* ---- the run -------------------------------------------------------------------- */
+
+static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table *ft)
+{
+    struct analysis *a = x->a;
+    const struct analyze_opts *o = x->o;
+    struct cap_packet pkt;
+    struct pkt_info pi;
+    int rc;
+
+    while ((rc = capture_next(cap, &pkt)) == 1) {
+        enum decode_result r;
+
+        a->packets++;
+        if (a->first_ts == 0 || pkt.ts < a->first_ts)
+            a->first_ts = pkt.ts;
+        if (pkt.ts > a->last_ts)
+            a->last_ts = pkt.ts;
+        r = decode_packet(pkt.linktype, pkt.data, pkt.caplen, pkt.len, &pi);
+        if ((unsigned)r < sizeof(a->decode_counts) / sizeof(a->decode_counts[0]))
+            a->decode_counts[r]++;
+        if (r == DECODE_TCP)
+            flow_packet(ft, &pi, pkt.ts);
+        if (x->oom)
+            return TI_ENOMEM;
+        if (o->progress != NULL && a->packets % ANALYZE_PROGRESS_EVERY == 0) {
+            uint64_t done, total;
+            capture_progress(cap, &done, &total);
+            o->progress(o->progress_ctx, done, total);
+        }
+    }
+    return rc < 0 ? rc : TI_OK;
+}
+
+static int copy_inputs(struct analysis *a, struct capture *cap)
+{
+    size_t n;
+    const struct cap_input *in = capture_inputs(cap, &n);
+
+    a->inputs = calloc(n ? n : 1, sizeof(*a->inputs));
+    if (a->inputs == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        a->inputs[i] = in[i];
+        a->inputs[i].file = strdup(in[i].file ? in[i].file : "");
+        a->inputs[i].error = in[i].error ? strdup(in[i].error) : NULL;
+        a->ninputs++;
+        if (a->inputs[i].file == NULL)
+            return TI_ENOMEM;
+    }
+    return TI_OK;
+}
+
+static int global_findings(struct analysis *a)
+{
+    char msg[1024];
+
+    for (size_t i = 0; i < a->ninputs; i++) {
+        const struct cap_input *in = &a->inputs[i];
+        if (!in->truncated)
+            continue;
+        snprintf(msg, sizeof(msg), "%s: the capture file is damaged or cut mid-record after %llu "
+                 "packets (%s); everything before was analysed.",
+                 in->file, (unsigned long long)in->packets, in->error ? in->error : "truncated");
+        if (add_global(a, FINDING_CAPTURE_TRUNCATED, msg) != TI_OK)
+            return TI_ENOMEM;
+    }
+    if (a->flow_stats.evicted_full || a->flow_stats.reasm_limit_hits) {
+        snprintf(msg, sizeof(msg), "limits reached: %llu connections evicted because the table was "
+                 "full, %llu out-of-order buffer overflows",
+                 (unsigned long long)a->flow_stats.evicted_full,
+                 (unsigned long long)a->flow_stats.reasm_limit_hits);
+        if (add_global(a, FINDING_LIMIT_REACHED, msg) != TI_OK)
+            return TI_ENOMEM;
+    }
+    if (a->decode_counts[DECODE_UNSUPPORTED_LINK])
+        analysis_warn(a, "%llu packets on a link type tlsinspect does not decode were skipped",
+                      (unsigned long long)a->decode_counts[DECODE_UNSUPPORTED_LINK]);
+    if (a->decode_counts[DECODE_FRAGMENT])
+        analysis_warn(a, "%llu IP fragments were skipped (not reassembled)",
+                      (unsigned long long)a->decode_counts[DECODE_FRAGMENT]);
+    if (a->decode_counts[DECODE_MALFORMED])
+        analysis_warn(a, "%llu packets had malformed IP/TCP headers and were skipped",
+                      (unsigned long long)a->decode_counts[DECODE_MALFORMED]);
+    return TI_OK;
+}
+
+int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
+{
+    struct analysis *a = calloc(1, sizeof(*a));
+    struct capture *cap = NULL;
+    struct flow_table *ft = NULL;
+    struct an_ctx x;
+    struct flow_ops ops = {
+        .ctx = &x, .open = an_open, .data = an_data, .gap = an_gap,
+        .done = an_done, .close = an_close, .release = an_release,
+    };
+    int rc;
+
+    *out = NULL;
+    if (a == NULL)
+        return TI_ENOMEM;
+    memset(&x, 0, sizeof(x));
+    x.a = a;
+    x.o = o;
+    x.tls_lim = o->tls_limits;
+    ops.ctx = &x;
+
+    rc = tls_names_new(&a->names);
+    if (rc != TI_OK) {
+        snprintf(errbuf, errlen, "cannot initialise OpenSSL cipher names");
+        goto fail;
+    }
+    rc = x509_pool_new(&a->pool, &o->trust, errbuf, errlen);
+    if (rc != TI_OK)
+        goto fail;
+    rc = capture_open(&cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
+    if (rc != TI_OK)
+        goto fail;
+    rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, &ops);
+    if (rc != TI_OK) {
+        snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
+        goto fail;
+    }
+    rc = read_capture(&x, cap, ft);
+    flow_table_finish(ft, a->last_ts);
+    a->flow_stats = *flow_table_stats(ft);
+    flow_table_free(ft);
+    ft = NULL;
+    if (rc == TI_OK && x.oom)
+        rc = TI_ENOMEM;
+    if (rc != TI_OK) {
+        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
+        goto fail;
+    }
+    rc = copy_inputs(a, cap);
+    if (rc != TI_OK)
+        goto fail;
+    capture_close(cap);
+    cap = NULL;
+
+    if (a->nconns > 1)
+        qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
+    for (size_t i = 0; i < a->nconns; i++) {
+        struct conn *c = a->conns[i];
+        c->id = i + 1;
+        verify_conn(a, o, c);
+        findings_run(c, a->names);
+    }
+    a->verifications = x509_verify_count(a->pool);
+    rc = global_findings(a);
+    if (rc != TI_OK)
+        goto fail;
+    *out = a;
+    return TI_OK;
+fail:
+    flow_table_free(ft);
+    capture_close(cap);
+    analysis_free(a);
+    return rc;
+}
+
+void analysis_free(struct analysis *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->nconns; i++) {
+        conn_free(a->conns[i]);
+        free(a->conns[i]);
+    }
+    free(a->conns);
+    for (size_t i = 0; i < a->ninputs; i++) {
+        free(a->inputs[i].file);
+        free(a->inputs[i].error);
+    }
+    free(a->inputs);
+    for (size_t i = 0; i < a->nglobal; i++)
+        free(a->global[i].message);
+    free(a->global);
+    for (size_t i = 0; i < a->nwarnings; i++)
+        free(a->warnings[i]);
+    x509_pool_free(a->pool);
+    tls_names_free(a->names);
+    free(a);
+}

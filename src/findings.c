@@ -1,0 +1,436 @@
+/* findings.c - connection facts -> findings with remedies in Expressway/CUCM terms.
+ *
+ * Every finding id is decided here and only here (grep FINDING_<ID>).  Messages
+ * quote the Expressway-C traffic server's log wording where it has one
+ * ("Core server certificate verification failed for (X). Action=Terminate
+ * Error=self signed certificate server=X(IP) depth=0", "SNI (X) not in
+ * certificate") so users can match them against their logs.  The wording of
+ * the error names follows the traffic server (OpenSSL 1.1: "self signed
+ * certificate"), not OpenSSL 3's ("self-signed certificate"), which is
+ * reported separately in verification.chain.openssl_error.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tlsinspect/findings.h"
+#include "tlsinspect/tls.h"
+#include "tlsinspect/tls_names.h"
+
+struct finding_def {
+    const char *name;
+    enum finding_severity severity;
+};
+
+static const struct finding_def finding_defs[FINDING_COUNT] = {
+#define FINDING_DEF_(id, sev) [FINDING_##id] = {#id, sev},
+    FINDING_MAP(FINDING_DEF_)
+#undef FINDING_DEF_
+};
+
+const char *finding_name(int id)
+{
+    if (id < 0 || id >= FINDING_COUNT)
+        return "UNKNOWN";
+    return finding_defs[id].name;
+}
+
+enum finding_severity finding_severity(int id)
+{
+    if (id < 0 || id >= FINDING_COUNT)
+        return SEV_INFO;
+    return finding_defs[id].severity;
+}
+
+int finding_from_name(const char *name)
+{
+    for (int i = 0; i < FINDING_COUNT; i++)
+        if (strcmp(finding_defs[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *finding_severity_name(enum finding_severity s)
+{
+    switch (s) {
+    case SEV_ERROR: return "error";
+    case SEV_WARNING: return "warning";
+    default: return "info";
+    }
+}
+
+/* ---- small formatting helpers ------------------------------------------- */
+
+#define MSG_MAX 1024
+
+static void add(struct conn *c, int id, const char *remedy, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add(struct conn *c, int id, const char *remedy, const char *fmt, ...)
+{
+    char msg[MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    (void)conn_add_finding(c, id, finding_severity(id), msg, remedy);
+}
+
+static const char *dir_name(enum conn_dir d)
+{
+    return d == DIR_CLIENT ? "client" : "server";
+}
+
+/* "CN=cucm-EC.steven.lab, EC P-384, self-signed" of the leaf, or a fallback. */
+static void leaf_desc(const struct conn *c, bool client, char *buf, size_t len)
+{
+    const struct x509_cert *leaf = NULL;
+
+    if (!client && c->n_server_certs > 0)
+        leaf = c->server_certs[0];
+    if (client && c->n_client_certs > 0)
+        leaf = c->client_certs[0];
+    if (leaf == NULL) {
+        snprintf(buf, len, "no certificate");
+        return;
+    }
+    if (!leaf->parsed) {
+        snprintf(buf, len, "undecodable certificate sha256 %.16s...", leaf->sha256_hex);
+        return;
+    }
+    snprintf(buf, len, "CN=%s, %s, %s", leaf->cn ? leaf->cn : "(none)", leaf->key,
+             leaf->self_signed ? "self-signed" : "CA-signed");
+}
+
+/* The traffic server's wording for a chain verdict. */
+static const char *ats_error(enum x509_chain_result r)
+{
+    switch (r) {
+    case X509_CHAIN_SELF_SIGNED: return "self signed certificate";
+    case X509_CHAIN_SELF_SIGNED_IN_CHAIN: return "self signed certificate in certificate chain";
+    case X509_CHAIN_UNKNOWN_ISSUER: return "unable to get local issuer certificate";
+    case X509_CHAIN_EXPIRED: return "certificate has expired";
+    case X509_CHAIN_NOT_YET_VALID: return "certificate is not yet valid";
+    case X509_CHAIN_BAD_SIGNATURE: return "certificate signature failure";
+    default: return "certificate verify failed";
+    }
+}
+
+/* ---- alerts --------------------------------------------------------------- */
+
+struct alert_remedy {
+    uint8_t code;
+    const char *remedy;
+};
+
+static const struct alert_remedy alert_remedies[] = {
+    {40, "No common cipher suite, version or signature algorithm: compare the client's cipher string "
+         "(Expressway-C Maintenance > Security > Ciphers) with what the server allows."},
+    {42, "The peer rejected the certificate it received: check its chain and key usage against the "
+         "peer's trust store."},
+    {43, "The peer does not support the certificate's key or signature type: use an RSA certificate or "
+         "enable the ECDSA suites on both sides."},
+    {44, "The peer found the certificate revoked: renew it."},
+    {45, "The certificate has expired at the peer's clock: renew it (CUCM: OS Administration > "
+         "Security > Certificate Management) and check NTP on both sides."},
+    {46, "The peer could not validate the certificate (often an untrusted or incomplete chain): upload "
+         "the full CA chain to the peer's trust store."},
+    {47, "The peer rejected a handshake parameter: compare TLS versions and cipher strings."},
+    {51, "Signature or Finished check failed: check for a TLS-intercepting middlebox or a key/certificate "
+         "mismatch on the server."},
+    {70, "No common TLS version: align the minimum TLS version on the Expressway-C "
+         "(Maintenance > Security > Ciphers) and on CUCM."},
+    {71, "The server requires a stronger cipher suite: update the client's cipher string."},
+    {80, "The peer hit an internal error: check its logs."},
+    {86, "A version downgrade was detected: check for a middlebox."},
+    {112, "The server does not know the name in SNI: connect with a name the server is configured for."},
+    {116, "The server requires a client certificate: configure one on the client."},
+    {120, "No common ALPN protocol: check the application protocols offered."},
+};
+
+static const char *alert_remedy(uint8_t code)
+{
+    for (size_t i = 0; i < sizeof(alert_remedies) / sizeof(alert_remedies[0]); i++)
+        if (alert_remedies[i].code == code)
+            return alert_remedies[i].remedy;
+    return "Check the sender's logs for why it aborted the handshake.";
+}
+
+static const char *after_desc(const struct conn_alert *al, char *buf, size_t len)
+{
+    if (al->after_msg < 0)
+        snprintf(buf, len, "before any handshake message");
+    else
+        snprintf(buf, len, "after the %s's %s", dir_name(al->after_msg_from),
+                 tls_hs_name((uint8_t)al->after_msg));
+    return buf;
+}
+
+/* True when the server aborted right after the client sent its certificate. */
+static bool server_rejected_client_cert(const struct conn *c, const struct conn_alert *al)
+{
+    if (!c->certificate_request || !c->client_cert_msg_seen)
+        return false;
+    if (al != NULL)
+        return al->from == DIR_SERVER && al->after_msg_from == DIR_CLIENT &&
+               (al->after_msg == TLS_HS_CERTIFICATE || al->after_msg == TLS_HS_CLIENT_KEY_EXCHANGE ||
+                al->after_msg == TLS_HS_CERTIFICATE_VERIFY || al->after_msg == TLS_HS_FINISHED);
+    return c->tcp.rst[DIR_SERVER] && !c->finished[DIR_SERVER];
+}
+
+static void check_alerts(struct conn *c)
+{
+    char leaf[512], after[128];
+    bool unknown_ca_done = false, client_rejected_done = false;
+
+    for (size_t i = 0; i < c->n_alerts; i++) {
+        const struct conn_alert *al = &c->alerts[i];
+
+        if (al->encrypted || al->level != 2)
+            continue;
+        if (server_rejected_client_cert(c, al) && !client_rejected_done) {
+            client_rejected_done = true;
+            leaf_desc(c, true, leaf, sizeof(leaf));
+            add(c, FINDING_CLIENT_CERT_REJECTED,
+                "Add the Expressway-C certificate's CA chain (root and intermediates) to CUCM "
+                "tomcat-trust and CallManager-trust (OS Administration > Security > Certificate "
+                "Management), then restart Cisco Tomcat.",
+                "The server asked for a client certificate and aborted with fatal %s (%u) after the "
+                "client sent its certificate (%s).",
+                tls_alert_name(al->description) ? tls_alert_name(al->description) : "alert",
+                al->description, leaf);
+        }
+        if (al->description == 48) {
+            if (unknown_ca_done)
+                continue;
+            unknown_ca_done = true;
+            leaf_desc(c, al->from == DIR_SERVER, leaf, sizeof(leaf));
+            if (al->from == DIR_CLIENT)
+                add(c, FINDING_UNKNOWN_CA_ALERT,
+                    "Add the CA that signed the server's certificate (for a self-signed certificate, "
+                    "the certificate itself) to the Expressway-C trust store: Maintenance > Security > "
+                    "Trusted CA certificate, on every node of the cluster; or have the server present a "
+                    "CA-signed certificate.",
+                    "The client sent fatal unknown_ca (48) %s: it does not trust the server's "
+                    "certificate (%s).",
+                    after_desc(al, after, sizeof(after)), leaf);
+            else
+                add(c, FINDING_UNKNOWN_CA_ALERT,
+                    "Add the CA chain of the client's certificate to the server's trust store "
+                    "(CUCM: tomcat-trust and CallManager-trust).",
+                    "The server sent fatal unknown_ca (48) %s: it does not trust the client's "
+                    "certificate (%s).",
+                    after_desc(al, after, sizeof(after)), leaf);
+            continue;
+        }
+        const char *name = tls_alert_name(al->description);
+        add(c, FINDING_FATAL_ALERT, alert_remedy(al->description),
+            "The %s sent fatal %s (%u) %s.", dir_name(al->from), name ? name : "alert",
+            al->description, after_desc(al, after, sizeof(after)));
+    }
+    if (!client_rejected_done && server_rejected_client_cert(c, NULL)) {
+        leaf_desc(c, true, leaf, sizeof(leaf));
+        add(c, FINDING_CLIENT_CERT_REJECTED,
+            "Add the Expressway-C certificate's CA chain to CUCM tomcat-trust and CallManager-trust.",
+            "The server asked for a client certificate and reset the connection after the client "
+            "sent its certificate (%s).", leaf);
+    }
+}
+
+/* ---- verification ------------------------------------------------------------ */
+
+static const char *expected_server(const struct conn *c, char *buf, size_t len)
+{
+    char ip[64];
+
+    conn_ip_str(&c->server, ip, sizeof(ip));
+    snprintf(buf, len, "%s(%s)", c->verify.expected_name[0] ? c->verify.expected_name : ip, ip);
+    return buf;
+}
+
+static void check_chain(struct conn *c)
+{
+    const struct conn_verification *v = &c->verify;
+    const struct x509_verdict *vd = &v->verdict;
+    char leaf[512], server[400];
+    const char *name = v->expected_name;
+    int id = -1;
+    const char *remedy = NULL;
+
+    if (!v->done)
+        return;
+    leaf_desc(c, false, leaf, sizeof(leaf));
+    expected_server(c, server, sizeof(server));
+    switch (vd->result) {
+    case X509_CHAIN_SELF_SIGNED:
+        id = FINDING_CHAIN_SELF_SIGNED;
+        remedy = "Upload this self-signed certificate to the Expressway-C trust store (Maintenance > "
+                 "Security > Trusted CA certificate) on every cluster node, or have it CA-signed "
+                 "(CUCM: tomcat/tomcat-ECDSA CSR signed by a CA the Expressway-C trusts). CUCM 14+ "
+                 "can reuse one certificate for tomcat and CallManager.";
+        break;
+    case X509_CHAIN_SELF_SIGNED_IN_CHAIN:
+    case X509_CHAIN_UNKNOWN_ISSUER:
+    case X509_CHAIN_OTHER:
+        id = FINDING_CHAIN_UNKNOWN_ISSUER;
+        remedy = "Upload the root CA and every intermediate that signed the server's certificate to "
+                 "the Expressway-C trust store (Maintenance > Security > Trusted CA certificate), and "
+                 "make the server send its intermediates.";
+        break;
+    case X509_CHAIN_EXPIRED:
+        id = FINDING_CERT_EXPIRED;
+        remedy = "Renew the certificate (CUCM: OS Administration > Security > Certificate Management) "
+                 "and check NTP.";
+        break;
+    case X509_CHAIN_NOT_YET_VALID:
+        id = FINDING_CERT_NOT_YET_VALID;
+        remedy = "Check the clocks (NTP) on both sides, or reissue the certificate with a correct "
+                 "start date.";
+        break;
+    case X509_CHAIN_BAD_SIGNATURE:
+        id = FINDING_CHAIN_BAD_SIGNATURE;
+        remedy = "The certificate's signature does not verify with its issuer's key: reissue it, or "
+                 "check for an intercepting middlebox.";
+        break;
+    default:
+        break;
+    }
+    if (id >= 0)
+        add(c, id, remedy,
+            "Core server certificate verification failed for (%s). Action=Terminate Error=%s "
+            "server=%s depth=%d [%s; OpenSSL: %s]",
+            name, ats_error(vd->result), server, vd->depth, leaf, vd->openssl_error);
+
+    if (vd->name_checked && !vd->name_ok) {
+        const struct x509_cert *lc = c->n_server_certs ? c->server_certs[0] : NULL;
+        char sans[512] = "";
+        size_t off = 0;
+
+        for (size_t i = 0; lc != NULL && i < lc->n_san && off < sizeof(sans) - 1; i++) {
+            int n = snprintf(sans + off, sizeof(sans) - off, "%s%s", i ? ", " : "", lc->san[i]);
+            if (n < 0)
+                break;
+            off += (size_t)n;
+        }
+        add(c, FINDING_NAME_MISMATCH,
+            "Add the FQDN or IP the Expressway-C connects to (the connect address) to the "
+            "certificate's SAN, or announce the server by an FQDN that is in the certificate "
+            "(CUCM: System > Server) and refresh the servers on the Expressway-C.",
+            "SNI (%s) not in certificate. Action=Terminate server=%s [expected name from %s; "
+            "certificate CN=%s, SAN: %s]",
+            name, server, x509_name_source_name(v->name_source),
+            lc && lc->cn ? lc->cn : "(none)", sans[0] ? sans : "(none)");
+    }
+
+    if (v->client_done && v->client_verdict.result != X509_CHAIN_OK &&
+        v->client_verdict.result != X509_CHAIN_NOT_CHECKED &&
+        v->client_verdict.result != X509_CHAIN_NO_CERTIFICATE) {
+        leaf_desc(c, true, leaf, sizeof(leaf));
+        add(c, FINDING_CLIENT_CHAIN_UNTRUSTED,
+            "Add the Expressway-C certificate's CA chain to CUCM tomcat-trust and CallManager-trust.",
+            "The client certificate (%s) does not verify against the server's trust store: %s "
+            "(depth %d).", leaf, v->client_verdict.openssl_error, v->client_verdict.depth);
+    }
+}
+
+/* ---- certificate selection ---------------------------------------------------- */
+
+static void check_ecdsa(struct conn *c, const struct tls_names *names)
+{
+    const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
+    const struct x509_cert *leaf = c->n_server_certs ? c->server_certs[0] : NULL;
+    bool ecdsa = false;
+    char leafd[512], pref[256];
+
+    if (!c->sh.present)
+        return;
+    if (c->sh.auth == AUTH_ECDSA)
+        ecdsa = true;
+    else if (c->sh.auth == AUTH_ANY && leaf && leaf->parsed && strcmp(leaf->key_type, "EC") == 0)
+        ecdsa = true;
+    if (!ecdsa)
+        return;
+    leaf_desc(c, false, leafd, sizeof(leafd));
+    if (ch && ch->preferred_auth == AUTH_ECDSA && ch->preferred_suite)
+        snprintf(pref, sizeof(pref), "the client preferred ECDSA (its first ECDHE suite is %s)",
+                 tls_suite_name(names, ch->preferred_suite) ? tls_suite_name(names, ch->preferred_suite)
+                                                            : "an ECDSA suite");
+    else if (ch && ch->preferred_auth == AUTH_ECDSA)
+        snprintf(pref, sizeof(pref), "the client preferred ECDSA (first signature algorithm)");
+    else if (ch && ch->preferred_auth == AUTH_RSA)
+        snprintf(pref, sizeof(pref), "the client preferred RSA, the server chose ECDSA itself");
+    else
+        snprintf(pref, sizeof(pref), "the client's preference is unknown");
+    const char *sname = tls_suite_name(names, c->sh.suite);
+    add(c, FINDING_ECDSA_SELECTED,
+        "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) certificate, prefix the cipher "
+        "string with \"ECDHE-RSA-AES256-GCM-SHA384:\" (Maintenance > Security > Ciphers, or "
+        "xConfiguration Ciphers); or keep ECDSA and have tomcat-ECDSA CA-signed or upload it to the "
+        "Expressway-C trust store (CUCM 14+ can reuse tomcat-ECDSA for CallManager-ECDSA).",
+        "The server selected %s and presented its ECDSA certificate (%s); %s.",
+        sname ? sname : "an ECDSA suite", leafd, pref);
+}
+
+/* ---- TLS 1.3, capture quality ------------------------------------------------- */
+
+static void check_tls13(struct conn *c)
+{
+    if (!c->tls13 || c->keys_used || c->n_server_certs > 0 || !c->sh.present)
+        return;
+    bool rejected = false;
+    for (size_t i = 0; i < c->n_alerts; i++)
+        if (c->alerts[i].from == DIR_CLIENT)
+            rejected = true;
+    if (c->tcp.rst[DIR_CLIENT] && !c->appdata[DIR_SERVER])
+        rejected = true;
+    add(c, FINDING_TLS13_CERT_HIDDEN,
+        "Capture with a key log (SSLKEYLOGFILE) and pass it with --keylog, or force TLS 1.2 for the "
+        "test to see the certificate in the clear.",
+        "TLS 1.3 handshake without keys: the server's certificate is encrypted%s.",
+        rejected ? "; the client aborted right after the server's encrypted flight, so it likely "
+                   "rejected the certificate"
+                 : "");
+}
+
+static void check_capture(struct conn *c)
+{
+    uint64_t gaps = c->tcp.gaps[0] + c->tcp.gaps[1];
+    uint64_t snap = c->tcp.snap_cut[0] + c->tcp.snap_cut[1];
+
+    if (c->outcome == OUTCOME_INCOMPLETE)
+        add(c, FINDING_HANDSHAKE_INCOMPLETE,
+            "Capture the whole handshake: start tcpdump before the connection and stop it after the "
+            "failure.",
+            "The handshake did not finish in the capture (%s).",
+            gaps ? "segments are missing" : "the capture ends before it finished");
+    if (gaps)
+        add(c, FINDING_CAPTURE_GAP,
+            "Capture with tcpdump -s 0 on the Expressway-C interface and check that the kernel "
+            "dropped no packets.",
+            "%llu bytes missing in %llu hole(s) (client %llu, server %llu bytes).",
+            (unsigned long long)(c->tcp.gap_bytes[0] + c->tcp.gap_bytes[1]), (unsigned long long)gaps,
+            (unsigned long long)c->tcp.gap_bytes[DIR_CLIENT],
+            (unsigned long long)c->tcp.gap_bytes[DIR_SERVER]);
+    if (snap)
+        add(c, FINDING_SNAPLEN_TRUNCATED, "Capture with tcpdump -s 0 (no snaplen limit).",
+            "%llu packet(s) were cut by the capture's snaplen; the certificate may be unreadable.",
+            (unsigned long long)snap);
+    for (int d = 0; d < 2; d++)
+        if (c->malformed[d])
+            add(c, FINDING_MALFORMED_TLS, "",
+                "The %s's TLS stream could not be parsed past some point: %s.",
+                dir_name((enum conn_dir)d), c->malformed_why[d] ? c->malformed_why[d] : "malformed");
+    if (c->tcp.limit_hit[0] || c->tcp.limit_hit[1])
+        add(c, FINDING_LIMIT_REACHED, "Raise the limit if the capture is legitimate.",
+            "The out-of-order buffer limit was reached on this connection; some bytes were skipped.");
+}
+
+void findings_run(struct conn *c, const struct tls_names *names)
+{
+    check_alerts(c);
+    check_chain(c);
+    check_ecdsa(c, names);
+    check_tls13(c);
+    check_capture(c);
+}

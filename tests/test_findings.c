@@ -1,0 +1,330 @@
+/* test_findings.c - each finding is produced when its facts hold, and not otherwise. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlsinspect/findings.h"
+#include "tlsinspect/tls.h"
+#include "tlsinspect/tls_names.h"
+
+struct fx {
+    struct tls_names *names;
+    struct conn c;
+    struct x509_cert ec_self, rsa_leaf;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(tls_names_new(&f->names), 0);
+    conn_init(&f->c);
+    f->ec_self.parsed = true;
+    f->ec_self.cn = (char *)"cucm-EC.steven.lab";
+    strcpy(f->ec_self.key, "EC P-384");
+    strcpy(f->ec_self.key_type, "EC");
+    f->ec_self.self_signed = true;
+    f->ec_self.san[0] = (char *)"DNS:cucm.steven.lab";
+    f->ec_self.n_san = 1;
+    f->rsa_leaf.parsed = true;
+    f->rsa_leaf.cn = (char *)"cucm.steven.lab";
+    strcpy(f->rsa_leaf.key, "RSA 2048");
+    strcpy(f->rsa_leaf.key_type, "RSA");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    conn_free(&f->c);
+    tls_names_free(f->names);
+    free(f);
+    return 0;
+}
+
+static bool has(const struct conn *c, int id)
+{
+    for (size_t i = 0; i < c->n_findings; i++)
+        if (c->findings[i].id == id)
+            return true;
+    return false;
+}
+
+static const char *msg_of(const struct conn *c, int id)
+{
+    for (size_t i = 0; i < c->n_findings; i++)
+        if (c->findings[i].id == id)
+            return c->findings[i].message;
+    return "";
+}
+
+/* The documented field case: ECDSA suite, self-signed EC leaf, client unknown_ca. */
+static void field_case(struct fx *f)
+{
+    struct conn *c = &f->c;
+    c->n_ch = 1;
+    c->ch[0].preferred_auth = AUTH_ECDSA;
+    c->ch[0].preferred_suite = 0xc02c;
+    c->sh.present = true;
+    c->sh.suite = 0xc02c;
+    c->sh.auth = AUTH_ECDSA;
+    c->server_certs[0] = &f->ec_self;
+    c->n_server_certs = 1;
+    c->certificate_request = true;
+    c->alerts[0] = (struct conn_alert){.from = DIR_CLIENT, .level = 2, .description = 48,
+                                       .after_msg = TLS_HS_SERVER_HELLO_DONE,
+                                       .after_msg_from = DIR_SERVER};
+    c->n_alerts = 1;
+    c->tcp.rst[DIR_CLIENT] = true;
+    c->outcome = OUTCOME_FAILED;
+    c->verify.done = true;
+    strcpy(c->verify.expected_name, "cucm.steven.lab");
+    c->verify.name_source = X509_NAME_FROM_SNI;
+    c->verify.verdict.result = X509_CHAIN_SELF_SIGNED;
+    c->verify.verdict.depth = 0;
+    c->verify.verdict.name_checked = true;
+    c->verify.verdict.name_ok = true;
+    strcpy(c->verify.verdict.openssl_error, "self-signed certificate");
+    c->server.ipver = 4;
+    memcpy(c->server.ip, "\x0a\x30\x24\xd7", 4);
+    c->server.port = 6972;
+}
+
+static void test_field_case(void **state)
+{
+    struct fx *f = *state;
+    field_case(f);
+    findings_run(&f->c, f->names);
+    assert_true(has(&f->c, FINDING_UNKNOWN_CA_ALERT));
+    assert_true(has(&f->c, FINDING_CHAIN_SELF_SIGNED));
+    assert_true(has(&f->c, FINDING_ECDSA_SELECTED));
+    assert_false(has(&f->c, FINDING_FATAL_ALERT));
+    assert_false(has(&f->c, FINDING_NAME_MISMATCH));
+    assert_false(has(&f->c, FINDING_CLIENT_CERT_REJECTED));
+    assert_false(has(&f->c, FINDING_HANDSHAKE_INCOMPLETE));
+    /* The Expressway's own log wording, so users can match their logs. */
+    assert_non_null(strstr(msg_of(&f->c, FINDING_CHAIN_SELF_SIGNED),
+                           "Core server certificate verification failed for (cucm.steven.lab). "
+                           "Action=Terminate Error=self signed certificate "
+                           "server=cucm.steven.lab(10.48.36.215) depth=0"));
+    assert_non_null(strstr(msg_of(&f->c, FINDING_UNKNOWN_CA_ALERT), "client"));
+    assert_non_null(strstr(msg_of(&f->c, FINDING_UNKNOWN_CA_ALERT), "CN=cucm-EC.steven.lab"));
+    assert_non_null(strstr(msg_of(&f->c, FINDING_ECDSA_SELECTED), "client preferred ECDSA"));
+    for (size_t i = 0; i < f->c.n_findings; i++) {
+        if (f->c.findings[i].id == FINDING_ECDSA_SELECTED) {
+            assert_non_null(strstr(f->c.findings[i].remedy, "ECDHE-RSA-AES256-GCM-SHA384:"));
+            assert_int_equal(f->c.findings[i].severity, SEV_WARNING);
+        }
+    }
+}
+
+static void test_rsa_success_has_no_findings(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->c;
+    c->n_ch = 1;
+    c->ch[0].preferred_auth = AUTH_RSA;
+    c->sh.present = true;
+    c->sh.suite = 0xc030;
+    c->sh.auth = AUTH_RSA;
+    c->server_certs[0] = &f->rsa_leaf;
+    c->n_server_certs = 1;
+    c->outcome = OUTCOME_COMPLETE;
+    c->verify.done = true;
+    c->verify.verdict.result = X509_CHAIN_OK;
+    c->verify.verdict.name_checked = true;
+    c->verify.verdict.name_ok = true;
+    findings_run(c, f->names);
+    assert_int_equal(c->n_findings, 0);
+}
+
+static void test_name_mismatch(void **state)
+{
+    struct fx *f = *state;
+    field_case(f);
+    f->c.verify.verdict.result = X509_CHAIN_OK;
+    f->c.verify.verdict.name_ok = false;
+    strcpy(f->c.verify.expected_name, "10.48.36.215");
+    f->c.verify.name_source = X509_NAME_FROM_SERVER_IP;
+    findings_run(&f->c, f->names);
+    assert_true(has(&f->c, FINDING_NAME_MISMATCH));
+    assert_false(has(&f->c, FINDING_CHAIN_SELF_SIGNED));
+    assert_non_null(strstr(msg_of(&f->c, FINDING_NAME_MISMATCH),
+                           "SNI (10.48.36.215) not in certificate"));
+}
+
+static void test_chain_results_map_to_ids(void **state)
+{
+    struct fx *f = *state;
+    static const struct { enum x509_chain_result r; int id; } map[] = {
+        {X509_CHAIN_UNKNOWN_ISSUER, FINDING_CHAIN_UNKNOWN_ISSUER},
+        {X509_CHAIN_SELF_SIGNED_IN_CHAIN, FINDING_CHAIN_UNKNOWN_ISSUER},
+        {X509_CHAIN_EXPIRED, FINDING_CERT_EXPIRED},
+        {X509_CHAIN_NOT_YET_VALID, FINDING_CERT_NOT_YET_VALID},
+        {X509_CHAIN_BAD_SIGNATURE, FINDING_CHAIN_BAD_SIGNATURE},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        conn_free(&f->c);
+        field_case(f);
+        f->c.verify.verdict.result = map[i].r;
+        findings_run(&f->c, f->names);
+        assert_true(has(&f->c, map[i].id));
+        assert_false(has(&f->c, FINDING_CHAIN_SELF_SIGNED));
+    }
+    /* Not checked (no trust store) and ok give no chain finding. */
+    conn_free(&f->c);
+    field_case(f);
+    f->c.verify.verdict.result = X509_CHAIN_NOT_CHECKED;
+    findings_run(&f->c, f->names);
+    assert_false(has(&f->c, FINDING_CHAIN_SELF_SIGNED));
+    assert_false(has(&f->c, FINDING_CHAIN_UNKNOWN_ISSUER));
+}
+
+static void test_client_cert_rejected(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->c;
+    c->n_ch = 1;
+    c->sh.present = true;
+    c->sh.suite = 0xc030;
+    c->sh.auth = AUTH_RSA;
+    c->certificate_request = true;
+    c->client_cert_msg_seen = true;
+    c->client_certs[0] = &f->rsa_leaf;
+    c->n_client_certs = 1;
+    c->alerts[0] = (struct conn_alert){.from = DIR_SERVER, .level = 2, .description = 48,
+                                       .after_msg = TLS_HS_CERTIFICATE_VERIFY,
+                                       .after_msg_from = DIR_CLIENT};
+    c->n_alerts = 1;
+    c->outcome = OUTCOME_FAILED;
+    findings_run(c, f->names);
+    assert_true(has(c, FINDING_CLIENT_CERT_REJECTED));
+    assert_true(has(c, FINDING_UNKNOWN_CA_ALERT));
+    assert_non_null(strstr(msg_of(c, FINDING_UNKNOWN_CA_ALERT), "server sent"));
+    assert_false(has(c, FINDING_ECDSA_SELECTED));
+}
+
+static void test_other_fatal_alert_and_warning_alert(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->c;
+    c->alerts[0] = (struct conn_alert){.from = DIR_SERVER, .level = 1, .description = 112,
+                                       .after_msg = -1};
+    c->alerts[1] = (struct conn_alert){.from = DIR_SERVER, .level = 2, .description = 40,
+                                       .after_msg = TLS_HS_CLIENT_HELLO,
+                                       .after_msg_from = DIR_CLIENT};
+    c->alerts[2] = (struct conn_alert){.from = DIR_CLIENT, .encrypted = true};
+    c->n_alerts = 3;
+    c->outcome = OUTCOME_FAILED;
+    findings_run(c, f->names);
+    assert_true(has(c, FINDING_FATAL_ALERT));
+    assert_non_null(strstr(msg_of(c, FINDING_FATAL_ALERT), "handshake_failure (40)"));
+    assert_non_null(strstr(msg_of(c, FINDING_FATAL_ALERT), "after the client's ClientHello"));
+    assert_false(has(c, FINDING_UNKNOWN_CA_ALERT));
+    size_t fatal = 0;
+    for (size_t i = 0; i < c->n_findings; i++)
+        fatal += c->findings[i].id == FINDING_FATAL_ALERT;
+    assert_int_equal(fatal, 1);   /* the warning and the encrypted alert give none */
+}
+
+static void test_tls13_hidden_and_inference(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->c;
+    c->tls13 = true;
+    c->sh.present = true;
+    c->sh.suite = 0x1301;
+    c->sh.auth = AUTH_ANY;
+    c->outcome = OUTCOME_ENCRYPTED;
+    findings_run(c, f->names);
+    assert_true(has(c, FINDING_TLS13_CERT_HIDDEN));
+    assert_null(strstr(msg_of(c, FINDING_TLS13_CERT_HIDDEN), "likely rejected"));
+    conn_free(c);
+    c->tls13 = true;
+    c->sh.present = true;
+    c->sh.auth = AUTH_ANY;
+    c->tcp.rst[DIR_CLIENT] = true;
+    findings_run(c, f->names);
+    assert_non_null(strstr(msg_of(c, FINDING_TLS13_CERT_HIDDEN), "likely rejected"));
+    /* With keys used, nothing is hidden. */
+    conn_free(c);
+    c->tls13 = true;
+    c->sh.present = true;
+    c->keys_used = true;
+    findings_run(c, f->names);
+    assert_false(has(c, FINDING_TLS13_CERT_HIDDEN));
+}
+
+static void test_capture_quality(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->c;
+    c->outcome = OUTCOME_INCOMPLETE;
+    c->tcp.gaps[DIR_SERVER] = 1;
+    c->tcp.gap_bytes[DIR_SERVER] = 1448;
+    c->tcp.snap_cut[DIR_SERVER] = 3;
+    findings_run(c, f->names);
+    assert_true(has(c, FINDING_HANDSHAKE_INCOMPLETE));
+    assert_true(has(c, FINDING_CAPTURE_GAP));
+    assert_non_null(strstr(msg_of(c, FINDING_CAPTURE_GAP), "1448 bytes"));
+    assert_true(has(c, FINDING_SNAPLEN_TRUNCATED));
+    conn_free(c);
+    c->outcome = OUTCOME_COMPLETE;
+    findings_run(c, f->names);
+    assert_false(has(c, FINDING_HANDSHAKE_INCOMPLETE));
+    assert_false(has(c, FINDING_CAPTURE_GAP));
+    assert_false(has(c, FINDING_SNAPLEN_TRUNCATED));
+}
+
+static void test_rsa_selected_is_not_ecdsa(void **state)
+{
+    struct fx *f = *state;
+    field_case(f);
+    f->c.sh.suite = 0xc030;
+    f->c.sh.auth = AUTH_RSA;
+    findings_run(&f->c, f->names);
+    assert_false(has(&f->c, FINDING_ECDSA_SELECTED));
+    /* TLS 1.3: the EC key of the leaf decides. */
+    conn_free(&f->c);
+    field_case(f);
+    f->c.sh.suite = 0x1302;
+    f->c.sh.auth = AUTH_ANY;
+    findings_run(&f->c, f->names);
+    assert_true(has(&f->c, FINDING_ECDSA_SELECTED));
+}
+
+static void test_names_table(void **state)
+{
+    (void)state;
+    assert_string_equal(finding_name(FINDING_UNKNOWN_CA_ALERT), "UNKNOWN_CA_ALERT");
+    assert_int_equal(finding_from_name("CAPTURE_TRUNCATED"), FINDING_CAPTURE_TRUNCATED);
+    assert_int_equal(finding_from_name("NOPE"), -1);
+    assert_int_equal(finding_severity(FINDING_ECDSA_SELECTED), SEV_WARNING);
+    assert_int_equal(finding_severity(FINDING_TLS13_CERT_HIDDEN), SEV_INFO);
+    assert_int_equal(finding_severity(FINDING_CAPTURE_TRUNCATED), SEV_ERROR);
+    for (int i = 0; i < FINDING_COUNT; i++)
+        assert_int_equal(finding_from_name(finding_name(i)), i);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_field_case, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rsa_success_has_no_findings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_results_map_to_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_cert_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_fatal_alert_and_warning_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls13_hidden_and_inference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_capture_quality, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rsa_selected_is_not_ecdsa, setup, teardown),
+        cmocka_unit_test(test_names_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
