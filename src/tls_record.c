@@ -1,0 +1,996 @@
+/* tls_record.c - incremental TLS session: record framing, handshake reassembly, encryption state, outcome. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlsinspect/cur.h"
+#include "tlsinspect/err.h"
+#include "tlsinspect/tls.h"
+#include "tlsinspect/tls_msg.h"
+
+/* Record content types (RFC 8446 5.1, RFC 6520). */
+enum {
+    CT_CCS = 20,
+    CT_ALERT = 21,
+    CT_HANDSHAKE = 22,
+    CT_APPDATA = 23,
+    CT_HEARTBEAT = 24,
+    CT_SSL2 = 0x80,          /* internal: an SSLv2-compatible ClientHello */
+};
+
+#define TLS_PEEK_MAX   6     /* record header + handshake type: enough to tell the roles */
+#define TLS_HS_HDR     4     /* type(1) length(3) */
+#define TLS_BUF_MIN    512u  /* first allocation of a partial-record/message buffer */
+
+/* One direction of the connection (indexed by enum conn_dir). */
+struct tls_dir {
+    uint8_t hdr[5];          /* record header being read (or resync window) */
+    uint8_t hdr_len;
+    bool in_rec;             /* header read, fragment pending */
+    uint8_t rec_type;
+    size_t rec_len, rec_have;
+    bool rec_keep;           /* fragment needed: plaintext handshake, alert, SSLv2 */
+    bool rec_damaged;        /* a gap fell inside this record */
+    uint8_t *rec_buf;        /* partial record, cap TLS_MAX_RECORD */
+    size_t rec_cap;
+    uint8_t *hs_buf;         /* partial handshake message, cap max_hs_msg + 4 */
+    size_t hs_len, hs_cap;
+
+    bool started;            /* first record header accepted */
+    bool dead;               /* given up (malformed, record limit) */
+    bool lost_sync;          /* scanning for a record header after a gap */
+    bool hs_lost;            /* handshake messages out of step after a gap */
+    bool enc;                /* records encrypted: after CCS (<= 1.2) or the 1.3 ServerHello */
+    bool ccs12;              /* enc came from a CCS sent before the version was known */
+    bool enc_hs_seen;        /* TLS <= 1.2: first encrypted handshake record (Finished) */
+    uint32_t enc13_records;  /* TLS 1.3: opaque records after the ServerHello */
+    bool closed, rst;
+};
+
+struct tls_session {
+    struct conn *c;
+    struct x509_pool *pool;
+    const struct tls_names *names;
+    const struct tls_keylog *keylog;   /* not used by the record layer yet */
+    struct tls_limits lim;
+
+    int client_side;         /* raw side of the client, -1 unknown */
+    int server_hint;         /* raw side that is the server by port, -1 none */
+    int first_speaker;       /* raw side that sent bytes first, -1 none */
+    uint8_t peek[2][TLS_PEEK_MAX];   /* raw side's first bytes while roles are unknown */
+    uint8_t peek_len[2];
+
+    struct tls_dir d[2];
+    uint64_t records;
+    bool stopped;            /* record limit reached */
+    bool not_tls;
+    int last_hs_type;        /* -1 none */
+    enum conn_dir last_hs_from;
+    bool hs_failed;          /* fatal (or encrypted) alert before the handshake completed */
+    bool srv_after_cli13;    /* TLS 1.3: server record after the client's first opaque record */
+    int64_t ts;
+};
+
+void tls_limits_default(struct tls_limits *lim)
+{
+    lim->max_hs_msg = TLS_MAX_HS_MSG;
+    lim->max_records = TLS_MAX_RECORDS;
+}
+
+int tls_session_new(struct tls_session **out, struct conn *c,
+                    struct x509_pool *pool, const struct tls_names *names,
+                    const struct tls_limits *lim,
+                    const struct tls_keylog *keylog)
+{
+    struct tls_session *s = calloc(1, sizeof(*s));
+
+    *out = NULL;
+    if (s == NULL)
+        return TI_ENOMEM;
+    s->c = c;
+    s->pool = pool;
+    s->names = names;
+    s->keylog = keylog;
+    if (lim != NULL)
+        s->lim = *lim;
+    else
+        tls_limits_default(&s->lim);
+    s->client_side = -1;
+    s->server_hint = -1;
+    s->first_speaker = -1;
+    s->last_hs_type = -1;
+    *out = s;
+    return TI_OK;
+}
+
+void tls_session_free(struct tls_session *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < 2; i++) {
+        free(s->d[i].rec_buf);
+        free(s->d[i].hs_buf);
+    }
+    free(s);
+}
+
+/* ---- problems ---------------------------------------------------------- */
+
+__attribute__((format(printf, 1, 0)))
+static char *vfmt(const char *fmt, va_list ap)
+{
+    char tmp[160];
+
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    return strdup(tmp);
+}
+
+/* A problem the parser survived: kept in malformed_why (first one only)
+ * without setting malformed[] (which means "gave up"). */
+__attribute__((format(printf, 3, 4)))
+static void note_problem(struct tls_session *s, enum conn_dir dir,
+                         const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->c->malformed_why[dir] != NULL)
+        return;
+    va_start(ap, fmt);
+    s->c->malformed_why[dir] = vfmt(fmt, ap);
+    va_end(ap);
+}
+
+/* Give up on a direction; the reason replaces any earlier note. */
+__attribute__((format(printf, 3, 4)))
+static void give_up(struct tls_session *s, enum conn_dir dir, const char *fmt, ...)
+{
+    va_list ap;
+    char *why;
+
+    va_start(ap, fmt);
+    why = vfmt(fmt, ap);
+    va_end(ap);
+    if (why != NULL) {
+        free(s->c->malformed_why[dir]);
+        s->c->malformed_why[dir] = why;
+    }
+    s->c->malformed[dir] = true;
+    s->d[dir].dead = true;
+    s->d[dir].in_rec = false;
+    s->d[dir].hs_len = 0;
+}
+
+/* ---- buffers ----------------------------------------------------------- */
+
+static int buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t max)
+{
+    size_t ncap;
+    uint8_t *nb;
+
+    if (need <= *cap)
+        return TI_OK;
+    if (need > max)
+        return TI_ELIMIT;
+    ncap = *cap < TLS_BUF_MIN ? TLS_BUF_MIN : *cap;
+    while (ncap < need)
+        ncap = ncap > max / 2 ? max : ncap * 2;
+    nb = realloc(*buf, ncap);
+    if (nb == NULL)
+        return TI_ENOMEM;
+    *buf = nb;
+    *cap = ncap;
+    return TI_OK;
+}
+
+/* ---- state helpers ---------------------------------------------------- */
+
+static bool version_is_tls13(uint16_t v)
+{
+    return v == 0x0304 || (v >> 8) == 0x7f;   /* final or draft (0x7fNN) */
+}
+
+static bool hs12_complete(const struct tls_session *s)
+{
+    return !s->c->tls13 && s->c->finished[0] && s->c->finished[1];
+}
+
+/* TLS 1.3 without keys: both sides encrypted, the client answered the
+ * server's flight, and something flowed after that answer (so an answer
+ * that was an encrypted alert followed by a reset is not taken for done). */
+static bool tls13_done(const struct tls_session *s)
+{
+    const struct tls_dir *cl = &s->d[DIR_CLIENT], *sv = &s->d[DIR_SERVER];
+
+    return s->c->tls13 && sv->enc13_records > 0 && cl->enc13_records > 0 &&
+           (cl->enc13_records > 1 || s->srv_after_cli13);
+}
+
+/* RFC 5246 7.2.2 / RFC 8446 6.2: descriptions that end the connection
+ * whatever level the sender wrote. */
+static bool alert_always_fatal(uint8_t desc)
+{
+    switch (desc) {
+    case 0: case 41: case 42: case 43: case 44: case 45: case 46:
+    case 90: case 100: case 112:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static void add_alert(struct tls_session *s, enum conn_dir dir, bool encrypted,
+                      uint8_t level, uint8_t desc)
+{
+    struct conn *c = s->c;
+
+    if (c->n_alerts < CONN_MAX_ALERTS) {
+        struct conn_alert *a = &c->alerts[c->n_alerts++];
+        a->from = dir;
+        a->encrypted = encrypted;
+        a->level = encrypted ? 0 : level;
+        a->description = encrypted ? 0 : desc;
+        a->ts = s->ts;
+        a->after_msg = (s->last_hs_type >= 0 && s->last_hs_type <= 127)
+                           ? (int8_t)s->last_hs_type : -1;
+        a->after_msg_from = s->last_hs_from;
+    } else {
+        c->alerts_truncated = true;
+    }
+    conn_add_event(c, s->ts, EV_ALERT, dir, encrypted ? 0 : desc,
+                   encrypted ? 0 : level);
+    if (!hs12_complete(s) &&
+        (encrypted || level == 2 || (level == 1 && alert_always_fatal(desc))))
+        s->hs_failed = true;
+}
+
+/* TLS 1.3 negotiated by a (non-HRR) ServerHello: the server's later records
+ * are encrypted; a CCS the client sent before we knew was the RFC 8446 D.4
+ * middlebox-compatibility one, not a key change. */
+static void enter_tls13(struct tls_session *s)
+{
+    struct tls_dir *sv = &s->d[DIR_SERVER], *cl = &s->d[DIR_CLIENT];
+
+    sv->enc = true;
+    sv->hs_len = 0;
+    if (cl->ccs12) {
+        cl->ccs12 = false;
+        cl->enc = false;
+        s->c->ccs[DIR_CLIENT] = false;
+    }
+}
+
+/* ---- handshake messages ---------------------------------------------- */
+
+static void on_client_hello(struct tls_session *s, enum conn_dir dir,
+                            const uint8_t *body, size_t len)
+{
+    struct conn *c = s->c;
+    char note[128];
+    int rc;
+
+    if (dir != DIR_CLIENT) {
+        note_problem(s, dir, "ClientHello sent by the server side");
+        return;
+    }
+    if (c->n_ch >= CONN_MAX_HELLOS) {
+        c->ch_more = true;
+        return;
+    }
+    rc = tls_msg_client_hello(body, len, s->names, &c->ch[c->n_ch], note,
+                              sizeof(note));
+    if (rc != TI_OK) {
+        note_problem(s, dir, "ClientHello not decoded (%s)", ti_err_name(rc));
+        return;
+    }
+    c->ch[c->n_ch].ts = s->ts;
+    c->n_ch++;
+    if (note[0] != '\0')
+        note_problem(s, dir, "%s", note);
+}
+
+static void on_server_hello(struct tls_session *s, enum conn_dir dir,
+                            const uint8_t *body, size_t len)
+{
+    struct conn *c = s->c;
+    struct conn_server_hello sh;
+    char note[128];
+    int rc;
+
+    if (dir != DIR_SERVER) {
+        note_problem(s, dir, "ServerHello sent by the client side");
+        return;
+    }
+    rc = tls_msg_server_hello(body, len, s->names, &sh, note, sizeof(note));
+    if (rc != TI_OK) {
+        note_problem(s, dir, "ServerHello not decoded (%s)", ti_err_name(rc));
+        return;
+    }
+    if (note[0] != '\0')
+        note_problem(s, dir, "%s", note);
+    sh.ts = s->ts;
+    if (sh.hrr)
+        c->sh_hrr = sh;   /* RFC 8446 4.1.4: the client answers with a second ClientHello */
+    else
+        c->sh = sh;
+    if (version_is_tls13(sh.version)) {
+        c->tls13 = true;
+        if (!sh.hrr)
+            enter_tls13(s);
+    }
+}
+
+static void on_certificate(struct tls_session *s, enum conn_dir dir,
+                           const uint8_t *body, size_t len)
+{
+    struct conn *c = s->c;
+    bool server = dir == DIR_SERVER;
+    bool *seen = server ? &c->server_cert_msg_seen : &c->client_cert_msg_seen;
+    const struct x509_cert **certs = server ? c->server_certs : c->client_certs;
+    uint16_t *n = server ? &c->n_server_certs : &c->n_client_certs;
+    bool trunc = false;
+    int rc;
+
+    if (*seen)
+        return;   /* keep the first chain (a renegotiation would be encrypted anyway) */
+    rc = tls_msg_certificate(body, len, c->tls13, s->pool, certs, CONN_MAX_CERTS,
+                             n, &trunc);
+    if (rc != TI_OK) {
+        note_problem(s, dir, "Certificate not decoded (%s)", ti_err_name(rc));
+        return;
+    }
+    *seen = true;
+    if (server)
+        c->server_certs_truncated = trunc;
+}
+
+static void hs_message(struct tls_session *s, enum conn_dir dir, uint8_t type,
+                       const uint8_t *body, size_t len)
+{
+    struct conn *c = s->c;
+
+    conn_add_event(c, s->ts, EV_HANDSHAKE, dir, type, 0);
+    s->last_hs_type = type;
+    s->last_hs_from = dir;
+    switch (type) {
+    case TLS_HS_CLIENT_HELLO:
+        on_client_hello(s, dir, body, len);
+        break;
+    case TLS_HS_SERVER_HELLO:
+        on_server_hello(s, dir, body, len);
+        break;
+    case TLS_HS_CERTIFICATE:
+        on_certificate(s, dir, body, len);
+        break;
+    case TLS_HS_CERTIFICATE_REQUEST:
+        if (dir == DIR_SERVER)
+            c->certificate_request = true;
+        break;
+    case TLS_HS_CERTIFICATE_STATUS:
+        if (dir == DIR_SERVER)
+            c->certificate_status = true;
+        break;
+    case TLS_HS_FINISHED:
+        c->finished[dir] = true;   /* only visible in clear when decrypted */
+        break;
+    default:
+        break;
+    }
+}
+
+/* Handshake layer (RFC 8446 5.1): messages may share a record or span many;
+ * at most one partial message per direction is buffered. */
+static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
+                     size_t n)
+{
+    struct tls_dir *d = &s->d[dir];
+    struct cur c = cur_make(p, n), m = {NULL, NULL};
+    uint32_t mlen;
+    int rc;
+
+    if (d->hs_lost) {
+        /* After a gap: pick the message stream up again only where a
+         * record starts with a plausible message header. */
+        struct cur t = c;
+        uint8_t type;
+        d->hs_len = 0;
+        if (cur_u8(&t, &type) != TI_OK || cur_u24(&t, &mlen) != TI_OK ||
+            tls_hs_name(type) == NULL || mlen > s->lim.max_hs_msg)
+            return;
+        d->hs_lost = false;
+    }
+    while (!cur_done(&c) && !d->dead && !d->enc) {
+        if (d->hs_len == 0 && cur_left(&c) >= TLS_HS_HDR) {
+            mlen = (uint32_t)c.p[1] << 16 | (uint32_t)c.p[2] << 8 | c.p[3];
+            if (mlen > s->lim.max_hs_msg) {
+                give_up(s, dir, "handshake message of %u bytes exceeds the limit", mlen);
+                return;
+            }
+            if (cur_left(&c) - TLS_HS_HDR >= mlen) {
+                uint8_t type = c.p[0];
+                (void)cur_skip(&c, TLS_HS_HDR);
+                (void)cur_bytes(&c, mlen, &m);
+                hs_message(s, dir, type, m.p, mlen);   /* zero copy */
+                continue;
+            }
+        }
+        /* Partial message: header first, then the body up to its length. */
+        size_t need = TLS_HS_HDR;
+        if (d->hs_len >= TLS_HS_HDR) {
+            mlen = (uint32_t)d->hs_buf[1] << 16 | (uint32_t)d->hs_buf[2] << 8 | d->hs_buf[3];
+            need = TLS_HS_HDR + (size_t)mlen;
+        }
+        rc = buf_reserve(&d->hs_buf, &d->hs_cap, need, s->lim.max_hs_msg + TLS_HS_HDR);
+        if (rc != TI_OK) {
+            give_up(s, dir, "handshake message buffer: %s", ti_strerror(rc));
+            return;
+        }
+        size_t take = need - d->hs_len;
+        if (take > cur_left(&c))
+            take = cur_left(&c);
+        (void)cur_bytes(&c, take, &m);
+        memcpy(d->hs_buf + d->hs_len, m.p, take);
+        d->hs_len += take;
+        if (d->hs_len == TLS_HS_HDR && need == TLS_HS_HDR) {
+            mlen = (uint32_t)d->hs_buf[1] << 16 | (uint32_t)d->hs_buf[2] << 8 | d->hs_buf[3];
+            if (mlen > s->lim.max_hs_msg) {
+                give_up(s, dir, "handshake message of %u bytes exceeds the limit", mlen);
+                return;
+            }
+            need = TLS_HS_HDR + (size_t)mlen;
+        }
+        if (d->hs_len == need) {
+            d->hs_len = 0;
+            hs_message(s, dir, d->hs_buf[0], d->hs_buf + TLS_HS_HDR, need - TLS_HS_HDR);
+        }
+    }
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+static void on_ccs(struct tls_session *s, enum conn_dir dir)
+{
+    struct tls_dir *d = &s->d[dir];
+
+    conn_add_event(s->c, s->ts, EV_CCS, dir, 0, 0);
+    if (s->c->tls13)
+        return;   /* RFC 8446 D.4: middlebox compatibility, no key change */
+    s->c->ccs[dir] = true;
+    d->enc = true;
+    d->ccs12 = true;
+    d->hs_len = 0;
+}
+
+/* Opaque record of a TLS 1.3 handshake (type 23, or anything encrypted). */
+static void on_opaque13(struct tls_session *s, enum conn_dir dir)
+{
+    struct tls_dir *d = &s->d[dir];
+
+    if (!s->c->sh.present)
+        return;   /* 0-RTT early data before the ServerHello */
+    if (d->enc13_records++ == 0)
+        conn_add_event(s->c, s->ts, EV_ENCRYPTED_HS, dir, 0, 0);
+    if (dir == DIR_SERVER && s->d[DIR_CLIENT].enc13_records > 0)
+        s->srv_after_cli13 = true;
+}
+
+static void on_appdata(struct tls_session *s, enum conn_dir dir)
+{
+    struct conn *c = s->c;
+
+    if (c->tls13) {
+        on_opaque13(s, dir);
+        return;
+    }
+    /* TLS <= 1.2: application data only after this side's CCS. */
+    if (s->d[dir].enc && c->sh.present && !c->appdata[dir]) {
+        c->appdata[dir] = true;
+        conn_add_event(c, s->ts, EV_APPDATA, dir, 0, 0);
+    }
+}
+
+static void on_encrypted_hs(struct tls_session *s, enum conn_dir dir)
+{
+    struct tls_dir *d = &s->d[dir];
+
+    if (s->c->tls13) {
+        on_opaque13(s, dir);
+        return;
+    }
+    if (d->enc_hs_seen)
+        return;   /* renegotiation or HelloRequest under encryption */
+    /* RFC 5246 7.4.9: the first message after CCS is Finished. */
+    d->enc_hs_seen = true;
+    s->c->finished[dir] = true;
+    s->last_hs_type = TLS_HS_FINISHED;
+    s->last_hs_from = dir;
+    conn_add_event(s->c, s->ts, EV_ENCRYPTED_HS, dir, TLS_HS_FINISHED, 0);
+}
+
+static void on_ssl2_hello(struct tls_session *s, enum conn_dir dir,
+                          const uint8_t *msg, size_t len)
+{
+    struct conn *c = s->c;
+    int rc;
+
+    conn_add_event(c, s->ts, EV_HANDSHAKE, dir, TLS_HS_CLIENT_HELLO, 0);
+    s->last_hs_type = TLS_HS_CLIENT_HELLO;
+    s->last_hs_from = dir;
+    if (c->n_ch >= CONN_MAX_HELLOS) {
+        c->ch_more = true;
+        return;
+    }
+    rc = tls_msg_sslv2_client_hello(msg, len, s->names, &c->ch[c->n_ch]);
+    if (rc != TI_OK) {
+        note_problem(s, dir, "SSLv2 ClientHello not decoded (%s)", ti_err_name(rc));
+        return;
+    }
+    c->ch[c->n_ch].ts = s->ts;
+    c->n_ch++;
+}
+
+/* Does the record body matter?  Only plaintext handshake and alerts (and
+ * the SSLv2 hello); everything else is handled from its header alone. */
+static bool record_keep(const struct tls_dir *d, uint8_t type, size_t len)
+{
+    if (type == CT_HANDSHAKE)
+        return !d->enc;
+    if (type == CT_ALERT)
+        return !d->enc || len == 2;   /* a 2-byte alert is in the clear */
+    return false;
+}
+
+static void record_end(struct tls_session *s, enum conn_dir dir,
+                       const uint8_t *body)
+{
+    struct tls_dir *d = &s->d[dir];
+    size_t len = d->rec_len;
+
+    d->in_rec = false;
+    d->hdr_len = 0;
+    if (!d->rec_keep)
+        return;
+    if (d->rec_damaged) {
+        if (d->rec_type == CT_HANDSHAKE) {
+            d->hs_lost = true;
+            d->hs_len = 0;
+        }
+        return;
+    }
+    switch (d->rec_type) {
+    case CT_HANDSHAKE:
+        hs_input(s, dir, body, len);
+        break;
+    case CT_ALERT: {
+        /* Alerts are 2 bytes; a record may carry several.  One split across
+         * records (legal before TLS 1.3, never seen) is ignored. */
+        struct cur c = cur_make(body, len);
+        uint8_t level, desc;
+        while (cur_u8(&c, &level) == TI_OK && cur_u8(&c, &desc) == TI_OK)
+            add_alert(s, dir, false, level, desc);
+        break;
+    }
+    case CT_SSL2:
+        on_ssl2_hello(s, dir, body, len);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The first bytes of a direction are not TLS: the whole connection is not
+ * TLS when nothing TLS was seen yet, else only this direction is given up. */
+static void bad_start(struct tls_session *s, enum conn_dir dir, const char *what)
+{
+    if (!s->c->is_tls) {
+        s->not_tls = true;
+        s->c->outcome = OUTCOME_NOT_TLS;
+        return;
+    }
+    give_up(s, dir, "not TLS: %s", what);
+}
+
+static bool plausible_first_byte(uint8_t b)
+{
+    return (b >= CT_CCS && b <= CT_HEARTBEAT) || (b & 0x80) != 0;
+}
+
+/* Header of the SSLv2-compatible CLIENT-HELLO (RFC 5246 E.2): 2-byte length
+ * with the high bit set, msg_type 1, version 0x0002 or 0x03xx. */
+static bool start_sslv2(struct tls_session *s, enum conn_dir dir)
+{
+    struct tls_dir *d = &s->d[dir];
+    size_t v2len = ((size_t)(d->hdr[0] & 0x7f) << 8) | d->hdr[1];
+
+    if (dir != DIR_CLIENT || d->hdr[2] != 1 ||
+        !((d->hdr[3] == 0x00 && d->hdr[4] == 0x02) || d->hdr[3] == 0x03) ||
+        v2len < 9 || v2len > TLS_MAX_RECORD)
+        return false;
+    if (buf_reserve(&d->rec_buf, &d->rec_cap, v2len, TLS_MAX_RECORD) != TI_OK)
+        return false;
+    d->started = true;
+    if (!s->c->is_tls) {
+        s->c->is_tls = true;
+        s->c->record_version = 0x0002;
+    }
+    memcpy(d->rec_buf, d->hdr + 2, 3);   /* msg_type and version belong to the message */
+    d->in_rec = true;
+    d->rec_type = CT_SSL2;
+    d->rec_len = v2len;
+    d->rec_have = 3;
+    d->rec_keep = true;
+    d->rec_damaged = false;
+    s->records++;
+    return true;
+}
+
+/* A complete 5-byte header is in d->hdr. */
+static void record_start(struct tls_session *s, enum conn_dir dir)
+{
+    struct tls_dir *d = &s->d[dir];
+    uint8_t type = d->hdr[0];
+    uint16_t ver = ti_be16(d->hdr + 1);
+    size_t len = ti_be16(d->hdr + 3);
+
+    if (!d->started) {
+        if ((type & 0x80) != 0) {
+            if (!start_sslv2(s, dir))
+                bad_start(s, dir, "neither a TLS record nor an SSLv2 ClientHello");
+            return;
+        }
+        if (type < CT_CCS || type > CT_HEARTBEAT || ver < 0x0300 || ver > 0x0304 ||
+            len == 0) {
+            bad_start(s, dir, "first bytes are not a TLS record header");
+            return;
+        }
+        d->started = true;
+        if (!s->c->is_tls) {
+            s->c->is_tls = true;
+            s->c->record_version = ver;
+        }
+    } else if (type < CT_CCS || type > CT_HEARTBEAT) {
+        give_up(s, dir, "unknown record type %u", type);
+        return;
+    } else if ((ver >> 8) != 3) {
+        give_up(s, dir, "bad record version 0x%04x", ver);
+        return;
+    }
+    if (len > TLS_MAX_RECORD) {
+        give_up(s, dir, "record of %zu bytes exceeds the limit", len);
+        return;
+    }
+    if (++s->records > s->lim.max_records) {
+        give_up(s, dir, "record limit");
+        s->stopped = true;
+        return;
+    }
+    d->in_rec = true;
+    d->rec_type = type;
+    d->rec_len = len;
+    d->rec_have = 0;
+    d->rec_damaged = false;
+    d->rec_keep = record_keep(d, type, len);
+    if (!d->rec_keep) {
+        switch (type) {
+        case CT_CCS: on_ccs(s, dir); break;
+        case CT_APPDATA: on_appdata(s, dir); break;
+        case CT_HANDSHAKE: on_encrypted_hs(s, dir); break;
+        case CT_ALERT:
+            if (s->c->tls13)
+                on_opaque13(s, dir);
+            else
+                add_alert(s, dir, true, 0, 0);
+            break;
+        default: break;   /* heartbeat */
+        }
+    }
+    if (len == 0)
+        record_end(s, dir, NULL);
+}
+
+/* Plausible header to resynchronise on after a gap. */
+static bool resync_header(const uint8_t h[5])
+{
+    size_t len = ti_be16(h + 3);
+
+    if (h[0] < CT_CCS || h[0] > CT_HEARTBEAT || h[1] != 3 || h[2] > 4)
+        return false;
+    if (len == 0 || len > TLS_MAX_RECORD)
+        return false;
+    return h[0] != CT_CCS || len == 1;
+}
+
+/* Slide a 5-byte window over the bytes; returns how many were used. */
+static size_t resync(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
+                     size_t n)
+{
+    struct tls_dir *d = &s->d[dir];
+    struct cur c = cur_make(p, n);
+    uint8_t b;
+
+    while (cur_u8(&c, &b) == TI_OK) {
+        if (d->hdr_len == 5) {
+            memmove(d->hdr, d->hdr + 1, 4);
+            d->hdr_len = 4;
+        }
+        d->hdr[d->hdr_len++] = b;
+        if (d->hdr_len == 5 && resync_header(d->hdr)) {
+            d->lost_sync = false;
+            if (!d->started) {
+                d->started = true;
+                if (!s->c->is_tls) {
+                    s->c->is_tls = true;
+                    s->c->record_version = ti_be16(d->hdr + 1);
+                }
+            }
+            record_start(s, dir);
+            break;
+        }
+    }
+    return n - cur_left(&c);
+}
+
+static void dir_feed(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
+                     size_t n)
+{
+    struct tls_dir *d = &s->d[dir];
+    struct cur c = cur_make(p, n), m = {NULL, NULL};
+
+    while (!cur_done(&c)) {
+        if (d->dead || s->stopped || s->not_tls)
+            return;
+        if (d->lost_sync) {
+            size_t used = resync(s, dir, c.p, cur_left(&c));
+            (void)cur_skip(&c, used);
+            continue;
+        }
+        if (!d->in_rec) {
+            size_t take = 5u - d->hdr_len;
+            if (take > cur_left(&c))
+                take = cur_left(&c);
+            (void)cur_bytes(&c, take, &m);
+            memcpy(d->hdr + d->hdr_len, m.p, take);
+            d->hdr_len = (uint8_t)(d->hdr_len + take);
+            if (!d->started && !d->lost_sync) {
+                /* Tell "GET / HTTP" apart early, even from a short stream. */
+                if (!plausible_first_byte(d->hdr[0]) ||
+                    ((d->hdr[0] & 0x80) == 0 && d->hdr_len >= 2 && d->hdr[1] != 3)) {
+                    bad_start(s, dir, "first bytes are not a TLS record header");
+                    return;
+                }
+            }
+            if (d->hdr_len == 5)
+                record_start(s, dir);
+            continue;
+        }
+        size_t take = d->rec_len - d->rec_have;
+        if (take > cur_left(&c))
+            take = cur_left(&c);
+        (void)cur_bytes(&c, take, &m);
+        if (!d->rec_keep || d->rec_damaged) {
+            d->rec_have += take;
+            if (d->rec_have == d->rec_len)
+                record_end(s, dir, NULL);
+        } else if (d->rec_have == 0 && take == d->rec_len) {
+            d->rec_have = take;
+            record_end(s, dir, m.p);   /* whole record in this chunk: no copy */
+        } else {
+            int rc = buf_reserve(&d->rec_buf, &d->rec_cap, d->rec_len, TLS_MAX_RECORD);
+            if (rc != TI_OK) {
+                give_up(s, dir, "record buffer: %s", ti_strerror(rc));
+                return;
+            }
+            memcpy(d->rec_buf + d->rec_have, m.p, take);
+            d->rec_have += take;
+            if (d->rec_have == d->rec_len)
+                record_end(s, dir, d->rec_buf);
+        }
+    }
+}
+
+/* ---- roles ------------------------------------------------------------ */
+
+static enum conn_dir dir_of(const struct tls_session *s, int side)
+{
+    return side == s->client_side ? DIR_CLIENT : DIR_SERVER;
+}
+
+static bool peek_is_hello(const uint8_t *p, size_t n, uint8_t hs_type)
+{
+    if (n >= 6 && p[0] == CT_HANDSHAKE && p[1] == 3 && p[5] == hs_type)
+        return true;
+    /* SSLv2-compatible ClientHello */
+    return hs_type == TLS_HS_CLIENT_HELLO && n >= 3 && (p[0] & 0x80) != 0 && p[2] == 1;
+}
+
+/* Roles are known: push the bytes held while they were not. */
+static void replay_peeks(struct tls_session *s)
+{
+    int order[2] = {s->first_speaker >= 0 ? s->first_speaker : 0, 0};
+
+    order[1] = 1 - order[0];
+    for (int i = 0; i < 2; i++) {
+        int side = order[i];
+        uint8_t n = s->peek_len[side];
+        if (n == 0)
+            continue;
+        s->peek_len[side] = 0;
+        dir_feed(s, dir_of(s, side), s->peek[side], n);
+    }
+}
+
+static void decide_role(struct tls_session *s)
+{
+    int side = -1;
+
+    for (int i = 0; i < 2 && side < 0; i++)
+        if (peek_is_hello(s->peek[i], s->peek_len[i], TLS_HS_CLIENT_HELLO))
+            side = i;
+    for (int i = 0; i < 2 && side < 0; i++)
+        if (peek_is_hello(s->peek[i], s->peek_len[i], TLS_HS_SERVER_HELLO))
+            side = 1 - i;
+    if (side < 0)
+        side = s->server_hint >= 0 ? 1 - s->server_hint : 0;
+    s->client_side = side;
+    replay_peeks(s);
+}
+
+void tls_set_client_side(struct tls_session *s, int side)
+{
+    if (s == NULL || (side != 0 && side != 1) || s->client_side >= 0)
+        return;
+    s->client_side = side;
+    replay_peeks(s);
+}
+
+void tls_set_server_side_hint(struct tls_session *s, int side)
+{
+    if (s != NULL && (side == 0 || side == 1))
+        s->server_hint = side;
+}
+
+int tls_client_side(const struct tls_session *s)
+{
+    return s != NULL ? s->client_side : -1;
+}
+
+/* ---- feeding ----------------------------------------------------------- */
+
+void tls_feed(struct tls_session *s, int side, const uint8_t *data, size_t len,
+              int64_t ts)
+{
+    if (s == NULL || (side != 0 && side != 1) || data == NULL || len == 0)
+        return;
+    s->ts = ts;
+    if (s->not_tls || s->stopped)
+        return;
+    if (s->client_side < 0) {
+        /* Hold the first bytes until they tell who is the client. */
+        size_t take = TLS_PEEK_MAX - s->peek_len[side];
+        if (take > len)
+            take = len;
+        memcpy(s->peek[side] + s->peek_len[side], data, take);
+        s->peek_len[side] = (uint8_t)(s->peek_len[side] + take);
+        if (s->first_speaker < 0)
+            s->first_speaker = side;
+        data += take;
+        len -= take;
+        if (s->peek_len[side] < TLS_PEEK_MAX && plausible_first_byte(s->peek[side][0]))
+            return;
+        decide_role(s);
+    }
+    if (len > 0)
+        dir_feed(s, dir_of(s, side), data, len);
+}
+
+void tls_gap(struct tls_session *s, int side, uint64_t n, int64_t ts)
+{
+    struct tls_dir *d;
+    enum conn_dir dir;
+
+    if (s == NULL || (side != 0 && side != 1) || n == 0)
+        return;
+    s->ts = ts;
+    if (s->client_side < 0)
+        decide_role(s);
+    dir = dir_of(s, side);
+    d = &s->d[dir];
+    conn_add_event(s->c, ts, EV_GAP, dir, 0, 0);
+    if (d->dead || s->not_tls || s->stopped)
+        return;
+    if (d->lost_sync) {
+        d->hdr_len = 0;   /* the window is no longer contiguous */
+        return;
+    }
+    if (d->in_rec) {
+        /* The header told us where the record ends: skip to there and stay
+         * in step; only the record's contents are lost. */
+        uint64_t rest = d->rec_len - d->rec_have;
+        d->rec_damaged = true;
+        if (n < rest) {
+            d->rec_have += (size_t)n;
+            return;
+        }
+        d->rec_have = d->rec_len;
+        record_end(s, dir, NULL);
+        if (n == rest)
+            return;
+    } else if (d->hdr_len > 0) {
+        give_up(s, dir, "gap of %llu bytes inside a record header", (unsigned long long)n);
+        return;
+    }
+    /* Between records, position unknown: scan for the next header. */
+    d->lost_sync = true;
+    d->hdr_len = 0;
+    d->hs_lost = !d->enc;
+    d->hs_len = 0;
+}
+
+void tls_close(struct tls_session *s, int side, bool rst, int64_t ts)
+{
+    enum conn_dir dir;
+
+    if (s == NULL || (side != 0 && side != 1))
+        return;
+    s->ts = ts;
+    if (s->client_side < 0 && !s->not_tls)
+        decide_role(s);
+    if (s->client_side < 0)
+        s->client_side = s->server_hint >= 0 ? 1 - s->server_hint : 0;
+    dir = dir_of(s, side);
+    if (rst)
+        s->d[dir].rst = true;
+    else
+        s->d[dir].closed = true;
+    if (rst)
+        s->d[dir].closed = true;
+    conn_add_event(s->c, ts, rst ? EV_RST : EV_FIN, dir, 0, 0);
+}
+
+bool tls_done(const struct tls_session *s)
+{
+    if (s == NULL)
+        return true;
+    if (s->not_tls || s->stopped || s->hs_failed)
+        return true;
+    if (hs12_complete(s) || tls13_done(s))
+        return true;
+    if (s->d[0].dead && s->d[1].dead)
+        return true;
+    return s->d[0].closed && s->d[1].closed;
+}
+
+void tls_finish(struct tls_session *s)
+{
+    struct conn *c;
+    bool rst;
+
+    if (s == NULL)
+        return;
+    c = s->c;
+    /* A stream shorter than the peek window still gets parsed. */
+    if (s->client_side < 0 && !s->not_tls && (s->peek_len[0] || s->peek_len[1]))
+        decide_role(s);
+    if (s->not_tls) {
+        c->is_tls = false;
+        c->outcome = OUTCOME_NOT_TLS;
+        return;
+    }
+    if (!c->is_tls) {
+        c->outcome = OUTCOME_INCOMPLETE;   /* nothing (or too little) to judge */
+        return;
+    }
+    rst = c->tcp.rst[0] || c->tcp.rst[1] || s->d[0].rst || s->d[1].rst;
+    if (s->hs_failed)
+        c->outcome = OUTCOME_FAILED;
+    else if (!c->tls13)
+        c->outcome = hs12_complete(s) ? OUTCOME_COMPLETE
+                     : rst            ? OUTCOME_FAILED
+                                      : OUTCOME_INCOMPLETE;
+    else if (s->d[DIR_SERVER].enc13_records == 0)
+        c->outcome = rst ? OUTCOME_FAILED : OUTCOME_INCOMPLETE;
+    else if (rst && !tls13_done(s))
+        c->outcome = OUTCOME_FAILED;   /* reset right after the server's flight */
+    else
+        c->outcome = OUTCOME_ENCRYPTED;
+}

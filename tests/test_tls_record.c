@@ -1,0 +1,1225 @@
+/* test_tls_record.c - the incremental TLS session: framing, reassembly, roles, encryption, outcome. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "tlsinspect/err.h"
+#include "tlsinspect/tls.h"
+
+/* ---- byte builder ------------------------------------------------------ */
+
+struct b {
+    uint8_t *p;
+    size_t n, cap;
+};
+
+static void b_put(struct b *b, const void *d, size_t n)
+{
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        assert_non_null(b->p);
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+
+static void b_u8(struct b *b, unsigned v)
+{
+    uint8_t x = (uint8_t)v;
+    b_put(b, &x, 1);
+}
+
+static void b_u16(struct b *b, unsigned v)
+{
+    b_u8(b, v >> 8);
+    b_u8(b, v);
+}
+
+static void b_u24(struct b *b, unsigned v)
+{
+    b_u8(b, v >> 16);
+    b_u16(b, v);
+}
+
+static void b_fill(struct b *b, size_t n, unsigned v)
+{
+    for (size_t i = 0; i < n; i++)
+        b_u8(b, v + (unsigned)i);
+}
+
+static void b_free(struct b *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+/* One TLS record (RFC 8446 5.1). */
+static void rec(struct b *out, unsigned type, const void *frag, size_t len)
+{
+    b_u8(out, type);
+    b_u16(out, 0x0303);
+    b_u16(out, (unsigned)len);
+    b_put(out, frag, len);
+}
+
+/* A handshake message (type, u24 length, body). */
+static void hs(struct b *out, unsigned type, const struct b *body)
+{
+    b_u8(out, type);
+    b_u24(out, body ? (unsigned)body->n : 0);
+    if (body)
+        b_put(out, body->p, body->n);
+}
+
+static void hs_rec(struct b *out, const struct b *msgs)
+{
+    rec(out, 22, msgs->p, msgs->n);
+}
+
+/* ClientHello body: ECDSA-first suites, SNI, optionally TLS 1.3. */
+static void ch_body(struct b *b, bool tls13, unsigned tag)
+{
+    static const uint16_t suites[] = {0x1301, 0xc02c, 0xc030};
+    b_u16(b, 0x0303);
+    b_fill(b, 32, tag);
+    b_u8(b, 0);
+    b_u16(b, 6);
+    for (int i = 0; i < 3; i++)
+        b_u16(b, suites[i]);
+    b_u8(b, 1);
+    b_u8(b, 0);
+    struct b e = {0};
+    /* server_name */
+    b_u16(&e, 0);
+    b_u16(&e, 5 + 8);
+    b_u16(&e, 3 + 8);
+    b_u8(&e, 0);
+    b_u16(&e, 8);
+    b_put(&e, "cucm.lab", 8);
+    if (tls13) {
+        b_u16(&e, 43);
+        b_u16(&e, 5);
+        b_u8(&e, 4);
+        b_u16(&e, 0x0304);
+        b_u16(&e, 0x0303);
+    }
+    b_u16(b, (unsigned)e.n);
+    b_put(b, e.p, e.n);
+    b_free(&e);
+}
+
+static void ch_msg(struct b *out, bool tls13, unsigned tag)
+{
+    struct b body = {0};
+    ch_body(&body, tls13, tag);
+    hs(out, 1, &body);
+    b_free(&body);
+}
+
+static const uint8_t HRR_RANDOM[32] = {
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02,
+    0x1E, 0x65, 0xB8, 0x91, 0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E,
+    0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+};
+
+static void sh_msg(struct b *out, unsigned suite, bool tls13, bool hrr)
+{
+    struct b body = {0};
+    b_u16(&body, 0x0303);
+    if (hrr)
+        b_put(&body, HRR_RANDOM, 32);
+    else
+        b_fill(&body, 32, 0x40);
+    b_u8(&body, 0);
+    b_u16(&body, suite);
+    b_u8(&body, 0);
+    if (tls13) {
+        b_u16(&body, 6);
+        b_u16(&body, 43);
+        b_u16(&body, 2);
+        b_u16(&body, 0x0304);
+    }
+    hs(out, 2, &body);
+    b_free(&body);
+}
+
+/* Certificate (1.2 form) of the given DER blobs. */
+static void cert_msg(struct b *out, const uint8_t *const *der, const size_t *len, size_t n)
+{
+    struct b body = {0};
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += 3 + len[i];
+    b_u24(&body, (unsigned)total);
+    for (size_t i = 0; i < n; i++) {
+        b_u24(&body, (unsigned)len[i]);
+        b_put(&body, der[i], len[i]);
+    }
+    hs(out, 11, &body);
+    b_free(&body);
+}
+
+static size_t make_cert(const char *cn, uint8_t **der)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *nm;
+    int len;
+
+    assert_non_null(k);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    nm = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, nm);
+    X509_set_pubkey(x, k);
+    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+    *der = NULL;
+    len = i2d_X509(x, der);
+    assert_true(len > 0);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return (size_t)len;
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static struct tls_names *names;
+
+struct fx {
+    struct conn c;
+    struct x509_pool *pool;
+    struct tls_session *s;
+};
+
+static struct fx *fx_new(const struct tls_limits *lim)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    char err[128];
+
+    assert_non_null(f);
+    conn_init(&f->c);
+    assert_int_equal(x509_pool_new(&f->pool, NULL, err, sizeof(err)), TI_OK);
+    assert_int_equal(tls_session_new(&f->s, &f->c, f->pool, names, lim, NULL), TI_OK);
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    tls_session_free(f->s);
+    conn_free(&f->c);
+    x509_pool_free(f->pool);
+    free(f);
+}
+
+static int64_t now = 1000;
+
+static void feed(struct fx *f, int side, const struct b *b)
+{
+    tls_feed(f->s, side, b->p, b->n, now++);
+}
+
+static void feed_chunks(struct fx *f, int side, const struct b *b, size_t chunk)
+{
+    for (size_t off = 0; off < b->n; off += chunk) {
+        size_t n = b->n - off < chunk ? b->n - off : chunk;
+        tls_feed(f->s, side, b->p + off, n, now++);
+    }
+}
+
+static bool has_event(const struct conn *c, enum conn_event_kind k, int from, int type)
+{
+    for (unsigned i = 0; i < c->n_events; i++)
+        if (c->events[i].kind == k && c->events[i].from == from &&
+            (type < 0 || c->events[i].type == type))
+            return true;
+    return false;
+}
+
+static void server_flight12(struct b *out, bool separate)
+{
+    struct b m = {0}, body = {0};
+    static const uint8_t der[] = {0x30, 0x03, 0x02, 0x01, 0x01};   /* not a certificate */
+    const uint8_t *d[] = {der};
+    size_t l[] = {sizeof(der)};
+
+    sh_msg(&m, 0xc02c, false, false);
+    if (separate) {
+        hs_rec(out, &m);
+        m.n = 0;
+    }
+    cert_msg(&m, d, l, 1);
+    if (separate) {
+        hs_rec(out, &m);
+        m.n = 0;
+    }
+    hs(&m, 14, NULL);
+    hs_rec(out, &m);
+    b_free(&m);
+    b_free(&body);
+}
+
+static void client_finish12(struct b *out)
+{
+    struct b m = {0}, body = {0};
+    static const uint8_t ccs[] = {1};
+    uint8_t fin[40];
+
+    b_u8(&body, 32);
+    b_fill(&body, 32, 7);
+    hs(&m, 16, &body);
+    hs_rec(out, &m);
+    rec(out, 20, ccs, 1);
+    memset(fin, 0x5a, sizeof(fin));
+    rec(out, 22, fin, sizeof(fin));
+    b_free(&m);
+    b_free(&body);
+}
+
+static void server_finish12(struct b *out)
+{
+    static const uint8_t ccs[] = {1};
+    uint8_t fin[40];
+
+    rec(out, 20, ccs, 1);
+    memset(fin, 0xa5, sizeof(fin));
+    rec(out, 22, fin, sizeof(fin));
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_ch_bytewise(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b m = {0}, r = {0};
+
+    (void)state;
+    ch_msg(&m, false, 1);
+    b_u8(&r, 22);
+    b_u16(&r, 0x0301);
+    b_u16(&r, (unsigned)m.n);
+    b_put(&r, m.p, m.n);
+    for (size_t i = 0; i < r.n; i++) {
+        assert_int_equal(f->c.n_ch, 0);   /* a prefix gives no facts */
+        tls_feed(f->s, 1, r.p + i, 1, now++);
+    }
+    assert_int_equal(f->c.n_ch, 1);
+    assert_int_equal(tls_client_side(f->s), 1);   /* side 1 sent the ClientHello */
+    assert_true(f->c.is_tls);
+    assert_int_equal(f->c.record_version, 0x0301);
+    assert_string_equal(f->c.ch[0].sni, "cucm.lab");
+    assert_int_equal(f->c.ch[0].n_suites, 3);
+    assert_int_equal(f->c.ch[0].preferred_auth, AUTH_ECDSA);
+    assert_int_equal(f->c.n_events, 1);
+    assert_int_equal(f->c.events[0].kind, EV_HANDSHAKE);
+    assert_int_equal(f->c.events[0].type, 1);
+    assert_int_equal(f->c.events[0].from, DIR_CLIENT);
+    assert_false(tls_done(f->s));
+    assert_null(f->c.malformed_why[0]);
+    b_free(&m);
+    b_free(&r);
+    fx_free(f);
+}
+
+static void test_roles(void **state)
+{
+    struct b m = {0}, r = {0};
+    static const uint8_t alert[] = {2, 40};
+    struct fx *f;
+
+    (void)state;
+    /* the first bytes are a ServerHello: that side is the server */
+    f = fx_new(NULL);
+    sh_msg(&m, 0xc02f, false, false);
+    hs_rec(&r, &m);
+    feed(f, 0, &r);
+    assert_int_equal(tls_client_side(f->s), 1);
+    assert_true(f->c.sh.present);
+    assert_int_equal(f->c.sh.auth, AUTH_RSA);
+    fx_free(f);
+    b_free(&r);
+
+    /* neither hello: the port hint decides */
+    f = fx_new(NULL);
+    tls_set_server_side_hint(f->s, 0);
+    rec(&r, 21, alert, 2);
+    feed(f, 0, &r);
+    assert_int_equal(tls_client_side(f->s), 1);
+    assert_int_equal(f->c.n_alerts, 1);
+    assert_int_equal(f->c.alerts[0].from, DIR_SERVER);
+    fx_free(f);
+
+    /* no hint: side 0 is the client */
+    f = fx_new(NULL);
+    feed(f, 1, &r);
+    assert_int_equal(tls_client_side(f->s), 0);
+    assert_int_equal(f->c.alerts[0].from, DIR_SERVER);
+    fx_free(f);
+    b_free(&r);
+
+    /* TCP knows: it wins, even if that side sends a ServerHello */
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 1);
+    m.n = 0;
+    ch_msg(&m, false, 2);
+    hs_rec(&r, &m);
+    feed(f, 1, &r);
+    assert_int_equal(tls_client_side(f->s), 1);
+    assert_int_equal(f->c.n_ch, 1);
+    fx_free(f);
+
+    /* bytes held before TCP told us are not lost */
+    f = fx_new(NULL);
+    tls_feed(f->s, 1, r.p, 3, now++);
+    tls_set_client_side(f->s, 1);
+    tls_feed(f->s, 1, r.p + 3, r.n - 3, now++);
+    assert_int_equal(f->c.n_ch, 1);
+    fx_free(f);
+    b_free(&r);
+    b_free(&m);
+}
+
+static void test_records_and_messages(void **state)
+{
+    struct fx *f;
+    struct b cl = {0}, sv = {0}, m = {0}, body = {0};
+
+    (void)state;
+    /* two (three) records in one chunk */
+    f = fx_new(NULL);
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    server_flight12(&sv, true);
+    feed(f, 1, &sv);
+    assert_true(f->c.sh.present);
+    assert_true(f->c.server_cert_msg_seen);
+    assert_int_equal(f->c.n_server_certs, 1);
+    assert_false(f->c.server_certs[0]->parsed);   /* junk DER is kept, not parsed */
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 14));
+    assert_int_equal(f->c.n_events, 4);
+    fx_free(f);
+    b_free(&sv);
+
+    /* three messages in one record, plus CertificateRequest and CertificateStatus */
+    f = fx_new(NULL);
+    feed(f, 0, &cl);
+    m.n = 0;
+    sh_msg(&m, 0xc030, false, false);
+    b_u8(&body, 1);
+    b_u24(&body, 3);
+    b_fill(&body, 3, 0);
+    hs(&m, 22, &body);
+    body.n = 0;
+    b_u8(&body, 1);
+    b_u8(&body, 1);
+    b_u16(&body, 2);
+    b_u16(&body, 0x0401);
+    b_u16(&body, 0);
+    hs(&m, 13, &body);
+    hs(&m, 14, NULL);
+    hs_rec(&sv, &m);
+    feed(f, 1, &sv);
+    assert_true(f->c.certificate_status);
+    assert_true(f->c.certificate_request);
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 14));
+    assert_int_equal(f->c.n_events, 5);
+    fx_free(f);
+    b_free(&sv);
+
+    /* one message over three records */
+    f = fx_new(NULL);
+    m.n = 0;
+    ch_msg(&m, true, 3);
+    cl.n = 0;
+    size_t a = m.n / 3, b2 = 2 * m.n / 3;
+    rec(&cl, 22, m.p, a);
+    rec(&cl, 22, m.p + a, b2 - a);
+    feed(f, 0, &cl);
+    assert_int_equal(f->c.n_ch, 0);
+    cl.n = 0;
+    rec(&cl, 22, m.p + b2, m.n - b2);
+    feed(f, 0, &cl);
+    assert_int_equal(f->c.n_ch, 1);
+    assert_int_equal(f->c.ch[0].n_versions, 2);
+    assert_int_equal(f->c.n_events, 1);
+    fx_free(f);
+    b_free(&cl);
+    b_free(&m);
+    b_free(&body);
+}
+
+static void test_big_chain(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b m = {0}, cl = {0}, sv = {0};
+    uint8_t *real;
+    size_t lreal = make_cert("cucm-EC.lab", &real);
+    uint8_t *blob = malloc(14000);
+    const uint8_t *d[4];
+    size_t l[4];
+
+    (void)state;
+    for (size_t i = 0; i < 14000; i++)
+        blob[i] = (uint8_t)(i * 7);
+    d[0] = real;
+    l[0] = lreal;
+    for (int i = 1; i < 4; i++) {
+        d[i] = blob + i;   /* three distinct 13 KB blobs */
+        l[i] = 13000;
+    }
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    m.n = 0;
+    sh_msg(&m, 0xc02c, false, false);
+    cert_msg(&m, d, l, 4);
+    hs(&m, 14, NULL);
+    assert_true(m.n > 39000);
+    /* records of at most 2^14 bytes, delivered as 1448-byte segments */
+    for (size_t off = 0; off < m.n; off += 16384)
+        rec(&sv, 22, m.p + off, m.n - off < 16384 ? m.n - off : 16384);
+    feed_chunks(f, 1, &sv, 1448);
+    assert_true(f->c.server_cert_msg_seen);
+    assert_int_equal(f->c.n_server_certs, 4);
+    assert_memory_equal(f->c.server_certs[0]->der, real, lreal);
+    assert_true(f->c.server_certs[0]->parsed);
+    assert_int_equal(f->c.server_certs[3]->der_len, 13000);
+    assert_memory_equal(f->c.server_certs[3]->der, blob + 3, 13000);
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 14));
+    assert_false(f->c.malformed[1]);
+    fx_free(f);
+    OPENSSL_free(real);
+    free(blob);
+    b_free(&m);
+    b_free(&cl);
+    b_free(&sv);
+}
+
+static void test_limits(void **state)
+{
+    struct fx *f;
+    struct b cl = {0}, sv = {0}, m = {0}, body = {0};
+    struct tls_limits lim;
+
+    (void)state;
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+
+    /* record of exactly TLS_MAX_RECORD: accepted; one more: malformed */
+    f = fx_new(NULL);
+    feed(f, 0, &cl);
+    b_u8(&sv, 23);
+    b_u16(&sv, 0x0303);
+    b_u16(&sv, TLS_MAX_RECORD);
+    b_fill(&sv, TLS_MAX_RECORD, 0);
+    feed(f, 1, &sv);
+    assert_false(f->c.malformed[1]);
+    sv.n = 0;
+    b_u8(&sv, 23);
+    b_u16(&sv, 0x0303);
+    b_u16(&sv, TLS_MAX_RECORD + 1);
+    feed(f, 1, &sv);
+    assert_true(f->c.malformed[1]);
+    assert_non_null(strstr(f->c.malformed_why[1], "exceeds"));
+    assert_false(f->c.malformed[0]);
+    /* the client side still parses */
+    m.n = 0;
+    static const uint8_t al[] = {1, 0};
+    rec(&m, 21, al, 2);
+    feed(f, 0, &m);
+    assert_int_equal(f->c.n_alerts, 1);
+    fx_free(f);
+    b_free(&sv);
+
+    /* handshake message cap */
+    tls_limits_default(&lim);
+    assert_int_equal(lim.max_hs_msg, TLS_MAX_HS_MSG);
+    assert_int_equal(lim.max_records, TLS_MAX_RECORDS);
+    lim.max_hs_msg = 1000;
+    f = fx_new(&lim);
+    feed(f, 0, &cl);
+    m.n = 0;
+    b_fill(&body, 1000, 0);
+    hs(&m, 12, &body);   /* ServerKeyExchange of exactly the cap */
+    hs_rec(&sv, &m);
+    feed(f, 1, &sv);
+    assert_false(f->c.malformed[1]);
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 12));
+    m.n = 0;
+    sv.n = 0;
+    b_u8(&body, 0);
+    hs(&m, 12, &body);   /* 1001 bytes, split so it must be buffered */
+    rec(&sv, 22, m.p, 500);
+    rec(&sv, 22, m.p + 500, m.n - 500);
+    feed(f, 1, &sv);
+    assert_true(f->c.malformed[1]);
+    assert_non_null(strstr(f->c.malformed_why[1], "handshake message"));
+    assert_true(tls_done(f->s) == false);
+    fx_free(f);
+    b_free(&sv);
+
+    /* record count limit */
+    tls_limits_default(&lim);
+    lim.max_records = 3;
+    f = fx_new(&lim);
+    feed(f, 0, &cl);
+    static const uint8_t w[] = {1, 100};
+    for (int i = 0; i < 4; i++)
+        rec(&sv, 21, w, 2);
+    feed(f, 1, &sv);
+    assert_int_equal(f->c.n_alerts, 2);   /* records 2 and 3 */
+    assert_string_equal(f->c.malformed_why[1], "record limit");
+    assert_true(tls_done(f->s));
+    fx_free(f);
+    b_free(&sv);
+    b_free(&cl);
+    b_free(&m);
+    b_free(&body);
+}
+
+static void test_not_tls(void **state)
+{
+    struct fx *f;
+    static const char get[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct b cl = {0}, m = {0};
+
+    (void)state;
+    f = fx_new(NULL);
+    tls_feed(f->s, 0, (const uint8_t *)get, strlen(get), now++);
+    assert_true(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_NOT_TLS);
+    assert_false(f->c.is_tls);
+    fx_free(f);
+
+    /* decided from the very first byte, without waiting for more */
+    f = fx_new(NULL);
+    tls_feed(f->s, 0, (const uint8_t *)"GET", 3, now++);
+    assert_true(tls_done(f->s));
+    fx_free(f);
+
+    /* 0x16 but not version 3 */
+    f = fx_new(NULL);
+    tls_feed(f->s, 1, (const uint8_t *)"\x16\x01\x00", 3, now++);
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_NOT_TLS);
+    fx_free(f);
+
+    /* a TLS client answered in plain HTTP: the server side is given up */
+    f = fx_new(NULL);
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    tls_feed(f->s, 1, (const uint8_t *)"HTTP/1.1 400 Bad Request\r\n", 26, now++);
+    assert_true(f->c.is_tls);
+    assert_true(f->c.malformed[1]);
+    assert_non_null(strstr(f->c.malformed_why[1], "not TLS"));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_INCOMPLETE);
+    fx_free(f);
+    b_free(&cl);
+    b_free(&m);
+}
+
+static void test_sslv2(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b msg = {0}, r = {0}, m = {0};
+
+    (void)state;
+    b_u8(&msg, 1);
+    b_u16(&msg, 0x0301);
+    b_u16(&msg, 9);
+    b_u16(&msg, 0);
+    b_u16(&msg, 32);
+    b_u8(&msg, 0x01); b_u16(&msg, 0x0080);   /* SSL_CK_RC4_128_WITH_MD5 */
+    b_u8(&msg, 0x00); b_u16(&msg, 0xc030);
+    b_u8(&msg, 0x00); b_u16(&msg, 0x0035);
+    b_fill(&msg, 32, 9);
+    b_u8(&r, 0x80 | (unsigned)(msg.n >> 8));
+    b_u8(&r, (unsigned)(msg.n & 0xff));
+    b_put(&r, msg.p, msg.n);
+    feed_chunks(f, 0, &r, 2);
+    assert_int_equal(tls_client_side(f->s), 0);
+    assert_int_equal(f->c.n_ch, 1);
+    assert_true(f->c.ch[0].sslv2);
+    assert_int_equal(f->c.ch[0].legacy_version, 0x0301);
+    assert_int_equal(f->c.ch[0].n_suites, 2);
+    assert_int_equal(f->c.ch[0].suites[0], 0xc030);
+    assert_int_equal(f->c.ch[0].preferred_auth, AUTH_RSA);
+    assert_int_equal(f->c.record_version, 0x0002);
+    /* the server answers in TLS records; the client continues in TLS records */
+    sh_msg(&m, 0x0035, false, false);
+    b_free(&r);
+    hs_rec(&r, &m);
+    feed(f, 1, &r);
+    assert_true(f->c.sh.present);
+    assert_int_equal(f->c.sh.suite, 0x0035);
+    assert_false(f->c.malformed[0] || f->c.malformed[1]);
+    b_free(&msg);
+    b_free(&r);
+    b_free(&m);
+    fx_free(f);
+}
+
+static void test_tls12_full(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b cl = {0}, sv = {0}, m = {0};
+    static const uint8_t app[30] = {0};
+
+    (void)state;
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    server_flight12(&sv, false);
+    feed(f, 1, &sv);
+    cl.n = 0;
+    client_finish12(&cl);
+    feed(f, 0, &cl);
+    assert_true(f->c.ccs[0]);
+    assert_true(f->c.finished[0]);
+    assert_false(tls_done(f->s));
+    sv.n = 0;
+    server_finish12(&sv);
+    feed_chunks(f, 1, &sv, 1);
+    assert_true(f->c.finished[1]);
+    assert_true(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);
+    tls_finish(f->s);   /* idempotent */
+    assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);
+
+    static const struct { uint8_t kind, from, type; } ladder[] = {
+        {EV_HANDSHAKE, DIR_CLIENT, 1}, {EV_HANDSHAKE, DIR_SERVER, 2},
+        {EV_HANDSHAKE, DIR_SERVER, 11}, {EV_HANDSHAKE, DIR_SERVER, 14},
+        {EV_HANDSHAKE, DIR_CLIENT, 16}, {EV_CCS, DIR_CLIENT, 0},
+        {EV_ENCRYPTED_HS, DIR_CLIENT, 20}, {EV_CCS, DIR_SERVER, 0},
+        {EV_ENCRYPTED_HS, DIR_SERVER, 20},
+    };
+    assert_int_equal(f->c.n_events, 9);
+    for (unsigned i = 0; i < 9; i++) {
+        assert_int_equal(f->c.events[i].kind, ladder[i].kind);
+        assert_int_equal(f->c.events[i].from, ladder[i].from);
+        assert_int_equal(f->c.events[i].type, ladder[i].type);
+    }
+    assert_int_equal(f->c.sh.auth, AUTH_ECDSA);
+    /* application data is seen once per side; a later encrypted alert
+     * (close_notify) does not turn the outcome */
+    cl.n = 0;
+    rec(&cl, 23, app, sizeof(app));
+    rec(&cl, 23, app, sizeof(app));
+    rec(&cl, 21, app, 26);
+    feed(f, 0, &cl);
+    assert_true(f->c.appdata[0]);
+    assert_false(f->c.appdata[1]);
+    assert_int_equal(f->c.n_events, 11);
+    assert_true(f->c.alerts[0].encrypted);
+    tls_close(f->s, 0, true, now++);
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+    fx_free(f);
+}
+
+static void test_unknown_ca(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b cl = {0}, sv = {0}, m = {0};
+    static const uint8_t alert[] = {2, 48};
+
+    (void)state;
+    tls_set_client_side(f->s, 0);
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    server_flight12(&sv, true);
+    feed(f, 1, &sv);
+    cl.n = 0;
+    rec(&cl, 21, alert, 2);
+    feed(f, 0, &cl);
+    assert_int_equal(f->c.n_alerts, 1);
+    assert_int_equal(f->c.alerts[0].from, DIR_CLIENT);
+    assert_false(f->c.alerts[0].encrypted);
+    assert_int_equal(f->c.alerts[0].level, 2);
+    assert_int_equal(f->c.alerts[0].description, 48);
+    assert_int_equal(f->c.alerts[0].after_msg, 14);   /* ServerHelloDone */
+    assert_int_equal(f->c.alerts[0].after_msg_from, DIR_SERVER);
+    assert_true(has_event(&f->c, EV_ALERT, DIR_CLIENT, 48));
+    assert_int_equal(f->c.events[f->c.n_events - 1].level, 2);
+    assert_true(tls_done(f->s));
+    tls_close(f->s, 0, false, now++);
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    assert_true(has_event(&f->c, EV_FIN, DIR_CLIENT, -1));
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+    fx_free(f);
+}
+
+static void test_encrypted_alert(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b cl = {0}, sv = {0}, m = {0};
+    static const uint8_t ccs[] = {1};
+    uint8_t enc[26];
+
+    (void)state;
+    memset(enc, 0x33, sizeof(enc));
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    server_flight12(&sv, false);
+    feed(f, 1, &sv);
+    cl.n = 0;
+    client_finish12(&cl);
+    feed(f, 0, &cl);
+    sv.n = 0;
+    rec(&sv, 20, ccs, 1);
+    rec(&sv, 21, enc, sizeof(enc));   /* decrypt_error or similar, encrypted */
+    feed(f, 1, &sv);
+    assert_int_equal(f->c.n_alerts, 1);
+    assert_true(f->c.alerts[0].encrypted);
+    assert_int_equal(f->c.alerts[0].from, DIR_SERVER);
+    assert_int_equal(f->c.alerts[0].level, 0);
+    assert_int_equal(f->c.alerts[0].description, 0);
+    assert_int_equal(f->c.alerts[0].after_msg, TLS_HS_FINISHED);
+    assert_int_equal(f->c.alerts[0].after_msg_from, DIR_CLIENT);
+    assert_true(has_event(&f->c, EV_ALERT, DIR_SERVER, 0));
+    assert_false(f->c.finished[1]);
+    assert_true(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+    fx_free(f);
+}
+
+/* Client hello + server ServerHello(1.3) + CCS + opaque flight. */
+static void start13(struct fx *f)
+{
+    struct b cl = {0}, sv = {0}, m = {0};
+    static const uint8_t ccs[] = {1};
+    uint8_t enc[60];
+
+    memset(enc, 0x77, sizeof(enc));
+    ch_msg(&m, true, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    m.n = 0;
+    sh_msg(&m, 0x1301, true, false);
+    hs_rec(&sv, &m);
+    rec(&sv, 20, ccs, 1);
+    for (int i = 0; i < 4; i++)
+        rec(&sv, 23, enc, sizeof(enc));   /* EE, Certificate, CV, Finished */
+    feed(f, 1, &sv);
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+}
+
+static void test_tls13(void **state)
+{
+    struct fx *f;
+    struct b cl = {0};
+    static const uint8_t ccs[] = {1}, alert[] = {2, 48};
+    uint8_t enc[53];
+
+    (void)state;
+    memset(enc, 0x11, sizeof(enc));
+    f = fx_new(NULL);
+    start13(f);
+    assert_true(f->c.tls13);
+    assert_int_equal(f->c.sh.version, 0x0304);
+    assert_int_equal(f->c.sh.auth, AUTH_ANY);
+    assert_false(f->c.ccs[1]);   /* middlebox-compat CCS changes nothing */
+    assert_true(has_event(&f->c, EV_CCS, DIR_SERVER, -1));
+    assert_true(has_event(&f->c, EV_ENCRYPTED_HS, DIR_SERVER, -1));
+    assert_false(f->c.server_cert_msg_seen);
+    assert_false(tls_done(f->s));
+    rec(&cl, 20, ccs, 1);
+    rec(&cl, 23, enc, sizeof(enc));   /* client Finished */
+    feed(f, 0, &cl);
+    assert_false(f->c.ccs[0]);
+    assert_true(has_event(&f->c, EV_ENCRYPTED_HS, DIR_CLIENT, -1));
+    assert_false(tls_done(f->s));   /* could still be an encrypted alert */
+    cl.n = 0;
+    rec(&cl, 23, enc, sizeof(enc));   /* application data */
+    feed(f, 0, &cl);
+    assert_true(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_ENCRYPTED);
+    assert_int_equal(f->c.n_alerts, 0);
+    fx_free(f);
+
+    /* the client answers with one record then resets: failed */
+    f = fx_new(NULL);
+    start13(f);
+    cl.n = 0;
+    rec(&cl, 23, enc, 19);
+    feed(f, 0, &cl);
+    tls_close(f->s, 0, true, now++);
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    assert_true(has_event(&f->c, EV_RST, DIR_CLIENT, -1));
+    fx_free(f);
+
+    /* ... or the server sends more (session tickets): encrypted, even with a reset later */
+    f = fx_new(NULL);
+    start13(f);
+    feed(f, 0, &cl);
+    struct b sv = {0};
+    rec(&sv, 23, enc, sizeof(enc));
+    feed(f, 1, &sv);
+    assert_true(tls_done(f->s));
+    tls_close(f->s, 1, true, now++);
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_ENCRYPTED);
+    fx_free(f);
+    b_free(&sv);
+
+    /* a plaintext alert from the client is readable: failed */
+    f = fx_new(NULL);
+    start13(f);
+    cl.n = 0;
+    rec(&cl, 21, alert, 2);
+    feed(f, 0, &cl);
+    assert_int_equal(f->c.n_alerts, 1);
+    assert_false(f->c.alerts[0].encrypted);
+    assert_int_equal(f->c.alerts[0].description, 48);
+    assert_int_equal(f->c.alerts[0].after_msg, 2);   /* after the ServerHello */
+    assert_true(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    fx_free(f);
+
+    /* a client CCS sent before the ServerHello (compat mode) is undone */
+    f = fx_new(NULL);
+    {
+        struct b m = {0}, c2 = {0}, s2 = {0};
+        ch_msg(&m, true, 1);
+        hs_rec(&c2, &m);
+        rec(&c2, 20, ccs, 1);
+        feed(f, 0, &c2);
+        assert_true(f->c.ccs[0]);
+        m.n = 0;
+        sh_msg(&m, 0x1302, true, false);
+        hs_rec(&s2, &m);
+        feed(f, 1, &s2);
+        assert_false(f->c.ccs[0]);
+        assert_true(f->c.tls13);
+        b_free(&m);
+        b_free(&c2);
+        b_free(&s2);
+    }
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_INCOMPLETE);
+    fx_free(f);
+    b_free(&cl);
+}
+
+static void test_hrr(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b cl = {0}, sv = {0}, m = {0};
+    static const uint8_t ccs[] = {1};
+    uint8_t enc[40];
+
+    (void)state;
+    memset(enc, 1, sizeof(enc));
+    ch_msg(&m, true, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    m.n = 0;
+    sh_msg(&m, 0x1302, true, true);
+    hs_rec(&sv, &m);
+    rec(&sv, 20, ccs, 1);
+    feed(f, 1, &sv);
+    assert_true(f->c.sh_hrr.present);
+    assert_true(f->c.sh_hrr.hrr);
+    assert_false(f->c.sh.present);
+    assert_true(f->c.tls13);
+    cl.n = 0;
+    m.n = 0;
+    rec(&cl, 20, ccs, 1);
+    ch_msg(&m, true, 2);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    assert_int_equal(f->c.n_ch, 2);
+    assert_int_equal(f->c.ch[1].n_versions, 2);
+    sv.n = 0;
+    m.n = 0;
+    sh_msg(&m, 0x1302, true, false);
+    hs_rec(&sv, &m);
+    rec(&sv, 23, enc, sizeof(enc));
+    feed(f, 1, &sv);
+    assert_true(f->c.sh.present);
+    assert_false(f->c.sh.hrr);
+    assert_int_equal(f->c.sh.suite, 0x1302);
+    /* a third hello is only counted */
+    cl.n = 0;
+    m.n = 0;
+    ch_msg(&m, false, 3);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    assert_true(f->c.ch_more);
+    assert_int_equal(f->c.n_ch, 2);
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_ENCRYPTED);
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+    fx_free(f);
+}
+
+static void test_rst_and_close(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b cl = {0}, sv = {0}, m = {0};
+
+    (void)state;
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    server_flight12(&sv, false);
+    feed(f, 1, &sv);
+    tls_close(f->s, 1, true, now++);
+    assert_true(has_event(&f->c, EV_RST, DIR_SERVER, -1));
+    assert_false(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    fx_free(f);
+
+    /* FIN both ways without Finished: done, incomplete */
+    f = fx_new(NULL);
+    feed(f, 0, &cl);
+    tls_close(f->s, 0, false, now++);
+    assert_false(tls_done(f->s));
+    tls_close(f->s, 1, false, now++);
+    assert_true(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_INCOMPLETE);
+    fx_free(f);
+
+    /* nothing at all */
+    f = fx_new(NULL);
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_INCOMPLETE);
+    assert_false(f->c.is_tls);
+    fx_free(f);
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+}
+
+static void test_gaps(void **state)
+{
+    struct fx *f;
+    struct b cl = {0}, sv = {0}, m = {0}, shd = {0}, body = {0};
+
+    (void)state;
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    m.n = 0;
+    hs(&m, 14, NULL);
+    hs_rec(&shd, &m);
+
+    /* gap inside a Certificate record: that record is lost, the next one parses */
+    f = fx_new(NULL);
+    feed(f, 0, &cl);
+    m.n = 0;
+    b_fill(&body, 1990, 0);
+    hs(&m, 11, &body);
+    hs_rec(&sv, &m);
+    tls_feed(f->s, 1, sv.p, 105, now++);
+    tls_gap(f->s, 1, 500, now++);
+    tls_feed(f->s, 1, sv.p + 605, sv.n - 605, now++);
+    feed(f, 1, &shd);
+    assert_true(has_event(&f->c, EV_GAP, DIR_SERVER, -1));
+    assert_false(f->c.server_cert_msg_seen);
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 14));
+    assert_false(f->c.malformed[1]);
+    fx_free(f);
+
+    /* gap inside a record header: the direction gives up */
+    f = fx_new(NULL);
+    feed(f, 0, &cl);
+    tls_feed(f->s, 1, shd.p, 3, now++);
+    tls_gap(f->s, 1, 10, now++);
+    feed(f, 1, &shd);
+    assert_true(f->c.malformed[1]);
+    assert_non_null(strstr(f->c.malformed_why[1], "gap of 10 bytes"));
+    assert_false(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 14));
+    fx_free(f);
+
+    /* gap past the end of a record: resynchronise on the next header */
+    f = fx_new(NULL);
+    feed(f, 0, &cl);
+    tls_feed(f->s, 1, sv.p, 105, now++);
+    tls_gap(f->s, 1, sv.n - 105 + 700, now++);
+    tls_feed(f->s, 1, (const uint8_t *)"\x01\x02\x16\x03", 4, now++);
+    feed_chunks(f, 1, &shd, 1);
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 14));
+    assert_false(f->c.malformed[1]);
+    fx_free(f);
+
+    /* gap between records */
+    f = fx_new(NULL);
+    feed(f, 0, &cl);
+    m.n = 0;
+    sh_msg(&m, 0xc02f, false, false);
+    b_free(&sv);
+    hs_rec(&sv, &m);
+    feed(f, 1, &sv);
+    tls_gap(f->s, 1, 1000, now++);
+    tls_gap(f->s, 1, 10, now++);
+    feed(f, 1, &shd);
+    assert_true(f->c.sh.present);
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 14));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_INCOMPLETE);
+    fx_free(f);
+
+    /* gap in the middle of a message spanning records: later messages that
+     * continue it are dropped, the stream picks up at a record boundary */
+    f = fx_new(NULL);
+    feed(f, 0, &cl);
+    m.n = 0;
+    body.n = 0;
+    b_fill(&body, 300, 0);
+    hs(&m, 11, &body);
+    sv.n = 0;
+    rec(&sv, 22, m.p, 100);
+    feed(f, 1, &sv);
+    tls_gap(f->s, 1, 105, now++);   /* exactly the next record */
+    sv.n = 0;
+    rec(&sv, 22, m.p + 200, m.n - 200);   /* tail of the Certificate */
+    feed(f, 1, &sv);
+    feed(f, 1, &shd);
+    assert_false(f->c.server_cert_msg_seen);
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 14));
+    assert_false(f->c.malformed[1]);
+    fx_free(f);
+
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+    b_free(&shd);
+    b_free(&body);
+}
+
+static void test_alert_capacity(void **state)
+{
+    struct fx *f = fx_new(NULL);
+    struct b cl = {0}, sv = {0}, m = {0};
+
+    (void)state;
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    feed(f, 0, &cl);
+    m.n = 0;
+    for (int i = 0; i < CONN_MAX_ALERTS + 1; i++) {
+        b_u8(&m, 1);
+        b_u8(&m, 100);   /* warning no_renegotiation, several per record */
+    }
+    rec(&sv, 21, m.p, m.n);
+    feed(f, 1, &sv);
+    assert_int_equal(f->c.n_alerts, CONN_MAX_ALERTS);
+    assert_true(f->c.alerts_truncated);
+    assert_false(tls_done(f->s));   /* warnings are not fatal */
+    assert_int_equal(f->c.alerts[0].level, 1);
+    assert_int_equal(f->c.alerts[0].after_msg, 1);
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+    fx_free(f);
+}
+
+/* Every prefix of a full TLS 1.2 exchange, and the exchange at every split
+ * point: no crash, and facts only once their bytes are complete. */
+static void test_prefixes(void **state)
+{
+    struct b cl = {0}, sv = {0}, m = {0};
+    size_t sh_end;
+
+    (void)state;
+    ch_msg(&m, false, 1);
+    hs_rec(&cl, &m);
+    m.n = 0;
+    sh_msg(&m, 0xc02c, false, false);
+    hs_rec(&sv, &m);
+    sh_end = sv.n;
+    server_flight12(&sv, true);
+    server_finish12(&sv);
+    for (size_t k = 0; k <= sv.n; k++) {
+        struct fx *f = fx_new(NULL);
+        feed(f, 0, &cl);
+        tls_feed(f->s, 1, sv.p, k, now++);
+        assert_int_equal(f->c.sh.present, k >= sh_end);
+        assert_false(f->c.malformed[1]);
+        if (k < sv.n)
+            tls_feed(f->s, 1, sv.p + k, sv.n - k, now++);
+        assert_true(f->c.finished[1]);
+        assert_int_equal(f->c.n_server_certs, 1);
+        fx_free(f);
+    }
+    b_free(&cl);
+    b_free(&sv);
+    b_free(&m);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return tls_names_new(&names);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tls_names_free(names);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ch_bytewise),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_records_and_messages),
+        cmocka_unit_test(test_big_chain),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_not_tls),
+        cmocka_unit_test(test_sslv2),
+        cmocka_unit_test(test_tls12_full),
+        cmocka_unit_test(test_unknown_ca),
+        cmocka_unit_test(test_encrypted_alert),
+        cmocka_unit_test(test_tls13),
+        cmocka_unit_test(test_hrr),
+        cmocka_unit_test(test_rst_and_close),
+        cmocka_unit_test(test_gaps),
+        cmocka_unit_test(test_alert_capacity),
+        cmocka_unit_test(test_prefixes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
