@@ -614,6 +614,18 @@ static json_t *jdocument(struct jctx *j, const struct report_opts *o)
     return doc;
 }
 
+json_t *report_json_document(const struct analysis *a, const struct report_opts *o)
+{
+    struct jctx j = { .a = a, .names = a->names, .oom = false };
+    json_t *doc = jdocument(&j, o);
+
+    if (j.oom) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
 static int dump(FILE *out, json_t *v, size_t flags)
 {
     if (json_dumpf(v, out, flags) != 0)
@@ -641,8 +653,8 @@ int report_json(FILE *out, const struct analysis *a, const struct report_opts *o
             json_decref(c);
         }
     } else {
-        json_t *doc = jdocument(&j, o);
-        if (j.oom || doc == NULL)
+        json_t *doc = report_json_document(a, o);
+        if (doc == NULL)
             rc = TI_ENOMEM;
         else
             rc = dump(out, doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -157,6 +157,8 @@ struct conn {
     struct conn_tcp tcp;
 
     bool is_tls;              /* a TLS (or SSLv2) ClientHello or record was seen */
+    bool starttls;            /* TLS began after a plaintext prefix (STARTTLS and the like) */
+    uint32_t plaintext_prefix[2]; /* bytes skipped before TLS, per direction */
     uint16_t record_version;  /* of the first record */
     struct conn_client_hello ch[CONN_MAX_HELLOS];
     uint8_t n_ch;

@@ -30,6 +30,12 @@ struct report_opts {
 int report_text(FILE *out, const struct analysis *a, const struct report_opts *o);
 int report_json(FILE *out, const struct analysis *a, const struct report_opts *o);
 
+/* The REPORT_JSON document itself (what report_json() prints), as a new
+ * jansson reference owned by the caller (json_decref); NULL when out of
+ * memory.  Used by diff to compare a capture with a saved report. */
+struct json_t;
+struct json_t *report_json_document(const struct analysis *a, const struct report_opts *o);
+
 /* Length (1-4) of the valid UTF-8 sequence starting at p, 0 when the byte at
  * p does not start one (RFC 3629 3: no overlong forms, no surrogates, nothing
  * above U+10FFFF).  left >= 1. */
