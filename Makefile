@@ -77,6 +77,7 @@ unit: $(TEST_BINS)
 
 golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect
+	@sh tests/golden_diff.sh ./tlsinspect
 
 conformance: $(BUILD)/tests/test_conformance
 	$(BUILD)/tests/test_conformance
@@ -93,12 +94,15 @@ asan-run: $(TEST_BINS) $(OBJS)
 	  sh tests/run_unit.sh $(TEST_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/golden.sh $(BUILD)/tlsinspect
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/golden_diff.sh $(BUILD)/tlsinspect
 
 captures: $(BUILD)/gen
 	sh tests/gen/make_captures.sh $(BUILD)/gen
 
 update-golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect --update
+	@sh tests/golden_diff.sh ./tlsinspect --update
 
 clean:
 	rm -rf build build-asan build-fuzz tlsinspect

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tlsinspect/analyze.h"
+#include "tlsinspect/diff.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/report.h"
@@ -28,10 +29,13 @@ enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
 "Usage: tlsinspect [OPTIONS] CAPTURE... [-- BPF-EXPRESSION]\n"
+"       tlsinspect diff [OPTIONS] BEFORE AFTER\n"
 "       tlsinspect --help | --version\n"
 "\n"
 "Explain failed TLS handshakes in tcpdump captures (pcap, pcapng, .gz), offline.\n"
 "Several CAPTURE files are read as one capture, merged in timestamp order.\n"
+"diff compares two captures, or a saved JSON report (-f json) and a capture,\n"
+"per server endpoint; exit status 1 when something got worse.\n"
 "\n"
 "Options:\n"
 "  -p, --ports LIST        TCP ports to inspect, comma-separated, or 'all' (any port\n"
@@ -64,7 +68,8 @@ static const char usage_text[] =
 "Examples:\n"
 "  tlsinspect --cafile trust.pem tcpdump00.pcap tcpdump01.pcap\n"
 "  tlsinspect -f json -o report.json --name 10.48.36.215=cucm.steven.lab cap.pcap\n"
-"  tlsinspect -p all cap.pcapng -- host 10.48.36.215\n";
+"  tlsinspect -p all cap.pcapng -- host 10.48.36.215\n"
+"  tlsinspect diff --cafile trust.pem pre-upgrade.pcap post-upgrade.pcap\n";
 
 enum {
     OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
@@ -280,6 +285,43 @@ static int parse_size(const char *s, size_t min, size_t *out)
     return 0;
 }
 
+static bool color_auto(FILE *out, const char *output)
+{
+    return output == NULL && isatty(fileno(out)) && getenv("NO_COLOR") == NULL &&
+           !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
+}
+
+static int run_diff(struct analyze_opts *opts, const struct report_opts *ropts, char **args,
+                    int nargs, const char *bpf, const char *output, const char *color)
+{
+    struct diff_opts dopts = {.version = TLSINSPECT_VERSION};
+    char errbuf[1024] = "";
+    FILE *out = stdout;
+    int status;
+
+    if (nargs != 2)
+        return usage_error("%s", "diff needs two inputs: BEFORE AFTER");
+    if (bpf[0] != '\0')
+        return usage_error("%s", "diff takes no BPF expression");
+    if (ropts->format == REPORT_JSONL)
+        return usage_error("%s", "diff writes text or json, not jsonl");
+    opts->now = (int64_t)time(NULL);
+    if (output != NULL && (out = fopen(output, "w")) == NULL) {
+        fprintf(stderr, "tlsinspect: %s: %s\n", output, strerror(errno));
+        return EXIT_USAGE;
+    }
+    dopts.json = ropts->format == REPORT_JSON;
+    dopts.color = ropts->color || (strcmp(color, "auto") == 0 && color_auto(out, output));
+    status = diff_run(opts, args[0], args[1], &dopts, out, errbuf, sizeof(errbuf));
+    if (status == EXIT_USAGE)
+        fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "diff failed");
+    if (fflush(out) != 0 || (out != stdout && fclose(out) != 0)) {
+        fprintf(stderr, "tlsinspect: writing the diff failed\n");
+        status = EXIT_USAGE;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static struct analyze_opts opts;   /* large: keep it off the stack */
@@ -292,8 +334,17 @@ int main(int argc, char **argv)
     struct progress prog;
     FILE *out = stdout;
     int c, rc, status;
-    int nargs = argc;
+    int nargs;
+    bool diff_mode = false;
 
+    /* `tlsinspect diff ...`: drop the word, getopt sees the rest. */
+    if (argc > 1 && strcmp(argv[1], "diff") == 0) {
+        diff_mode = true;
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    }
+    nargs = argc;
     analyze_opts_default(&opts);
     parse_fail_on("error", &fail_on);
 
@@ -311,8 +362,6 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (argc > 1 && strcmp(argv[1], "diff") == 0)
-        return usage_error("%s", "'diff' is not available in this version yet");
 
     while ((c = getopt_long(nargs, argv, "p:f:o:vqhV", long_opts, NULL)) != -1) {
         size_t sz;
@@ -383,6 +432,10 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (strcmp(color, "always") == 0)
+        ropts.color = true;
+    if (diff_mode)
+        return run_diff(&opts, &ropts, argv + optind, nargs - optind, bpf, output, color);
     if (optind >= nargs)
         return usage_error("%s", "no capture file given");
     if (ropts.verbose && ropts.quiet)
@@ -419,11 +472,8 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (strcmp(color, "always") == 0)
-        ropts.color = true;
-    else if (strcmp(color, "auto") == 0)
-        ropts.color = output == NULL && isatty(fileno(out)) && getenv("NO_COLOR") == NULL &&
-                      !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
+    if (strcmp(color, "auto") == 0)
+        ropts.color = color_auto(out, output);
 
     rc = ropts.format == REPORT_TEXT ? report_text(out, a, &ropts) : report_json(out, a, &ropts);
     status = exit_status(a, &fail_on);

@@ -1,0 +1,1351 @@
+/* diff.c - `tlsinspect diff`: compare two captures or saved reports per server endpoint.
+ *
+ * Both sides become the JSON report document (a capture through analyze_run
+ * and report_json_document, a saved report through jansson), so a capture
+ * and the report saved from it compare as equal.  From each document the
+ * connections are folded into per-endpoint tallies (outcomes, preferred
+ * auth, cipher list, selected suite, leaf certificate, verification,
+ * alerts, findings); the tallies of the two sides are compared into change
+ * objects, and the text output is rendered from those same objects so the
+ * two formats cannot disagree.
+ *
+ * Every ordering is derived from the documents, which are deterministic:
+ * values are kept in first-seen order, the "most common" value breaks ties
+ * by first occurrence, endpoints are sorted by status then address.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "tlsinspect/diff.h"
+#include "tlsinspect/err.h"
+#include "tlsinspect/report.h"
+
+/* ---- what is compared ------------------------------------------------------ */
+
+enum field {
+    F_PREF_AUTH = 0, F_CIPHERS, F_SUITE, F_AUTH, F_LEAF, F_CHAIN, F_NAME_OK,
+    F_ALERTS, F_FINDINGS, F_COUNT
+};
+
+enum kind {
+    K_MODE,     /* one value per connection; the most common one is shown */
+    K_LIST,     /* the cipher list: the most common list, compared by position */
+    K_COUNTS    /* several per connection: every value with its count */
+};
+
+struct field_desc {
+    const char *name;          /* JSON "field" */
+    const char *label;         /* text */
+    enum kind kind;
+};
+
+static const struct field_desc diff_fields[F_COUNT] = {
+    [F_PREF_AUTH] = {"preferred_auth", "preferred auth", K_MODE},
+    [F_CIPHERS] = {"cipher_list", "cipher list", K_LIST},
+    [F_SUITE] = {"selected_suite", "selected suite", K_MODE},
+    [F_AUTH] = {"selected_auth", "selected auth", K_MODE},
+    [F_LEAF] = {"leaf_certificate", "leaf certificate", K_MODE},
+    [F_CHAIN] = {"chain_result", "verification", K_MODE},
+    [F_NAME_OK] = {"name_ok", "name check", K_MODE},
+    [F_ALERTS] = {"alerts", "alerts", K_COUNTS},
+    [F_FINDINGS] = {"findings", "findings", K_COUNTS},
+};
+
+enum { O_COMPLETE = 0, O_FAILED, O_INCOMPLETE, O_ENCRYPTED, O_COUNT };
+static const char *const diff_outcomes[O_COUNT] = {"complete", "failed", "incomplete", "encrypted"};
+
+#define LABEL_WIDTH 17
+
+/* ---- tallies: distinct values in first-seen order with counts --------------- */
+
+struct tally_item {
+    char *key;                 /* identity (suite name, sha256, alert text ...) */
+    json_t *value;             /* what is shown (owned reference) */
+    uint64_t count;
+};
+
+struct tally {
+    json_t *index;             /* key -> slot (json integer) */
+    struct tally_item *items;
+    size_t n, cap;
+    uint64_t other;            /* occurrences past DIFF_MAX_VALUES */
+};
+
+struct endpoint {
+    char *server;              /* "ip:port", "[v6]:port" */
+    int family;                /* sort: 4, 6, then 9 for an unparseable address */
+    unsigned char addr[16];
+    long long port;
+    uint64_t conns;
+    uint64_t outcome[O_COUNT];
+    struct tally t[F_COUNT];
+};
+
+struct side {
+    json_t *doc;
+    enum diff_source source;
+    const char *name;
+    struct endpoint *eps;
+    size_t n, cap;
+    json_t *index;             /* server -> slot */
+    uint64_t conns;
+    uint64_t dropped;          /* connections past DIFF_MAX_ENDPOINTS */
+    struct tally global;       /* capture-level findings */
+};
+
+struct dctx {
+    bool oom;
+    bool capped;               /* some tally hit DIFF_MAX_VALUES */
+    bool color;
+};
+
+static void tally_free(struct tally *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->items[i].key);
+        json_decref(t->items[i].value);
+    }
+    free(t->items);
+    json_decref(t->index);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Count one occurrence of `key`; `value` (borrowed, NULL = null) is kept the
+ * first time the key is seen. */
+static void tally_add(struct dctx *d, struct tally *t, const char *key, json_t *value)
+{
+    json_t *slot;
+
+    if (t->index == NULL && (t->index = json_object()) == NULL) {
+        d->oom = true;
+        return;
+    }
+    slot = json_object_get(t->index, key);
+    if (slot != NULL) {
+        t->items[json_integer_value(slot)].count++;
+        return;
+    }
+    if (t->n >= DIFF_MAX_VALUES) {
+        t->other++;
+        d->capped = true;
+        return;
+    }
+    if (t->n == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 4;
+        if (ncap > DIFF_MAX_VALUES)
+            ncap = DIFF_MAX_VALUES;
+        struct tally_item *ni = realloc(t->items, ncap * sizeof(*ni));
+        if (ni == NULL) {
+            d->oom = true;
+            return;
+        }
+        t->items = ni;
+        t->cap = ncap;
+    }
+    struct tally_item *it = &t->items[t->n];
+    it->key = strdup(key);
+    if (it->key == NULL) {
+        d->oom = true;
+        return;
+    }
+    it->value = value ? json_incref(value) : json_null();
+    it->count = 1;
+    if (json_object_set_new(t->index, key, json_integer((json_int_t)t->n)) != 0) {
+        free(it->key);
+        json_decref(it->value);
+        d->oom = true;
+        return;
+    }
+    t->n++;
+}
+
+static const struct tally_item *tally_find(const struct tally *t, const char *key)
+{
+    json_t *slot = t->index ? json_object_get(t->index, key) : NULL;
+    return slot ? &t->items[json_integer_value(slot)] : NULL;
+}
+
+/* The most common value; ties go to the first seen.  -1 when empty. */
+static long tally_mode(const struct tally *t)
+{
+    long best = -1;
+    for (size_t i = 0; i < t->n; i++)
+        if (best < 0 || t->items[i].count > t->items[best].count)
+            best = (long)i;
+    return best;
+}
+
+static bool tally_same_keys(const struct tally *x, const struct tally *y)
+{
+    if (x->n != y->n)
+        return false;
+    for (size_t i = 0; i < x->n; i++)
+        if (tally_find(y, x->items[i].key) == NULL)
+            return false;
+    return true;
+}
+
+/* ---- small JSON helpers ----------------------------------------------------- */
+
+static void put(struct dctx *d, json_t *obj, const char *key, json_t *v)
+{
+    if (obj == NULL) {
+        json_decref(v);
+        d->oom = true;
+    } else if (v == NULL || json_object_set_new(obj, key, v) != 0) {
+        d->oom = true;
+    }
+}
+
+static void add(struct dctx *d, json_t *arr, json_t *v)
+{
+    if (arr == NULL) {
+        json_decref(v);
+        d->oom = true;
+    } else if (v == NULL || json_array_append_new(arr, v) != 0) {
+        d->oom = true;
+    }
+}
+
+static const char *jstr_get(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static json_t *juint(uint64_t v)
+{
+    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/* A suite object {"code", "name"}: its name, else its code. */
+static const char *suite_label(const json_t *cs)
+{
+    const char *s = jstr_get(cs, "name");
+    return s ? s : jstr_get(cs, "code");
+}
+
+/* ---- folding a document into endpoints --------------------------------------- */
+
+static struct endpoint *side_endpoint(struct dctx *d, struct side *s, const json_t *server)
+{
+    const char *ip = jstr_get(server, "ip");
+    json_t *port = json_object_get(server, "port");
+    char key[128];
+    json_t *slot;
+
+    if (ip == NULL)
+        ip = "?";
+    snprintf(key, sizeof(key), strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip,
+             json_is_integer(port) ? (long long)json_integer_value(port) : -1LL);
+    if (s->index == NULL && (s->index = json_object()) == NULL) {
+        d->oom = true;
+        return NULL;
+    }
+    slot = json_object_get(s->index, key);
+    if (slot != NULL)
+        return &s->eps[json_integer_value(slot)];
+    if (s->n >= DIFF_MAX_ENDPOINTS)
+        return NULL;
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 8;
+        if (ncap > DIFF_MAX_ENDPOINTS)
+            ncap = DIFF_MAX_ENDPOINTS;
+        struct endpoint *ne = realloc(s->eps, ncap * sizeof(*ne));
+        if (ne == NULL) {
+            d->oom = true;
+            return NULL;
+        }
+        s->eps = ne;
+        s->cap = ncap;
+    }
+    struct endpoint *e = &s->eps[s->n];
+    memset(e, 0, sizeof(*e));
+    e->server = strdup(key);
+    if (e->server == NULL) {
+        d->oom = true;
+        return NULL;
+    }
+    if (inet_pton(AF_INET, ip, e->addr) == 1)
+        e->family = 4;
+    else if (inet_pton(AF_INET6, ip, e->addr) == 1)
+        e->family = 6;
+    else
+        e->family = 9;
+    e->port = json_is_integer(port) ? (long long)json_integer_value(port) : -1;
+    if (json_object_set_new(s->index, key, json_integer((json_int_t)s->n)) != 0) {
+        free(e->server);
+        d->oom = true;
+        return NULL;
+    }
+    s->n++;
+    return e;
+}
+
+/* The offered suites by name, GREASE left out (RFC 8701: random per
+ * connection, it would make every ClientHello differ). */
+static void add_cipher_list(struct dctx *d, struct endpoint *e, const json_t *suites)
+{
+    json_t *names = json_array();
+    size_t i;
+    json_t *cs;
+
+    if (names == NULL) {
+        d->oom = true;
+        return;
+    }
+    json_array_foreach(suites, i, cs) {
+        const char *n = suite_label(cs);
+        if (json_is_true(json_object_get(cs, "grease")) || n == NULL)
+            continue;
+        add(d, names, json_string(n));
+    }
+    char *key = json_dumps(names, JSON_COMPACT);
+    if (key == NULL)
+        d->oom = true;
+    else
+        tally_add(d, &e->t[F_CIPHERS], key, names);
+    free(key);
+    json_decref(names);
+}
+
+static void add_leaf(struct dctx *d, struct endpoint *e, const json_t *cert)
+{
+    static const char *const keep[] = {"sha256", "cn", "key", "issuer", "self_signed"};
+    const char *sha = jstr_get(cert, "sha256");
+    json_t *v = json_object();
+
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+        json_t *x = json_object_get(cert, keep[i]);
+        put(d, v, keep[i], x ? json_incref(x) : json_null());
+    }
+    if (json_object_get(cert, "parse_error") != NULL)
+        put(d, v, "parse_error", json_incref(json_object_get(cert, "parse_error")));
+    if (v != NULL)
+        tally_add(d, &e->t[F_LEAF], sha ? sha : "(no fingerprint)", v);
+    json_decref(v);
+}
+
+static void add_alert(struct dctx *d, struct endpoint *e, const json_t *al)
+{
+    const char *from = jstr_get(al, "from");
+    const char *level = jstr_get(al, "level");
+    const char *desc = jstr_get(al, "description");
+    json_t *code = json_object_get(al, "code");
+    bool enc = json_is_true(json_object_get(al, "encrypted"));
+    char key[256], codebuf[32];
+
+    if (from == NULL)
+        from = "?";
+    if (enc) {
+        snprintf(key, sizeof(key), "encrypted alert from %s", from);
+    } else {
+        if (desc == NULL) {
+            snprintf(codebuf, sizeof(codebuf), "alert %lld",
+                     json_is_integer(code) ? (long long)json_integer_value(code) : -1LL);
+            desc = codebuf;
+        }
+        snprintf(key, sizeof(key), "%s %s from %s", level ? level : "?", desc, from);
+    }
+    json_t *v = json_object();
+    put(d, v, "from", json_string(from));
+    put(d, v, "level", level && !enc ? json_string(level) : json_null());
+    put(d, v, "description", desc && !enc ? json_string(desc) : json_null());
+    put(d, v, "encrypted", json_boolean(enc));
+    if (v != NULL)
+        tally_add(d, &e->t[F_ALERTS], key, v);
+    json_decref(v);
+}
+
+static void add_finding(struct dctx *d, struct tally *t, const json_t *f)
+{
+    const char *id = jstr_get(f, "id");
+    const char *sev = jstr_get(f, "severity");
+    json_t *v;
+
+    if (id == NULL)
+        return;
+    v = json_object();
+    put(d, v, "id", json_string(id));
+    put(d, v, "severity", sev ? json_string(sev) : json_null());
+    if (v != NULL)
+        tally_add(d, t, id, v);
+    json_decref(v);
+}
+
+static void add_conn(struct dctx *d, struct side *s, const json_t *c)
+{
+    struct endpoint *e = side_endpoint(d, s, json_object_get(c, "server"));
+    const json_t *ch, *sh, *certs, *ver, *arr;
+    json_t *x;
+    const char *str;
+    size_t i;
+
+    if (e == NULL) {
+        s->dropped++;
+        return;
+    }
+    s->conns++;
+    e->conns++;
+    str = jstr_get(c, "outcome");
+    for (int k = 0; str != NULL && k < O_COUNT; k++)
+        if (strcmp(str, diff_outcomes[k]) == 0)
+            e->outcome[k]++;
+
+    /* tallies take only what is there: a connection without ServerHello
+     * shows in the outcome counts, not as a "none" suite */
+    ch = json_object_get(c, "client_hello");
+    if (json_is_object(ch)) {
+        x = json_object_get(ch, "preferred_auth");
+        if (json_is_string(x))
+            tally_add(d, &e->t[F_PREF_AUTH], json_string_value(x), x);
+        arr = json_object_get(ch, "cipher_suites");
+        if (json_is_array(arr))
+            add_cipher_list(d, e, arr);
+    }
+    sh = json_object_get(c, "server_hello");
+    if (json_is_object(sh)) {
+        str = suite_label(json_object_get(sh, "cipher_suite"));
+        if (str != NULL) {
+            json_t *v = json_string(str);
+            tally_add(d, &e->t[F_SUITE], str, v);
+            json_decref(v);
+        }
+        x = json_object_get(sh, "auth");
+        if (json_is_string(x))
+            tally_add(d, &e->t[F_AUTH], json_string_value(x), x);
+    }
+    certs = json_object_get(c, "server_certificates");
+    if (json_is_array(certs) && json_is_object(json_array_get(certs, 0)))
+        add_leaf(d, e, json_array_get(certs, 0));
+    ver = json_object_get(c, "verification");
+    if (json_is_object(ver)) {
+        x = json_object_get(json_object_get(ver, "chain"), "result");
+        if (json_is_string(x))
+            tally_add(d, &e->t[F_CHAIN], json_string_value(x), x);
+        x = json_object_get(json_object_get(ver, "name"), "ok");
+        if (json_is_boolean(x))
+            tally_add(d, &e->t[F_NAME_OK], json_is_true(x) ? "true" : "false", x);
+    }
+    arr = json_object_get(c, "alerts");
+    json_array_foreach(arr, i, x)
+        if (json_is_object(x))
+            add_alert(d, e, x);
+    arr = json_object_get(c, "findings");
+    json_array_foreach(arr, i, x)
+        if (json_is_object(x))
+            add_finding(d, &e->t[F_FINDINGS], x);
+}
+
+static void side_fold(struct dctx *d, struct side *s)
+{
+    const json_t *arr, *x;
+    size_t i;
+
+    arr = json_object_get(s->doc, "connections");
+    json_array_foreach(arr, i, x)
+        if (json_is_object(x))
+            add_conn(d, s, x);
+    arr = json_object_get(s->doc, "findings");
+    json_array_foreach(arr, i, x)
+        if (json_is_object(x))
+            add_finding(d, &s->global, x);
+}
+
+static void side_free(struct side *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->eps[i].server);
+        for (int f = 0; f < F_COUNT; f++)
+            tally_free(&s->eps[i].t[f]);
+    }
+    free(s->eps);
+    json_decref(s->index);
+    tally_free(&s->global);
+}
+
+/* ---- comparing two endpoints ------------------------------------------------- */
+
+static json_t *change_new(struct dctx *d, const char *field)
+{
+    json_t *c = json_object();
+    put(d, c, "field", json_string(field));
+    return c;
+}
+
+static void cmp_number(struct dctx *d, json_t *changes, const char *field, uint64_t b, uint64_t a)
+{
+    if (a == b)
+        return;
+    json_t *c = change_new(d, field);
+    put(d, c, "before", juint(b));
+    put(d, c, "after", juint(a));
+    add(d, changes, c);
+}
+
+/* [{"value": v, "count": n}] most common first, ties in first-seen order. */
+static json_t *values_array(struct dctx *d, const struct tally *t)
+{
+    json_t *arr = json_array();
+    size_t order[DIFF_MAX_VALUES];
+
+    for (size_t i = 0; i < t->n; i++) {
+        size_t k = i;
+        while (k > 0 && t->items[order[k - 1]].count < t->items[i].count) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = i;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        json_t *o = json_object();
+        put(d, o, "value", json_incref(t->items[order[i]].value));
+        put(d, o, "count", juint(t->items[order[i]].count));
+        add(d, arr, o);
+    }
+    return arr;
+}
+
+static json_t *mode_value(const struct tally *t)
+{
+    long m = tally_mode(t);
+    return m < 0 ? json_null() : json_incref(t->items[m].value);
+}
+
+static void cmp_mode(struct dctx *d, json_t *changes, enum field f,
+                     const struct tally *b, const struct tally *a)
+{
+    long mb = tally_mode(b), ma = tally_mode(a);
+    bool same_mode = (mb < 0 && ma < 0) ||
+                     (mb >= 0 && ma >= 0 && strcmp(b->items[mb].key, a->items[ma].key) == 0);
+
+    if (same_mode && tally_same_keys(b, a))
+        return;
+    json_t *c = change_new(d, diff_fields[f].name);
+    put(d, c, "before", mode_value(b));
+    put(d, c, "after", mode_value(a));
+    if (b->n > 1 || a->n > 1) {
+        put(d, c, "before_values", values_array(d, b));
+        put(d, c, "after_values", values_array(d, a));
+    }
+    add(d, changes, c);
+}
+
+/* Names of `from` that are not in `in`, in `from`'s order. */
+static json_t *list_minus(struct dctx *d, const json_t *from, const json_t *in)
+{
+    json_t *set = json_object(), *out = json_array(), *x;
+    size_t i;
+
+    if (set == NULL) {
+        d->oom = true;
+        return out;
+    }
+    json_array_foreach(in, i, x)
+        if (json_is_string(x) && json_object_set(set, json_string_value(x), json_true()) != 0)
+            d->oom = true;
+    json_array_foreach(from, i, x)
+        if (json_is_string(x) && json_object_get(set, json_string_value(x)) == NULL)
+            add(d, out, json_incref(x));
+    json_decref(set);
+    return out;
+}
+
+static void cmp_list(struct dctx *d, json_t *changes, const struct tally *b, const struct tally *a)
+{
+    long mb = tally_mode(b), ma = tally_mode(a);
+    json_t *lb = mb < 0 ? NULL : b->items[mb].value;
+    json_t *la = ma < 0 ? NULL : a->items[ma].value;
+
+    if ((lb == NULL && la == NULL) || (lb != NULL && la != NULL && json_equal(lb, la)))
+        return;
+    json_t *c = change_new(d, diff_fields[F_CIPHERS].name);
+    put(d, c, "before", lb ? json_incref(lb) : json_null());
+    put(d, c, "after", la ? json_incref(la) : json_null());
+    if (lb != NULL && la != NULL) {
+        size_t nb = json_array_size(lb), na = json_array_size(la), i = 0;
+        while (i < nb && i < na && json_equal(json_array_get(lb, i), json_array_get(la, i)))
+            i++;
+        put(d, c, "first_difference", juint(i + 1));      /* 1-based, as people count */
+        put(d, c, "added", list_minus(d, la, lb));
+        put(d, c, "removed", list_minus(d, lb, la));
+    }
+    add(d, changes, c);
+}
+
+/* findings: {"ID": count}; alerts: [{from, level, description, encrypted, count}] */
+static json_t *counts_side(struct dctx *d, enum field f, const struct tally *t)
+{
+    json_t *out = f == F_FINDINGS ? json_object() : json_array();
+
+    for (size_t i = 0; i < t->n; i++) {
+        if (f == F_FINDINGS) {
+            put(d, out, t->items[i].key, juint(t->items[i].count));
+        } else {
+            json_t *o = json_deep_copy(t->items[i].value);
+            put(d, o, "count", juint(t->items[i].count));
+            add(d, out, o);
+        }
+    }
+    return out;
+}
+
+static json_t *entry(struct dctx *d, const char *value, uint64_t count)
+{
+    json_t *o = json_object();
+    put(d, o, "value", json_string(value));
+    put(d, o, "count", juint(count));
+    return o;
+}
+
+/* Returns the change (borrowed from `changes`) or NULL when nothing changed. */
+static json_t *cmp_counts(struct dctx *d, json_t *changes, enum field f,
+                          const struct tally *b, const struct tally *a)
+{
+    json_t *added = json_array(), *removed = json_array(), *changed = json_array();
+
+    for (size_t i = 0; i < a->n; i++) {
+        const struct tally_item *o = tally_find(b, a->items[i].key);
+        if (o == NULL) {
+            add(d, added, entry(d, a->items[i].key, a->items[i].count));
+        } else if (o->count != a->items[i].count) {
+            json_t *e = json_object();
+            put(d, e, "value", json_string(a->items[i].key));
+            put(d, e, "before", juint(o->count));
+            put(d, e, "after", juint(a->items[i].count));
+            add(d, changed, e);
+        }
+    }
+    for (size_t i = 0; i < b->n; i++)
+        if (tally_find(a, b->items[i].key) == NULL)
+            add(d, removed, entry(d, b->items[i].key, b->items[i].count));
+
+    if (json_array_size(added) == 0 && json_array_size(removed) == 0 &&
+        json_array_size(changed) == 0) {
+        json_decref(added);
+        json_decref(removed);
+        json_decref(changed);
+        return NULL;
+    }
+    json_t *c = change_new(d, diff_fields[f].name);
+    put(d, c, "before", counts_side(d, f, b));
+    put(d, c, "after", counts_side(d, f, a));
+    put(d, c, "added", added);
+    put(d, c, "removed", removed);
+    put(d, c, "count_changed", changed);
+    add(d, changes, c);
+    return c;
+}
+
+/* The reason for "worse" from the findings: error-severity ids new on
+ * AFTER, as one "new error finding(s) A, B" string. */
+static void new_errors(struct dctx *d, json_t *reasons, const struct tally *b, const struct tally *a)
+{
+    char *r = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; i < a->n; i++) {
+        const char *sev = jstr_get(a->items[i].value, "severity");
+        if (sev == NULL || strcmp(sev, "error") != 0 || tally_find(b, a->items[i].key) != NULL)
+            continue;
+        char *next = NULL;
+        if (asprintf(&next, "%s%s%s", r ? r : "", r ? ", " : "", a->items[i].key) < 0) {
+            d->oom = true;
+            break;
+        }
+        free(r);
+        r = next;
+        n++;
+    }
+    if (r != NULL && !d->oom) {
+        char *msg = NULL;
+        if (asprintf(&msg, "new error finding%s %s", n == 1 ? "" : "s", r) < 0)
+            d->oom = true;
+        else
+            add(d, reasons, json_string(msg));
+        free(msg);
+    }
+    free(r);
+}
+
+enum status { ST_WORSE = 0, ST_CHANGED, ST_ONLY_BEFORE, ST_ONLY_AFTER, ST_UNCHANGED, ST_COUNT };
+static const char *const status_names[ST_COUNT] = {
+    "worse", "changed", "only_before", "only_after", "unchanged"
+};
+
+struct row {
+    const struct endpoint *b, *a;     /* one may be NULL */
+    const struct endpoint *key;       /* for sorting */
+    json_t *obj;
+    enum status status;
+    bool worse;
+};
+
+static void compare_endpoint(struct dctx *d, struct row *r)
+{
+    static const struct endpoint empty;
+    const struct endpoint *b = r->b ? r->b : &empty, *a = r->a ? r->a : &empty;
+    json_t *o = json_object(), *changes = json_array(), *reasons = json_array();
+
+    cmp_number(d, changes, "connections", b->conns, a->conns);
+    for (int k = 0; k < O_COUNT; k++)
+        cmp_number(d, changes, diff_outcomes[k], b->outcome[k], a->outcome[k]);
+    for (int f = 0; f < F_COUNT; f++) {
+        switch (diff_fields[f].kind) {
+        case K_MODE: cmp_mode(d, changes, (enum field)f, &b->t[f], &a->t[f]); break;
+        case K_LIST: cmp_list(d, changes, &b->t[f], &a->t[f]); break;
+        case K_COUNTS: cmp_counts(d, changes, (enum field)f, &b->t[f], &a->t[f]); break;
+        }
+    }
+
+    if (r->a != NULL)
+        new_errors(d, reasons, &b->t[F_FINDINGS], &a->t[F_FINDINGS]);
+    if (r->a != NULL && r->b != NULL) {
+        uint64_t cb = b->outcome[O_COMPLETE], ca = a->outcome[O_COMPLETE];
+        char buf[160];
+        buf[0] = '\0';
+        if (ca < cb) {
+            snprintf(buf, sizeof(buf), "complete handshakes %" PRIu64 " -> %" PRIu64, cb, ca);
+        } else if (a->conns != b->conns && a->conns > 0 && b->conns > 0 &&
+                   (double)ca / (double)a->conns < (double)cb / (double)b->conns) {
+            /* more connections, more complete, but a smaller share of them */
+            snprintf(buf, sizeof(buf),
+                     "complete handshakes %" PRIu64 "/%" PRIu64 " -> %" PRIu64 "/%" PRIu64,
+                     cb, b->conns, ca, a->conns);
+        }
+        if (buf[0])
+            add(d, reasons, json_string(buf));
+    }
+
+    r->worse = json_array_size(reasons) > 0;
+    if (r->b == NULL)
+        r->status = ST_ONLY_AFTER;
+    else if (r->a == NULL)
+        r->status = ST_ONLY_BEFORE;
+    else if (r->worse)
+        r->status = ST_WORSE;
+    else if (json_array_size(changes) > 0)
+        r->status = ST_CHANGED;
+    else
+        r->status = ST_UNCHANGED;
+
+    json_t *conns = json_object();
+    put(d, conns, "before", juint(b->conns));
+    put(d, conns, "after", juint(a->conns));
+    put(d, o, "server", json_string(r->key->server));
+    put(d, o, "status", json_string(status_names[r->status]));
+    put(d, o, "worse", json_boolean(r->worse));
+    put(d, o, "reasons", reasons);
+    put(d, o, "connections", conns);
+    put(d, o, "changes", changes);
+    r->obj = o;
+}
+
+/* Worse first, then changed, one-sided, unchanged; by address within. */
+static int row_rank(const struct row *r)
+{
+    return r->worse ? 0 : r->status == ST_CHANGED ? 1 :
+           r->status == ST_ONLY_BEFORE || r->status == ST_ONLY_AFTER ? 2 : 3;
+}
+
+static int row_cmp(const void *pa, const void *pb)
+{
+    const struct row *x = pa, *y = pb;
+    int c = row_rank(x) - row_rank(y);
+    if (c != 0)
+        return c;
+    if (x->key->family != y->key->family)
+        return x->key->family - y->key->family;
+    if (x->key->family != 9) {
+        c = memcmp(x->key->addr, y->key->addr, x->key->family == 4 ? 4 : 16);
+        if (c != 0)
+            return c;
+    }
+    if (x->key->port != y->key->port)
+        return x->key->port < y->key->port ? -1 : 1;
+    return strcmp(x->key->server, y->key->server);
+}
+
+/* ---- text rendering (from the change objects) ---------------------------------- */
+
+static void put_esc(struct dctx *d, FILE *out, const char *s)
+{
+    char *e = report_escape(s, true);      /* wire strings: no raw control bytes */
+    if (e == NULL) {
+        d->oom = true;
+        return;
+    }
+    fputs(e, out);
+    free(e);
+}
+
+static void text_leaf(struct dctx *d, FILE *out, const json_t *v)
+{
+    const char *cn = jstr_get(v, "cn"), *key = jstr_get(v, "key");
+    const char *issuer = jstr_get(v, "issuer"), *sha = jstr_get(v, "sha256");
+
+    if (json_object_get(v, "parse_error") != NULL) {
+        fputs("unparseable certificate", out);
+    } else {
+        fputs("CN=", out);
+        put_esc(d, out, cn ? cn : "(none)");
+        if (key != NULL) {
+            fputc(' ', out);
+            put_esc(d, out, key);
+        }
+        if (json_is_true(json_object_get(v, "self_signed"))) {
+            fputs(" self-signed", out);
+        } else if (issuer != NULL) {
+            fputs(", issuer ", out);
+            put_esc(d, out, issuer);
+        }
+    }
+    if (sha != NULL) {
+        /* 16 hex digits tell certificates apart; JSON has all 64 */
+        char shortsha[20];
+        snprintf(shortsha, sizeof(shortsha), "%.16s%s", sha, strlen(sha) > 16 ? ".." : "");
+        fputs(" (sha256 ", out);
+        put_esc(d, out, shortsha);
+        fputc(')', out);
+    }
+}
+
+static void text_value(struct dctx *d, FILE *out, const char *field, const json_t *v)
+{
+    if (v == NULL || json_is_null(v))
+        fputs("none", out);
+    else if (json_is_string(v))
+        put_esc(d, out, json_string_value(v));
+    else if (json_is_boolean(v))
+        fputs(strcmp(field, "name_ok") == 0 ? (json_is_true(v) ? "ok" : "mismatch")
+                                            : (json_is_true(v) ? "true" : "false"), out);
+    else if (json_is_integer(v))
+        fprintf(out, "%lld", (long long)json_integer_value(v));
+    else if (json_is_object(v))
+        text_leaf(d, out, v);
+    else
+        fputs("?", out);
+}
+
+/* One side of a K_MODE change: the value, or every value with its count. */
+static void text_mode_side(struct dctx *d, FILE *out, const char *field, const json_t *c,
+                           const char *which, const char *values_key)
+{
+    const json_t *vals = json_object_get(c, values_key), *x;
+    size_t i;
+
+    if (json_array_size(vals) <= 1) {
+        text_value(d, out, field, json_object_get(c, which));
+        return;
+    }
+    json_array_foreach(vals, i, x) {
+        if (i > 0)
+            fputs(", ", out);
+        text_value(d, out, field, json_object_get(x, "value"));
+        fprintf(out, " x%lld", (long long)json_integer_value(json_object_get(x, "count")));
+    }
+}
+
+static void text_names(struct dctx *d, FILE *out, const json_t *arr)
+{
+    const json_t *x;
+    size_t i;
+    json_array_foreach(arr, i, x) {
+        if (i > 0)
+            fputs(", ", out);
+        put_esc(d, out, json_string_value(x));
+    }
+}
+
+static void text_list(struct dctx *d, FILE *out, const json_t *c)
+{
+    const json_t *b = json_object_get(c, "before"), *a = json_object_get(c, "after");
+    const json_t *added = json_object_get(c, "added"), *removed = json_object_get(c, "removed");
+
+    if (!json_is_array(b) || !json_is_array(a)) {
+        const json_t *l = json_is_array(b) ? b : a;
+        char desc[64];
+        snprintf(desc, sizeof(desc), "%zu suites", json_array_size(l));
+        fputs(json_is_array(b) ? desc : "none", out);
+        fputs(" -> ", out);
+        fputs(json_is_array(a) ? desc : "none", out);
+        fputc('\n', out);
+        return;
+    }
+    size_t pos = (size_t)json_integer_value(json_object_get(c, "first_difference"));
+    const char *sb = json_string_value(json_array_get(b, pos - 1));
+    const char *sa = json_string_value(json_array_get(a, pos - 1));
+    fprintf(out, "differs at position %zu: ", pos);
+    put_esc(d, out, sb ? sb : "(end of list)");
+    fputs(" -> ", out);
+    put_esc(d, out, sa ? sa : "(end of list)");
+    if (json_array_size(added) == 0 && json_array_size(removed) == 0)
+        fputs("; same suites, reordered\n", out);
+    else
+        fprintf(out, "; %zu added, %zu removed\n", json_array_size(added), json_array_size(removed));
+    if (json_array_size(added) > 0) {
+        fprintf(out, "  %-*s   added:   ", LABEL_WIDTH, "");
+        text_names(d, out, added);
+        fputc('\n', out);
+    }
+    if (json_array_size(removed) > 0) {
+        fprintf(out, "  %-*s   removed: ", LABEL_WIDTH, "");
+        text_names(d, out, removed);
+        fputc('\n', out);
+    }
+}
+
+static void text_counts(struct dctx *d, FILE *out, const json_t *c)
+{
+    const json_t *x;
+    size_t i;
+    bool first = true;
+
+    json_array_foreach(json_object_get(c, "added"), i, x) {
+        fputs(first ? "+ " : ", + ", out);
+        put_esc(d, out, jstr_get(x, "value"));
+        fprintf(out, " (x%lld)", (long long)json_integer_value(json_object_get(x, "count")));
+        first = false;
+    }
+    json_array_foreach(json_object_get(c, "removed"), i, x) {
+        fputs(first ? "- " : ", - ", out);
+        put_esc(d, out, jstr_get(x, "value"));
+        fprintf(out, " (x%lld)", (long long)json_integer_value(json_object_get(x, "count")));
+        first = false;
+    }
+    json_array_foreach(json_object_get(c, "count_changed"), i, x) {
+        if (!first)
+            fputs(", ", out);
+        put_esc(d, out, jstr_get(x, "value"));
+        fprintf(out, " x%lld -> x%lld", (long long)json_integer_value(json_object_get(x, "before")),
+                (long long)json_integer_value(json_object_get(x, "after")));
+        first = false;
+    }
+    fputc('\n', out);
+}
+
+static void text_change(struct dctx *d, FILE *out, const json_t *c, const char *label_override)
+{
+    const char *field = jstr_get(c, "field");
+    const char *label = field;
+    enum kind kind = K_MODE;
+    bool number = json_is_integer(json_object_get(c, "before")) ||
+                  json_is_integer(json_object_get(c, "after"));
+
+    for (int f = 0; f < F_COUNT; f++)
+        if (strcmp(field, diff_fields[f].name) == 0) {
+            label = diff_fields[f].label;
+            kind = diff_fields[f].kind;
+            number = false;
+        }
+    fprintf(out, "  %-*s ", LABEL_WIDTH, label_override ? label_override : label);
+    if (kind == K_LIST) {
+        text_list(d, out, c);
+    } else if (kind == K_COUNTS) {
+        text_counts(d, out, c);
+    } else if (number) {
+        fprintf(out, "%lld -> %lld\n", (long long)json_integer_value(json_object_get(c, "before")),
+                (long long)json_integer_value(json_object_get(c, "after")));
+    } else {
+        text_mode_side(d, out, field, c, "before", "before_values");
+        fputs(" -> ", out);
+        text_mode_side(d, out, field, c, "after", "after_values");
+        fputc('\n', out);
+    }
+}
+
+/* "3 connections: 2 complete, 1 failed" */
+static void text_outcomes(FILE *out, const struct endpoint *e)
+{
+    bool first = true;
+    fprintf(out, "%" PRIu64 " connection%s", e->conns, e->conns == 1 ? "" : "s");
+    for (int k = 0; k < O_COUNT; k++) {
+        if (e->outcome[k] == 0)
+            continue;
+        fprintf(out, "%s%" PRIu64 " %s", first ? ": " : ", ", e->outcome[k], diff_outcomes[k]);
+        first = false;
+    }
+}
+
+static void text_reasons(struct dctx *d, FILE *out, const json_t *reasons)
+{
+    const json_t *x;
+    size_t i;
+    fputs(d->color ? "  \033[1;31mWORSE\033[0m: " : "  WORSE: ", out);
+    json_array_foreach(reasons, i, x) {
+        if (i > 0)
+            fputs("; ", out);
+        fputs(json_string_value(x), out);
+    }
+}
+
+static void text_row(struct dctx *d, FILE *out, const struct row *r)
+{
+    const json_t *changes = json_object_get(r->obj, "changes"), *c;
+    size_t i;
+
+    put_esc(d, out, r->key->server);
+    switch (r->status) {
+    case ST_UNCHANGED:
+        fputs("  unchanged (", out);
+        text_outcomes(out, r->b);
+        fputs(")\n", out);
+        return;
+    case ST_ONLY_BEFORE:
+    case ST_ONLY_AFTER:
+        fputs(r->status == ST_ONLY_BEFORE ? "  only before: " : "  only after: ", out);
+        text_outcomes(out, r->b ? r->b : r->a);
+        if (r->worse)
+            text_reasons(d, out, json_object_get(r->obj, "reasons"));
+        fputc('\n', out);
+        /* the findings say what this endpoint is about */
+        json_array_foreach(changes, i, c)
+            if (strcmp(jstr_get(c, "field"), "findings") == 0)
+                text_change(d, out, c, NULL);
+        return;
+    case ST_WORSE:
+        text_reasons(d, out, json_object_get(r->obj, "reasons"));
+        fputc('\n', out);
+        break;
+    default:
+        fputs(d->color ? "  \033[33mchanged\033[0m\n" : "  changed\n", out);
+        break;
+    }
+    /* the connection count is context for every other line: always shown */
+    fprintf(out, "  %-*s %" PRIu64 " -> %" PRIu64 "\n", LABEL_WIDTH, "connections",
+            r->b->conns, r->a->conns);
+    json_array_foreach(changes, i, c)
+        if (strcmp(jstr_get(c, "field"), "connections") != 0)
+            text_change(d, out, c, NULL);
+}
+
+/* ---- the document-level output ------------------------------------------------- */
+
+static const char *source_name(enum diff_source s)
+{
+    return s == DIFF_REPORT ? "report" : "capture";
+}
+
+static json_t *side_json(struct dctx *d, const struct side *s)
+{
+    json_t *o = json_object(), *inputs = json_object_get(s->doc, "inputs");
+
+    put(d, o, "file", json_string(s->name));
+    put(d, o, "source", json_string(source_name(s->source)));
+    if (s->source == DIFF_REPORT) {
+        const char *v = jstr_get(json_object_get(s->doc, "tool"), "version");
+        put(d, o, "report_version", v ? json_string(v) : json_null());
+    }
+    put(d, o, "inputs", json_is_array(inputs) ? json_incref(inputs) : json_array());
+    put(d, o, "connections", juint(s->conns));
+    return o;
+}
+
+static void text_side(struct dctx *d, FILE *out, const char *label, const struct side *s)
+{
+    const json_t *inputs = json_object_get(s->doc, "inputs"), *x;
+    size_t i;
+
+    fprintf(out, "%-8s", label);
+    put_esc(d, out, s->name);
+    if (s->source == DIFF_REPORT) {
+        fputs("  (saved report of ", out);
+        json_array_foreach(inputs, i, x) {
+            if (i > 0)
+                fputs(", ", out);
+            put_esc(d, out, jstr_get(x, "file") ? jstr_get(x, "file") : "?");
+        }
+        if (json_array_size(inputs) == 0)
+            fputs("no input", out);
+        fputs("; ", out);
+    } else {
+        fputs("  (capture; ", out);
+    }
+    fprintf(out, "%" PRIu64 " connection%s)\n", s->conns, s->conns == 1 ? "" : "s");
+}
+
+static void add_note(struct dctx *d, json_t *notes, const struct side *s, const char *which,
+                     const struct side *other)
+{
+    char *msg = NULL;
+    if (s->source != DIFF_REPORT)
+        return;
+    if (asprintf(&msg, "%s is a saved report: its verdicts (trust store, expected names, "
+                 "verification time) are the ones it was made with, not re-evaluated%s",
+                 which, other->source == DIFF_CAPTURE
+                     ? "; the analysis options of this run apply to the capture only" : "") < 0) {
+        d->oom = true;
+        return;
+    }
+    add(d, notes, json_string(msg));
+    free(msg);
+}
+
+int diff_documents(json_t *before, enum diff_source before_source, const char *before_name,
+                   json_t *after, enum diff_source after_source, const char *after_name,
+                   const struct diff_opts *o, FILE *out)
+{
+    struct dctx d = {.color = o->color};
+    struct side sb = {.doc = before, .source = before_source, .name = before_name};
+    struct side sa = {.doc = after, .source = after_source, .name = after_name};
+    struct row *rows = NULL;
+    size_t nrows = 0, nworse = 0, count[ST_COUNT] = {0};
+    json_t *doc = NULL, *notes = json_array(), *capture_changes = json_array(), *reasons;
+    bool worse = false;
+    int rc = TI_OK;
+
+    side_fold(&d, &sb);
+    side_fold(&d, &sa);
+    if (d.oom)
+        goto oom;
+
+    /* union of the servers: BEFORE's, then AFTER's new ones (sorted below) */
+    rows = calloc(sb.n + sa.n + 1, sizeof(*rows));
+    if (rows == NULL)
+        goto oom;
+    for (size_t i = 0; i < sb.n; i++) {
+        json_t *slot = sa.index ? json_object_get(sa.index, sb.eps[i].server) : NULL;
+        rows[nrows].b = &sb.eps[i];
+        rows[nrows].a = slot ? &sa.eps[json_integer_value(slot)] : NULL;
+        rows[nrows].key = &sb.eps[i];
+        nrows++;
+    }
+    for (size_t i = 0; i < sa.n; i++) {
+        if (sb.index && json_object_get(sb.index, sa.eps[i].server))
+            continue;
+        rows[nrows].a = &sa.eps[i];
+        rows[nrows].key = &sa.eps[i];
+        nrows++;
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        compare_endpoint(&d, &rows[i]);
+        count[rows[i].status]++;
+        nworse += rows[i].worse;
+        worse = worse || rows[i].worse;
+    }
+    qsort(rows, nrows, sizeof(*rows), row_cmp);
+
+    /* capture-level findings (CAPTURE_TRUNCATED ...) */
+    reasons = json_array();
+    cmp_counts(&d, capture_changes, F_FINDINGS, &sb.global, &sa.global);
+    new_errors(&d, reasons, &sb.global, &sa.global);
+    worse = worse || json_array_size(reasons) > 0;
+
+    add_note(&d, notes, &sb, "BEFORE", &sa);
+    add_note(&d, notes, &sa, "AFTER", &sb);
+    if (sb.dropped || sa.dropped) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "more than %d server endpoints: %" PRIu64 " connections not compared",
+                 DIFF_MAX_ENDPOINTS, sb.dropped + sa.dropped);
+        add(&d, notes, json_string(buf));
+    }
+    if (d.capped) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "more than %d distinct values of a field on an endpoint: "
+                 "the rest not compared", DIFF_MAX_VALUES);
+        add(&d, notes, json_string(buf));
+    }
+    if (d.oom)
+        goto oom;
+
+    if (o->json) {
+        json_t *tool = json_object(), *eps = json_array(), *sum = json_object();
+        doc = json_object();
+        put(&d, tool, "name", json_string("tlsinspect"));
+        put(&d, tool, "version", json_string(o->version ? o->version : "unknown"));
+        put(&d, doc, "tool", tool);
+        put(&d, doc, "before", side_json(&d, &sb));
+        put(&d, doc, "after", side_json(&d, &sa));
+        put(&d, doc, "notes", json_incref(notes));
+        for (size_t i = 0; i < nrows; i++)
+            add(&d, eps, json_incref(rows[i].obj));
+        put(&d, doc, "endpoints", eps);
+        put(&d, doc, "capture_changes", json_incref(capture_changes));
+        put(&d, doc, "capture_reasons", json_incref(reasons));
+        put(&d, sum, "endpoints", juint(nrows));
+        put(&d, sum, "worse", juint(nworse));
+        for (int s = ST_CHANGED; s < ST_COUNT; s++)
+            put(&d, sum, status_names[s], juint(count[s]));
+        put(&d, doc, "summary", sum);
+        put(&d, doc, "worse", json_boolean(worse));
+        if (d.oom)
+            goto oom_reasons;
+        if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', out) == EOF)
+            rc = TI_EIO;
+    } else {
+        const json_t *x;
+        size_t i;
+        text_side(&d, out, "before:", &sb);
+        text_side(&d, out, "after:", &sa);
+        json_array_foreach(notes, i, x)
+            fprintf(out, "note: %s\n", json_string_value(x));
+        bool block_open = false;
+        for (size_t k = 0; k < nrows; k++) {
+            bool block = rows[k].status == ST_WORSE || rows[k].status == ST_CHANGED;
+            /* blank line before every block and between blocks and one-liners */
+            if (k == 0 || block || block_open)
+                fputc('\n', out);
+            text_row(&d, out, &rows[k]);
+            block_open = block;
+        }
+        if (json_array_size(capture_changes) > 0) {
+            fputc('\n', out);
+            fputs("capture-level findings", out);
+            if (json_array_size(reasons) > 0)
+                text_reasons(&d, out, reasons);
+            fputc('\n', out);
+            text_change(&d, out, json_array_get(capture_changes, 0), NULL);
+        }
+        /* an endpoint seen only AFTER and worse counts in both */
+        fprintf(out, "\n%zu endpoint%s: %zu worse, %zu changed, %zu unchanged, %zu only before, "
+                "%zu only after%s\n", nrows, nrows == 1 ? "" : "s", nworse, count[ST_CHANGED],
+                count[ST_UNCHANGED], count[ST_ONLY_BEFORE], count[ST_ONLY_AFTER],
+                worse ? "; something got worse" : "");
+        if (d.oom)
+            goto oom_reasons;
+    }
+    if (rc == TI_OK && (fflush(out) != 0 || ferror(out)))
+        rc = TI_EIO;
+    json_decref(reasons);
+    goto done;
+
+oom_reasons:
+    json_decref(reasons);
+oom:
+    rc = TI_ENOMEM;
+done:
+    for (size_t i = 0; i < nrows; i++)
+        json_decref(rows[i].obj);
+    free(rows);
+    json_decref(doc);
+    json_decref(notes);
+    json_decref(capture_changes);
+    side_free(&sb);
+    side_free(&sa);
+    if (rc != TI_OK)
+        return rc;
+    return worse ? 1 : 0;
+}
+
+/* ---- loading a side ---------------------------------------------------------- */
+
+/* A saved report starts with '{' (after blanks); no capture format does
+ * (pcap a1b2c3d4/d4c3b2a1, pcapng 0a0d0d0a, gzip 1f8b). */
+static int looks_like_json(const char *path, char *errbuf, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    int ch;
+
+    if (f == NULL) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    do
+        ch = getc(f);
+    while (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n');
+    fclose(f);
+    return ch == '{';
+}
+
+static int load_report(const char *path, json_t **doc, char *errbuf, size_t errlen)
+{
+    json_error_t jerr;
+    struct stat st;
+    json_t *d, *tool;
+
+    if (stat(path, &st) == 0 && st.st_size > DIFF_MAX_REPORT) {
+        snprintf(errbuf, errlen, "%s: report larger than %ld bytes", path, (long)DIFF_MAX_REPORT);
+        return TI_ELIMIT;
+    }
+    d = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (d == NULL) {
+        snprintf(errbuf, errlen, "%s: not a capture, and not a JSON report (line %d: %s)%s", path,
+                 jerr.line, jerr.text,
+                 jerr.line > 1 ? "; diff reads `-f json` reports, not `-f jsonl`" : "");
+        return TI_EUSAGE;
+    }
+    tool = json_object_get(d, "tool");
+    if (!json_is_object(d) || !json_is_string(json_object_get(tool, "name")) ||
+        strcmp(json_string_value(json_object_get(tool, "name")), "tlsinspect") != 0 ||
+        !json_is_array(json_object_get(d, "connections"))) {
+        json_decref(d);
+        snprintf(errbuf, errlen, "%s: JSON, but not a report saved by `tlsinspect -f json`", path);
+        return TI_EUSAGE;
+    }
+    *doc = d;
+    return TI_OK;
+}
+
+int diff_load(const struct analyze_opts *base, const char *path, const char *version,
+              json_t **doc, enum diff_source *source, char *errbuf, size_t errlen)
+{
+    struct analyze_opts *o;
+    struct analysis *a = NULL;
+    char *files[1];
+    int rc, js;
+
+    *doc = NULL;
+    js = looks_like_json(path, errbuf, errlen);
+    if (js < 0)
+        return TI_EIO;
+    if (js) {
+        *source = DIFF_REPORT;
+        return load_report(path, doc, errbuf, errlen);
+    }
+    *source = DIFF_CAPTURE;
+    o = malloc(sizeof(*o));         /* large (names[]): not on the stack */
+    files[0] = strdup(path);
+    if (o == NULL || files[0] == NULL) {
+        free(o);
+        free(files[0]);
+        snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
+        return TI_ENOMEM;
+    }
+    *o = *base;
+    o->files = files;
+    o->nfiles = 1;
+    rc = analyze_run(o, &a, errbuf, errlen);
+    if (rc == TI_OK) {
+        struct report_opts ro = {.format = REPORT_JSON, .version = version};
+        *doc = report_json_document(a, &ro);
+        if (*doc == NULL) {
+            snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
+            rc = TI_ENOMEM;
+        }
+    } else if (errbuf[0] == '\0') {
+        snprintf(errbuf, errlen, "%s: %s", path, ti_strerror(rc));
+    }
+    analysis_free(a);
+    free(files[0]);
+    free(o);
+    return rc;
+}
+
+int diff_run(const struct analyze_opts *base, const char *before, const char *after,
+             const struct diff_opts *o, FILE *out, char *errbuf, size_t errlen)
+{
+    json_t *db = NULL, *da = NULL;
+    enum diff_source sb = DIFF_CAPTURE, sa = DIFF_CAPTURE;
+    int rc;
+
+    if (errlen > 0)
+        errbuf[0] = '\0';
+    rc = diff_load(base, before, o->version, &db, &sb, errbuf, errlen);
+    if (rc == TI_OK)
+        rc = diff_load(base, after, o->version, &da, &sa, errbuf, errlen);
+    if (rc == TI_OK) {
+        rc = diff_documents(db, sb, before, da, sa, after, o, out);
+        if (rc < 0)
+            snprintf(errbuf, errlen, "%s", rc == TI_EIO ? "writing the diff failed"
+                                                         : ti_strerror(rc));
+    }
+    json_decref(db);
+    json_decref(da);
+    return rc < 0 ? 2 : rc;
+}
