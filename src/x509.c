@@ -1094,7 +1094,8 @@ static void verify_name(const struct x509_cert *leaf, const char *name, struct x
         OPENSSL_free(peer);
     }
     sb_trim_utf8(&sb);
-    memcpy(out->matched, sb.buf, sb.len + 1);
+    /* A matched name is a host name or an address: it fits; cut defensively. */
+    snprintf(out->matched, sizeof(out->matched), "%s", sb.buf);
     ERR_clear_error();
 }
 

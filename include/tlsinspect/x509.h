@@ -21,6 +21,7 @@
 
 #define X509_MAX_SAN 64          /* SAN entries kept per certificate */
 #define X509_MAX_STR 1024        /* longest subject/issuer/SAN string kept */
+#define X509_MATCHED_MAX 272     /* "DNS:" + a 255-byte host name + slack */
 #define X509_POOL_MAX_CERTS (1u << 20)  /* distinct certificates a pool holds */
 #define X509_VERIFY_CACHE_MAX 4096      /* cached verdicts; emptied when full */
 
@@ -86,7 +87,7 @@ struct x509_verdict {
     char openssl_error[128];     /* X509_verify_cert_error_string() */
     bool name_checked;
     bool name_ok;
-    char matched[X509_MAX_STR];  /* "DNS:cucm.example.com", "IP:10.0.0.1", "CN:..", or "" */
+    char matched[X509_MATCHED_MAX]; /* "DNS:cucm.example.com", "IP:10.0.0.1", "CN:..", or "" */
 };
 
 struct x509_pool;
