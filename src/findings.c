@@ -296,11 +296,23 @@ static void check_chain(struct conn *c)
     default:
         break;
     }
-    if (id >= 0)
+    if (id >= 0) {
+        /* Name the certificate OpenSSL stopped at: depth 0 is the leaf; a
+         * depth past the chain as sent is a CA from the trust store. */
+        char at[600];
+        if (vd->depth <= 0)
+            snprintf(at, sizeof(at), "%s", leaf);
+        else if ((size_t)vd->depth < c->n_server_certs && c->server_certs[vd->depth]->parsed)
+            snprintf(at, sizeof(at), "at depth %d: CN=%s; leaf %s", vd->depth,
+                     c->server_certs[vd->depth]->cn ? c->server_certs[vd->depth]->cn : "(none)", leaf);
+        else
+            snprintf(at, sizeof(at), "at depth %d: a CA certificate from the trust store; leaf %s",
+                     vd->depth, leaf);
         add(c, id, remedy,
             "Core server certificate verification failed for (%s). Action=Terminate Error=%s "
             "server=%s depth=%d [%s; OpenSSL: %s]",
-            name, ats_error(vd->result), server, vd->depth, leaf, vd->openssl_error);
+            name, ats_error(vd->result), server, vd->depth, at, vd->openssl_error);
+    }
 
     if (vd->name_checked && !vd->name_ok) {
         const struct x509_cert *lc = c->n_server_certs ? c->server_certs[0] : NULL;
