@@ -80,6 +80,21 @@ static int add_global(struct analysis *a, int id, const char *msg)
 
 /* ---- flow consumer ---------------------------------------------------------- */
 
+/* Without a SYN and without a listed port (--ports all), a connection caught
+ * mid-stream is most likely served from the well-known or registered port
+ * (below 49152, the IANA dynamic range) to an ephemeral one.  Only a hint: a
+ * ClientHello in either direction decides. */
+static int guess_server_side(const struct flow *f)
+{
+    uint16_t p0 = f->side[0].port, p1 = f->side[1].port;
+
+    if (p0 < p1 && p0 < 49152 && (p1 >= 49152 || p0 < 1024))
+        return 0;
+    if (p1 < p0 && p1 < 49152 && (p0 >= 49152 || p1 < 1024))
+        return 1;
+    return -1;
+}
+
 static void *an_open(void *ctx, struct flow *f)
 {
     struct an_ctx *x = ctx;
@@ -97,6 +112,8 @@ static void *an_open(void *ctx, struct flow *f)
         tls_set_client_side(af->s, f->client_side);
     else if (f->port_server_side >= 0)
         tls_set_server_side_hint(af->s, f->port_server_side);
+    else if (guess_server_side(f) >= 0)
+        tls_set_server_side_hint(af->s, guess_server_side(f));
     return af;
 fail:
     x->oom = true;

@@ -1095,7 +1095,9 @@ static void verify_name(const struct x509_cert *leaf, const char *name, struct x
     }
     sb_trim_utf8(&sb);
     /* A matched name is a host name or an address: it fits; cut defensively. */
-    snprintf(out->matched, sizeof(out->matched), "%s", sb.buf);
+    size_t n = sb.len < sizeof(out->matched) - 1 ? sb.len : sizeof(out->matched) - 1;
+    memcpy(out->matched, sb.buf, n);
+    out->matched[n] = '\0';
     ERR_clear_error();
 }
 
