@@ -1,4 +1,4 @@
-/* decode.c - link layer -> IPv4/IPv6 -> TCP header facts for one packet; no allocation. */
+/* decode.c - link layer -> IPv4/IPv6 (through IP-in-IP and GTP-U tunnels) -> TCP header facts for one packet; no allocation. */
 #include "tlsinspect/decode.h"
 
 #include <string.h>
@@ -25,6 +25,9 @@
 
 #define DECODE_MAX_VLAN_TAGS  8   /* 802.1Q/802.1ad tags crossed before giving up */
 #define DECODE_MAX_IP6_EXT    8   /* IPv6 extension headers walked before giving up */
+/* Encapsulations crossed (IPv6-in-IPv4 6in4, IPv4-in-IPv4, IPv6-in-IPv6,
+ * GTP-U) before the packet is left undecoded as not TCP. */
+#define DECODE_MAX_TUNNEL_DEPTH 2
 
 #define ETH_HDR_LEN      14
 #define SLL_HDR_LEN      16
@@ -47,7 +50,16 @@
 #define PPP_PROTO_IPV4 0x0021
 #define PPP_PROTO_IPV6 0x0057
 
+#define IPPROTO_NUM_IPIP     4    /* RFC 2003 IPv4 in IP */
 #define IPPROTO_NUM_TCP      6
+#define IPPROTO_NUM_UDP      17
+#define IPPROTO_NUM_IPV6     41   /* RFC 4213 3.5 (6in4), RFC 2473 (IPv6 in IPv6) */
+#define UDP_HDR_LEN          8
+#define GTPU_PORT            2152 /* 3GPP TS 29.281 4.4.2 */
+#define GTPU_HDR_LEN         8
+#define GTPU_OPT_LEN         4    /* sequence number, N-PDU number, next extension type */
+#define GTPU_MSG_GPDU        0xff /* G-PDU: a user IP packet follows */
+#define GTPU_MAX_EXT         8    /* extension headers walked before giving up */
 #define IP6_NH_HOPOPTS       0
 #define IP6_NH_ROUTING       43
 #define IP6_NH_FRAGMENT      44
@@ -250,7 +262,7 @@ static enum decode_result decode_ipv4(struct cur *c, const uint8_t *data, uint32
                                       struct pkt_info *out, struct decode_ip_payload *pl)
 {
     const uint8_t *h = c->p;
-    uint32_t hl, tot, cap_rest;
+    uint32_t hl, tot, cap_rest, frame_rest;
     uint16_t frag;
 
     if (cur_left(c) < IP4_MIN_HDR_LEN)
@@ -272,7 +284,15 @@ static enum decode_result decode_ipv4(struct cur *c, const uint8_t *data, uint32
         return DECODE_MALFORMED;
     if (cur_left(c) < hl)
         return DECODE_TRUNCATED;
+    /* A total length beyond the frame is bogus (Wireshark: "IPv4 total
+     * length exceeds packet length"): the frame bounds the datagram, and
+     * only bytes missing from the capture count as cut by the snaplen. */
+    frame_rest = decode_frame_rest(c, data, wirelen);
+    if (tot > frame_rest)
+        tot = frame_rest;   /* >= hl: the header was captured */
     out->ipver = 4;
+    memset(out->src, 0, sizeof(out->src));   /* an outer IPv6 header may have filled them */
+    memset(out->dst, 0, sizeof(out->dst));
     memcpy(out->src, h + 12, 4);
     memcpy(out->dst, h + 16, 4);
     frag = ti_be16(h + 6);
@@ -307,6 +327,8 @@ static enum decode_result decode_ipv6(struct cur *c, const uint8_t *data, uint32
     (void)cur_skip(c, IP6_HDR_LEN);
     if (plen == 0)   /* jumbogram (RFC 2675) or TSO: the frame says */
         plen = decode_frame_rest(c, data, wirelen);
+    else if (plen > decode_frame_rest(c, data, wirelen))
+        plen = decode_frame_rest(c, data, wirelen);   /* bogus: see decode_ipv4 */
 
     /* RFC 8200 section 4: walk the extension header chain, bounded. */
     for (n = 0;; n++) {
@@ -401,6 +423,53 @@ static enum decode_result decode_tcp(struct decode_ip_payload *pl, struct pkt_in
     return DECODE_TCP;
 }
 
+/* GTP-U (3GPP TS 29.281 5.1) over UDP port 2152: flags(1) type(1)
+ * length(2) TEID(4), then when E, S or PN is set sequence(2) N-PDU(1)
+ * next-extension-type(1) and a chain of extensions, each length(1, in
+ * 4-byte units) ... next-type(1).  On DECODE_TCP, *inner is the user IP
+ * packet of a G-PDU and *inner_wire its length on the wire. */
+static enum decode_result decode_gtpu(const struct decode_ip_payload *pl,
+                                      struct cur *inner, uint32_t *inner_wire)
+{
+    struct cur c = pl->cap;
+    uint16_t sport, dport;
+    uint8_t flags, type, next, elen;
+    uint32_t used;
+
+    if (pl->wire_len < UDP_HDR_LEN)
+        return DECODE_MALFORMED;
+    if (cur_u16(&c, &sport) || cur_u16(&c, &dport) || cur_skip(&c, 4))
+        return DECODE_TRUNCATED;
+    if (sport != GTPU_PORT && dport != GTPU_PORT)
+        return DECODE_NOT_TCP;
+    used = UDP_HDR_LEN + GTPU_HDR_LEN;
+    if (cur_u8(&c, &flags) || cur_u8(&c, &type) || cur_skip(&c, 6))
+        return DECODE_TRUNCATED;
+    if ((flags >> 5) != 1 || (flags & 0x10) == 0 || type != GTPU_MSG_GPDU)
+        return DECODE_NOT_TCP;   /* not GTPv1-U, or a signalling message */
+    if (flags & 0x07) {
+        used += GTPU_OPT_LEN;
+        if (cur_skip(&c, 3) || cur_u8(&c, &next))
+            return DECODE_TRUNCATED;
+        for (unsigned n = 0; (flags & 0x04) && next != 0; n++) {
+            if (n >= GTPU_MAX_EXT)
+                return DECODE_MALFORMED;
+            if (cur_u8(&c, &elen))
+                return DECODE_TRUNCATED;
+            if (elen == 0)
+                return DECODE_MALFORMED;
+            used += (uint32_t)elen * 4;
+            if (cur_skip(&c, (size_t)elen * 4 - 2) || cur_u8(&c, &next))
+                return DECODE_TRUNCATED;
+        }
+    }
+    if (used > pl->wire_len)
+        return DECODE_MALFORMED;
+    *inner = c;
+    *inner_wire = pl->wire_len - used;
+    return DECODE_TCP;
+}
+
 enum decode_result decode_packet(int linktype, const uint8_t *data, uint32_t caplen,
                                  uint32_t wirelen, struct pkt_info *out)
 {
@@ -408,22 +477,52 @@ enum decode_result decode_packet(int linktype, const uint8_t *data, uint32_t cap
     struct decode_ip_payload pl;
     enum decode_net net = NET_OTHER;
     enum decode_result r;
+    const uint8_t *base = data;   /* start of the current network layer's frame */
+    uint32_t base_wire = wirelen;
 
     memset(out, 0, sizeof *out);
     r = decode_link(linktype, &c, &net, out);
     if (r != DECODE_TCP)
         return r;
-    if (net == NET_BY_VERSION) {
-        if (cur_left(&c) < 1)
-            return DECODE_TRUNCATED;
-        net = c.p[0] >> 4 == 4 ? NET_IPV4 : c.p[0] >> 4 == 6 ? NET_IPV6 : NET_OTHER;
-        if (net == NET_OTHER)
-            return DECODE_NOT_IP;
+    for (unsigned depth = 0;; depth++) {
+        if (net == NET_BY_VERSION) {
+            if (cur_left(&c) < 1)
+                return DECODE_TRUNCATED;
+            net = c.p[0] >> 4 == 4 ? NET_IPV4 : c.p[0] >> 4 == 6 ? NET_IPV6 : NET_OTHER;
+            if (net == NET_OTHER)
+                return depth == 0 ? DECODE_NOT_IP : DECODE_NOT_TCP;
+        }
+        if (net == NET_IPV4)
+            r = decode_ipv4(&c, base, base_wire, out, &pl);
+        else
+            r = decode_ipv6(&c, base, base_wire, out, &pl);
+        if (r != DECODE_NOT_TCP)
+            break;
+        /* Tunnels: the inner packet is the connection (its addresses are
+         * what the endpoints use).  The outer datagram bounds the inner. */
+        if (pl.proto == IPPROTO_NUM_IPIP || pl.proto == IPPROTO_NUM_IPV6) {
+            if (depth >= DECODE_MAX_TUNNEL_DEPTH)
+                return DECODE_NOT_TCP;
+            net = pl.proto == IPPROTO_NUM_IPIP ? NET_IPV4 : NET_IPV6;
+            c = pl.cap;
+            base = pl.cap.p;
+            base_wire = pl.wire_len;
+        } else if (pl.proto == IPPROTO_NUM_UDP) {
+            struct cur inner;
+            uint32_t inner_wire;
+            /* Plain UDP, or GTP-U we cannot read: a UDP packet all the same. */
+            if (decode_gtpu(&pl, &inner, &inner_wire) != DECODE_TCP)
+                return r;
+            if (depth >= DECODE_MAX_TUNNEL_DEPTH)
+                return DECODE_NOT_TCP;
+            net = NET_BY_VERSION;
+            c = inner;
+            base = inner.p;
+            base_wire = inner_wire;
+        } else {
+            return r;
+        }
     }
-    if (net == NET_IPV4)
-        r = decode_ipv4(&c, data, wirelen, out, &pl);
-    else
-        r = decode_ipv6(&c, data, wirelen, out, &pl);
     if (r != DECODE_TCP)
         return r;
     return decode_tcp(&pl, out);

@@ -267,16 +267,56 @@ static bool seen_ext(const uint16_t *types, size_t n, uint16_t type)
     return false;
 }
 
-/* RFC 8446 4.1.2 / RFC 5246 7.4.1.2. */
-int tls_msg_client_hello(const uint8_t *body, size_t len,
-                         const struct tls_names *names,
-                         struct conn_client_hello *out,
-                         char *note, size_t notelen)
+/* The part of a ClientHello after the cipher suites, read leniently (see
+ * tls_msg_client_hello_salvage): the compression methods when they frame
+ * (any length), then the extensions that frame before the first broken one.
+ * Sets *exts to those extensions and *where to what was lost ("" if
+ * nothing). */
+static void salvage_tail(struct cur c, struct cur *exts, const char **where)
+{
+    struct cur comp, t, ext;
+    uint16_t type;
+
+    *exts = cur_make(NULL, 0);
+    *where = "";
+    if (cur_done(&c))
+        return;
+    if (cur_vec(&c, 1, &comp) != TI_OK) {
+        *where = "compression methods overrun the message";
+        return;
+    }
+    if (cur_left(&comp) == 0)
+        *where = "empty compression methods";
+    if (cur_done(&c))
+        return;
+    if (cur_vec(&c, 2, exts) != TI_OK) {
+        *where = "extensions overrun the message";
+        *exts = cur_make(NULL, 0);
+        return;
+    }
+    if (!cur_done(&c))
+        *where = "bytes after the extensions";
+    for (t = *exts; !cur_done(&t);) {
+        struct cur before = t;
+        if (cur_u16(&t, &type) != TI_OK || cur_vec(&t, 2, &ext) != TI_OK) {
+            exts->end = before.p;   /* keep the extensions before the broken one */
+            *where = "an extension overruns the extension list";
+            return;
+        }
+    }
+}
+
+/* RFC 8446 4.1.2 / RFC 5246 7.4.1.2; lenient: see the salvage function. */
+static int client_hello(const uint8_t *body, size_t len,
+                        const struct tls_names *names,
+                        struct conn_client_hello *out,
+                        char *note, size_t notelen, bool lenient)
 {
     struct conn_client_hello h;
     struct cur c = cur_make(body, len), sid = {NULL, NULL}, suites = {NULL, NULL};
     struct cur comp = {NULL, NULL}, exts = {NULL, NULL}, ext = {NULL, NULL};
     struct cur alpn0 = {NULL, NULL};
+    const char *lost = "";
     uint16_t v = 0, type = 0;
     int rc;
 
@@ -294,23 +334,27 @@ int tls_msg_client_hello(const uint8_t *body, size_t len,
         return rc;
     if (cur_left(&suites) < 2 || cur_left(&suites) % 2 != 0)
         return TI_EMALFORMED;
-    if ((rc = cur_vec(&c, 1, &comp)) != TI_OK)
-        return rc;
-    if (cur_left(&comp) < 1)
-        return TI_EMALFORMED;
-    if (!cur_done(&c)) {
-        /* Extensions are optional in SSL 3.0 / TLS 1.0-1.2 hellos. */
-        if ((rc = cur_vec(&c, 2, &exts)) != TI_OK)
-            return rc;
-        if (!cur_done(&c))
-            return TI_EMALFORMED;
-        /* Frame every extension first: a broken frame is a broken hello. */
-        for (struct cur t = exts; !cur_done(&t);) {
-            if (cur_u16(&t, &type) != TI_OK || cur_vec(&t, 2, &ext) != TI_OK)
-                return TI_EMALFORMED;
-        }
+    if (lenient) {
+        salvage_tail(c, &exts, &lost);
     } else {
-        exts = cur_make(NULL, 0);
+        if ((rc = cur_vec(&c, 1, &comp)) != TI_OK)
+            return rc;
+        if (cur_left(&comp) < 1)
+            return TI_EMALFORMED;
+        if (!cur_done(&c)) {
+            /* Extensions are optional in SSL 3.0 / TLS 1.0-1.2 hellos. */
+            if ((rc = cur_vec(&c, 2, &exts)) != TI_OK)
+                return rc;
+            if (!cur_done(&c))
+                return TI_EMALFORMED;
+            /* Frame every extension first: a broken frame is a broken hello. */
+            for (struct cur t = exts; !cur_done(&t);) {
+                if (cur_u16(&t, &type) != TI_OK || cur_vec(&t, 2, &ext) != TI_OK)
+                    return TI_EMALFORMED;
+            }
+        } else {
+            exts = cur_make(NULL, 0);
+        }
     }
 
     h.n_suites = (uint32_t)(cur_left(&suites) / 2);
@@ -340,6 +384,8 @@ int tls_msg_client_hello(const uint8_t *body, size_t len,
         if (rc != TI_OK)
             set_note(note, notelen, "ClientHello", type, "malformed");
     }
+    if (lost[0] != '\0' && note != NULL && notelen > 0)
+        snprintf(note, notelen, "ClientHello malformed (%s): read up to there", lost);
 
     tls_msg_preferred_auth(&h, names);
     if ((rc = tls_msg_ja3(&h, h.ja3)) != TI_OK ||
@@ -349,6 +395,22 @@ int tls_msg_client_hello(const uint8_t *body, size_t len,
     }
     *out = h;
     return TI_OK;
+}
+
+int tls_msg_client_hello(const uint8_t *body, size_t len,
+                         const struct tls_names *names,
+                         struct conn_client_hello *out,
+                         char *note, size_t notelen)
+{
+    return client_hello(body, len, names, out, note, notelen, false);
+}
+
+int tls_msg_client_hello_salvage(const uint8_t *body, size_t len,
+                                 const struct tls_names *names,
+                                 struct conn_client_hello *out,
+                                 char *note, size_t notelen)
+{
+    return client_hello(body, len, names, out, note, notelen, true);
 }
 
 /* RFC 5246 E.2 / RFC 6101 E: the SSL 2.0 CLIENT-HELLO some old clients send
@@ -400,6 +462,13 @@ int tls_msg_sslv2_client_hello(const uint8_t *msg, size_t len,
 
 /* ---- ServerHello --------------------------------------------------------- */
 
+bool tls_msg_sh_is_early_draft(uint16_t version)
+{
+    /* 0x7fNN is draft NN; draft 22 brought back the TLS 1.2 layout
+     * (legacy_session_id_echo, legacy_compression_method) for middleboxes. */
+    return (version >> 8) == 0x7f && (version & 0xff) < 22;
+}
+
 /* RFC 8446 4.1.3 (and 4.1.4: HelloRetryRequest shares the layout). */
 int tls_msg_server_hello(const uint8_t *body, size_t len,
                          const struct tls_names *names,
@@ -417,14 +486,23 @@ int tls_msg_server_hello(const uint8_t *body, size_t len,
     if (note != NULL && notelen > 0)
         note[0] = '\0';
     if ((rc = cur_u16(&c, &sh.legacy_version)) != TI_OK ||
-        (rc = cur_bytes(&c, 32, &random)) != TI_OK ||
-        (rc = cur_vec(&c, 1, &sid)) != TI_OK)
+        (rc = cur_bytes(&c, 32, &random)) != TI_OK)
         return rc;
-    if (cur_left(&sid) > 32)
-        return TI_EMALFORMED;
-    if ((rc = cur_u16(&c, &sh.suite)) != TI_OK ||
-        (rc = cur_u8(&c, &sh.compression)) != TI_OK)
-        return rc;
+    if (tls_msg_sh_is_early_draft(sh.legacy_version)) {
+        /* draft-ietf-tls-tls13-16 4.1.3 (drafts up to 21): version(2)
+         * random(32) cipher_suite(2) extensions<0..2^16-1>: no session_id,
+         * no compression; the version is the negotiated one. */
+        if ((rc = cur_u16(&c, &sh.suite)) != TI_OK)
+            return rc;
+    } else {
+        if ((rc = cur_vec(&c, 1, &sid)) != TI_OK)
+            return rc;
+        if (cur_left(&sid) > 32)
+            return TI_EMALFORMED;
+        if ((rc = cur_u16(&c, &sh.suite)) != TI_OK ||
+            (rc = cur_u8(&c, &sh.compression)) != TI_OK)
+            return rc;
+    }
     if (!cur_done(&c)) {
         if ((rc = cur_vec(&c, 2, &exts)) != TI_OK)
             return rc;

@@ -20,6 +20,16 @@ enum {
 };
 
 #define TLS_PEEK_MAX   6     /* record header + handshake type: enough to tell the roles */
+
+/* STARTTLS and the like (SMTP, IMAP, POP3, LDAP, MySQL, ...): a direction
+ * whose first bytes are not TLS is scanned for the record that begins its
+ * hello, at most this many plaintext bytes per direction. */
+#define TLS_MAX_PLAINTEXT_PREFIX (64u * 1024u)
+/* record header(5) + handshake type(1) + length(3) + hello version(2) */
+#define TLS_SCAN_WINDOW 11
+/* The smallest hello body: ServerHello version(2) random(32) session_id(1)
+ * suite(2) compression(1) (RFC 5246 7.4.1.3); a ClientHello is longer. */
+#define TLS_MIN_HELLO_BODY 38u
 #define TLS_HS_HDR     4     /* type(1) length(3) */
 #define TLS_BUF_MIN    512u  /* first allocation of a partial-record/message buffer */
 
@@ -45,7 +55,18 @@ struct tls_dir {
     bool ccs12;              /* enc came from a CCS sent before the version was known */
     bool enc_hs_seen;        /* TLS <= 1.2: first encrypted handshake record (Finished) */
     uint32_t enc13_records;  /* TLS 1.3: opaque records after the ServerHello */
+    bool prefixed;           /* TLS began after a plaintext prefix (found by the scan) */
     bool closed, rst;
+};
+
+/* Plaintext-prefix scan of one raw side (indexed by raw side 0/1, since it
+ * may run before the roles are known). */
+struct tls_scan {
+    bool on;                 /* looking for the hello that starts TLS */
+    bool used;               /* a scan ran on this side (found or not) */
+    uint32_t skipped;        /* plaintext bytes passed so far */
+    uint8_t carry[TLS_SCAN_WINDOW - 1];  /* a candidate hello start cut by the chunk end */
+    uint8_t carry_len;
 };
 
 struct tls_session {
@@ -62,6 +83,7 @@ struct tls_session {
     uint8_t peek_len[2];
 
     struct tls_dir d[2];
+    struct tls_scan scan[2];
     uint64_t records;
     bool stopped;            /* record limit reached */
     bool not_tls;
@@ -279,6 +301,14 @@ static void on_client_hello(struct tls_session *s, enum conn_dir dir,
     }
     rc = tls_msg_client_hello(body, len, s->names, &c->ch[c->n_ch], note,
                               sizeof(note));
+    if (rc == TI_EMALFORMED || rc == TI_ETRUNC) {
+        /* Damaged hello (fuzzed, buggy client): keep what the client
+         * offered, as Wireshark does, and say what was lost. */
+        int rc2 = tls_msg_client_hello_salvage(body, len, s->names, &c->ch[c->n_ch],
+                                               note, sizeof(note));
+        if (rc2 == TI_OK)
+            rc = TI_OK;
+    }
     if (rc != TI_OK) {
         note_problem(s, dir, "ClientHello not decoded (%s)", ti_err_name(rc));
         return;
@@ -578,10 +608,234 @@ static void record_end(struct tls_session *s, enum conn_dir dir,
     }
 }
 
-/* The first bytes of a direction are not TLS: the whole connection is not
- * TLS when nothing TLS was seen yet, else only this direction is given up. */
+/* ---- plaintext prefix (STARTTLS) ---------------------------------------- */
+
+static void dir_feed(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
+                     size_t n);
+static void scan_feed(struct tls_session *s, int side, const uint8_t *p, size_t n);
+static void decide_role(struct tls_session *s);
+static void replay_peeks(struct tls_session *s);
+
+static int side_of(const struct tls_session *s, enum conn_dir dir)
+{
+    return dir == DIR_CLIENT ? s->client_side : 1 - s->client_side;
+}
+
+static enum conn_dir dir_of(const struct tls_session *s, int side)
+{
+    return side == s->client_side ? DIR_CLIENT : DIR_SERVER;
+}
+
+enum { WANT_CH = 1, WANT_SH = 2 };
+
+/* Which hello may start TLS on raw side `side`: the client's ClientHello or
+ * the server's ServerHello; either while the roles are unknown. */
+static unsigned scan_want(const struct tls_session *s, int side)
+{
+    if (s->client_side < 0)
+        return WANT_CH | WANT_SH;
+    return side == s->client_side ? WANT_CH : WANT_SH;
+}
+
+/* Does w[0..n) begin a handshake record holding a wanted hello?  1 yes
+ * (*which = WANT_CH or WANT_SH), 0 no, -1 the bytes so far fit but fewer
+ * than TLS_SCAN_WINDOW are available.  Plausible means: type 22, record
+ * version 0x0300-0x0304, record length 1..TLS_MAX_RECORD, hello type, hello
+ * length TLS_MIN_HELLO_BODY..max_hs_msg, and a hello version 3.x (a
+ * ServerHello may also carry a TLS 1.3 draft 0x7fNN or Facebook 0xfbNN). */
+static int hello_at(const struct tls_session *s, const uint8_t *w, size_t n,
+                    unsigned want, unsigned *which)
+{
+    size_t reclen, hslen;
+
+    if (n < 1 || w[0] != CT_HANDSHAKE)
+        return 0;
+    if (n < 2)
+        return -1;
+    if (w[1] != 3)
+        return 0;
+    if (n < 3)
+        return -1;
+    if (w[2] > 4)
+        return 0;
+    if (n < 5)
+        return -1;
+    reclen = ti_be16(w + 3);
+    if (reclen == 0 || reclen > TLS_MAX_RECORD)
+        return 0;
+    if (n < 6)
+        return -1;
+    if (w[5] == TLS_HS_CLIENT_HELLO && (want & WANT_CH))
+        *which = WANT_CH;
+    else if (w[5] == TLS_HS_SERVER_HELLO && (want & WANT_SH))
+        *which = WANT_SH;
+    else
+        return 0;
+    if (n < 9)
+        return -1;
+    hslen = (size_t)w[6] << 16 | (size_t)w[7] << 8 | w[8];
+    if (hslen < TLS_MIN_HELLO_BODY || hslen > s->lim.max_hs_msg)
+        return 0;
+    if (n < 10)
+        return -1;
+    if (w[9] != 3 && !(*which == WANT_SH && (w[9] == 0x7f || w[9] == 0xfb)))
+        return 0;
+    if (n < 11)
+        return -1;
+    if (w[9] == 3 && w[10] > 4)
+        return 0;
+    return 1;
+}
+
+/* The scan passed its limit (or the connection ended): no TLS here. */
+static void scan_fail(struct tls_session *s, int side, const char *why)
+{
+    struct tls_scan *sc = &s->scan[side];
+
+    sc->on = false;
+    sc->carry_len = 0;
+    if (!s->c->is_tls) {
+        s->not_tls = true;
+        s->c->outcome = OUTCOME_NOT_TLS;
+        return;
+    }
+    if (s->client_side < 0)
+        decide_role(s);
+    give_up(s, dir_of(s, side), "not TLS: %s", why);
+}
+
+/* The hello that starts TLS was found after `prefix` plaintext bytes: its
+ * first bytes are a[0..alen) (held from the previous chunk) then b[0..blen). */
+static void scan_found(struct tls_session *s, int side, unsigned which,
+                       uint32_t prefix, const uint8_t *a, size_t alen,
+                       const uint8_t *b, size_t blen)
+{
+    struct tls_scan *sc = &s->scan[side];
+    uint8_t held[TLS_SCAN_WINDOW];
+    enum conn_dir dir;
+
+    if (alen > 0)
+        memcpy(held, a, alen);   /* a may point into sc->carry */
+    sc->on = false;
+    sc->carry_len = 0;
+    if (s->client_side < 0) {
+        /* No SYN: the side that sends the ClientHello is the client. */
+        s->client_side = which == WANT_CH ? side : 1 - side;
+        dir = dir_of(s, side);
+        s->c->starttls = true;
+        s->c->plaintext_prefix[dir] = prefix;
+        s->d[dir].prefixed = true;
+        replay_peeks(s);   /* what the other side held while the roles were unknown */
+    } else {
+        dir = dir_of(s, side);
+        s->c->starttls = true;
+        s->c->plaintext_prefix[dir] = prefix;
+        s->d[dir].prefixed = true;
+    }
+    dir_feed(s, dir, held, alen);
+    dir_feed(s, dir, b, blen);
+}
+
+/* Plaintext bytes of raw side `side`: look for a plausible hello start,
+ * keeping a candidate cut by the chunk end in the carry buffer. */
+static void scan_feed(struct tls_session *s, int side, const uint8_t *p, size_t n)
+{
+    struct tls_scan *sc = &s->scan[side];
+    unsigned want = scan_want(s, side), which = 0;
+    size_t off = 0;
+    int r;
+
+    if (!sc->on || n == 0)
+        return;
+    if (sc->carry_len > 0) {
+        /* Candidates that began in the previous chunk. */
+        uint8_t tmp[2 * TLS_SCAN_WINDOW];
+        size_t extra = n < TLS_SCAN_WINDOW - 1 ? n : TLS_SCAN_WINDOW - 1;
+        size_t tl = sc->carry_len + extra, cl = sc->carry_len;
+
+        memcpy(tmp, sc->carry, cl);
+        memcpy(tmp + cl, p, extra);
+        for (size_t i = 0; i < cl; i++) {
+            r = hello_at(s, tmp + i, tl - i, want, &which);
+            if (r > 0) {
+                scan_found(s, side, which, sc->skipped + (uint32_t)i, tmp + i, cl - i, p, n);
+                return;
+            }
+            if (r < 0) {
+                /* Still too short: then all of p fitted in tmp (extra == n). */
+                memcpy(sc->carry, tmp + i, tl - i);
+                sc->carry_len = (uint8_t)(tl - i);
+                sc->skipped += (uint32_t)i;
+                return;
+            }
+        }
+        sc->skipped += (uint32_t)cl;
+        sc->carry_len = 0;
+    }
+    while (off < n) {
+        const uint8_t *q = memchr(p + off, CT_HANDSHAKE, n - off);
+        size_t i;
+
+        if (q == NULL)
+            break;
+        i = (size_t)(q - p);
+        if (sc->skipped + i > TLS_MAX_PLAINTEXT_PREFIX)
+            break;
+        r = hello_at(s, p + i, n - i, want, &which);
+        if (r > 0) {
+            scan_found(s, side, which, sc->skipped + (uint32_t)i, NULL, 0, p + i, n - i);
+            return;
+        }
+        if (r < 0) {
+            memcpy(sc->carry, p + i, n - i);   /* n - i < TLS_SCAN_WINDOW */
+            sc->carry_len = (uint8_t)(n - i);
+            sc->skipped += (uint32_t)i;
+            return;
+        }
+        off = i + 1;
+    }
+    if (n > TLS_MAX_PLAINTEXT_PREFIX + 1u - sc->skipped)
+        sc->skipped = TLS_MAX_PLAINTEXT_PREFIX + 1u;
+    else
+        sc->skipped += (uint32_t)n;
+    if (sc->skipped > TLS_MAX_PLAINTEXT_PREFIX)
+        scan_fail(s, side, "no TLS hello in the first 64 KiB");
+}
+
+/* Start scanning raw side `side`; first[0..n) are the bytes it sent so far. */
+static void scan_begin(struct tls_session *s, int side, const uint8_t *first, size_t n)
+{
+    struct tls_scan *sc = &s->scan[side];
+
+    sc->on = true;
+    sc->used = true;
+    sc->skipped = 0;
+    sc->carry_len = 0;
+    scan_feed(s, side, first, n);
+}
+
+/* The first bytes of a direction are not TLS.  A plaintext prefix is
+ * expected on both sides of a STARTTLS-like exchange, so the direction is
+ * scanned for its hello, unless the other side spoke TLS from its first byte
+ * (then these bytes are a plaintext answer to TLS, e.g. an HTTP error) or
+ * this direction was scanned already.  Without a hello in time, the whole
+ * connection is not TLS when nothing TLS was seen, else only this direction
+ * is given up. */
 static void bad_start(struct tls_session *s, enum conn_dir dir, const char *what)
 {
+    struct tls_dir *d = &s->d[dir], *o = &s->d[1 - dir];
+    int side = side_of(s, dir);
+
+    if (!s->scan[side].used && !(o->started && !o->prefixed)) {
+        uint8_t first[5];
+        size_t n = d->hdr_len;
+
+        memcpy(first, d->hdr, n);
+        d->hdr_len = 0;
+        d->in_rec = false;
+        scan_begin(s, side, first, n);
+        return;
+    }
     if (!s->c->is_tls) {
         s->not_tls = true;
         s->c->outcome = OUTCOME_NOT_TLS;
@@ -739,6 +993,10 @@ static void dir_feed(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
     while (!cur_done(&c)) {
         if (d->dead || s->stopped || s->not_tls)
             return;
+        if (s->scan[side_of(s, dir)].on) {
+            scan_feed(s, side_of(s, dir), c.p, cur_left(&c));
+            return;
+        }
         if (d->lost_sync) {
             size_t used = resync(s, dir, c.p, cur_left(&c));
             (void)cur_skip(&c, used);
@@ -756,7 +1014,7 @@ static void dir_feed(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
                 if (!plausible_first_byte(d->hdr[0]) ||
                     ((d->hdr[0] & 0x80) == 0 && d->hdr_len >= 2 && d->hdr[1] != 3)) {
                     bad_start(s, dir, "first bytes are not a TLS record header");
-                    return;
+                    continue;   /* the rest goes to the scan, if one started */
                 }
             }
             if (d->hdr_len == 5)
@@ -790,17 +1048,29 @@ static void dir_feed(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
 
 /* ---- roles ------------------------------------------------------------ */
 
-static enum conn_dir dir_of(const struct tls_session *s, int side)
-{
-    return side == s->client_side ? DIR_CLIENT : DIR_SERVER;
-}
-
 static bool peek_is_hello(const uint8_t *p, size_t n, uint8_t hs_type)
 {
     if (n >= 6 && p[0] == CT_HANDSHAKE && p[1] == 3 && p[5] == hs_type)
         return true;
     /* SSLv2-compatible ClientHello */
     return hs_type == TLS_HS_CLIENT_HELLO && n >= 3 && (p[0] & 0x80) != 0 && p[2] == 1;
+}
+
+/* Could p[0..n) (a side's first bytes) begin a TLS record or an SSLv2
+ * ClientHello?  The same tests dir_feed and record_start apply. */
+static bool peek_plausible(const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return true;
+    if (!plausible_first_byte(p[0]))
+        return false;
+    if ((p[0] & 0x80) != 0)
+        return n < 3 || p[2] == TLS_HS_CLIENT_HELLO;
+    if (n >= 2 && p[1] != 3)
+        return false;
+    if (n >= 3 && p[2] > 4)
+        return false;
+    return n < 5 || ti_be16(p + 3) != 0;
 }
 
 /* Roles are known: push the bytes held while they were not. */
@@ -865,6 +1135,10 @@ void tls_feed(struct tls_session *s, int side, const uint8_t *data, size_t len,
     if (s->not_tls || s->stopped)
         return;
     if (s->client_side < 0) {
+        if (s->scan[side].on) {
+            scan_feed(s, side, data, len);   /* may decide the roles */
+            return;
+        }
         /* Hold the first bytes until they tell who is the client. */
         size_t take = TLS_PEEK_MAX - s->peek_len[side];
         if (take > len)
@@ -875,7 +1149,19 @@ void tls_feed(struct tls_session *s, int side, const uint8_t *data, size_t len,
             s->first_speaker = side;
         data += take;
         len -= take;
-        if (s->peek_len[side] < TLS_PEEK_MAX && plausible_first_byte(s->peek[side][0]))
+        if (!peek_plausible(s->peek[side], s->peek_len[side])) {
+            /* Plaintext first (STARTTLS): the hello found later tells the
+             * roles; until then this side is only scanned. */
+            uint8_t first[TLS_PEEK_MAX];
+            uint8_t n = s->peek_len[side];
+            memcpy(first, s->peek[side], n);
+            s->peek_len[side] = 0;
+            scan_begin(s, side, first, n);
+            if (len > 0)
+                tls_feed(s, side, data, len, ts);
+            return;
+        }
+        if (s->peek_len[side] < TLS_PEEK_MAX)
             return;
         decide_role(s);
     }
@@ -891,6 +1177,23 @@ void tls_gap(struct tls_session *s, int side, uint64_t n, int64_t ts)
     if (s == NULL || (side != 0 && side != 1) || n == 0)
         return;
     s->ts = ts;
+    if (s->scan[side].on) {
+        /* A hole in the plaintext prefix: the bytes count towards the
+         * limit and a candidate cut by the hole is dropped. */
+        struct tls_scan *sc = &s->scan[side];
+        sc->skipped += sc->carry_len;   /* <= TLS_MAX_PLAINTEXT_PREFIX + TLS_SCAN_WINDOW */
+        sc->carry_len = 0;
+        if (sc->skipped > TLS_MAX_PLAINTEXT_PREFIX ||
+            n > TLS_MAX_PLAINTEXT_PREFIX - sc->skipped)
+            sc->skipped = TLS_MAX_PLAINTEXT_PREFIX + 1u;
+        else
+            sc->skipped += (uint32_t)n;
+        if (s->client_side >= 0)
+            conn_add_event(s->c, ts, EV_GAP, dir_of(s, side), 0, 0);
+        if (sc->skipped > TLS_MAX_PLAINTEXT_PREFIX)
+            scan_fail(s, side, "no TLS hello in the first 64 KiB");
+        return;
+    }
     if (s->client_side < 0)
         decide_role(s);
     dir = dir_of(s, side);
@@ -971,6 +1274,25 @@ void tls_finish(struct tls_session *s)
     /* A stream shorter than the peek window still gets parsed. */
     if (s->client_side < 0 && !s->not_tls && (s->peek_len[0] || s->peek_len[1]))
         decide_role(s);
+    for (int side = 0; side < 2; side++) {
+        struct tls_scan *sc = &s->scan[side];
+        if (!sc->on)
+            continue;
+        /* The connection ended during the plaintext prefix. */
+        sc->on = false;
+        if (!c->is_tls) {
+            s->not_tls = true;
+        } else {
+            if (s->client_side < 0)
+                decide_role(s);
+            enum conn_dir dir = dir_of(s, side);
+            c->plaintext_prefix[dir] = sc->skipped + sc->carry_len;
+            note_problem(s, dir, "no TLS %s after %u plaintext bytes",
+                         dir == DIR_CLIENT ? "ClientHello" : "ServerHello",
+                         (unsigned)c->plaintext_prefix[dir]);
+        }
+        sc->carry_len = 0;
+    }
     if (s->not_tls) {
         c->is_tls = false;
         c->outcome = OUTCOME_NOT_TLS;

@@ -40,6 +40,66 @@ struct exception {
 };
 
 static const struct exception exceptions[] = {
+    /* Key logs: tshark decrypted, tlsinspect does not (yet). */
+    {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55724", "server_certs",
+     "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+    {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55724", "alerts",
+     "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
+    {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55732", "alerts",
+     "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
+    {"hotplace/test/testcase/tls/tls12/tls12_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.pcapng", "::1:12526",
+     "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
+    {"hotplace/test/testcase/tls/tls12/tls12etm_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256.pcapng", "::1:7563",
+     "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
+    {"hotplace/test/testcase/tls/tls12/tls12renogotiation.pcapng", "::1:12960", "client_hellos",
+     "the second ClientHello (frame 14) is a renegotiation inside the encrypted TLS 1.2 session; "
+     "tshark only sees it after decrypting with the key log (without it: 'Encrypted Handshake "
+     "Message'); TLS 1.2 decryption is out of scope"},
+    {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_CCM_SHA256_X25519MLKEM768.pcapng", "::1:12182",
+     "server_certs", "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+    {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_CCM_SHA256_X25519MLKEM768.pcapng", "::1:12182",
+     "alerts", "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
+    {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_GCM_SHA256.pcapng", "::1:1807", "server_certs",
+     "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+    {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_GCM_SHA256.pcapng", "::1:1807", "alerts",
+     "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
+    {"hotplace/test/testcase/tls/tls13/tls13_TLS_CHACHA20_POLY1305_SHA256.pcapng", "::1:1738",
+     "server_certs", "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+    {"hotplace/test/testcase/tls/tls13/tls13_TLS_CHACHA20_POLY1305_SHA256.pcapng", "::1:1738", "alerts",
+     "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
+    {"illustrated-tls13/captures/capture.pcap", "127.0.0.1:59219", "server_certs", "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+    {"illustrated-tls12/captures/capture.pcap", "::1:50159", "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
+    {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41402", "server_certs",
+     "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+    {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41402", "alerts", "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
+    {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41386", "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
+
+    /* SSLv2-compatible ClientHellos the expected files do not list. */
+    {"arkime/pppoe.pcap", "172.202.246.57:1063", "client_hellos", "frame 4 is an SSLv2-compatible CLIENT-HELLO (tshark -V: 'SSLv2 Record Layer: Client Hello'); tshark dissects it but the expected file only collects TLS-record ClientHellos (handshake type 1 inside a type-22 record); tlsinspect counts it (RFC 5246 E.2), so tlsinspect is right"},
+    {"suricata-verify/sslv2-tls-upgrade-01/ssl-v2-s1.pcap", "10.150.98.145:1660", "client_hellos",
+     "frame 4 is an SSLv2-compatible CLIENT-HELLO (tshark -V: 'SSLv2 Record Layer: Client Hello'); tshark dissects it but the expected file only collects TLS-record ClientHellos (handshake type 1 inside a type-22 record); tlsinspect counts it (RFC 5246 E.2), so tlsinspect is right"},
+    {"suricata-verify/tls/tls-altname-zero/input.pcap", "192.168.134.106:23481", "client_hellos",
+     "frame 4 is an SSLv2-compatible CLIENT-HELLO (tshark -V: 'SSLv2 Record Layer: Client Hello'); tshark dissects it but the expected file only collects TLS-record ClientHellos (handshake type 1 inside a type-22 record); tlsinspect counts it (RFC 5246 E.2), so tlsinspect is right"},
+
+    /* Damaged certificate: which bytes are "the certificate". */
+    {"suricata-verify/bug-1450-04/tls_DER-incomplete-header.pcap", "127.0.0.1:50802", "server_certs",
+     "the certificate entry is 9 bytes, 30 05 30 84 ff ff ff fa 04 (certificate_length 9): tshark's "
+     "tls.handshake.certificate field holds only the 7 bytes its DER SEQUENCE header announces (30 05 "
+     "+ 5), and the expected digest 26bd8df9... is SHA-256 of those 7; tlsinspect hashes the whole "
+     "ASN.1Cert as sent (RFC 5246 7.4.2), a8b66060..., and reports it unparsable"},
+
+    /* 6in4: the expected file names the tunnel, tlsinspect the connection. */
+    {"ndpi/6in4tunnel.pcap", "174.3.73.24:53234", "endpoints",
+     "the expected file names this connection by the outer IPv4 tunnel endpoints (ip.src/ip.dst of "
+     "the 6in4 wrapper, 174.3.73.24 -> 184.105.255.26); tlsinspect decodes the tunnel and reports the "
+     "TCP connection's own IPv6 endpoints, [2001:470:1f17:13f:3e97:eff:fe73:4dec]:53234 -> "
+     "[2a03:2880:1010:6f03:face:b00c:0:2]:443; compared by port by hand, its ClientHello (13 suites, "
+     "SNI www.facebook.com), ServerHello 0xc02b and 2 certificate digests agree"},
+    {"ndpi/6in4tunnel.pcap", "174.3.73.24:60205", "endpoints",
+     "the expected file names this connection by the outer IPv4 tunnel endpoints (6in4 wrapper); "
+     "tlsinspect reports the inner IPv6 endpoints [2001:470:1f17:13f:3e97:eff:fe73:4dec]:60205 -> "
+     "[2604:a880:1:20::224:b001]:443; compared by port by hand, its ClientHello (66 suites, SNI "
+     "mail.tomasu.net), ServerHello 0xc02f and 4 certificate digests agree"},
     {NULL, NULL, NULL, NULL},
 };
 

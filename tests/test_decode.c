@@ -864,6 +864,246 @@ static void test_prefixes(void **state)
     check_prefixes(DLT_IPV6, &p, 60);
 }
 
+/* ---- tunnels --------------------------------------------------------------- */
+
+/* Outer headers get their own addresses so the tests can tell that the
+ * endpoints come from the inner packet. */
+static void ipv4_outer(struct pkt *p, size_t l4len, unsigned proto)
+{
+    size_t at = p->n;
+    ipv4(p, 0, l4len, 0, proto);
+    p->b[at + 12] = 198;   /* 198.51.100.7 -> 203.0.113.9 */
+    p->b[at + 13] = 51;
+    p->b[at + 14] = 100;
+    p->b[at + 15] = 7;
+    p->b[at + 16] = 203;
+    p->b[at + 17] = 0;
+    p->b[at + 18] = 113;
+    p->b[at + 19] = 9;
+}
+
+static void ipv6_outer(struct pkt *p, size_t plen, unsigned nh)
+{
+    size_t at = p->n;
+    ipv6(p, plen, nh);
+    p->b[at + 23] = 0x77;   /* 2001:db8::77 -> 2001:db8::78 */
+    p->b[at + 39] = 0x78;
+}
+
+static void test_ip_tunnels(void **state)
+{
+    struct pkt p;
+    struct pkt_info pi;
+
+    p.n = 0;                                     /* 6in4 (RFC 4213 3.5): protocol 41 */
+    eth(&p, 0x0800);
+    ipv4_outer(&p, 40 + 20 + PAYLOAD_LEN, 41);
+    ipv6(&p, 20 + PAYLOAD_LEN, 6);
+    tcp_std(&p);
+    check_tcp(&p, dec(DLT_EN10MB, &p, &pi), &pi, 6, 14 + 20 + 40 + 20);
+    check_prefixes(DLT_EN10MB, &p, 14 + 20 + 40 + 20);
+
+    p.n = 0;                                     /* IPv4 in IPv4 (RFC 2003): protocol 4 */
+    ipv4_outer(&p, 20 + 20 + PAYLOAD_LEN, 4);
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&p);
+    check_tcp(&p, dec(DLT_RAW, &p, &pi), &pi, 4, 20 + 20 + 20);
+    check_prefixes(DLT_RAW, &p, 60);
+
+    p.n = 0;                                     /* IPv6 in IPv6 (RFC 2473) after a hop-by-hop header */
+    eth(&p, 0x86dd);
+    ipv6_outer(&p, 16 + 40 + 20 + PAYLOAD_LEN, 0);
+    ip6_opts(&p, 41, 1);
+    ipv6(&p, 20 + PAYLOAD_LEN, 6);
+    tcp_std(&p);
+    check_tcp(&p, dec(DLT_EN10MB, &p, &pi), &pi, 6, 14 + 40 + 16 + 40 + 20);
+
+    p.n = 0;                                     /* IPv4 in IPv6 */
+    ipv6_outer(&p, 20 + 20 + PAYLOAD_LEN, 4);
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&p);
+    check_tcp(&p, dec(DLT_IPV6, &p, &pi), &pi, 4, 40 + 20 + 20);
+
+    p.n = 0;                                     /* two levels: still decoded */
+    ipv4_outer(&p, 40 + 20 + 20 + PAYLOAD_LEN, 41);
+    ipv6_outer(&p, 20 + 20 + PAYLOAD_LEN, 4);
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&p);
+    check_tcp(&p, dec(DLT_RAW, &p, &pi), &pi, 4, 20 + 40 + 20 + 20);
+
+    p.n = 0;                                     /* three levels: beyond the bound */
+    ipv4_outer(&p, 20 + 40 + 20 + 20 + PAYLOAD_LEN, 4);
+    ipv4_outer(&p, 40 + 20 + 20 + PAYLOAD_LEN, 41);
+    ipv6_outer(&p, 20 + 20 + PAYLOAD_LEN, 4);
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&p);
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_NOT_TCP);
+
+    p.n = 0;                                     /* protocol 41 but an IPv4 header inside */
+    ipv4_outer(&p, 20 + 20 + PAYLOAD_LEN, 41);
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&p);
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_MALFORMED);
+
+    p.n = 0;                                     /* inner UDP: not TCP */
+    ipv4_outer(&p, 40 + 8, 41);
+    ipv6(&p, 8, 17);
+    fill(&p, 0, 8);
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_NOT_TCP);
+
+    p.n = 0;                                     /* fragmented outer: skipped as a fragment */
+    ipv4(&p, 0, 40 + 20 + PAYLOAD_LEN, 0x2000, 41);
+    ipv6(&p, 20 + PAYLOAD_LEN, 6);
+    tcp_std(&p);
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_FRAGMENT);
+
+    /* the outer datagram bounds the inner one: an inner length claiming
+     * more than the outer carries is cut to it, and is no snaplen cut */
+    p.n = 0;
+    ipv4_outer(&p, 40 + 20 + 6, 41);
+    ipv6(&p, 20 + PAYLOAD_LEN, 6);
+    tcp_std(&p);
+    p.n -= PAYLOAD_LEN - 6;
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_TCP);
+    assert_int_equal(pi.payload_len, 6);
+    assert_int_equal(pi.payload_wire_len, 6);
+    assert_false(pi.snap_cut);
+    /* a snaplen cut inside the inner packet still shows as one */
+    p.n = 0;
+    ipv4_outer(&p, 40 + 20 + PAYLOAD_LEN, 41);
+    ipv6(&p, 20 + PAYLOAD_LEN, 6);
+    tcp_std(&p);
+    assert_int_equal(decode_packet(DLT_RAW, p.b, (uint32_t)p.n - 5, (uint32_t)p.n, &pi),
+                     DECODE_TCP);
+    assert_int_equal(pi.payload_len, PAYLOAD_LEN - 5);
+    assert_int_equal(pi.payload_wire_len, PAYLOAD_LEN);
+    assert_true(pi.snap_cut);
+}
+
+/* GTP-U (3GPP TS 29.281) over UDP 2152, as in nDPI's tls_invalid_reads.pcap. */
+static void udp_gtpu(struct pkt *p, unsigned flags, unsigned type, size_t opt_ext,
+                     size_t inner_len)
+{
+    size_t gtp_payload = opt_ext + inner_len;
+    app16(p, 2152);
+    app16(p, 2152);
+    app16(p, (unsigned)(8 + 8 + gtp_payload));
+    app16(p, 0);
+    app8(p, flags);
+    app8(p, type);
+    app16(p, (unsigned)gtp_payload);
+    app32(p, 0x0a07ece4u);   /* TEID */
+}
+
+static void test_gtpu(void **state)
+{
+    struct pkt p;
+    struct pkt_info pi;
+    const size_t inner = 20 + 20 + PAYLOAD_LEN;
+    size_t hdr;
+
+    p.n = 0;                                     /* VLAN, outer IPv4, UDP, GTP-U, IPv4, TCP */
+    eth(&p, 0x8100);
+    vlan(&p, 108, 0x0800);
+    ipv4_outer(&p, 8 + 8 + inner, 17);
+    udp_gtpu(&p, 0x30, 0xff, 0, inner);
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0x4000, 6);
+    tcp_std(&p);
+    hdr = 14 + 4 + 20 + 16 + 40;
+    check_tcp(&p, dec(DLT_EN10MB, &p, &pi), &pi, 4, hdr);
+    assert_int_equal(pi.vlan_depth, 1);
+    /* prefixes: cut in the UDP/GTP headers it is a UDP packet we cannot
+     * read; cut in the inner packet, a truncated one */
+    for (size_t k = 14 + 4 + 20; k < p.n; k++) {
+        enum decode_result r = decode_packet(DLT_EN10MB, p.b, (uint32_t)k, (uint32_t)p.n, &pi);
+        if (k < 14 + 4 + 20 + 16)
+            assert_int_equal(r, DECODE_NOT_TCP);
+        else if (k < hdr)
+            assert_int_equal(r, DECODE_TRUNCATED);
+        else
+            assert_int_equal(r, DECODE_TCP);
+    }
+
+    p.n = 0;                                     /* S flag: 4 option bytes; IPv6 inside */
+    ipv4_outer(&p, 8 + 8 + 4 + 40 + 20 + PAYLOAD_LEN, 17);
+    udp_gtpu(&p, 0x32, 0xff, 4, 40 + 20 + PAYLOAD_LEN);
+    app32(&p, 0x00010000u);   /* sequence 1, N-PDU 0, no extension */
+    ipv6(&p, 20 + PAYLOAD_LEN, 6);
+    tcp_std(&p);
+    check_tcp(&p, dec(DLT_RAW, &p, &pi), &pi, 6, 20 + 16 + 4 + 40 + 20);
+
+    p.n = 0;                                     /* E flag: one 4-byte extension (PDU session) */
+    ipv4_outer(&p, 8 + 8 + 8 + inner, 17);
+    udp_gtpu(&p, 0x34, 0xff, 8, inner);
+    app32(&p, 0x00000085u);   /* next extension type 0x85 */
+    app32(&p, 0x01000900u);   /* length 1 (4 bytes), content, next type 0 */
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&p);
+    check_tcp(&p, dec(DLT_RAW, &p, &pi), &pi, 4, 20 + 16 + 8 + 20 + 20);
+    p.b[20 + 16 + 4] = 0;     /* extension length 0: malformed chain */
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_NOT_TCP);
+
+    p.n = 0;                                     /* echo request (type 1): not user data */
+    ipv4_outer(&p, 8 + 8 + inner, 17);
+    udp_gtpu(&p, 0x30, 0x01, 0, inner);
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&p);
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_NOT_TCP);
+    p.b[20 + 9] = 0xff;                          /* GTPv0 / GTP' (version bits): not read */
+    p.b[20 + 8] = 0x10;
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_NOT_TCP);
+
+    p.n = 0;                                     /* the same bytes on another UDP port */
+    ipv4_outer(&p, 8 + 8 + inner, 17);
+    udp_gtpu(&p, 0x30, 0xff, 0, inner);
+    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&p);
+    p.b[20] = 0x13;
+    p.b[22] = 0x13;
+    assert_int_equal(dec(DLT_RAW, &p, &pi), DECODE_NOT_TCP);
+}
+
+/* An IP length beyond the frame's own wire length is bogus, not a snaplen
+ * cut: nDPI's tls_invalid_reads.pcap has a 66-byte SYN-ACK whose IPv4 total
+ * length is 4148; taken at its word it would hide 4096 bytes of stream. */
+static void test_bogus_ip_length(void **state)
+{
+    struct pkt p = {.n = 0};
+    struct pkt_info pi;
+
+    eth(&p, 0x0800);
+    ipv4(&p, 0, 20 + 12 + 4096, 0, 6);
+    {
+        static const uint8_t opts[12] = {2, 4, 5, 0xb4, 1, 1, 4, 2, 1, 3, 3, 14};
+        tcp(&p, opts, 12, TCPF_SYN | TCPF_ACK, NULL, 0);
+    }
+    assert_int_equal(p.n, 66);
+    assert_int_equal(dec(DLT_EN10MB, &p, &pi), DECODE_TCP);
+    assert_int_equal(pi.payload_len, 0);
+    assert_int_equal(pi.payload_wire_len, 0);
+    assert_false(pi.snap_cut);
+    assert_int_equal(pi.mss, 1460);
+    /* the same header in a frame that really was longer: a snaplen cut */
+    assert_int_equal(decode_packet(DLT_EN10MB, p.b, 66, 66 + 4096, &pi), DECODE_TCP);
+    assert_int_equal(pi.payload_wire_len, 4096);
+    assert_true(pi.snap_cut);
+    /* partly bogus: the frame holds 10 bytes more than the headers */
+    fill(&p, 'z', 10);
+    assert_int_equal(dec(DLT_EN10MB, &p, &pi), DECODE_TCP);
+    assert_int_equal(pi.payload_len, 10);
+    assert_int_equal(pi.payload_wire_len, 10);
+    assert_false(pi.snap_cut);
+
+    p.n = 0;                                     /* IPv6 payload length likewise */
+    eth(&p, 0x86dd);
+    ipv6(&p, 20 + 3000, 6);
+    tcp(&p, NULL, 0, TCPF_ACK, PAYLOAD, PAYLOAD_LEN);
+    assert_int_equal(dec(DLT_EN10MB, &p, &pi), DECODE_TCP);
+    assert_int_equal(pi.payload_len, PAYLOAD_LEN);
+    assert_int_equal(pi.payload_wire_len, PAYLOAD_LEN);
+    assert_false(pi.snap_cut);
+}
+
 /* Random damage on valid packets, from heap copies of exact size: whatever
  * the verdict, a TCP result stays inside the captured bytes. */
 static void test_random_damage(void **state)
@@ -941,6 +1181,9 @@ int main(void)
         cmocka_unit_test(test_tcp_options),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_ip_tunnels),
+        cmocka_unit_test(test_gtpu),
+        cmocka_unit_test(test_bogus_ip_length),
         cmocka_unit_test(test_random_damage),
         cmocka_unit_test(test_empty),
     };

@@ -991,6 +991,206 @@ static void test_server_hello(void **state)
     b_free(&b);
 }
 
+/* TLS 1.3 drafts before 22 (draft-ietf-tls-tls13-16 4.1.3): version(2)
+ * random(32) cipher_suite(2) extensions, no session_id nor compression;
+ * the Firefox 52 ServerHello in zeek's tls13draft16-ff52.a01.pcap. */
+static void test_server_hello_draft(void **state)
+{
+    struct b b = {0}, e = {0};
+    struct conn_server_hello sh;
+    static const uint8_t zr[32] = {9};
+    static const uint8_t ks[] = {0, 24, 0, 4, 4, 1, 2, 3};
+    size_t noext;
+
+    (void)state;
+    assert_true(tls_msg_sh_is_early_draft(0x7f10));
+    assert_true(tls_msg_sh_is_early_draft(0x7f00));
+    assert_true(tls_msg_sh_is_early_draft(0x7f15));   /* draft 21 */
+    assert_false(tls_msg_sh_is_early_draft(0x7f16));  /* draft 22: final layout */
+    assert_false(tls_msg_sh_is_early_draft(0x7f1c));
+    assert_false(tls_msg_sh_is_early_draft(0x0304));
+    assert_false(tls_msg_sh_is_early_draft(0x0303));
+    assert_false(tls_msg_sh_is_early_draft(0x7e10));
+    assert_false(tls_msg_sh_is_early_draft(0xfb1a));
+
+    ext_raw(&e, 13, NULL, 0);
+    ext_raw(&e, 40, ks, sizeof(ks));   /* key_share was 40 in the drafts */
+    b_u16(&b, 0x7f10);
+    b_put(&b, zr, 32);
+    b_u16(&b, 0x1303);
+    noext = b.n;
+    b_u16(&b, (unsigned)e.n);
+    b_put(&b, e.p, e.n);
+    memset(&sh, 0, sizeof(sh));
+    assert_int_equal(tls_msg_server_hello(b.p, b.n, names, &sh, NULL, 0), TI_OK);
+    assert_true(sh.present);
+    assert_int_equal(sh.version, 0x7f10);
+    assert_int_equal(sh.legacy_version, 0x7f10);
+    assert_int_equal(sh.suite, 0x1303);
+    assert_int_equal(sh.compression, 0);
+    assert_int_equal(sh.n_exts, 2);
+    assert_int_equal(sh.exts[0], 13);
+    assert_int_equal(sh.exts[1], 40);
+    /* every prefix: truncated, except where the extensions may be absent */
+    for (size_t k = 0; k < b.n; k++) {
+        memset(&sh, 0, sizeof(sh));
+        int rc = tls_msg_server_hello(b.p, k, names, &sh, NULL, 0);
+        if (k == noext) {
+            assert_int_equal(rc, TI_OK);
+            assert_int_equal(sh.suite, 0x1303);
+        } else {
+            assert_int_equal(rc, TI_ETRUNC);
+            assert_false(sh.present);
+        }
+    }
+    /* read with the final layout this would have taken 0x13 as the
+     * session_id length and failed: check the draft layout is what decides */
+    b.n = 0;
+    b_u16(&b, 0x7f10);
+    b_put(&b, zr, 32);
+    b_u16(&b, 0xc02f);
+    assert_int_equal(tls_msg_server_hello(b.p, b.n, names, &sh, NULL, 0), TI_OK);
+    assert_int_equal(sh.suite, 0xc02f);
+    b_u8(&b, 0);   /* a trailing byte is not an extension block */
+    assert_int_equal(tls_msg_server_hello(b.p, b.n, names, &sh, NULL, 0), TI_ETRUNC);
+    b_free(&b);
+
+    /* draft 22 and later: session_id and compression are back */
+    build_sh(&b, 0x7f16, NULL, 32, 0x1301, NULL);
+    assert_int_equal(tls_msg_server_hello(b.p, b.n, names, &sh, NULL, 0), TI_OK);
+    assert_int_equal(sh.suite, 0x1301);
+    assert_int_equal(sh.version, 0x7f16);
+    b_free(&b);
+    b_free(&e);
+}
+
+/* ---- ClientHello salvage ------------------------------------------------ */
+
+static int salvage(const struct b *body, struct conn_client_hello *h, char *note, size_t nl)
+{
+    memset(h, 0, sizeof(*h));
+    return tls_msg_client_hello_salvage(body->p, body->n, names, h, note, nl);
+}
+
+static void test_ch_salvage(void **state)
+{
+    static const uint16_t suites11[] = {0x0004, 0x0005, 0x000a, 0x0009, 0x0064, 0x0062,
+                                        0x0003, 0x0006, 0x0013, 0x0012, 0x0025};
+    static const uint16_t sig[] = {0x0403, 0x0804};
+    struct conn_client_hello h, h2;
+    struct b body = {0}, s = {0}, e = {0};
+    char note[128];
+    size_t suites_end;
+
+    (void)state;
+    /* nDPI tls_invalid_reads.pcap: empty compression methods, then a stray
+     * byte where the extension block would start */
+    for (size_t i = 0; i < 11; i++)
+        b_u16(&s, suites11[i]);
+    build_ch_raw(&body, 0x0301, 32, s.p, s.n, 0, NULL);
+    b_u8(&body, 0);
+    assert_int_equal(parse_ch(&body, &h, NULL, 0), TI_EMALFORMED);
+    assert_int_equal(salvage(&body, &h, note, sizeof(note)), TI_OK);
+    assert_int_equal(h.legacy_version, 0x0301);
+    assert_int_equal(h.session_id_len, 32);
+    assert_int_equal(h.n_suites, 11);
+    for (size_t i = 0; i < 11; i++)
+        assert_int_equal(h.suites[i], suites11[i]);
+    assert_null(h.sni);
+    assert_int_equal(h.n_exts, 0);
+    assert_non_null(strstr(note, "malformed"));
+    assert_non_null(strstr(note, "extensions overrun"));
+    assert_int_equal(strlen(h.ja3), 32);
+    free_hello(&h);
+
+    /* only the empty compression methods */
+    body.n = 0;
+    build_ch_raw(&body, 0x0301, 0, s.p, s.n, 0, NULL);
+    assert_int_equal(parse_ch(&body, &h, NULL, 0), TI_EMALFORMED);
+    assert_int_equal(salvage(&body, &h, note, sizeof(note)), TI_OK);
+    assert_non_null(strstr(note, "empty compression"));
+    free_hello(&h);
+
+    /* PcapPlusPlus ssl-malformed1.pcap: a server_name of 1 byte (its body is
+     * broken), then an extension whose length overruns the list; the
+     * extensions before the broken frame are kept */
+    ext_u16s(&e, 13, 2, sig, 2);
+    {
+        static const uint8_t one[] = {1};
+        ext_raw(&e, 0, one, 1);
+    }
+    b_u16(&e, 0);
+    b_u16(&e, 0xfffc);
+    b_put(&e, "eb5.secure", 10);
+    body.n = 0;
+    build_ch_raw(&body, 0x0302, 0, s.p, s.n, 1, &e);
+    assert_int_equal(parse_ch(&body, &h, NULL, 0), TI_EMALFORMED);
+    assert_int_equal(salvage(&body, &h, note, sizeof(note)), TI_OK);
+    assert_int_equal(h.n_suites, 11);
+    assert_int_equal(h.n_exts, 2);
+    assert_int_equal(h.exts[0], 13);
+    assert_int_equal(h.exts[1], 0);
+    assert_int_equal(h.n_sigalgs, 2);
+    assert_null(h.sni);   /* its body was broken */
+    assert_non_null(strstr(note, "overruns the extension list"));
+    free_hello(&h);
+
+    /* bytes after the extension block */
+    body.n = 0;
+    e.n = 0;
+    ext_u16s(&e, 13, 2, sig, 2);
+    build_ch_raw(&body, 0x0303, 0, s.p, s.n, 1, &e);
+    b_u8(&body, 7);
+    assert_int_equal(parse_ch(&body, &h, NULL, 0), TI_EMALFORMED);
+    assert_int_equal(salvage(&body, &h, note, sizeof(note)), TI_OK);
+    assert_int_equal(h.n_sigalgs, 2);
+    assert_non_null(strstr(note, "after the extensions"));
+    free_hello(&h);
+
+    /* what salvage still refuses: a session id over 32, an odd or empty
+     * suite list, anything cut before the suites end */
+    body.n = 0;
+    build_ch_raw(&body, 0x0303, 33, s.p, s.n, 1, NULL);
+    assert_int_equal(salvage(&body, &h, NULL, 0), TI_EMALFORMED);
+    assert_null(h.suites);
+    body.n = 0;
+    build_ch_raw(&body, 0x0303, 0, s.p, 3, 1, NULL);
+    assert_int_equal(salvage(&body, &h, NULL, 0), TI_EMALFORMED);
+    body.n = 0;
+    build_ch_raw(&body, 0x0303, 0, s.p, 0, 1, NULL);
+    assert_int_equal(salvage(&body, &h, NULL, 0), TI_EMALFORMED);
+    body.n = 0;
+    suites_end = 2 + 32 + 1 + 32 + 2 + 10;
+    (void)full_hello(&body);
+    for (size_t k = 0; k < body.n; k++) {
+        int rc;
+        memset(&h, 0, sizeof(h));
+        rc = tls_msg_client_hello_salvage(body.p, k, names, &h, note, sizeof(note));
+        if (k < suites_end) {
+            assert_int_equal(rc, TI_ETRUNC);
+            assert_null(h.suites);
+        } else {
+            assert_int_equal(rc, TI_OK);
+            assert_int_equal(h.n_suites, 5);
+            free_hello(&h);
+        }
+    }
+
+    /* a well-formed hello reads the same either way */
+    assert_int_equal(parse_ch(&body, &h, note, sizeof(note)), TI_OK);
+    assert_int_equal(salvage(&body, &h2, note, sizeof(note)), TI_OK);
+    assert_string_equal(note, "");
+    assert_string_equal(h.ja3, h2.ja3);
+    assert_string_equal(h.ja4, h2.ja4);
+    assert_string_equal(h.sni, h2.sni);
+    assert_int_equal(h.n_exts, h2.n_exts);
+    free_hello(&h);
+    free_hello(&h2);
+    b_free(&body);
+    b_free(&s);
+    b_free(&e);
+}
+
 /* ---- Certificate ------------------------------------------------------- */
 
 /* A real self-signed EC certificate, DER. */
@@ -1146,6 +1346,8 @@ int main(void)
         cmocka_unit_test(test_ja4_edges),
         cmocka_unit_test(test_sslv2_hello),
         cmocka_unit_test(test_server_hello),
+        cmocka_unit_test(test_server_hello_draft),
+        cmocka_unit_test(test_ch_salvage),
         cmocka_unit_test(test_certificate),
         cmocka_unit_test(test_alert),
     };

@@ -599,19 +599,30 @@ static void test_not_tls(void **state)
     static const char get[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     struct b cl = {0}, m = {0};
 
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
     (void)state;
+    /* plain HTTP: it could still upgrade (STARTTLS-like), so the parser keeps
+     * looking until the connection ends; then it is not TLS */
     f = fx_new(NULL);
     tls_feed(f->s, 0, (const uint8_t *)get, strlen(get), now++);
+    tls_feed(f->s, 1, (const uint8_t *)ok, strlen(ok), now++);
+    assert_false(tls_done(f->s));
+    assert_false(f->c.is_tls);
+    tls_close(f->s, 0, false, now++);
+    tls_close(f->s, 1, false, now++);
     assert_true(tls_done(f->s));
     tls_finish(f->s);
     assert_int_equal(f->c.outcome, OUTCOME_NOT_TLS);
     assert_false(f->c.is_tls);
+    assert_false(f->c.starttls);
     fx_free(f);
 
-    /* decided from the very first byte, without waiting for more */
+    /* a short stream ending before any decision is not TLS either */
     f = fx_new(NULL);
     tls_feed(f->s, 0, (const uint8_t *)"GET", 3, now++);
-    assert_true(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_NOT_TLS);
     fx_free(f);
 
     /* 0x16 but not version 3 */
@@ -635,6 +646,279 @@ static void test_not_tls(void **state)
     fx_free(f);
     b_free(&cl);
     b_free(&m);
+}
+
+/* ---- STARTTLS: plaintext before the handshake ---------------------------- */
+
+#define PLAINTEXT_LIMIT (64u * 1024u)   /* TLS_MAX_PLAINTEXT_PREFIX in tls_record.c */
+
+static void put_str(struct b *b, const char *s)
+{
+    b_put(b, s, strlen(s));
+}
+
+/* An SMTP STARTTLS exchange (RFC 3207) then a full TLS 1.2 handshake, as the
+ * bytes each side sends: raw side 0 is the client. */
+struct smtp_tls {
+    struct b cl1, sv1, cl2, sv2, cl3, sv3;   /* in the order they are sent */
+    size_t cl_plain, sv_plain;
+};
+
+static void smtp_tls_make(struct smtp_tls *x)
+{
+    struct b m = {0};
+
+    memset(x, 0, sizeof(*x));
+    put_str(&x->sv1, "220 mx.example ESMTP\r\n");
+    put_str(&x->cl1, "EHLO client.example\r\n");
+    /* a decoy: 0x16 0x03 0x01 in the plaintext that is no hello */
+    put_str(&x->sv1, "250-mx.example\r\n250-\x16\x03\x01 x\r\n250 STARTTLS\r\n");
+    put_str(&x->cl1, "STARTTLS\r\n");
+    put_str(&x->sv1, "220 2.0.0 Ready to start TLS\r\n");
+    x->cl_plain = x->cl1.n;
+    x->sv_plain = x->sv1.n;
+    ch_msg(&m, false, 3);
+    hs_rec(&x->cl2, &m);
+    server_flight12(&x->sv2, true);
+    client_finish12(&x->cl3);
+    server_finish12(&x->sv3);
+    b_free(&m);
+}
+
+static void smtp_tls_free(struct smtp_tls *x)
+{
+    b_free(&x->cl1);
+    b_free(&x->sv1);
+    b_free(&x->cl2);
+    b_free(&x->sv2);
+    b_free(&x->cl3);
+    b_free(&x->sv3);
+}
+
+/* Feed the exchange; chunk 0 = each part whole.  The client's plaintext and
+ * its ClientHello travel in one stream, so they are fed as one buffer. */
+static void smtp_tls_feed(struct fx *f, const struct smtp_tls *x, size_t chunk)
+{
+    struct b cl = {0}, sv = {0};
+
+    b_put(&cl, x->cl1.p, x->cl1.n);
+    b_put(&cl, x->cl2.p, x->cl2.n);
+    b_put(&sv, x->sv1.p, x->sv1.n);
+    b_put(&sv, x->sv2.p, x->sv2.n);
+    if (chunk == 0) {
+        feed(f, 1, &sv);
+        feed(f, 0, &cl);
+    } else {
+        /* interleave: server banner first, then both sides chunk by chunk */
+        size_t ci = 0, si = 0;
+        while (ci < cl.n || si < sv.n) {
+            size_t n;
+            if (si < sv.n) {
+                n = sv.n - si < chunk ? sv.n - si : chunk;
+                tls_feed(f->s, 1, sv.p + si, n, now++);
+                si += n;
+            }
+            if (ci < cl.n && si >= x->sv1.n / 2) {
+                n = cl.n - ci < chunk ? cl.n - ci : chunk;
+                tls_feed(f->s, 0, cl.p + ci, n, now++);
+                ci += n;
+            }
+        }
+    }
+    feed(f, 0, &x->cl3);
+    feed(f, 1, &x->sv3);
+    b_free(&cl);
+    b_free(&sv);
+}
+
+static void smtp_tls_check(struct fx *f, const struct smtp_tls *x, int client_side)
+{
+    assert_int_equal(tls_client_side(f->s), client_side);
+    assert_true(f->c.is_tls);
+    assert_true(f->c.starttls);
+    assert_int_equal(f->c.plaintext_prefix[DIR_CLIENT], x->cl_plain);
+    assert_int_equal(f->c.plaintext_prefix[DIR_SERVER], x->sv_plain);
+    assert_int_equal(f->c.n_ch, 1);
+    assert_string_equal(f->c.ch[0].sni, "cucm.lab");
+    assert_true(f->c.sh.present);
+    assert_int_equal(f->c.sh.suite, 0xc02c);
+    assert_true(f->c.server_cert_msg_seen);
+    assert_false(f->c.malformed[0]);
+    assert_false(f->c.malformed[1]);
+    assert_null(f->c.malformed_why[0]);
+    assert_null(f->c.malformed_why[1]);
+    assert_true(tls_done(f->s));
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);
+    /* plaintext leaves no events: the ladder starts at the hellos */
+    assert_true(f->c.n_events > 2);
+    assert_int_equal(f->c.events[0].kind, EV_HANDSHAKE);
+    assert_int_equal(f->c.events[1].kind, EV_HANDSHAKE);
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_CLIENT, 1));
+    assert_true(has_event(&f->c, EV_HANDSHAKE, DIR_SERVER, 2));
+    assert_false(has_event(&f->c, EV_GAP, DIR_CLIENT, -1));
+    assert_false(has_event(&f->c, EV_GAP, DIR_SERVER, -1));
+}
+
+static void test_starttls(void **state)
+{
+    struct smtp_tls x;
+    struct fx *f;
+
+    (void)state;
+    smtp_tls_make(&x);
+
+    /* SYN known, every part whole */
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 0);
+    smtp_tls_feed(f, &x, 0);
+    smtp_tls_check(f, &x, 0);
+    fx_free(f);
+
+    /* every chunking from 1 to 13 bytes: the hello's record header and the
+     * 11-byte test window straddle chunk ends at every offset */
+    for (size_t chunk = 1; chunk <= 13; chunk++) {
+        f = fx_new(NULL);
+        tls_set_client_side(f->s, 0);
+        smtp_tls_feed(f, &x, chunk);
+        smtp_tls_check(f, &x, 0);
+        fx_free(f);
+    }
+
+    /* no SYN and no port hint: the server speaks first, but the side that
+     * sends the ClientHello is the client */
+    f = fx_new(NULL);
+    smtp_tls_feed(f, &x, 0);
+    smtp_tls_check(f, &x, 0);
+    fx_free(f);
+    f = fx_new(NULL);
+    tls_set_server_side_hint(f->s, 0);   /* a wrong hint loses to the hello */
+    smtp_tls_feed(f, &x, 5);
+    smtp_tls_check(f, &x, 0);
+    fx_free(f);
+    smtp_tls_free(&x);
+}
+
+static void test_starttls_edges(void **state)
+{
+    struct fx *f;
+    struct b cl = {0}, m = {0}, pre = {0};
+
+    (void)state;
+    ch_msg(&m, false, 4);
+    hs_rec(&cl, &m);
+
+    /* the prefix may be exactly the limit ... */
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 0);
+    b_fill(&pre, PLAINTEXT_LIMIT, 0);   /* bytes 0..255 cycling: 0x16 included */
+    for (size_t i = 0; i < pre.n; i++)
+        if (pre.p[i] == 0x16)
+            pre.p[i] = 'x';
+    feed(f, 0, &pre);
+    assert_false(tls_done(f->s));
+    feed(f, 0, &cl);
+    assert_int_equal(f->c.n_ch, 1);
+    assert_int_equal(f->c.plaintext_prefix[DIR_CLIENT], PLAINTEXT_LIMIT);
+    fx_free(f);
+
+    /* ... one byte more and the connection is not TLS, decided without
+     * waiting for its end */
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 0);
+    feed(f, 0, &pre);
+    tls_feed(f->s, 0, (const uint8_t *)"y", 1, now++);
+    assert_true(tls_done(f->s));
+    feed(f, 0, &cl);
+    assert_int_equal(f->c.n_ch, 0);
+    tls_finish(f->s);
+    assert_int_equal(f->c.outcome, OUTCOME_NOT_TLS);
+    fx_free(f);
+
+    /* a hole in the plaintext counts towards the limit; TLS after it is found */
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 0);
+    tls_feed(f->s, 0, (const uint8_t *)"STARTTLS\r\n\x16\x03", 12, now++);
+    tls_gap(f->s, 0, 100, now++);   /* the candidate cut by the hole is dropped */
+    feed(f, 0, &cl);
+    assert_int_equal(f->c.n_ch, 1);
+    assert_int_equal(f->c.plaintext_prefix[DIR_CLIENT], 12 + 100);
+    assert_true(has_event(&f->c, EV_GAP, DIR_CLIENT, -1));
+    fx_free(f);
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 0);
+    tls_feed(f->s, 0, (const uint8_t *)"EHLO", 4, now++);
+    tls_gap(f->s, 0, PLAINTEXT_LIMIT, now++);
+    assert_true(tls_done(f->s));
+    fx_free(f);
+
+    /* the wrong hello for the side is plaintext: a ServerHello-looking record
+     * from the client does not start TLS */
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 0);
+    m.n = 0;
+    pre.n = 0;
+    put_str(&pre, "HELO\r\n");
+    sh_msg(&m, 0xc02f, false, false);
+    hs_rec(&pre, &m);
+    feed(f, 0, &pre);
+    assert_false(f->c.is_tls);
+    assert_false(f->c.sh.present);
+    feed(f, 0, &cl);   /* the real ClientHello after it */
+    assert_int_equal(f->c.n_ch, 1);
+    assert_int_equal(f->c.plaintext_prefix[DIR_CLIENT], pre.n);
+    fx_free(f);
+
+    /* implausible hello lengths are plaintext too: hello body shorter than a
+     * ServerHello, record length 0, version 3.5 */
+    static const uint8_t bad[][11] = {
+        {22, 3, 1, 0, 40, 1, 0, 0, 37, 3, 3},
+        {22, 3, 1, 0, 0, 1, 0, 0, 60, 3, 3},
+        {22, 3, 5, 0, 64, 1, 0, 0, 60, 3, 3},
+        {22, 3, 1, 0, 64, 1, 0, 0, 60, 2, 3},
+        {22, 3, 1, 0, 64, 1, 0, 0, 60, 3, 5},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        f = fx_new(NULL);
+        tls_set_client_side(f->s, 0);
+        tls_feed(f->s, 0, (const uint8_t *)"AUTH\r\n", 6, now++);
+        tls_feed(f->s, 0, bad[i], sizeof(bad[i]), now++);
+        assert_false(f->c.is_tls);
+        feed(f, 0, &cl);
+        assert_int_equal(f->c.n_ch, 1);
+        assert_int_equal(f->c.plaintext_prefix[DIR_CLIENT], 6 + sizeof(bad[i]));
+        fx_free(f);
+    }
+
+    /* the connection ends during the server's plaintext: the client's TLS
+     * stands, the server side says what happened */
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 0);
+    tls_feed(f->s, 1, (const uint8_t *)"220 go\r\n", 8, now++);
+    tls_feed(f->s, 0, (const uint8_t *)"STARTTLS\r\n", 10, now++);
+    feed(f, 0, &cl);
+    tls_close(f->s, 1, true, now++);
+    tls_finish(f->s);
+    assert_true(f->c.is_tls);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    assert_int_equal(f->c.plaintext_prefix[DIR_SERVER], 8);
+    assert_non_null(strstr(f->c.malformed_why[DIR_SERVER], "no TLS ServerHello"));
+    assert_false(f->c.malformed[DIR_SERVER]);
+    fx_free(f);
+
+    /* a client speaking TLS from its first byte: the server's plaintext is
+     * an answer, not a STARTTLS prefix (checked in test_not_tls too) */
+    f = fx_new(NULL);
+    tls_set_client_side(f->s, 0);
+    feed(f, 0, &cl);
+    tls_feed(f->s, 1, (const uint8_t *)"220 ok\r\n", 8, now++);
+    assert_true(f->c.malformed[DIR_SERVER]);
+    assert_false(f->c.starttls);
+    fx_free(f);
+
+    b_free(&cl);
+    b_free(&m);
+    b_free(&pre);
 }
 
 static void test_sslv2(void **state)
@@ -1210,6 +1494,8 @@ int main(void)
         cmocka_unit_test(test_big_chain),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_not_tls),
+        cmocka_unit_test(test_starttls),
+        cmocka_unit_test(test_starttls_edges),
         cmocka_unit_test(test_sslv2),
         cmocka_unit_test(test_tls12_full),
         cmocka_unit_test(test_unknown_ca),

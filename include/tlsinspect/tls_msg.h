@@ -11,6 +11,9 @@
  *                    specs(3 each) session_id challenge     RFC 5246 E.2
  *   ServerHello      version(2) random(32) session_id<0..32> suite(2)
  *                    compression(1) [extensions<0..2^16-1>] RFC 8446 4.1.3
+ *   ServerHello of TLS 1.3 drafts < 22 (version 0x7f00-0x7f15):
+ *                    version(2) random(32) suite(2) extensions<0..2^16-1>
+ *                                                           draft-ietf-tls-tls13-16 4.1.3
  *   Certificate 1.2  certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>
  *   Certificate 1.3  context<0..255> list<0..2^24-1> of {cert<1..2^24-1>
  *                    extensions<0..2^16-1>}                 RFC 8446 4.4.2
@@ -52,13 +55,31 @@ int tls_msg_client_hello(const uint8_t *body, size_t len,
                          struct conn_client_hello *out,
                          char *note, size_t notelen);
 
+/* Lenient reading of a ClientHello tls_msg_client_hello rejected, as
+ * Wireshark reads one field by field: version, random, session_id and the
+ * cipher suites must be whole (else the same error as the strict decoder);
+ * after them, compression methods of any length are accepted, and the
+ * extensions that frame before the first broken one are kept (their bodies
+ * parsed as usual); bytes after the extension list are ignored.  On success
+ * note says what was lost.  Used so that a damaged hello still shows what
+ * the client offered. */
+int tls_msg_client_hello_salvage(const uint8_t *body, size_t len,
+                                 const struct tls_names *names,
+                                 struct conn_client_hello *out,
+                                 char *note, size_t notelen);
+
 /* SSLv2-compatible ClientHello: msg starts at msg_type, after the 2-byte
  * record header.  Only 0x00XXXX cipher specs are kept (as TLS suites). */
 int tls_msg_sslv2_client_hello(const uint8_t *msg, size_t len,
                                const struct tls_names *names,
                                struct conn_client_hello *out);
 
-/* ServerHello body; sets hrr, version (supported_versions if present), auth. */
+/* True for a TLS 1.3 draft version (0x7fNN, NN < 22) whose ServerHello has
+ * neither session_id nor compression. */
+bool tls_msg_sh_is_early_draft(uint16_t version);
+
+/* ServerHello body (either layout); sets hrr, version (supported_versions if
+ * present, else the version field), auth. */
 int tls_msg_server_hello(const uint8_t *body, size_t len,
                          const struct tls_names *names,
                          struct conn_server_hello *out,
