@@ -5,6 +5,11 @@
  * IPv4 with options, IPv6 with extension headers (hop-by-hop, routing,
  * destination options, fragment, AH); TCP with options (MSS kept).
  * IP fragments are reported as DECODE_FRAGMENT and skipped by the caller.
+ * IP-in-IP tunnels (6in4, 4in4, 4in6, 6in6; IP protocols 4 and 41) and
+ * GTP-U (UDP 2152) are decoded to the inner packet, at most
+ * DECODE_MAX_TUNNEL_DEPTH levels deep, and the inner addresses reported.
+ * An IP length larger than the frame is capped at the frame (as Wireshark
+ * does); a length of 0 (TSO on the capturing host) means "the frame".
  *
  * The payload pointer borrows the packet bytes.  When the snaplen cut the
  * packet, payload_len is what was captured and payload_wire_len what the IP

@@ -9,7 +9,15 @@
  *
  * Sides: the flow's raw side numbers (0/1) are mapped to client/server here.
  * The client is the SYN sender when TCP knows it (tls_set_client_side), else
- * the side whose first bytes are a ClientHello (TLS or SSLv2-compatible).
+ * the side that sends a ClientHello (TLS or SSLv2-compatible), else the side
+ * opposite the server hint (tls_set_server_side_hint), else side 0.
+ *
+ * STARTTLS and other plaintext prefixes: a direction whose first bytes are
+ * not TLS is scanned, for at most TLS_MAX_PLAINTEXT_PREFIX bytes, for a
+ * record that starts a ClientHello (client) or ServerHello (server); the
+ * plaintext before it is skipped and recorded (c->starttls,
+ * c->plaintext_prefix).  Without such a record by then, or by the end of
+ * the connection, the stream is not TLS.
  *
  * Bounded: at most one partial record and one partial handshake message per
  * direction, each capped (TLS_MAX_RECORD, limits.max_hs_msg); beyond that the
