@@ -440,8 +440,10 @@ static void check_capture(struct conn *c)
 
 void findings_run(struct conn *c, const struct tls_names *names)
 {
-    check_alerts(c);
+    /* Root cause first, as SPEC's example orders them: the failed check,
+     * then the alert it caused, then the certificate selection behind it. */
     check_chain(c);
+    check_alerts(c);
     check_ecdsa(c, names);
     check_tls13(c);
     check_capture(c);
