@@ -16,6 +16,7 @@
 #include "tlsinspect/decode.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
+#include "tlsinspect/tls13_keylog.h"
 
 #define ANALYZE_PROGRESS_EVERY 65536   /* packets between progress callbacks */
 
@@ -63,6 +64,23 @@ void analysis_warn(struct analysis *a, const char *fmt, ...)
         a->warnings[a->nwarnings++] = w;
 }
 
+struct an_keylog_warn {
+    struct analysis *a;
+    const char *path;
+};
+
+/* A bad key log line, as "FILE:LINE: why" (line 0: the count of those not
+ * listed). */
+static void keylog_warn(void *ctx, unsigned long line, const char *msg)
+{
+    const struct an_keylog_warn *w = ctx;
+
+    if (line == 0)
+        analysis_warn(w->a, "%s: %s", w->path, msg);
+    else
+        analysis_warn(w->a, "%s:%lu: %s", w->path, line, msg);
+}
+
 static int add_global(struct analysis *a, int id, const char *msg)
 {
     struct analyze_global_finding *g =
@@ -106,7 +124,7 @@ static void *an_open(void *ctx, struct flow *f)
     if (af->c == NULL)
         goto fail;
     conn_init(af->c);
-    if (tls_session_new(&af->s, af->c, x->a->pool, x->a->names, &x->tls_lim, NULL) != TI_OK)
+    if (tls_session_new(&af->s, af->c, x->a->pool, x->a->names, &x->tls_lim, x->a->keylog) != TI_OK)
         goto fail;
     if (f->client_side >= 0)
         tls_set_client_side(af->s, f->client_side);
@@ -419,6 +437,14 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     rc = x509_pool_new(&a->pool, &o->trust, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
+    if (o->keylog != NULL) {
+        struct an_keylog_warn w = {a, o->keylog};
+        rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
+        if (rc != TI_OK)
+            goto fail;
+        if (a->keylog->n_entries == 0)
+            analysis_warn(a, "%s: no TLS secrets in the key log", o->keylog);
+    }
     rc = capture_open(&cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
@@ -486,5 +512,6 @@ void analysis_free(struct analysis *a)
         free(a->warnings[i]);
     x509_pool_free(a->pool);
     tls_names_free(a->names);
+    tls_keylog_free(a->keylog);
     free(a);
 }

@@ -7,6 +7,7 @@
 #include "tlsinspect/cur.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/tls.h"
+#include "tlsinspect/tls13_keylog.h"
 #include "tlsinspect/tls_msg.h"
 
 /* Record content types (RFC 8446 5.1, RFC 6520). */
@@ -57,6 +58,28 @@ struct tls_dir {
     uint32_t enc13_records;  /* TLS 1.3: opaque records after the ServerHello */
     bool prefixed;           /* TLS began after a plaintext prefix (found by the scan) */
     bool closed, rst;
+    /* TLS 1.3 with --keylog: this side's handshake records are decrypted
+     * from the ServerHello until its Finished (RFC 8446 2, 7.3). */
+    uint8_t dec13;           /* enum dec13_state */
+    bool dec13_ok;           /* a record of this side opened */
+    bool opaque_event;       /* EV_ENCRYPTED_HS added for this side */
+};
+
+/* Decryption state, allocated once keys are set (most connections never
+ * need it: one pointer each). */
+struct tls13_dec {
+    struct tls13_dir_keys k[2];           /* by enum conn_dir */
+    uint8_t buf[TLS13_MAX_CIPHERTEXT];    /* plaintext of one record */
+};
+
+enum dec13_state {
+    DEC13_NONE = 0,          /* no secret for this side (or no --keylog) */
+    DEC13_ON,                /* handshake keys set: type-23 records are opened */
+    DEC13_APP,               /* Finished read, [CLIENT|SERVER]_TRAFFIC_SECRET_0 logged: records
+                              * are opened until the handshake is over (a server's alert
+                              * rejecting the client's certificate comes under these keys) */
+    DEC13_DONE,              /* Finished read, no application secret (or KeyUpdate): opaque */
+    DEC13_STOPPED            /* tag failure or lost records: opaque from here on */
 };
 
 /* Plaintext-prefix scan of one raw side (indexed by raw side 0/1, since it
@@ -73,7 +96,7 @@ struct tls_session {
     struct conn *c;
     struct x509_pool *pool;
     const struct tls_names *names;
-    const struct tls_keylog *keylog;   /* not used by the record layer yet */
+    const struct tls_keylog *keylog;   /* NULL without --keylog */
     struct tls_limits lim;
 
     int client_side;         /* raw side of the client, -1 unknown */
@@ -91,6 +114,11 @@ struct tls_session {
     enum conn_dir last_hs_from;
     bool hs_failed;          /* fatal (or encrypted) alert before the handshake completed */
     bool srv_after_cli13;    /* TLS 1.3: server record after the client's first opaque record */
+    bool have_random;        /* a ClientHello random was seen (and looked up) */
+    bool early_data;         /* the ClientHello offered 0-RTT (early_data extension) */
+    bool srv_after_cfin;     /* TLS 1.3: a server record ended after the client's Finished */
+    const struct tls_keylog_entry *kl_entry;  /* the key log's secrets for that random */
+    struct tls13_dec *dec;   /* only for a connection being decrypted */
     int64_t ts;
 };
 
@@ -133,6 +161,11 @@ void tls_session_free(struct tls_session *s)
     for (int i = 0; i < 2; i++) {
         free(s->d[i].rec_buf);
         free(s->d[i].hs_buf);
+    }
+    if (s->dec != NULL) {
+        tls13_keys_clear(&s->dec->k[0]);
+        tls13_keys_clear(&s->dec->k[1]);
+        free(s->dec);
     }
     free(s);
 }
@@ -224,7 +257,16 @@ static bool tls13_done(const struct tls_session *s)
 {
     const struct tls_dir *cl = &s->d[DIR_CLIENT], *sv = &s->d[DIR_SERVER];
 
-    return s->c->tls13 && sv->enc13_records > 0 && cl->enc13_records > 0 &&
+    if (!s->c->tls13)
+        return false;
+    /* With keys: a side still being decrypted has not sent its Finished. */
+    if (cl->dec13 == DEC13_ON || sv->dec13 == DEC13_ON)
+        return false;
+    /* A server that asked for a certificate judges it after the client's
+     * Finished (RFC 8446 4.4.2.4): its next record may be the alert. */
+    if (s->c->finished[DIR_CLIENT] && s->c->finished[DIR_SERVER])
+        return !s->c->certificate_request || s->srv_after_cfin;
+    return sv->enc13_records > 0 && cl->enc13_records > 0 &&
            (cl->enc13_records > 1 || s->srv_after_cli13);
 }
 
@@ -282,6 +324,132 @@ static void enter_tls13(struct tls_session *s)
     }
 }
 
+/* ---- TLS 1.3 decryption with --keylog ----------------------------------- */
+
+#define TLS13_NOTE_MAX 480   /* statements joined with "; " */
+
+/* What happened to decryption (or what TLS 1.3 did instead of sending a
+ * certificate), for the reports: statements joined with "; ", each once. */
+__attribute__((format(printf, 2, 3)))
+static void note13(struct tls_session *s, const char *fmt, ...)
+{
+    char add[TLS13_NOTE_MAX], *old = s->c->tls13_note, *joined;
+    size_t olen, alen;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(add, sizeof(add), fmt, ap);
+    va_end(ap);
+    if (old != NULL && strstr(old, add) != NULL)
+        return;
+    olen = old != NULL ? strlen(old) : 0;
+    alen = strlen(add);
+    if (olen + 2 + alen >= TLS13_NOTE_MAX)
+        return;   /* enough said */
+    joined = malloc(olen + 2 + alen + 1);
+    if (joined == NULL)
+        return;
+    if (old != NULL) {
+        memcpy(joined, old, olen);
+        memcpy(joined + olen, "; ", 2);
+        olen += 2;
+    }
+    memcpy(joined + olen, add, alen + 1);
+    free(old);
+    s->c->tls13_note = joined;
+}
+
+/* The final ServerHello selected TLS 1.3: look the ClientHello's random up
+ * in the key log and set each side's handshake keys from its
+ * [CLIENT|SERVER]_HANDSHAKE_TRAFFIC_SECRET (RFC 8446 7.1, 7.3).  Nothing
+ * changes for a side without a usable secret: its records stay opaque. */
+static void keys13_setup(struct tls_session *s)
+{
+    static const uint8_t label[2] = {TLS_KL_CLIENT_HS, TLS_KL_SERVER_HS};  /* by conn_dir */
+    struct conn *c = s->c;
+    const struct tls_keylog_entry *e;
+    size_t hash_len = 0;
+    bool any = false;
+
+    if (s->keylog == NULL || s->d[DIR_CLIENT].dec13 != DEC13_NONE ||
+        s->d[DIR_SERVER].dec13 != DEC13_NONE)
+        return;
+    if (!s->have_random) {
+        note13(s, "the ClientHello was not captured: its random is needed to find the "
+                  "connection's secrets in the key log");
+        return;
+    }
+    if (!tls13_suite_supported(c->sh.suite, &hash_len)) {
+        note13(s, "cipher suite 0x%04x: TLS 1.3 decryption is not supported for it", c->sh.suite);
+        return;
+    }
+    e = s->kl_entry;
+    if (e == NULL) {
+        note13(s, "no key log entry for this connection's client random");
+        return;
+    }
+    if (e->s[TLS_KL_CLIENT_HS].len == 0 && e->s[TLS_KL_SERVER_HS].len == 0) {
+        note13(s, "the key log has no handshake traffic secrets for this connection's client "
+                  "random (only application or TLS 1.2 secrets)");
+        return;
+    }
+    if (s->dec == NULL) {
+        s->dec = calloc(1, sizeof(*s->dec));
+        if (s->dec == NULL) {
+            note13(s, "TLS 1.3 decryption: %s", ti_strerror(TI_ENOMEM));
+            return;
+        }
+    }
+    for (int dir = DIR_CLIENT; dir <= DIR_SERVER; dir++) {
+        const struct tls_keylog_secret *sec = &e->s[label[dir]];
+        struct tls_dir *d = &s->d[dir];
+        int rc;
+
+        if (sec->len == 0)
+            continue;
+        rc = tls13_keys_init(&s->dec->k[dir], c->sh.suite, sec->v, sec->len);
+        if (rc == TI_EMALFORMED) {
+            note13(s, "the key log's %s secret has %u bytes, the selected suite needs %zu: "
+                      "the key log does not match this connection",
+                   dir == DIR_CLIENT ? "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
+                                     : "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                   sec->len, hash_len);
+            continue;
+        }
+        if (rc != TI_OK) {
+            note13(s, "TLS 1.3 keys not derived (%s)", ti_strerror(rc));
+            continue;
+        }
+        d->dec13 = DEC13_ON;
+        any = true;
+    }
+    if (!any)
+        return;   /* said above */
+    if (s->d[DIR_SERVER].dec13 != DEC13_ON)
+        note13(s, "the key log has no SERVER_HANDSHAKE_TRAFFIC_SECRET for this connection: "
+                  "only the client's handshake is decrypted");
+    else if (s->d[DIR_CLIENT].dec13 != DEC13_ON)
+        note13(s, "the key log has no CLIENT_HANDSHAKE_TRAFFIC_SECRET for this connection: "
+                  "only the server's handshake is decrypted");
+}
+
+/* A side's Finished was read (RFC 8446 7.2): its next records are under
+ * its application traffic keys, opened while the handshake lasts when the
+ * key log has them. */
+static void keys13_app(struct tls_session *s, enum conn_dir dir)
+{
+    struct tls_dir *d = &s->d[dir];
+    const struct tls_keylog_secret *sec;
+
+    d->dec13 = DEC13_DONE;
+    if (s->kl_entry == NULL)
+        return;
+    sec = &s->kl_entry->s[dir == DIR_CLIENT ? TLS_KL_CLIENT_AP0 : TLS_KL_SERVER_AP0];
+    if (sec->len > 0 && s->dec != NULL &&
+        tls13_keys_init(&s->dec->k[dir], s->c->sh.suite, sec->v, sec->len) == TI_OK)
+        d->dec13 = DEC13_APP;
+}
+
 /* ---- handshake messages ---------------------------------------------- */
 
 static void on_client_hello(struct tls_session *s, enum conn_dir dir,
@@ -294,6 +462,12 @@ static void on_client_hello(struct tls_session *s, enum conn_dir dir,
     if (dir != DIR_CLIENT) {
         note_problem(s, dir, "ClientHello sent by the server side");
         return;
+    }
+    if (!s->have_random && len >= 2 + TLS_KEYLOG_RANDOM_LEN) {
+        /* version(2) random(32); a second ClientHello after a
+         * HelloRetryRequest repeats the random (RFC 8446 4.1.2). */
+        s->have_random = true;
+        s->kl_entry = tls_keylog_find(s->keylog, body + 2);
     }
     if (c->n_ch >= CONN_MAX_HELLOS) {
         c->ch_more = true;
@@ -314,6 +488,9 @@ static void on_client_hello(struct tls_session *s, enum conn_dir dir,
         return;
     }
     c->ch[c->n_ch].ts = s->ts;
+    for (uint16_t i = 0; i < c->ch[c->n_ch].n_exts; i++)
+        if (c->ch[c->n_ch].exts[i] == 42)   /* early_data (RFC 8446 4.2.10) */
+            s->early_data = true;
     c->n_ch++;
     if (note[0] != '\0')
         note_problem(s, dir, "%s", note);
@@ -345,8 +522,20 @@ static void on_server_hello(struct tls_session *s, enum conn_dir dir,
         c->sh = sh;
     if (version_is_tls13(sh.version)) {
         c->tls13 = true;
-        if (!sh.hrr)
+        if (!sh.hrr) {
             enter_tls13(s);
+            for (uint16_t i = 0; i < sh.n_exts; i++)
+                if (sh.exts[i] == 41)   /* pre_shared_key (RFC 8446 4.2.11) */
+                    note13(s, "PSK resumption: the server accepted a pre-shared key and sends no "
+                              "certificate in this handshake (it was checked when the session "
+                              "was first established)");
+            /* After a HelloRetryRequest the keys come from this second
+             * ServerHello's handshake secret: only now are they logged. */
+            if (sh.version == 0x0304)
+                keys13_setup(s);
+            else if (s->keylog != NULL)
+                note13(s, "TLS 1.3 draft version 0x%04x: not decrypted", sh.version);
+        }
     }
 }
 
@@ -402,6 +591,12 @@ static void hs_message(struct tls_session *s, enum conn_dir dir, uint8_t type,
         break;
     case TLS_HS_FINISHED:
         c->finished[dir] = true;   /* only visible in clear when decrypted */
+        if (s->d[dir].dec13 == DEC13_ON)
+            keys13_app(s, dir);   /* application traffic keys follow (RFC 8446 7.2) */
+        break;
+    case TLS_HS_KEY_UPDATE:
+        if (s->d[dir].dec13 == DEC13_APP)
+            s->d[dir].dec13 = DEC13_DONE;   /* RFC 8446 4.6.3: next generation not followed */
         break;
     default:
         break;
@@ -411,7 +606,7 @@ static void hs_message(struct tls_session *s, enum conn_dir dir, uint8_t type,
 /* Handshake layer (RFC 8446 5.1): messages may share a record or span many;
  * at most one partial message per direction is buffered. */
 static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
-                     size_t n)
+                     size_t n, bool decrypted)
 {
     struct tls_dir *d = &s->d[dir];
     struct cur c = cur_make(p, n), m = {NULL, NULL};
@@ -429,7 +624,10 @@ static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
             return;
         d->hs_lost = false;
     }
-    while (!cur_done(&c) && !d->dead && !d->enc) {
+    /* A key change ends the message stream of its record (RFC 8446 5.1):
+     * plaintext stops at encryption, decrypted text at the next keys. */
+    while (!cur_done(&c) && !d->dead &&
+           (decrypted ? d->dec13 == DEC13_ON || d->dec13 == DEC13_APP : !d->enc)) {
         if (d->hs_len == 0 && cur_left(&c) >= TLS_HS_HDR) {
             mlen = (uint32_t)c.p[1] << 16 | (uint32_t)c.p[2] << 8 | c.p[3];
             if (mlen > s->lim.max_hs_msg) {
@@ -491,17 +689,110 @@ static void on_ccs(struct tls_session *s, enum conn_dir dir)
     d->hs_len = 0;
 }
 
-/* Opaque record of a TLS 1.3 handshake (type 23, or anything encrypted). */
-static void on_opaque13(struct tls_session *s, enum conn_dir dir)
+static void opaque_event(struct tls_session *s, enum conn_dir dir)
 {
     struct tls_dir *d = &s->d[dir];
 
-    if (!s->c->sh.present)
-        return;   /* 0-RTT early data before the ServerHello */
-    if (d->enc13_records++ == 0)
+    if (!d->opaque_event) {
+        d->opaque_event = true;
         conn_add_event(s->c, s->ts, EV_ENCRYPTED_HS, dir, 0, 0);
+    }
+}
+
+/* Protected record of a TLS 1.3 connection (type 23, or anything
+ * encrypted), at its header. */
+static void on_opaque13(struct tls_session *s, enum conn_dir dir)
+{
+    struct tls_dir *d = &s->d[dir];
+    struct conn *c = s->c;
+
+    if (!c->sh.present)
+        return;   /* 0-RTT early data before the ServerHello */
+    d->enc13_records++;
     if (dir == DIR_SERVER && s->d[DIR_CLIENT].enc13_records > 0)
         s->srv_after_cli13 = true;
+    switch (d->dec13) {
+    case DEC13_ON:
+    case DEC13_APP:
+        break;    /* opened in record_end: its messages make the ladder */
+    case DEC13_DONE:
+        /* After this side's Finished: application traffic keys (RFC 8446
+         * 7.2), which tlsinspect does not need. */
+        if (!c->appdata[dir]) {
+            c->appdata[dir] = true;
+            conn_add_event(c, s->ts, EV_APPDATA, dir, 0, 0);
+        }
+        break;
+    default:
+        opaque_event(s, dir);
+        break;
+    }
+}
+
+/* Alerts are 2 bytes; a record may carry several.  One split across
+ * records (legal before TLS 1.3, never seen) is ignored. */
+static void alerts_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
+                         size_t n)
+{
+    struct cur c = cur_make(p, n);
+    uint8_t level, desc;
+
+    while (cur_u8(&c, &level) == TI_OK && cur_u8(&c, &desc) == TI_OK)
+        add_alert(s, dir, false, level, desc);
+}
+
+/* A whole protected record of a side being decrypted (RFC 8446 5.2): open
+ * it and hand the plaintext to the handshake or alert layer, as if it had
+ * come in the clear. */
+static void on_record13(struct tls_session *s, enum conn_dir dir, const uint8_t *body,
+                        size_t len)
+{
+    struct tls_dir *d = &s->d[dir];
+    size_t n = 0;
+    uint8_t type = 0;
+    int rc;
+
+    if (len > TLS13_MAX_CIPHERTEXT) {
+        d->dec13 = DEC13_STOPPED;
+        note13(s, "the %s sent a protected record of %zu bytes, over the TLS 1.3 limit: "
+                  "decryption stopped", dir == DIR_CLIENT ? "client" : "server", len);
+        opaque_event(s, dir);
+        return;
+    }
+    rc = tls13_open_record(&s->dec->k[dir], d->hdr, body, len, s->dec->buf, sizeof(s->dec->buf),
+                           &n, &type);
+    if (rc != TI_OK) {
+        /* RFC 8446 4.2.10: 0-RTT records (client early traffic keys) come
+         * before the client's first handshake-key record. */
+        if (dir == DIR_CLIENT && s->early_data && !d->dec13_ok)
+            return;
+        d->dec13 = DEC13_STOPPED;
+        note13(s, "AEAD tag check failed: the key log does not match this connection");
+        opaque_event(s, dir);
+        return;
+    }
+    d->dec13_ok = true;
+    s->c->keys_used = true;
+    switch (type) {
+    case CT_HANDSHAKE:
+        hs_input(s, dir, s->dec->buf, n, true);
+        break;
+    case CT_ALERT:
+        alerts_input(s, dir, s->dec->buf, n);
+        break;
+    case CT_APPDATA:
+        if (d->dec13 != DEC13_APP) {
+            /* RFC 8446 5.1: no application data under the handshake keys. */
+            note_problem(s, dir, "application data under the TLS 1.3 handshake keys");
+        } else if (!s->c->appdata[dir]) {
+            s->c->appdata[dir] = true;
+            conn_add_event(s->c, s->ts, EV_APPDATA, dir, 0, 0);
+        }
+        break;
+    default:
+        note_problem(s, dir, "decrypted TLS 1.3 record of unknown content type %u", type);
+        break;
+    }
 }
 
 static void on_appdata(struct tls_session *s, enum conn_dir dir)
@@ -563,6 +854,8 @@ static void on_ssl2_hello(struct tls_session *s, enum conn_dir dir,
  * the SSLv2 hello); everything else is handled from its header alone. */
 static bool record_keep(const struct tls_dir *d, uint8_t type, size_t len)
 {
+    if (type == CT_APPDATA)   /* TLS 1.3 record to decrypt */
+        return d->dec13 == DEC13_ON || d->dec13 == DEC13_APP;
     if (type == CT_HANDSHAKE)
         return !d->enc;
     if (type == CT_ALERT)
@@ -578,9 +871,19 @@ static void record_end(struct tls_session *s, enum conn_dir dir,
 
     d->in_rec = false;
     d->hdr_len = 0;
+    /* Read by tls_done() once this chunk is processed (tls13_done). */
+    if (dir == DIR_SERVER && s->c->finished[DIR_CLIENT])
+        s->srv_after_cfin = true;
     if (!d->rec_keep)
         return;
     if (d->rec_damaged) {
+        if (d->rec_type == CT_APPDATA && (d->dec13 == DEC13_ON || d->dec13 == DEC13_APP)) {
+            /* Lost bytes inside a protected record: it cannot be opened,
+             * but its sequence number is used up (RFC 8446 5.3). */
+            s->dec->k[dir].seq++;
+            d->hs_lost = true;
+            d->hs_len = 0;
+        }
         if (d->rec_type == CT_HANDSHAKE) {
             d->hs_lost = true;
             d->hs_len = 0;
@@ -589,17 +892,14 @@ static void record_end(struct tls_session *s, enum conn_dir dir,
     }
     switch (d->rec_type) {
     case CT_HANDSHAKE:
-        hs_input(s, dir, body, len);
+        hs_input(s, dir, body, len, false);
         break;
-    case CT_ALERT: {
-        /* Alerts are 2 bytes; a record may carry several.  One split across
-         * records (legal before TLS 1.3, never seen) is ignored. */
-        struct cur c = cur_make(body, len);
-        uint8_t level, desc;
-        while (cur_u8(&c, &level) == TI_OK && cur_u8(&c, &desc) == TI_OK)
-            add_alert(s, dir, false, level, desc);
+    case CT_ALERT:
+        alerts_input(s, dir, body, len);
         break;
-    }
+    case CT_APPDATA:
+        on_record13(s, dir, body, len);
+        break;
     case CT_SSL2:
         on_ssl2_hello(s, dir, body, len);
         break;
@@ -924,6 +1224,8 @@ static void record_start(struct tls_session *s, enum conn_dir dir)
     d->rec_have = 0;
     d->rec_damaged = false;
     d->rec_keep = record_keep(d, type, len);
+    if (d->rec_keep && type == CT_APPDATA)
+        on_opaque13(s, dir);   /* counted now, opened at its end */
     if (!d->rec_keep) {
         switch (type) {
         case CT_CCS: on_ccs(s, dir); break;
@@ -1227,6 +1529,13 @@ void tls_gap(struct tls_session *s, int side, uint64_t n, int64_t ts)
     d->hdr_len = 0;
     d->hs_lost = !d->enc;
     d->hs_len = 0;
+    if (d->dec13 == DEC13_ON || d->dec13 == DEC13_APP) {
+        /* Whole records may be lost: the sequence number is unknown. */
+        d->dec13 = DEC13_STOPPED;
+        note13(s, "%llu bytes of the %s's protected handshake records are missing: "
+                  "decryption stopped", (unsigned long long)n,
+               dir == DIR_CLIENT ? "client" : "server");
+    }
 }
 
 void tls_close(struct tls_session *s, int side, bool rst, int64_t ts)
@@ -1313,6 +1622,8 @@ void tls_finish(struct tls_session *s)
         c->outcome = rst ? OUTCOME_FAILED : OUTCOME_INCOMPLETE;
     else if (rst && !tls13_done(s))
         c->outcome = OUTCOME_FAILED;   /* reset right after the server's flight */
+    else if (c->keys_used)
+        c->outcome = tls13_done(s) ? OUTCOME_COMPLETE : OUTCOME_INCOMPLETE;
     else
         c->outcome = OUTCOME_ENCRYPTED;
 }

@@ -43,11 +43,9 @@ struct exception {
 };
 
 static const struct exception exceptions[] = {
-    /* Key logs: tshark decrypted, tlsinspect does not (yet). */
-    {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55724", "server_certs",
-     "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+    /* Key logs: tshark decrypted application data, tlsinspect only the TLS 1.3 handshake. */
     {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55724", "alerts",
-     "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
+     "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
     {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55732", "alerts",
      "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
     {"hotplace/test/testcase/tls/tls12/tls12_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.pcapng", "::1:12526",
@@ -59,22 +57,13 @@ static const struct exception exceptions[] = {
      "tshark only sees it after decrypting with the key log (without it: 'Encrypted Handshake "
      "Message'); TLS 1.2 decryption is out of scope"},
     {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_CCM_SHA256_X25519MLKEM768.pcapng", "::1:12182",
-     "server_certs", "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
-    {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_CCM_SHA256_X25519MLKEM768.pcapng", "::1:12182",
-     "alerts", "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
-    {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_GCM_SHA256.pcapng", "::1:1807", "server_certs",
-     "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+     "alerts", "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
     {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_GCM_SHA256.pcapng", "::1:1807", "alerts",
-     "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
-    {"hotplace/test/testcase/tls/tls13/tls13_TLS_CHACHA20_POLY1305_SHA256.pcapng", "::1:1738",
-     "server_certs", "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+     "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
     {"hotplace/test/testcase/tls/tls13/tls13_TLS_CHACHA20_POLY1305_SHA256.pcapng", "::1:1738", "alerts",
-     "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
-    {"illustrated-tls13/captures/capture.pcap", "127.0.0.1:59219", "server_certs", "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
+     "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
     {"illustrated-tls12/captures/capture.pcap", "::1:50159", "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
-    {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41402", "server_certs",
-     "tshark decrypted the TLS 1.3 handshake with the key log and read the server Certificate; tlsinspect sees it encrypted until TLS 1.3 decryption lands (issue 8)"},
-    {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41402", "alerts", "tshark decrypted the close_notify alerts (level 1, description 0) with the key log; without TLS 1.3 decryption tlsinspect records them as encrypted alerts, which carry no description -- until TLS 1.3 decryption lands (issue 8)"},
+    {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41402", "alerts", "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
     {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41386", "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
 
     /* SSLv2-compatible ClientHellos the expected files do not list. */

@@ -72,6 +72,7 @@ struct analysis {
     uint64_t verifications;         /* uncached chain verifications run */
     struct x509_pool *pool;         /* owns the certificates the conns borrow */
     struct tls_names *names;        /* cipher suite names for the reports */
+    struct tls_keylog *keylog;      /* --keylog, loaded; NULL without */
 };
 
 /* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options

@@ -86,6 +86,9 @@ struct gen_tls_cfg {
     const struct gen_cred *server_trust[3]; /* CAs for client certificates */
     bool server_cipher_pref;          /* SSL_OP_CIPHER_SERVER_PREFERENCE */
     const char *keylog_path;          /* append NSS key log lines here */
+    const char *client_groups;        /* SSL_CTX_set1_groups_list (key share: the first); NULL = default */
+    const char *server_groups;        /* a server without the client's key share group asks
+                                       * for another one: HelloRetryRequest (RFC 8446 4.1.4) */
     const char *request, *response;   /* application data once complete */
     time_t verify_time;               /* X509_VERIFY_PARAM_set_time on both sides */
 };

@@ -332,10 +332,11 @@ static int fx_expired(struct gen_ctx *ctx, const struct gen_fixture *fx)
 }
 
 /* TLS 1.3 with the client's NSS key log next to the capture. */
-static int tls13_fixture(struct gen_ctx *ctx, const char *file, const char *keys,
-                         struct gen_tls_cfg *tls, uint16_t port, enum expect exp, const char *cipher)
+static int tls13_fixture_args(struct gen_ctx *ctx, const char *file, const char *keys,
+                              struct gen_tls_cfg *tls, uint16_t port, enum expect exp,
+                              const char *cipher, const char *extra_args)
 {
-    char kpath[PATH_MAX_GEN], args[PATH_MAX_GEN + 64];
+    char kpath[PATH_MAX_GEN], args[PATH_MAX_GEN + 128];
     struct single s = {file, CUCM_IP, port, exp, cipher, GEN_FMT_PCAP, GEN_LINK_ETH, 0, NULL};
 
     if (out_path(kpath, ctx, keys) != 0)
@@ -344,9 +345,15 @@ static int tls13_fixture(struct gen_ctx *ctx, const char *file, const char *keys
         return -1;
     tls->keylog_path = kpath;
     tls->server_max = 0;                 /* TLS 1.3 allowed */
-    snprintf(args, sizeof args, TRUST_ARGS " --keylog captures/%s", keys);
+    snprintf(args, sizeof args, TRUST_ARGS " --keylog captures/%s%s", keys, extra_args);
     s.args = args;
     return single_default(ctx, &s, tls);
+}
+
+static int tls13_fixture(struct gen_ctx *ctx, const char *file, const char *keys,
+                         struct gen_tls_cfg *tls, uint16_t port, enum expect exp, const char *cipher)
+{
+    return tls13_fixture_args(ctx, file, keys, tls, port, exp, cipher, "");
 }
 
 static int fx_tls13_keylog(struct gen_ctx *ctx, const struct gen_fixture *fx)
@@ -366,6 +373,44 @@ static int fx_tls13_unknown_ca(struct gen_ctx *ctx, const struct gen_fixture *fx
     gen_profile_field_case(&tls, &ctx->pki, POST_T0);
     return tls13_fixture(ctx, "tls13-unknown-ca.pcap", "tls13-unknown-ca.keys", &tls, 6972,
                          EXP_CLIENT_FAIL, "TLS_AES_256_GCM_SHA384");
+}
+
+static int fx_tls13_chacha20(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    struct gen_tls_cfg tls;
+
+    gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
+    tls.client_ciphersuites = "TLS_CHACHA20_POLY1305_SHA256";
+    return tls13_fixture(ctx, "tls13-chacha20.pcap", "tls13-chacha20.keys", &tls, 8443,
+                         EXP_COMPLETE, "TLS_CHACHA20_POLY1305_SHA256");
+}
+
+/* The client's key share is X25519 only; the server takes P-256 only. */
+static int fx_tls13_hrr(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    struct gen_tls_cfg tls;
+
+    gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
+    tls.client_groups = "X25519:P-256";
+    tls.server_groups = "P-256";
+    return tls13_fixture(ctx, "tls13-hrr.pcap", "tls13-hrr.keys", &tls, 8443,
+                         EXP_COMPLETE, "TLS_AES_256_GCM_SHA384");
+}
+
+/* Mutual TLS 1.3: CUCM does not trust the Expressway's client certificate;
+ * its unknown_ca comes after its own Finished, under its application keys. */
+static int fx_tls13_mtls(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    struct gen_tls_cfg tls;
+
+    gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
+    tls.server_request_cert = true;
+    tls.server_require_cert = true;
+    tls.server_trust[0] = &ctx->pki.root;      /* CUCM tomcat-trust: not the Expressway CA */
+    tls.client_cert = &ctx->pki.expw_client;
+    return tls13_fixture_args(ctx, "tls13-mtls-rejected.pcap", "tls13-mtls-rejected.keys", &tls,
+                              8443, EXP_SERVER_FAIL, "TLS_AES_256_GCM_SHA384",
+                              " --client-cafile captures/pki/cucm-trust.pem");
 }
 
 static int fx_mtls(struct gen_ctx *ctx, const struct gen_fixture *fx)
@@ -843,6 +888,9 @@ const struct gen_fixture gen_fixtures[] = {
     {"tls13-keylog.pcap", "TLS 1.3 success with NSS key log", fx_tls13_keylog},
     {"tls13-unknown-ca.pcap", "TLS 1.3 field case, unknown_ca (plaintext from OpenSSL), key log", fx_tls13_unknown_ca},
     {"mtls-client-rejected.pcap", "CUCM rejects the Expressway client cert (unknown_ca)", fx_mtls},
+    {"tls13-chacha20.pcap", "TLS 1.3 ChaCha20-Poly1305 success, key log", fx_tls13_chacha20},
+    {"tls13-hrr.pcap", "TLS 1.3 HelloRetryRequest (X25519 share, P-256 server), key log", fx_tls13_hrr},
+    {"tls13-mtls-rejected.pcap", "TLS 1.3 mutual TLS, CUCM rejects the client cert, key log", fx_tls13_mtls},
     {"pre-upgrade.pcap", "before X14.2: RSA-first list, no verification, all complete", fx_pre},
     {"post-upgrade.pcap", "after X14.2: 6972 fails (ECDSA), 8443 complete", fx_post},
     {"reorder-dup-overlap.pcap", "server flight reordered, duplicated, overlapping", fx_reorder},

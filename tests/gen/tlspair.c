@@ -64,6 +64,8 @@ static SSL_CTX *tls_client_ctx(const struct gen_tls_cfg *cfg)
         goto fail;
     if (cfg->client_ciphersuites && SSL_CTX_set_ciphersuites(ctx, cfg->client_ciphersuites) != 1)
         goto fail;
+    if (cfg->client_groups && SSL_CTX_set1_groups_list(ctx, cfg->client_groups) != 1)
+        goto fail;
     if (cfg->client_verify) {
         if (tls_add_trust(ctx, cfg->client_trust, 3) != 0)
             goto fail;
@@ -91,6 +93,8 @@ static SSL_CTX *tls_server_ctx(const struct gen_tls_cfg *cfg)
     if (ctx == NULL)
         return NULL;
     if (tls_versions(ctx, cfg->server_min, cfg->server_max) != 0)
+        goto fail;
+    if (cfg->server_groups && SSL_CTX_set1_groups_list(ctx, cfg->server_groups) != 1)
         goto fail;
     /* The chain sent is exactly what the scenario says: no building it
      * from the trust store behind our back (missing-intermediate case). */
