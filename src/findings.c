@@ -390,6 +390,16 @@ static void check_tls13(struct conn *c)
 {
     if (!c->tls13 || c->keys_used || c->n_server_certs > 0 || !c->sh.present)
         return;
+    /* A key log was given but did not open this handshake: say why (the
+     * parser's note: no entry for the client random, tag failure, ...). */
+    if (c->tls13_note != NULL) {
+        add(c, FINDING_TLS13_CERT_HIDDEN,
+            "Check that the key log was written by this client for this capture "
+            "(SSLKEYLOGFILE on the TLS client), or force TLS 1.2 for the test.",
+            "TLS 1.3 handshake without usable keys: %s; no server certificate is visible.",
+            c->tls13_note);
+        return;
+    }
     bool rejected = false;
     for (size_t i = 0; i < c->n_alerts; i++)
         if (c->alerts[i].from == DIR_CLIENT)
