@@ -23,7 +23,9 @@
  * direction, each capped (TLS_MAX_RECORD, limits.max_hs_msg); beyond that the
  * direction is marked malformed and ignored.  After ChangeCipherSpec (TLS
  * 1.2) or ServerHello selecting TLS 1.3, records of that direction are only
- * counted by header.  tls_done() turns true once the handshake is over
+ * counted by header -- unless the key log (tls13_keylog.h) has this
+ * connection's secrets: then TLS 1.3 handshake records are decrypted and
+ * handled like cleartext until the handshake ends.  tls_done() turns true once the handshake is over
  * (both Finished, a fatal alert, or the stream is not TLS) so the flow can
  * stop buffering.
  */
