@@ -57,7 +57,6 @@ void conn_free(struct conn *c)
     free(c->tls13_note);
     for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
         free(c->findings[i].message);
-        free(c->findings[i].remedy);
     }
     conn_init(c);
 }
@@ -84,11 +83,9 @@ int conn_add_finding(struct conn *c, int id, enum finding_severity sev,
         return TI_ELIMIT;
     struct conn_finding *f = &c->findings[c->n_findings];
     f->message = strdup(message ? message : "");
-    f->remedy = strdup(remedy ? remedy : "");
-    if (f->message == NULL || f->remedy == NULL) {
-        free(f->message);
-        free(f->remedy);
-        f->message = f->remedy = NULL;
+    f->remedy = remedy ? remedy : "";
+    if (f->message == NULL) {
+        f->remedy = NULL;
         return TI_ENOMEM;
     }
     f->id = id;

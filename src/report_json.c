@@ -386,6 +386,8 @@ static json_t *jalert(struct jctx *j, const struct conn_alert *al)
         put(j, o, "code", json_integer(al->description));
     }
     put(j, o, "encrypted", json_boolean(al->encrypted));
+    if (al->decrypted)   /* --keylog opened the record: only then */
+        put(j, o, "decrypted", json_true());
     put(j, o, "ts", jtime_us(al->ts));
     return o;
 }
@@ -626,41 +628,1220 @@ json_t *report_json_document(const struct analysis *a, const struct report_opts 
     return doc;
 }
 
-static int dump(FILE *out, json_t *v, size_t flags)
+/* ---- streaming writer ------------------------------------------------------------
+ *
+ * report_json() writes the report as it goes instead of building it in
+ * jansson first: the whole tree of a gigabyte capture's thousands of
+ * connections took more memory than the analysis itself (about 70 KiB per
+ * connection), and dumping it ran at under 200 MB/s.  Here each value is
+ * written once into a 256 KiB buffer that goes out with fwrite.
+ *
+ * The bytes are exactly what json_dumpf() makes of report_json_document()
+ * (the builders above, which diff still uses): JSON_INDENT(2) -- a newline
+ * and two spaces per level before each member, "key": value, ",", empty
+ * containers as {} and [] -- or JSON_COMPACT for jsonl; strings escaped as
+ * jansson does (\" \\ \b \f \n \r \t, other controls as \u00XX in upper
+ * case, '/' and non-ASCII UTF-8 as they are) after report_escape() has made
+ * wire strings valid UTF-8; integers as %lld.  The sw_* functions below
+ * mirror the j* builders key for key; the golden reports pin the format.
+ */
+#define JW_BUF (256u * 1024u)
+#define JW_MAX_DEPTH 16             /* the document nests 6 deep */
+
+/* Values many connections share (the same ClientHello, the same chain, the
+ * same verdict) are rendered once and copied after that: the text of a value
+ * depends only on its contents, the nesting depth and the mode, so those
+ * bytes form its key.  One table per kind of value (so the verdicts, which
+ * change with the second they were judged at, never push out the
+ * ClientHellos); a key may sit in any of JW_FRAG_WAYS slots from where it
+ * hashes, and a new one replaces the least recently used of those.  Keys
+ * longer than JW_FRAG_KEY_MAX and texts longer than JW_FRAG_TEXT_MAX are not
+ * cached (rendered every time). */
+#define JW_FRAG_KINDS 4             /* enum jw_kind */
+#define JW_FRAG_SLOTS 32            /* per kind */
+#define JW_FRAG_WAYS 4
+#define JW_FRAG_KEY_MAX 4096
+#define JW_FRAG_TEXT_MAX (64u * 1024u)
+
+struct jw_frag {
+    uint64_t hash;
+    uint64_t used;                  /* tick of the last use */
+    uint8_t *key;
+    size_t key_len;
+    char *text;
+    size_t text_len;
+};
+
+enum jw_kind { JK_TCP, JK_HELLO, JK_CERTS, JK_VERIFY };
+
+struct jw_key {                     /* a fragment key being built */
+    enum jw_kind kind;
+    uint8_t b[JW_FRAG_KEY_MAX];
+    size_t n;
+    bool over;                      /* too long: do not cache */
+};
+
+struct jw {
+    FILE *out;                      /* NULL: a fragment rendered into buf */
+    const struct analysis *a;
+    const struct tls_names *names;
+    char *buf;
+    size_t len, cap;
+    bool compact;
+    int depth;                      /* containers open */
+    bool is_arr[JW_MAX_DEPTH];
+    uint32_t count[JW_MAX_DEPTH];   /* members written in each */
+    bool err;                       /* fwrite failed */
+    bool oom;                       /* a value jansson could not have made */
+    bool toobig;                    /* fragment longer than its buffer */
+    struct jw_frag *frags;          /* JW_FRAG_KINDS x JW_FRAG_SLOTS, or NULL: no cache */
+    char *scratch;                  /* JW_FRAG_TEXT_MAX bytes for rendering one */
+    struct jw_key *key;
+    uint64_t tick;
+};
+
+static void jw_flush(struct jw *w)
 {
-    if (json_dumpf(v, out, flags) != 0)
-        return TI_EIO;
-    if (fputc('\n', out) == EOF)
-        return TI_EIO;
-    return TI_OK;
+    if (w->out != NULL && w->len > 0 && fwrite(w->buf, 1, w->len, w->out) != w->len)
+        w->err = true;
+    if (w->out != NULL)
+        w->len = 0;
+}
+
+static void jw_put(struct jw *w, const char *p, size_t n)
+{
+    if (n > w->cap - w->len) {
+        if (w->out == NULL) {
+            w->toobig = true;
+            return;
+        }
+        jw_flush(w);
+        if (n > w->cap) {
+            if (fwrite(p, 1, n, w->out) != n)
+                w->err = true;
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+static void jw_putc(struct jw *w, char c)
+{
+    if (w->len == w->cap) {
+        if (w->out == NULL) {
+            w->toobig = true;
+            return;
+        }
+        jw_flush(w);
+    }
+    w->buf[w->len++] = c;
+}
+
+/* jansson's dump_indent(): a newline and 2 spaces per level (indent mode). */
+static void jw_indent(struct jw *w, int level)
+{
+    static const char nl_spaces[] = "\n                                ";   /* 32 spaces */
+    size_t n = (size_t)level * 2;
+
+    if (w->compact)
+        return;
+    if (n <= sizeof(nl_spaces) - 2) {
+        jw_put(w, nl_spaces, n + 1);
+        return;
+    }
+    jw_putc(w, '\n');
+    for (; n > 0; n--)
+        jw_putc(w, ' ');
+}
+
+/* Before a value: in an array, the separator and the element's line. */
+static void jw_before(struct jw *w)
+{
+    int d = w->depth - 1;
+
+    if (d < 0 || !w->is_arr[d])
+        return;
+    if (w->count[d]++ > 0)
+        jw_putc(w, ',');
+    jw_indent(w, w->depth);
+}
+
+/* An object member's key (our own ASCII constants: nothing to escape). */
+static void jw_key(struct jw *w, const char *key)
+{
+    int d = w->depth - 1;
+
+    if (d >= 0 && w->count[d]++ > 0)
+        jw_putc(w, ',');
+    jw_indent(w, w->depth);
+    jw_putc(w, '"');
+    jw_put(w, key, strlen(key));
+    jw_put(w, w->compact ? "\":" : "\": ", w->compact ? 2 : 3);
+}
+
+static void jw_open(struct jw *w, bool arr)
+{
+    jw_before(w);
+    jw_putc(w, arr ? '[' : '{');
+    if (w->depth >= JW_MAX_DEPTH) {
+        w->oom = true;              /* programmer error: the shape is fixed */
+        return;
+    }
+    w->is_arr[w->depth] = arr;
+    w->count[w->depth] = 0;
+    w->depth++;
+}
+
+static void jw_close(struct jw *w)
+{
+    if (w->depth == 0)
+        return;
+    w->depth--;
+    if (w->count[w->depth] > 0)
+        jw_indent(w, w->depth);
+    jw_putc(w, w->is_arr[w->depth] ? ']' : '}');
+}
+
+static void jw_lit(struct jw *w, const char *lit)
+{
+    jw_before(w);
+    jw_put(w, lit, strlen(lit));
+}
+
+static void jw_null(struct jw *w)
+{
+    jw_lit(w, "null");
+}
+
+static void jw_bool(struct jw *w, bool v)
+{
+    jw_lit(w, v ? "true" : "false");
+}
+
+static void jw_int(struct jw *w, int64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        tmp[--i] = '-';
+    jw_before(w);
+    jw_put(w, tmp + i, sizeof(tmp) - i);
+}
+
+static void jw_uint(struct jw *w, uint64_t v)
+{
+    jw_int(w, v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+/* A valid UTF-8 string, escaped as jansson's dump_string() does. */
+static void jw_string_n(struct jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i = 0, run = 0;
+
+    jw_before(w);
+    jw_putc(w, '"');
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7];
+        size_t elen = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        jw_put(w, s + run, i - run);
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0x0f];
+            elen = 6;
+            break;
+        }
+        jw_put(w, esc, elen);
+        i++;
+        run = i;
+    }
+    jw_put(w, s + run, n - run);
+    jw_putc(w, '"');
+}
+
+/* json_string(s): one of our own strings; NULL made the document fail. */
+static void jw_cstr(struct jw *w, const char *s)
+{
+    if (s == NULL) {
+        w->oom = true;
+        jw_null(w);
+        return;
+    }
+    jw_string_n(w, s, strlen(s));
+}
+
+/* jname(): a table name or null. */
+static void jw_name(struct jw *w, const char *s)
+{
+    if (s == NULL)
+        jw_null(w);
+    else
+        jw_string_n(w, s, strlen(s));
+}
+
+/* jstr(): a wire string made valid UTF-8 by report_escape(), or null. */
+static void jw_wire(struct jw *w, const char *s)
+{
+    size_t n;
+    char *clean;
+
+    if (s == NULL) {
+        jw_null(w);
+        return;
+    }
+    /* ASCII is valid UTF-8: report_escape(s, false) would copy it as is */
+    for (n = 0; s[n] != '\0'; n++)
+        if ((unsigned char)s[n] >= 0x80)
+            break;
+    if (s[n] == '\0') {
+        jw_string_n(w, s, n);
+        return;
+    }
+    clean = report_escape(s, false);
+    if (clean == NULL) {
+        w->oom = true;
+        jw_null(w);
+        return;
+    }
+    jw_string_n(w, clean, strlen(clean));
+    free(clean);
+}
+
+static void jw_hex16(struct jw *w, uint16_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    char b[6] = {'0', 'x', hex[v >> 12], hex[(v >> 8) & 15], hex[(v >> 4) & 15], hex[v & 15]};
+
+    jw_string_n(w, b, sizeof(b));
+}
+
+/* Days since 1970-01-01 -> civil date (H. Hinnant's days_from_civil inverse). */
+static void jw_civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static char *jw_digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* Seconds from 0000-01-01 to 9999-12-31T23:59:59Z are formatted here (what
+ * gmtime_r + snprintf gave, without the time zone lock); others go the
+ * slow way, as jtime_s/jtime_us do. */
+#define JW_TIME_MIN (-62167219200LL)
+#define JW_TIME_MAX 253402300799LL
+
+static void jw_time(struct jw *w, int64_t sec, int64_t frac, bool with_frac)
+{
+    char b[40], *p = b;
+
+    if (sec < JW_TIME_MIN || sec > JW_TIME_MAX) {
+        json_t *v = with_frac ? jtime_us(sec * 1000000 + frac) : jtime_s(sec);
+        const char *str = json_string_value(v);
+
+        if (v == NULL)
+            w->oom = true;
+        if (str != NULL)
+            jw_string_n(w, str, strlen(str));
+        else
+            jw_null(w);
+        json_decref(v);
+        return;
+    }
+    int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+    int64_t rem = sec - days * 86400, y;
+    unsigned mo, d;
+
+    jw_civil(days, &y, &mo, &d);
+    p = jw_digits(p, (unsigned)y, 4);
+    *p++ = '-';
+    p = jw_digits(p, mo, 2);
+    *p++ = '-';
+    p = jw_digits(p, d, 2);
+    *p++ = 'T';
+    p = jw_digits(p, (unsigned)(rem / 3600), 2);
+    *p++ = ':';
+    p = jw_digits(p, (unsigned)(rem / 60 % 60), 2);
+    *p++ = ':';
+    p = jw_digits(p, (unsigned)(rem % 60), 2);
+    if (with_frac) {
+        *p++ = '.';
+        p = jw_digits(p, (unsigned)frac, 6);
+    }
+    *p++ = 'Z';
+    jw_string_n(w, b, (size_t)(p - b));
+}
+
+static void jw_time_s(struct jw *w, int64_t sec)
+{
+    jw_time(w, sec, 0, false);
+}
+
+static void jw_time_us(struct jw *w, int64_t us)
+{
+    int64_t sec, frac;
+
+    split_us(us, &sec, &frac);
+    jw_time(w, sec, frac, true);
+}
+
+/* ---- fragment cache ------------------------------------------------------------- */
+
+static uint64_t jw_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, v;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&v, p + i, 8);
+        h = (h ^ v) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h ^ (h >> 29);
+}
+
+static void key_put(struct jw_key *k, const void *p, size_t n)
+{
+    if (k->over || n > sizeof(k->b) - k->n) {
+        k->over = true;
+        return;
+    }
+    memcpy(k->b + k->n, p, n);
+    k->n += n;
+}
+
+static void key_u64(struct jw_key *k, uint64_t v)
+{
+    key_put(k, &v, sizeof(v));
+}
+
+/* A string, told apart from NULL and from its neighbours by its length. */
+static void key_str(struct jw_key *k, const char *s)
+{
+    size_t n;
+
+    if (s == NULL) {
+        key_u64(k, UINT64_MAX);
+        return;
+    }
+    n = strlen(s);
+    key_u64(k, n);
+    key_put(k, s, n);
+}
+
+/* Every key starts with what else shapes the text: kind, depth, mode. */
+static struct jw_key *key_start(struct jw *w, enum jw_kind kind)
+{
+    struct jw_key *k = w->key;
+
+    if (k == NULL)
+        return NULL;
+    k->kind = kind;
+    k->n = 0;
+    k->over = false;
+    key_u64(k, (uint64_t)kind);
+    key_u64(k, (uint64_t)w->depth);
+    key_u64(k, w->compact);
+    return k;
+}
+
+/* Write the value fn(arg) renders -- an object member's value, after its
+ * key -- from the cache when the key built in w->key was seen before. */
+static void jw_cached(struct jw *w, void (*fn)(struct jw *, const void *), const void *arg)
+{
+    struct jw_key *k = w->key;
+    struct jw_frag *set, *f;
+    struct jw m;
+    uint64_t h;
+    uint8_t *kcopy;
+    char *tcopy;
+
+    if (w->frags == NULL || k == NULL || k->over) {
+        fn(w, arg);
+        return;
+    }
+    h = jw_hash(k->b, k->n);
+    set = &w->frags[(size_t)k->kind * JW_FRAG_SLOTS];
+    f = NULL;
+    for (size_t i = 0; i < JW_FRAG_WAYS; i++) {
+        struct jw_frag *e = &set[(h + i) % JW_FRAG_SLOTS];
+
+        if (e->text != NULL && e->hash == h && e->key_len == k->n &&
+            memcmp(e->key, k->b, k->n) == 0) {
+            e->used = ++w->tick;
+            jw_put(w, e->text, e->text_len);
+            return;
+        }
+        if (f == NULL || e->used < f->used)
+            f = e;                  /* the victim if this is a miss */
+    }
+    /* Render into the scratch buffer with the same nesting state.  The
+     * value follows a key, so it adds no separator to the enclosing object
+     * and leaves w's counters as they are. */
+    m = *w;
+    m.out = NULL;
+    m.buf = w->scratch;
+    m.len = 0;
+    m.cap = JW_FRAG_TEXT_MAX;
+    m.err = m.oom = m.toobig = false;
+    m.frags = NULL;
+    m.key = NULL;
+    fn(&m, arg);
+    if (m.oom) {
+        w->oom = true;
+        return;
+    }
+    if (m.toobig) {
+        fn(w, arg);
+        return;
+    }
+    kcopy = malloc(k->n ? k->n : 1);
+    tcopy = malloc(m.len ? m.len : 1);
+    if (kcopy != NULL && tcopy != NULL) {
+        free(f->key);
+        free(f->text);
+        memcpy(kcopy, k->b, k->n);
+        memcpy(tcopy, m.buf, m.len);
+        f->hash = h;
+        f->used = ++w->tick;
+        f->key = kcopy;
+        f->key_len = k->n;
+        f->text = tcopy;
+        f->text_len = m.len;
+    } else {
+        free(kcopy);
+        free(tcopy);
+    }
+    jw_put(w, m.buf, m.len);
+}
+
+static void jw_cache_free(struct jw *w)
+{
+    if (w->frags != NULL) {
+        for (size_t i = 0; i < JW_FRAG_KINDS * JW_FRAG_SLOTS; i++) {
+            free(w->frags[i].key);
+            free(w->frags[i].text);
+        }
+    }
+    free(w->frags);
+    free(w->scratch);
+    free(w->key);
+    w->frags = NULL;
+    w->scratch = NULL;
+    w->key = NULL;
+}
+
+/* No cache when its memory cannot be had: everything is rendered directly. */
+static void jw_cache_init(struct jw *w)
+{
+    w->frags = calloc(JW_FRAG_KINDS * JW_FRAG_SLOTS, sizeof(*w->frags));
+    w->scratch = malloc(JW_FRAG_TEXT_MAX);
+    w->key = malloc(sizeof(*w->key));
+    if (w->frags == NULL || w->scratch == NULL || w->key == NULL)
+        jw_cache_free(w);
+}
+
+/* ---- the report, value by value (mirrors the j* builders) ----------------------- */
+
+static void sw_endpoint(struct jw *w, const struct conn_endpoint *e)
+{
+    char ip[64];
+
+    jw_open(w, false);
+    jw_key(w, "ip");
+    jw_cstr(w, conn_ip_str(e, ip, sizeof(ip)));
+    jw_key(w, "port");
+    jw_int(w, e->port);
+    jw_close(w);
+}
+
+static void sw_pair(struct jw *w, const char *key, uint64_t client, uint64_t server)
+{
+    jw_key(w, key);
+    jw_open(w, false);
+    jw_key(w, "client");
+    jw_uint(w, client);
+    jw_key(w, "server");
+    jw_uint(w, server);
+    jw_close(w);
+}
+
+static void sw_tcp(struct jw *w, const struct conn_tcp *t)
+{
+    jw_open(w, false);
+    jw_key(w, "syn_seen");
+    jw_bool(w, t->syn_seen);
+    jw_key(w, "fin_by");
+    jw_open(w, true);
+    for (int d = DIR_CLIENT; d <= DIR_SERVER; d++)
+        if (t->fin[d])
+            jw_cstr(w, dir_name(d));
+    jw_close(w);
+    jw_key(w, "rst_by");
+    jw_open(w, true);
+    for (int d = DIR_CLIENT; d <= DIR_SERVER; d++)
+        if (t->rst[d])
+            jw_cstr(w, dir_name(d));
+    jw_close(w);
+    sw_pair(w, "retransmissions", t->retrans[DIR_CLIENT], t->retrans[DIR_SERVER]);
+    sw_pair(w, "gaps", t->gaps[DIR_CLIENT], t->gaps[DIR_SERVER]);
+    sw_pair(w, "gap_bytes", t->gap_bytes[DIR_CLIENT], t->gap_bytes[DIR_SERVER]);
+    jw_close(w);
+}
+
+static void sw_tcp_fn(struct jw *w, const void *arg)
+{
+    sw_tcp(w, arg);
+}
+
+static void sw_tcp_cached(struct jw *w, const struct conn_tcp *t)
+{
+    struct jw_key *k = key_start(w, JK_TCP);
+
+    if (k != NULL) {
+        key_u64(k, t->syn_seen);
+        for (int d = DIR_CLIENT; d <= DIR_SERVER; d++) {
+            key_u64(k, t->fin[d]);
+            key_u64(k, t->rst[d]);
+            key_u64(k, t->retrans[d]);
+            key_u64(k, t->gaps[d]);
+            key_u64(k, t->gap_bytes[d]);
+        }
+    }
+    jw_cached(w, sw_tcp_fn, t);
+}
+
+static void sw_code(struct jw *w, uint16_t code, const char *name, bool grease_key)
+{
+    jw_open(w, false);
+    jw_key(w, "code");
+    jw_hex16(w, code);
+    jw_key(w, "name");
+    jw_name(w, name);
+    if (grease_key && tls_is_grease(code)) {
+        jw_key(w, "grease");
+        jw_bool(w, true);
+    }
+    jw_close(w);
+}
+
+static void sw_client_hello(struct jw *w, const struct conn_client_hello *h)
+{
+    jw_open(w, false);
+    jw_key(w, "legacy_version");
+    jw_hex16(w, h->legacy_version);
+    jw_key(w, "supported_versions");
+    jw_open(w, true);
+    for (size_t i = 0; i < h->n_versions && i < CONN_MAX_VERSIONS; i++)
+        jw_hex16(w, h->versions[i]);
+    jw_close(w);
+    jw_key(w, "sni");
+    jw_wire(w, h->sni);
+    jw_key(w, "cipher_suites");
+    jw_open(w, true);
+    for (uint32_t i = 0; i < h->n_suites && h->suites != NULL; i++)
+        sw_code(w, h->suites[i], tls_suite_name(w->names, h->suites[i]), true);
+    jw_close(w);
+    jw_key(w, "signature_algorithms");
+    jw_open(w, true);
+    for (size_t i = 0; i < h->n_sigalgs && i < CONN_MAX_SIGALGS; i++)
+        sw_code(w, h->sigalgs[i], tls_sigalg_name(h->sigalgs[i]), false);
+    jw_close(w);
+    jw_key(w, "supported_groups");
+    jw_open(w, true);
+    for (size_t i = 0; i < h->n_groups && i < CONN_MAX_GROUPS; i++)
+        sw_code(w, h->groups[i], tls_group_name(h->groups[i]), true);
+    jw_close(w);
+    jw_key(w, "alpn");
+    jw_open(w, true);
+    for (size_t i = 0; i < h->n_alpn && i < CONN_MAX_ALPN; i++)
+        jw_wire(w, h->alpn[i]);
+    jw_close(w);
+    jw_key(w, "session_id_length");
+    jw_int(w, h->session_id_len);
+    jw_key(w, "preferred_auth");
+    jw_name(w, conn_auth_name(h->preferred_auth));
+    jw_key(w, "ja3");
+    if (h->ja3[0])
+        jw_wire(w, h->ja3);
+    else
+        jw_null(w);
+    jw_key(w, "ja4");
+    if (h->ja4[0])
+        jw_wire(w, h->ja4);
+    else
+        jw_null(w);
+    jw_key(w, "sslv2");
+    jw_bool(w, h->sslv2);
+    jw_close(w);
+}
+
+static void sw_client_hello_fn(struct jw *w, const void *arg)
+{
+    sw_client_hello(w, arg);
+}
+
+/* The key holds everything sw_client_hello() reads, with the same caps. */
+static void sw_client_hello_cached(struct jw *w, const struct conn_client_hello *h)
+{
+    struct jw_key *k = key_start(w, JK_HELLO);
+    size_t n;
+
+    if (k != NULL) {
+        key_u64(k, h->legacy_version);
+        n = h->n_versions < CONN_MAX_VERSIONS ? h->n_versions : CONN_MAX_VERSIONS;
+        key_u64(k, n);
+        key_put(k, h->versions, n * sizeof(h->versions[0]));
+        key_str(k, h->sni);
+        n = h->suites != NULL ? h->n_suites : 0;
+        key_u64(k, n);
+        key_put(k, h->suites, n * sizeof(h->suites[0]));
+        n = h->n_sigalgs < CONN_MAX_SIGALGS ? h->n_sigalgs : CONN_MAX_SIGALGS;
+        key_u64(k, n);
+        key_put(k, h->sigalgs, n * sizeof(h->sigalgs[0]));
+        n = h->n_groups < CONN_MAX_GROUPS ? h->n_groups : CONN_MAX_GROUPS;
+        key_u64(k, n);
+        key_put(k, h->groups, n * sizeof(h->groups[0]));
+        n = h->n_alpn < CONN_MAX_ALPN ? h->n_alpn : CONN_MAX_ALPN;
+        key_u64(k, n);
+        for (size_t i = 0; i < n; i++)
+            key_str(k, h->alpn[i]);
+        key_u64(k, h->session_id_len);
+        key_u64(k, (uint64_t)h->preferred_auth);
+        key_str(k, h->ja3[0] ? h->ja3 : NULL);
+        key_str(k, h->ja4[0] ? h->ja4 : NULL);
+        key_u64(k, h->sslv2);
+    }
+    jw_cached(w, sw_client_hello_fn, h);
+}
+
+static void sw_server_hello(struct jw *w, const struct conn_server_hello *sh)
+{
+    char vbuf[16];
+    const char *vname = tls_version_name(sh->version, vbuf, sizeof(vbuf));
+
+    jw_open(w, false);
+    jw_key(w, "version");
+    if (vname != NULL)
+        jw_cstr(w, vname);
+    else
+        jw_hex16(w, sh->version);
+    jw_key(w, "cipher_suite");
+    sw_code(w, sh->suite, tls_suite_name(w->names, sh->suite), false);
+    jw_key(w, "auth");
+    jw_name(w, conn_auth_name(sh->auth));
+    jw_close(w);
+}
+
+static void sw_cert(struct jw *w, const struct x509_cert *c)
+{
+    if (c == NULL) {
+        jw_null(w);
+        return;
+    }
+    jw_open(w, false);
+    if (!c->parsed) {
+        jw_key(w, "sha256");
+        jw_cstr(w, c->sha256_hex);
+        jw_key(w, "parse_error");
+        jw_wire(w, c->parse_error ? c->parse_error : "unparseable");
+        jw_key(w, "der_length");
+        jw_uint(w, c->der_len);
+        jw_close(w);
+        return;
+    }
+    jw_key(w, "subject");
+    jw_wire(w, c->subject);
+    jw_key(w, "issuer");
+    jw_wire(w, c->issuer);
+    jw_key(w, "cn");
+    jw_wire(w, c->cn);
+    jw_key(w, "san");
+    jw_open(w, true);
+    for (size_t i = 0; i < c->n_san && i < X509_MAX_SAN; i++)
+        jw_wire(w, c->san[i]);
+    jw_close(w);
+    jw_key(w, "key");
+    jw_wire(w, c->key);
+    jw_key(w, "signature_algorithm");
+    jw_wire(w, c->signature_algorithm);
+    jw_key(w, "not_before");
+    if (c->not_before)
+        jw_time_s(w, c->not_before);
+    else
+        jw_null(w);
+    jw_key(w, "not_after");
+    if (c->not_after)
+        jw_time_s(w, c->not_after);
+    else
+        jw_null(w);
+    jw_key(w, "serial");
+    jw_wire(w, c->serial);
+    jw_key(w, "sha256");
+    jw_cstr(w, c->sha256_hex);
+    jw_key(w, "ski");
+    jw_wire(w, c->ski);
+    jw_key(w, "aki");
+    jw_wire(w, c->aki);
+    jw_key(w, "is_ca");
+    jw_bool(w, c->is_ca);
+    jw_key(w, "self_signed");
+    jw_bool(w, c->self_signed);
+    jw_close(w);
+}
+
+static void sw_certs(struct jw *w, const struct x509_cert *const *certs, size_t n)
+{
+    jw_open(w, true);
+    for (size_t i = 0; i < n && i < CONN_MAX_CERTS; i++)
+        sw_cert(w, certs[i]);
+    jw_close(w);
+}
+
+struct sw_chain_arg {
+    const struct x509_cert *const *certs;
+    size_t n;
+};
+
+static void sw_certs_fn(struct jw *w, const void *arg)
+{
+    const struct sw_chain_arg *c = arg;
+
+    sw_certs(w, c->certs, c->n);
+}
+
+/* Certificates are interned: the same pointer is the same certificate. */
+static void sw_certs_cached(struct jw *w, const struct x509_cert *const *certs, size_t n)
+{
+    struct sw_chain_arg arg = { certs, n < CONN_MAX_CERTS ? n : CONN_MAX_CERTS };
+    struct jw_key *k = key_start(w, JK_CERTS);
+
+    if (k != NULL) {
+        key_u64(k, arg.n);
+        for (size_t i = 0; i < arg.n; i++)
+            key_u64(k, (uint64_t)(uintptr_t)certs[i]);
+    }
+    jw_cached(w, sw_certs_fn, &arg);
+}
+
+static void sw_alert(struct jw *w, const struct conn_alert *al)
+{
+    jw_open(w, false);
+    jw_key(w, "from");
+    jw_cstr(w, dir_name(al->from));
+    if (al->encrypted) {
+        jw_key(w, "level");
+        jw_null(w);
+        jw_key(w, "description");
+        jw_null(w);
+        jw_key(w, "code");
+        jw_null(w);
+    } else {
+        jw_key(w, "level");
+        jw_name(w, tls_alert_level_name(al->level));
+        jw_key(w, "description");
+        jw_name(w, tls_alert_name(al->description));
+        jw_key(w, "code");
+        jw_int(w, al->description);
+    }
+    jw_key(w, "encrypted");
+    jw_bool(w, al->encrypted);
+    if (al->decrypted) {   /* --keylog opened the record: only then */
+        jw_key(w, "decrypted");
+        jw_bool(w, true);
+    }
+    jw_key(w, "ts");
+    jw_time_us(w, al->ts);
+    jw_close(w);
+}
+
+static void sw_chain(struct jw *w, const char *key, const struct x509_verdict *v)
+{
+    jw_key(w, key);
+    jw_open(w, false);
+    jw_key(w, "result");
+    jw_cstr(w, x509_chain_result_name(v->result));
+    jw_key(w, "depth");
+    jw_int(w, v->depth);
+    jw_key(w, "openssl_error");
+    if (v->openssl_error[0])
+        jw_wire(w, v->openssl_error);
+    else
+        jw_null(w);
+    jw_close(w);
+}
+
+static void sw_verification(struct jw *w, const struct conn_verification *v)
+{
+    jw_open(w, false);
+    jw_key(w, "time");
+    jw_time_s(w, v->time);
+    jw_key(w, "expected_name");
+    if (v->expected_name[0])
+        jw_wire(w, v->expected_name);
+    else
+        jw_null(w);
+    jw_key(w, "name_source");
+    jw_name(w, x509_name_source_name(v->name_source));
+    sw_chain(w, "chain", &v->verdict);
+    jw_key(w, "name");
+    jw_open(w, false);
+    jw_key(w, "ok");
+    if (v->verdict.name_checked)
+        jw_bool(w, v->verdict.name_ok);
+    else
+        jw_null(w);
+    jw_key(w, "matched");
+    if (v->verdict.matched[0])
+        jw_wire(w, v->verdict.matched);
+    else
+        jw_null(w);
+    jw_close(w);
+    if (v->now_differs)
+        sw_chain(w, "chain_now", &v->verdict_now);
+    if (v->client_done)
+        sw_chain(w, "client_chain", &v->client_verdict);
+    jw_close(w);
+}
+
+static void sw_verification_fn(struct jw *w, const void *arg)
+{
+    sw_verification(w, arg);
+}
+
+static void key_verdict(struct jw_key *k, const struct x509_verdict *v, bool name)
+{
+    key_u64(k, (uint64_t)v->result);
+    key_u64(k, (uint64_t)(int64_t)v->depth);
+    key_str(k, v->openssl_error[0] ? v->openssl_error : NULL);
+    if (name) {
+        key_u64(k, v->name_checked);
+        key_u64(k, v->name_ok);
+        key_str(k, v->matched[0] ? v->matched : NULL);
+    }
+}
+
+static void sw_verification_cached(struct jw *w, const struct conn_verification *v)
+{
+    struct jw_key *k = key_start(w, JK_VERIFY);
+
+    if (k != NULL) {
+        key_u64(k, (uint64_t)v->time);
+        key_str(k, v->expected_name[0] ? v->expected_name : NULL);
+        key_u64(k, (uint64_t)v->name_source);
+        key_verdict(k, &v->verdict, true);
+        key_u64(k, v->now_differs);
+        if (v->now_differs)
+            key_verdict(k, &v->verdict_now, false);
+        key_u64(k, v->client_done);
+        if (v->client_done)
+            key_verdict(k, &v->client_verdict, false);
+    }
+    jw_cached(w, sw_verification_fn, v);
+}
+
+static void sw_conn(struct jw *w, const struct conn *c)
+{
+    jw_open(w, false);
+    jw_key(w, "id");
+    jw_uint(w, c->id);
+    jw_key(w, "client");
+    sw_endpoint(w, &c->client);
+    jw_key(w, "server");
+    sw_endpoint(w, &c->server);
+    jw_key(w, "start_ts");
+    jw_time_us(w, c->first_ts);
+    jw_key(w, "outcome");
+    jw_cstr(w, conn_outcome_name(c->outcome));
+    jw_key(w, "tcp");
+    sw_tcp_cached(w, &c->tcp);
+
+    jw_key(w, "client_hello");
+    if (c->n_ch > 0)
+        sw_client_hello_cached(w, &c->ch[0]);
+    else
+        jw_null(w);
+    if (c->n_ch > 1) {
+        jw_key(w, "client_hello_retry");
+        sw_client_hello_cached(w, &c->ch[1]);
+    }
+    jw_key(w, "server_hello");
+    if (c->sh.present)
+        sw_server_hello(w, &c->sh);
+    else
+        jw_null(w);
+    if (c->sh_hrr.hrr) {
+        jw_key(w, "hello_retry_request");
+        jw_bool(w, true);
+    }
+
+    jw_key(w, "server_certificates");
+    sw_certs_cached(w, c->server_certs, c->n_server_certs);
+    jw_key(w, "certificate_request");
+    jw_bool(w, c->certificate_request);
+    jw_key(w, "client_certificates");
+    sw_certs_cached(w, c->client_certs, c->n_client_certs);
+
+    jw_key(w, "alerts");
+    jw_open(w, true);
+    for (size_t i = 0; i < c->n_alerts && i < CONN_MAX_ALERTS; i++)
+        sw_alert(w, &c->alerts[i]);
+    jw_close(w);
+
+    jw_key(w, "verification");
+    if (c->verify.done)
+        sw_verification_cached(w, &c->verify);
+    else
+        jw_null(w);
+
+    jw_key(w, "findings");
+    jw_open(w, true);
+    for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
+        const struct conn_finding *f = &c->findings[i];
+
+        jw_open(w, false);
+        jw_key(w, "id");
+        jw_cstr(w, finding_name(f->id));
+        jw_key(w, "severity");
+        jw_cstr(w, finding_severity_name(f->severity));
+        jw_key(w, "message");
+        jw_wire(w, f->message);
+        jw_key(w, "remedy");
+        jw_wire(w, f->remedy);
+        jw_close(w);
+    }
+    jw_close(w);
+
+    if (c->tls13_note != NULL) {
+        jw_key(w, "tls13_note");
+        jw_wire(w, c->tls13_note);
+    }
+    if (c->malformed[DIR_CLIENT] || c->malformed[DIR_SERVER]) {
+        jw_key(w, "malformed");
+        jw_open(w, true);
+        for (int d = DIR_CLIENT; d <= DIR_SERVER; d++) {
+            char *why = NULL;
+
+            if (!c->malformed[d])
+                continue;
+            if (asprintf(&why, "%s: %s", dir_name(d),
+                         c->malformed_why[d] ? c->malformed_why[d] : "malformed") < 0) {
+                w->oom = true;
+                continue;
+            }
+            jw_wire(w, why);
+            free(why);
+        }
+        jw_close(w);
+    }
+    jw_close(w);
+}
+
+static void sw_summary(struct jw *w)
+{
+    struct jctx j = { .a = w->a, .names = w->names, .oom = false };
+    uint64_t n = 0, by[OUTCOME_ENCRYPTED + 1] = {0};
+    const struct analysis *a = w->a;
+    json_t *counts;
+    const char *key;
+    json_t *v;
+
+    for (size_t i = 0; i < a->nconns; i++) {
+        const struct conn *c = a->conns[i];
+        if (!reported(c))
+            continue;
+        n++;
+        if ((unsigned)c->outcome <= OUTCOME_ENCRYPTED)
+            by[c->outcome]++;
+    }
+    jw_open(w, false);
+    jw_key(w, "connections");
+    jw_uint(w, n);
+    jw_key(w, "by_outcome");
+    jw_open(w, false);
+    jw_key(w, "complete");
+    jw_uint(w, by[OUTCOME_COMPLETE]);
+    jw_key(w, "failed");
+    jw_uint(w, by[OUTCOME_FAILED]);
+    jw_key(w, "incomplete");
+    jw_uint(w, by[OUTCOME_INCOMPLETE]);
+    jw_key(w, "encrypted");
+    jw_uint(w, by[OUTCOME_ENCRYPTED]);
+    jw_close(w);
+    /* a handful of keys: the jansson builder keeps their order logic */
+    counts = jfinding_counts(&j);
+    if (counts == NULL || j.oom)
+        w->oom = true;
+    jw_key(w, "findings");
+    jw_open(w, false);
+    json_object_foreach(counts, key, v) {
+        jw_key(w, key);
+        jw_int(w, json_integer_value(v));
+    }
+    jw_close(w);
+    json_decref(counts);
+    jw_close(w);
+}
+
+static void sw_inputs(struct jw *w)
+{
+    const struct analysis *a = w->a;
+
+    jw_open(w, true);
+    for (size_t i = 0; i < a->ninputs; i++) {
+        const struct cap_input *in = &a->inputs[i];
+
+        jw_open(w, false);
+        jw_key(w, "file");
+        jw_wire(w, in->file ? in->file : "");
+        jw_key(w, "format");
+        jw_wire(w, in->format);
+        jw_key(w, "linktype");
+        jw_wire(w, in->linktype_name);
+        jw_key(w, "packets");
+        jw_uint(w, in->packets);
+        jw_key(w, "bytes");
+        jw_uint(w, in->bytes);
+        jw_key(w, "truncated");
+        jw_bool(w, in->truncated);
+        if (in->truncated) {
+            jw_key(w, "error");
+            jw_wire(w, in->error);
+        }
+        jw_close(w);
+    }
+    jw_close(w);
+}
+
+static void sw_document(struct jw *w, const struct report_opts *o)
+{
+    const struct analysis *a = w->a;
+    bool have_ts = a->packets > 0;
+
+    jw_open(w, false);
+    jw_key(w, "tool");
+    jw_open(w, false);
+    jw_key(w, "name");
+    jw_cstr(w, "tlsinspect");
+    jw_key(w, "version");
+    jw_wire(w, o->version ? o->version : "unknown");
+    jw_close(w);
+    jw_key(w, "inputs");
+    sw_inputs(w);
+    jw_key(w, "first_ts");
+    if (have_ts)
+        jw_time_us(w, a->first_ts);
+    else
+        jw_null(w);
+    jw_key(w, "last_ts");
+    if (have_ts)
+        jw_time_us(w, a->last_ts);
+    else
+        jw_null(w);
+
+    jw_key(w, "connections");
+    jw_open(w, true);
+    for (size_t i = 0; i < a->nconns && !w->err; i++)
+        if (reported(a->conns[i]))
+            sw_conn(w, a->conns[i]);
+    jw_close(w);
+    jw_key(w, "summary");
+    sw_summary(w);
+
+    jw_key(w, "findings");
+    jw_open(w, true);
+    for (size_t i = 0; i < a->nglobal; i++) {
+        const struct analyze_global_finding *g = &a->global[i];
+
+        jw_open(w, false);
+        jw_key(w, "id");
+        jw_cstr(w, finding_name(g->id));
+        jw_key(w, "severity");
+        jw_cstr(w, finding_severity_name(finding_severity(g->id)));
+        jw_key(w, "message");
+        jw_wire(w, g->message);
+        jw_close(w);
+    }
+    jw_close(w);
+
+    jw_key(w, "warnings");
+    jw_open(w, true);
+    for (size_t i = 0; i < a->nwarnings && i < ANALYZE_MAX_WARNINGS; i++)
+        jw_wire(w, a->warnings[i]);
+    if (a->warnings_dropped > 0) {
+        char buf[96];
+        snprintf(buf, sizeof(buf), "%" PRIu64 " further warnings not kept", a->warnings_dropped);
+        jw_cstr(w, buf);
+    }
+    jw_close(w);
+    jw_close(w);
 }
 
 int report_json(FILE *out, const struct analysis *a, const struct report_opts *o)
 {
-    struct jctx j = { .a = a, .names = a->names, .oom = false };
-    int rc = TI_OK;
+    struct jw w = { .out = out, .a = a, .names = a->names, .cap = JW_BUF,
+                    .compact = o->format == REPORT_JSONL };
 
+    w.buf = malloc(JW_BUF);
+    if (w.buf == NULL)
+        return TI_ENOMEM;
+    jw_cache_init(&w);
     if (o->format == REPORT_JSONL) {
         /* SPEC: one connection object per line, nothing else */
-        for (size_t i = 0; i < a->nconns && rc == TI_OK; i++) {
+        for (size_t i = 0; i < a->nconns && !w.err && !w.oom; i++) {
             if (!reported(a->conns[i]))
                 continue;
-            json_t *c = jconn(&j, a->conns[i]);
-            if (j.oom || c == NULL)
-                rc = TI_ENOMEM;
-            else
-                rc = dump(out, c, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            json_decref(c);
+            sw_conn(&w, a->conns[i]);
+            jw_putc(&w, '\n');
         }
     } else {
-        json_t *doc = report_json_document(a, o);
-        if (doc == NULL)
-            rc = TI_ENOMEM;
-        else
-            rc = dump(out, doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(doc);
+        sw_document(&w, o);
+        jw_putc(&w, '\n');
     }
-    if (rc == TI_OK && (fflush(out) != 0 || ferror(out)))
-        rc = TI_EIO;
-    return rc;
+    jw_flush(&w);
+    free(w.buf);
+    jw_cache_free(&w);
+    if (w.oom)
+        return TI_ENOMEM;
+    if (w.err || fflush(out) != 0 || ferror(out))
+        return TI_EIO;
+    return TI_OK;
 }

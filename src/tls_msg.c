@@ -673,19 +673,41 @@ void tls_msg_preferred_auth(struct conn_client_hello *h,
 
 /* ---- JA3 / JA4 ------------------------------------------------------- */
 
-/* Text goes to an optional digest and an optional bounded buffer. */
+/* Text goes to an optional digest and an optional bounded buffer.  The
+ * digest is fed SINK_CHUNK bytes at a time: one EVP_DigestUpdate() and one
+ * snprintf() per number cost more than the hashing (a ClientHello has a
+ * hundred numbers, and a capture thousands of ClientHellos). */
+#define SINK_CHUNK 1024
 struct sink {
     EVP_MD_CTX *md;
     char *buf;
     size_t cap;
     size_t len;
     bool failed;
+    char pend[SINK_CHUNK];   /* text not yet given to the digest */
+    size_t npend;
 };
+
+static void sink_drain(struct sink *s)
+{
+    if (s->md != NULL && s->npend > 0 && EVP_DigestUpdate(s->md, s->pend, s->npend) != 1)
+        s->failed = true;
+    s->npend = 0;
+}
 
 static void sink_put(struct sink *s, const char *p, size_t n)
 {
-    if (s->md != NULL && n > 0 && EVP_DigestUpdate(s->md, p, n) != 1)
-        s->failed = true;
+    if (s->md != NULL && n > 0) {
+        if (n > SINK_CHUNK - s->npend)
+            sink_drain(s);
+        if (n > SINK_CHUNK) {
+            if (EVP_DigestUpdate(s->md, p, n) != 1)
+                s->failed = true;
+        } else {
+            memcpy(s->pend + s->npend, p, n);
+            s->npend += n;
+        }
+    }
     if (s->buf != NULL && s->cap > 0 && s->len < s->cap - 1) {
         size_t room = s->cap - 1 - s->len;
         memcpy(s->buf + s->len, p, n < room ? n : room);
@@ -697,15 +719,21 @@ static void sink_put(struct sink *s, const char *p, size_t n)
 static void sink_dec(struct sink *s, unsigned v)
 {
     char tmp[12];
-    int n = snprintf(tmp, sizeof(tmp), "%u", v);
-    sink_put(s, tmp, (size_t)n);
+    size_t i = sizeof(tmp);
+
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    sink_put(s, tmp + i, sizeof(tmp) - i);
 }
 
 static void sink_hex4(struct sink *s, unsigned v)
 {
-    char tmp[8];
-    int n = snprintf(tmp, sizeof(tmp), "%04x", v & 0xffffu);
-    sink_put(s, tmp, (size_t)n);
+    static const char hexd[] = "0123456789abcdef";
+    char tmp[4] = {hexd[(v >> 12) & 15], hexd[(v >> 8) & 15], hexd[(v >> 4) & 15], hexd[v & 15]};
+
+    sink_put(s, tmp, sizeof(tmp));
 }
 
 static void ja3_list16(struct sink *s, const uint16_t *v, size_t n)
@@ -742,7 +770,7 @@ static void ja3_emit(const struct conn_client_hello *h, struct sink *s)
 size_t tls_msg_ja3_string(const struct conn_client_hello *h, char *buf,
                           size_t buflen)
 {
-    struct sink s = {NULL, buf, buflen, 0, false};
+    struct sink s = {.buf = buf, .cap = buflen};
 
     if (buf != NULL && buflen > 0)
         buf[0] = '\0';
@@ -763,7 +791,7 @@ static void hex_digest(const unsigned char *d, size_t n, char *out)
 
 int tls_msg_ja3(const struct conn_client_hello *h, char out[33])
 {
-    struct sink s = {NULL, NULL, 0, 0, false};
+    struct sink s = {.md = NULL};
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
     int rc = TI_OK;
@@ -777,6 +805,7 @@ int tls_msg_ja3(const struct conn_client_hello *h, char out[33])
         goto out;
     }
     ja3_emit(h, &s);
+    sink_drain(&s);
     if (s.failed || EVP_DigestFinal_ex(s.md, d, &dl) != 1 || dl != 16) {
         rc = TI_EUNSUPPORTED;
         goto out;
@@ -787,17 +816,43 @@ out:
     return rc;
 }
 
-static int cmp_u16(const void *a, const void *b)
+/* Heapsort: no allocation and no comparison callback, n log n even for a
+ * hostile 32767-suite list (glibc's qsort allocates and calls back). */
+static void sort_u16(uint16_t *v, size_t n)
 {
-    uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
-    return (x > y) - (x < y);
+    size_t start = n / 2, end = n;
+
+    while (end > 1) {
+        size_t root, child;
+        uint16_t t;
+
+        if (start > 0) {
+            start--;
+        } else {
+            end--;
+            t = v[0];
+            v[0] = v[end];
+            v[end] = t;
+        }
+        root = start;
+        while ((child = 2 * root + 1) < end) {
+            if (child + 1 < end && v[child] < v[child + 1])
+                child++;
+            if (v[root] >= v[child])
+                break;
+            t = v[root];
+            v[root] = v[child];
+            v[child] = t;
+            root = child;
+        }
+    }
 }
 
 /* First 12 hex digits of SHA-256 over what emit() writes. */
 static int ja4_hash12(const uint16_t *sorted, size_t n, const uint16_t *sig,
                       size_t nsig, char out[13])
 {
-    struct sink s = {NULL, NULL, 0, 0, false};
+    struct sink s = {.md = NULL};
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
     char hex[65];
@@ -823,6 +878,7 @@ static int ja4_hash12(const uint16_t *sorted, size_t n, const uint16_t *sig,
             sink_hex4(&s, sig[i]);
         }
     }
+    sink_drain(&s);
     if (s.failed || EVP_DigestFinal_ex(s.md, d, &dl) != 1 || dl != 32) {
         rc = TI_EUNSUPPORTED;
         goto out;
@@ -907,7 +963,7 @@ int tls_msg_ja4(const struct conn_client_hello *h, const uint8_t *alpn0,
     if (n == 0) {
         memcpy(hb, "000000000000", 13);
     } else {
-        qsort(list, n, sizeof(*list), cmp_u16);
+        sort_u16(list, n);
         if ((rc = ja4_hash12(list, n, NULL, 0, hb)) != TI_OK)
             goto out;
     }
@@ -931,7 +987,7 @@ int tls_msg_ja4(const struct conn_client_hello *h, const uint8_t *alpn0,
     if (n == 0 && nsig == 0) {
         memcpy(hc, "000000000000", 13);
     } else {
-        qsort(list, n, sizeof(*list), cmp_u16);
+        sort_u16(list, n);
         if ((rc = ja4_hash12(list, n, sig, nsig, hc)) != TI_OK)
             goto out;
     }

@@ -261,6 +261,13 @@ static const SSL_CIPHER *suite_find(const struct tls_names *n, uint16_t code)
     return SSL_CIPHER_find((SSL *)n->ssl, b);
 }
 
+const struct ssl_cipher_st *tls_suite_cipher(const struct tls_names *n, uint16_t code)
+{
+    if (tls_is_grease(code) || suite_is_scsv(code))
+        return NULL;
+    return suite_find(n, code);
+}
+
 const char *tls_suite_name(const struct tls_names *n, uint16_t code)
 {
     const SSL_CIPHER *c;

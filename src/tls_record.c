@@ -7,6 +7,7 @@
 #include "tlsinspect/cur.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/tls.h"
+#include "tlsinspect/tls12_decrypt.h"
 #include "tlsinspect/tls13_keylog.h"
 #include "tlsinspect/tls_msg.h"
 
@@ -63,6 +64,32 @@ struct tls_dir {
     uint8_t dec13;           /* enum dec13_state */
     bool dec13_ok;           /* a record of this side opened */
     bool opaque_event;       /* EV_ENCRYPTED_HS added for this side */
+    /* TLS <= 1.2 with --keylog: from its ChangeCipherSpec, this side's
+     * records are opened with the keys of the CLIENT_RANDOM line's master
+     * secret (RFC 5246 6.3). */
+    uint8_t dec12;           /* enum dec12_state */
+    bool dec12_all;          /* keep every record (TLS 1.0 CBC: the IV chains through them) */
+    bool rec_open12;         /* the current record is to be opened */
+    bool closed12;           /* sent a decrypted close_notify or fatal alert */
+};
+
+enum dec12_state {
+    DEC12_NONE = 0,          /* no keys (before CCS, no --keylog, no CLIENT_RANDOM line) */
+    DEC12_ON,                /* records after this side's CCS are opened */
+    DEC12_STOPPED            /* MAC failure, lost records, renegotiation without keys */
+};
+
+/* TLS <= 1.2 decryption state, allocated at the first hello with --keylog
+ * only (a connection without a key log pays one pointer). */
+struct tls12_dec {
+    /* The latest hellos (a renegotiation brings new ones), for the key
+     * block (RFC 5246 6.3) and encrypt_then_mac (RFC 7366). */
+    bool have_cr, have_sr;
+    bool ch_etm, sh_etm;                  /* the hello carried extension 22 */
+    uint8_t cr[TLS12_RANDOM_LEN], sr[TLS12_RANDOM_LEN];
+    struct tls12_dir k[2];                /* by enum conn_dir */
+    uint8_t *buf;            /* TLS12_MAX_CIPHERTEXT: plaintext of one record (CBC: with
+                              * MAC and padding); allocated with the first keys */
 };
 
 /* Decryption state, allocated once keys are set (most connections never
@@ -119,6 +146,7 @@ struct tls_session {
     bool srv_after_cfin;     /* TLS 1.3: a server record ended after the client's Finished */
     const struct tls_keylog_entry *kl_entry;  /* the key log's secrets for that random */
     struct tls13_dec *dec;   /* only for a connection being decrypted */
+    struct tls12_dec *dec12; /* TLS <= 1.2 decryption; only with --keylog */
     int64_t ts;
 };
 
@@ -166,6 +194,12 @@ void tls_session_free(struct tls_session *s)
         tls13_keys_clear(&s->dec->k[0]);
         tls13_keys_clear(&s->dec->k[1]);
         free(s->dec);
+    }
+    if (s->dec12 != NULL) {
+        tls12_dir_clear(&s->dec12->k[0]);
+        tls12_dir_clear(&s->dec12->k[1]);
+        free(s->dec12->buf);
+        free(s->dec12);
     }
     free(s);
 }
@@ -450,6 +484,120 @@ static void keys13_app(struct tls_session *s, enum conn_dir dir)
         d->dec13 = DEC13_APP;
 }
 
+/* ---- TLS 1.0-1.2 decryption with --keylog ------------------------------- */
+
+#define TLS_EXT_ENCRYPT_THEN_MAC 22   /* RFC 7366 */
+
+/* Does a hello body carry extension `type`?  ClientHello (RFC 5246
+ * 7.4.1.2): version(2) random(32) session_id<0..32> cipher_suites<2..2^16-2>
+ * compression_methods<1..2^8-1> extensions<0..2^16-1>; ServerHello
+ * (7.4.1.3): version(2) random(32) session_id<0..32> cipher_suite(2)
+ * compression_method(1) extensions<0..2^16-1>. */
+static bool hello_has_ext(const uint8_t *body, size_t len, bool client, uint16_t type)
+{
+    struct cur c = cur_make(body, len), v, exts, e;
+    uint16_t t;
+
+    if (cur_skip(&c, 2 + TLS12_RANDOM_LEN) != TI_OK || cur_vec(&c, 1, &v) != TI_OK)
+        return false;
+    if (client) {
+        if (cur_vec(&c, 2, &v) != TI_OK || cur_vec(&c, 1, &v) != TI_OK)
+            return false;
+    } else if (cur_skip(&c, 3) != TI_OK) {
+        return false;
+    }
+    if (cur_vec(&c, 2, &exts) != TI_OK)
+        return false;
+    while (cur_u16(&exts, &t) == TI_OK && cur_vec(&exts, 2, &e) == TI_OK)
+        if (t == type)
+            return true;
+    return false;
+}
+
+/* The TLS <= 1.2 decryption state, created on first use with --keylog;
+ * NULL without a key log (or out of memory: then nothing is decrypted). */
+static struct tls12_dec *dec12_state(struct tls_session *s)
+{
+    if (s->keylog != NULL && s->dec12 == NULL)
+        s->dec12 = calloc(1, sizeof(*s->dec12));
+    return s->dec12;
+}
+
+static const char *side_name(enum conn_dir dir)
+{
+    return dir == DIR_CLIENT ? "client" : "server";
+}
+
+/* A TLS <= 1.2 side sent ChangeCipherSpec: its next records are under the
+ * keys of the latest hellos' master secret, which the key log's
+ * CLIENT_RANDOM line gives (RFC 5246 6.3, 7.1).  A renegotiation's CCS
+ * replaces the keys with the new handshake's.  Without a usable secret the
+ * side's records stay opaque, as without --keylog. */
+static void keys12_start(struct tls_session *s, enum conn_dir dir)
+{
+    struct conn *c = s->c;
+    struct tls_dir *d = &s->d[dir];
+    struct tls12_dec *x;
+    const struct tls_keylog_entry *e;
+    const struct tls_keylog_secret *ms;
+    struct tls12_suite suite;
+    bool reneg = d->dec12 == DEC12_ON;
+    int rc;
+
+    if (s->keylog == NULL || d->dec12 == DEC12_STOPPED)
+        return;
+    /* A renegotiation whose keys are missing ends decryption for good:
+     * the next handshake's hellos would be encrypted under them. */
+    d->dec12 = reneg ? DEC12_STOPPED : DEC12_NONE;
+    x = dec12_state(s);
+    if (x == NULL) {
+        note13(s, "TLS 1.2 decryption: %s", ti_strerror(TI_ENOMEM));
+        return;
+    }
+    tls12_dir_clear(&x->k[dir]);
+    if (!x->have_cr || !x->have_sr || !c->sh.present) {
+        note13(s, "the hellos were not captured: their randoms are needed to decrypt the "
+                  "TLS 1.2 records with the key log");
+        return;
+    }
+    e = tls_keylog_find(s->keylog, x->cr);
+    ms = e != NULL ? &e->s[TLS_KL_MASTER] : NULL;
+    if (ms == NULL || ms->len == 0) {
+        note13(s, reneg ? "no CLIENT_RANDOM line in the key log for the renegotiation's client "
+                          "random: decryption stopped there"
+                        : "no CLIENT_RANDOM line in the key log for this connection's client "
+                          "random");
+        return;
+    }
+    rc = tls12_suite_lookup(s->names, c->sh.suite, c->sh.version, &suite);
+    if (rc != TI_OK) {
+        note13(s, "cipher suite 0x%04x at version 0x%04x: record decryption is not supported "
+                  "for it", c->sh.suite, c->sh.version);
+        return;
+    }
+    if (c->sh.compression != 0) {
+        /* RFC 5246 6.2.2: the plaintext would need inflating first. */
+        note13(s, "TLS compression (method %u) was selected: records not decrypted",
+               c->sh.compression);
+        return;
+    }
+    if (x->buf == NULL) {
+        x->buf = malloc(TLS12_MAX_CIPHERTEXT);
+        if (x->buf == NULL) {
+            note13(s, "TLS 1.2 decryption: %s", ti_strerror(TI_ENOMEM));
+            return;
+        }
+    }
+    rc = tls12_dir_init(&x->k[dir], &suite, x->ch_etm && x->sh_etm, dir, ms->v, ms->len,
+                        x->cr, x->sr);
+    if (rc != TI_OK) {
+        note13(s, "TLS 1.2 keys not derived (%s)", ti_strerror(rc));
+        return;
+    }
+    d->dec12 = DEC12_ON;
+    d->dec12_all = tls12_skip_tail_len(&x->k[dir]) > 0;
+}
+
 /* ---- handshake messages ---------------------------------------------- */
 
 static void on_client_hello(struct tls_session *s, enum conn_dir dir,
@@ -462,6 +610,13 @@ static void on_client_hello(struct tls_session *s, enum conn_dir dir,
     if (dir != DIR_CLIENT) {
         note_problem(s, dir, "ClientHello sent by the server side");
         return;
+    }
+    if (len >= 2 + TLS12_RANDOM_LEN && dec12_state(s) != NULL) {
+        /* The latest ClientHello names the TLS <= 1.2 master secret in the
+         * key log, a renegotiation's included (RFC 5246 6.3). */
+        memcpy(s->dec12->cr, body + 2, TLS12_RANDOM_LEN);
+        s->dec12->have_cr = true;
+        s->dec12->ch_etm = hello_has_ext(body, len, true, TLS_EXT_ENCRYPT_THEN_MAC);
     }
     if (!s->have_random && len >= 2 + TLS_KEYLOG_RANDOM_LEN) {
         /* version(2) random(32); a second ClientHello after a
@@ -520,6 +675,14 @@ static void on_server_hello(struct tls_session *s, enum conn_dir dir,
         c->sh_hrr = sh;   /* RFC 8446 4.1.4: the client answers with a second ClientHello */
     else
         c->sh = sh;
+    if (!sh.hrr && len >= 2 + TLS12_RANDOM_LEN && dec12_state(s) != NULL) {
+        memcpy(s->dec12->sr, body + 2, TLS12_RANDOM_LEN);
+        s->dec12->have_sr = true;
+        s->dec12->sh_etm = false;
+        for (uint16_t i = 0; i < sh.n_exts; i++)
+            if (sh.exts[i] == TLS_EXT_ENCRYPT_THEN_MAC)
+                s->dec12->sh_etm = true;
+    }
     if (version_is_tls13(sh.version)) {
         c->tls13 = true;
         if (!sh.hrr) {
@@ -627,7 +790,8 @@ static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
     /* A key change ends the message stream of its record (RFC 8446 5.1):
      * plaintext stops at encryption, decrypted text at the next keys. */
     while (!cur_done(&c) && !d->dead &&
-           (decrypted ? d->dec13 == DEC13_ON || d->dec13 == DEC13_APP : !d->enc)) {
+           (decrypted ? d->dec13 == DEC13_ON || d->dec13 == DEC13_APP || d->dec12 == DEC12_ON
+                      : !d->enc)) {
         if (d->hs_len == 0 && cur_left(&c) >= TLS_HS_HDR) {
             mlen = (uint32_t)c.p[1] << 16 | (uint32_t)c.p[2] << 8 | c.p[3];
             if (mlen > s->lim.max_hs_msg) {
@@ -687,6 +851,7 @@ static void on_ccs(struct tls_session *s, enum conn_dir dir)
     d->enc = true;
     d->ccs12 = true;
     d->hs_len = 0;
+    keys12_start(s, dir);
 }
 
 static void opaque_event(struct tls_session *s, enum conn_dir dir)
@@ -828,6 +993,79 @@ static void on_encrypted_hs(struct tls_session *s, enum conn_dir dir)
     conn_add_event(s->c, s->ts, EV_ENCRYPTED_HS, dir, TLS_HS_FINISHED, 0);
 }
 
+/* Decrypted TLS <= 1.2 alerts: as in the clear, marked decrypted.  A
+ * close_notify or a fatal alert ends what the side sends (RFC 5246 7.2). */
+static void alerts12_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
+                           size_t n)
+{
+    struct conn *c = s->c;
+    struct cur cu = cur_make(p, n);
+    uint8_t level, desc;
+
+    while (cur_u8(&cu, &level) == TI_OK && cur_u8(&cu, &desc) == TI_OK) {
+        uint16_t before = c->n_alerts;
+        add_alert(s, dir, false, level, desc);
+        if (c->n_alerts > before)
+            c->alerts[before].decrypted = true;
+        if (desc == 0 || level == 2)
+            s->d[dir].closed12 = true;
+    }
+}
+
+/* The record could not be opened: what its header alone says, as without
+ * keys (RFC 5246 7.4.9: the first handshake record after CCS is Finished). */
+static void opaque12(struct tls_session *s, enum conn_dir dir)
+{
+    switch (s->d[dir].rec_type) {
+    case CT_CCS: on_ccs(s, dir); break;
+    case CT_HANDSHAKE: on_encrypted_hs(s, dir); break;
+    case CT_ALERT: add_alert(s, dir, true, 0, 0); break;
+    default: break;   /* application data was counted at its header */
+    }
+}
+
+/* A whole record of a TLS <= 1.2 side being decrypted: open it and hand
+ * the plaintext on as if it had come in the clear. */
+static void on_record12(struct tls_session *s, enum conn_dir dir, const uint8_t *body,
+                        size_t len)
+{
+    struct tls_dir *d = &s->d[dir];
+    size_t n = 0;
+    int rc;
+
+    rc = tls12_open_record(&s->dec12->k[dir], d->hdr, body, len, s->dec12->buf,
+                           TLS12_MAX_CIPHERTEXT, &n);
+    if (rc != TI_OK) {
+        d->dec12 = DEC12_STOPPED;
+        if (rc == TI_EMALFORMED)
+            note13(s, "MAC check failed: the key log does not match this connection "
+                      "(the %s's records stay encrypted)", side_name(dir));
+        else if (s->dec12->k[dir].iv_lost)
+            note13(s, "a capture gap inside a %s record broke the TLS 1.0 CBC IV chain: "
+                      "decryption stopped", side_name(dir));
+        else
+            note13(s, "TLS 1.2 decryption of the %s's records stopped (%s)", side_name(dir),
+                   ti_strerror(rc));
+        opaque12(s, dir);
+        return;
+    }
+    s->c->keys_used = true;
+    switch (d->rec_type) {
+    case CT_HANDSHAKE:
+        d->enc_hs_seen = true;   /* Finished (or later messages) read, not guessed */
+        hs_input(s, dir, s->dec12->buf, n, true);
+        break;
+    case CT_ALERT:
+        alerts12_input(s, dir, s->dec12->buf, n);
+        break;
+    case CT_CCS:
+        on_ccs(s, dir);   /* a renegotiation's, under the current keys */
+        break;
+    default:
+        break;            /* application data, heartbeat */
+    }
+}
+
 static void on_ssl2_hello(struct tls_session *s, enum conn_dir dir,
                           const uint8_t *msg, size_t len)
 {
@@ -863,6 +1101,14 @@ static bool record_keep(const struct tls_dir *d, uint8_t type, size_t len)
     return false;
 }
 
+/* A TLS <= 1.2 side being decrypted: handshake, alert and CCS records are
+ * opened; the rest only counted (sequence numbers), unless TLS 1.0 CBC
+ * chains its IV through them. */
+static bool record_keep12(const struct tls_dir *d, uint8_t type)
+{
+    return type == CT_HANDSHAKE || type == CT_ALERT || type == CT_CCS || d->dec12_all;
+}
+
 static void record_end(struct tls_session *s, enum conn_dir dir,
                        const uint8_t *body)
 {
@@ -874,6 +1120,13 @@ static void record_end(struct tls_session *s, enum conn_dir dir,
     /* Read by tls_done() once this chunk is processed (tls13_done). */
     if (dir == DIR_SERVER && s->c->finished[DIR_CLIENT])
         s->srv_after_cfin = true;
+    if (d->rec_open12 && (!d->rec_keep || d->rec_damaged)) {
+        /* Not opened (or bytes lost inside): its sequence number is used
+         * up all the same (RFC 5246 6.1). */
+        tls12_skip_record(&s->dec12->k[dir], NULL, 0);
+        if (d->rec_damaged)
+            opaque12(s, dir);   /* what its header says, as without keys */
+    }
     if (!d->rec_keep)
         return;
     if (d->rec_damaged) {
@@ -888,6 +1141,10 @@ static void record_end(struct tls_session *s, enum conn_dir dir,
             d->hs_lost = true;
             d->hs_len = 0;
         }
+        return;
+    }
+    if (d->rec_open12) {
+        on_record12(s, dir, body, len);
         return;
     }
     switch (d->rec_type) {
@@ -1223,9 +1480,16 @@ static void record_start(struct tls_session *s, enum conn_dir dir)
     d->rec_len = len;
     d->rec_have = 0;
     d->rec_damaged = false;
-    d->rec_keep = record_keep(d, type, len);
-    if (d->rec_keep && type == CT_APPDATA)
-        on_opaque13(s, dir);   /* counted now, opened at its end */
+    /* A 2-byte alert after CCS is in the clear: no protected record is
+     * that short. */
+    d->rec_open12 = d->dec12 == DEC12_ON && !(type == CT_ALERT && len == 2);
+    d->rec_keep = d->rec_open12 ? record_keep12(d, type) : record_keep(d, type, len);
+    if (d->rec_keep && type == CT_APPDATA) {
+        if (d->rec_open12)
+            on_appdata(s, dir);
+        else
+            on_opaque13(s, dir);   /* counted now, opened at its end */
+    }
     if (!d->rec_keep) {
         switch (type) {
         case CT_CCS: on_ccs(s, dir); break;
@@ -1529,6 +1793,11 @@ void tls_gap(struct tls_session *s, int side, uint64_t n, int64_t ts)
     d->hdr_len = 0;
     d->hs_lost = !d->enc;
     d->hs_len = 0;
+    if (d->dec12 == DEC12_ON) {
+        d->dec12 = DEC12_STOPPED;
+        note13(s, "%llu bytes of the %s's protected records are missing: decryption stopped",
+               (unsigned long long)n, side_name(dir));
+    }
     if (d->dec13 == DEC13_ON || d->dec13 == DEC13_APP) {
         /* Whole records may be lost: the sequence number is unknown. */
         d->dec13 = DEC13_STOPPED;
@@ -1559,13 +1828,23 @@ void tls_close(struct tls_session *s, int side, bool rst, int64_t ts)
     conn_add_event(s->c, ts, rst ? EV_RST : EV_FIN, dir, 0, 0);
 }
 
+/* TLS <= 1.2 with keys: a side being decrypted may still send its
+ * close_notify (or a renegotiation), which the flow must deliver. */
+static bool dec12_pending(const struct tls_session *s)
+{
+    for (int dir = DIR_CLIENT; dir <= DIR_SERVER; dir++)
+        if (s->d[dir].dec12 == DEC12_ON && !s->d[dir].closed12)
+            return true;
+    return false;
+}
+
 bool tls_done(const struct tls_session *s)
 {
     if (s == NULL)
         return true;
     if (s->not_tls || s->stopped || s->hs_failed)
         return true;
-    if (hs12_complete(s) || tls13_done(s))
+    if ((hs12_complete(s) && !dec12_pending(s)) || tls13_done(s))
         return true;
     if (s->d[0].dead && s->d[1].dead)
         return true;

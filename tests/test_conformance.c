@@ -43,28 +43,17 @@ struct exception {
 };
 
 static const struct exception exceptions[] = {
-    /* Key logs: tshark decrypted application data, tlsinspect only the TLS 1.3 handshake. */
+    /* Key logs: tshark decrypted TLS 1.3 application data; tlsinspect decrypts the TLS 1.3
+     * handshake (and TLS <= 1.2 records, which now agree). */
     {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55724", "alerts",
      "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
-    {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55732", "alerts",
-     "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
-    {"hotplace/test/testcase/tls/tls12/tls12_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256.pcapng", "::1:12526",
-     "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
-    {"hotplace/test/testcase/tls/tls12/tls12etm_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256.pcapng", "::1:7563",
-     "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
-    {"hotplace/test/testcase/tls/tls12/tls12renogotiation.pcapng", "::1:12960", "client_hellos",
-     "the second ClientHello (frame 14) is a renegotiation inside the encrypted TLS 1.2 session; "
-     "tshark only sees it after decrypting with the key log (without it: 'Encrypted Handshake "
-     "Message'); TLS 1.2 decryption is out of scope"},
     {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_CCM_SHA256_X25519MLKEM768.pcapng", "::1:12182",
      "alerts", "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
     {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_GCM_SHA256.pcapng", "::1:1807", "alerts",
      "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
     {"hotplace/test/testcase/tls/tls13/tls13_TLS_CHACHA20_POLY1305_SHA256.pcapng", "::1:1738", "alerts",
      "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
-    {"illustrated-tls12/captures/capture.pcap", "::1:50159", "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
     {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41402", "alerts", "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
-    {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41386", "alerts", "TLS 1.2 session: tshark decrypted the close_notify alert(s) with the key log; tlsinspect records them as encrypted alerts (no description); TLS 1.2 decryption is out of scope"},
 
     /* SSLv2-compatible ClientHellos the expected files do not list. */
     {"arkime/pppoe.pcap", "172.202.246.57:1063", "client_hellos", "tshark: frame 4 is an SSLv2-compatible CLIENT-HELLO (tshark -V: 'SSLv2 Record Layer: Client Hello'); tshark dissects it but the expected file only collects TLS-record ClientHellos (handshake type 1 inside a type-22 record); tlsinspect counts it (RFC 5246 E.2), so tlsinspect is right"},

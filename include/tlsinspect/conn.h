@@ -112,6 +112,7 @@ struct conn_server_hello {
 struct conn_alert {
     enum conn_dir from;
     bool encrypted;           /* level/description unknown */
+    bool decrypted;           /* TLS <= 1.2: read by decrypting the record with --keylog */
     uint8_t level;            /* 1 warning, 2 fatal (valid when !encrypted) */
     uint8_t description;
     int64_t ts;
@@ -135,7 +136,7 @@ struct conn_finding {
     int id;                   /* enum finding_id (findings.h) */
     enum finding_severity severity;
     char *message;            /* owned */
-    char *remedy;             /* owned */
+    const char *remedy;       /* static text (the findings tables), not owned */
 };
 
 struct conn_verification {
@@ -190,7 +191,7 @@ struct conn {
     bool appdata[2];
     bool malformed[2];         /* the parser gave up on this direction */
     char *malformed_why[2];    /* owned */
-    bool keys_used;            /* TLS 1.3 handshake decrypted with --keylog */
+    bool keys_used;            /* --keylog opened records (TLS 1.3 handshake, TLS <= 1.2) */
     char *tls13_note;          /* owned: no secrets, tag failure, ... */
 
     enum conn_outcome outcome;

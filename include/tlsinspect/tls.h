@@ -25,9 +25,13 @@
  * 1.2) or ServerHello selecting TLS 1.3, records of that direction are only
  * counted by header -- unless the key log (tls13_keylog.h) has this
  * connection's secrets: then TLS 1.3 handshake records are decrypted and
- * handled like cleartext until the handshake ends.  tls_done() turns true once the handshake is over
- * (both Finished, a fatal alert, or the stream is not TLS) so the flow can
- * stop buffering.
+ * handled like cleartext until the handshake ends, and TLS 1.0-1.2 records
+ * after each side's ChangeCipherSpec are opened with the CLIENT_RANDOM
+ * line's master secret (tls12_decrypt.h): Finished, renegotiation hellos and
+ * alerts are read (application data only counted) until that side's
+ * close_notify or fatal alert.  tls_done() turns true once the handshake is
+ * over (both Finished, a fatal alert, or the stream is not TLS; with TLS 1.2
+ * keys, also the closing alerts) so the flow can stop buffering.
  */
 #ifndef TLSINSPECT_TLS_H
 #define TLSINSPECT_TLS_H

@@ -27,6 +27,11 @@ enum conn_auth tls_suite_auth(const struct tls_names *n, uint16_t code);
 /* Key exchange is (EC)DHE (forward secret) and the suite is not TLS 1.3-only. */
 bool tls_suite_is_ephemeral_12(const struct tls_names *n, uint16_t code);
 bool tls_suite_is_tls13(uint16_t code);
+/* OpenSSL's description of the suite (const SSL_CIPHER *, for the
+ * SSL_CIPHER_get_* accessors) or NULL when this build does not know it.
+ * Valid until tls_names_free. */
+struct ssl_cipher_st;
+const struct ssl_cipher_st *tls_suite_cipher(const struct tls_names *n, uint16_t code);
 
 bool tls_is_grease(uint16_t code);                 /* RFC 8701 0x?a?a */
 
