@@ -36,7 +36,7 @@ TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all deps demo test check unit golden conformance asan captures \
+.PHONY: all deps demo test check unit golden smoke conformance asan asan-run captures \
         update-golden bench fuzz clean
 
 all: tlsinspect
@@ -70,7 +70,7 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: tlsinspect unit golden
+check: tlsinspect unit golden smoke
 
 unit: $(TEST_BINS)
 	@sh tests/run_unit.sh $(TEST_BINS)
@@ -78,6 +78,9 @@ unit: $(TEST_BINS)
 golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect
 	@sh tests/golden_diff.sh ./tlsinspect
+
+smoke: tlsinspect
+	@sh tests/shared_smoke.sh ./tlsinspect
 
 conformance: $(BUILD)/tests/test_conformance
 	$(BUILD)/tests/test_conformance
@@ -96,6 +99,8 @@ asan-run: $(TEST_BINS) $(OBJS)
 	  sh tests/golden.sh $(BUILD)/tlsinspect
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/golden_diff.sh $(BUILD)/tlsinspect
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect
 
 captures: $(BUILD)/gen
 	sh tests/gen/make_captures.sh $(BUILD)/gen
@@ -104,5 +109,55 @@ update-golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect --update
 	@sh tests/golden_diff.sh ./tlsinspect --update
 
+# ---- benchmark (tests/bench/bench.sh): make bench [BENCH_GB=4] [BENCH_RUNS=5] ----
+bench: tlsinspect $(BUILD)/gen
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/pcap_pass tests/bench/pcap_pass.c $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/runstat tests/bench/runstat.c
+	@sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),5)
+
 clean:
 	rm -rf build build-asan build-fuzz tlsinspect
+
+# ---- fuzzing: libFuzzer harnesses in tests/fuzz/ (clang; ASan + UBSan) --------
+#   make fuzz        each harness for FUZZ_SECONDS (default 60) over the seeds
+#   make fuzz-ci     each harness for about 30 s (CI)
+#   build-fuzz/replay_<h> FILE|DIR...   replay inputs without libFuzzer
+# The regression corpus tests/fuzz/regress/<h>/ is replayed by `make unit`
+# (tests/test_fuzz_regress.c).
+FUZZ_CC         ?= clang
+FUZZ_SECONDS    ?= 60
+FUZZ_CI_SECONDS ?= 30
+FUZZ_NAMES      := tls decode x509 pipeline
+FUZZ_SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS     := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude \
+                   $(WARN) $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN)
+FUZZ_OBJS       := $(filter-out build-fuzz/obj/main.o,$(SRCS:src/%.c=build-fuzz/obj/%.o))
+FUZZ_HDRS       := $(wildcard tests/fuzz/*.h)
+FUZZ_BINS       := $(FUZZ_NAMES:%=build-fuzz/fuzz_%) $(FUZZ_NAMES:%=build-fuzz/replay_%)
+
+.PHONY: fuzz-ci fuzz-build fuzz-seeds
+
+build-fuzz/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(FUZZ_HDRS) $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+build-fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_OBJS) $(FUZZ_HDRS) $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_OBJS) $(LDLIBS)
+
+build-fuzz/mkseeds: tests/fuzz/mkseeds.c $(FUZZ_OBJS) $(FUZZ_HDRS) $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS) build-fuzz/mkseeds
+
+fuzz-seeds: build-fuzz/mkseeds
+	@sh tests/fuzz/mkseeds.sh build-fuzz/mkseeds build-fuzz/seeds
+
+fuzz: fuzz-build fuzz-seeds
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-ci: fuzz-build fuzz-seeds
+	@sh tests/fuzz/run.sh $(FUZZ_CI_SECONDS) $(FUZZ_NAMES)

@@ -26,7 +26,10 @@
 
 #define CAP_GZ_BUFFER (128u * 1024u)       /* zlib input buffer for .gz inputs */
 #define CAP_READ_BUFFER (256u * 1024u)     /* stdio buffer: fewer read() calls than BUFSIZ */
-#define CAP_GZ_OFFSET_EVERY 64u            /* gzoffset() (an lseek) every N packets */
+#define CAP_OFFSET_EVERY 64u               /* ftell()/gzoffset() after the first packet and
+                                              every N: either costs more than reading a
+                                              small packet; the progress line needs no
+                                              more, and EOF or damage takes the exact offset */
 
 /* One input file: the libpcap handle and its pending (not yet returned) packet. */
 struct cap_src {
@@ -322,7 +325,7 @@ static void cap_fill(struct cap_src *src, struct cap_input *in)
 
         if (rc == 1) {
             in->packets++;
-            if (src->gz == NULL || in->packets % CAP_GZ_OFFSET_EVERY == 0)
+            if (in->packets == 1 || in->packets % CAP_OFFSET_EVERY == 0)
                 cap_update_bytes(src, in);
             if (src->have_prog &&
                 pcap_offline_filter(&src->prog, src->hdr, src->data) == 0)

@@ -5,7 +5,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/flow.h"
 
-#define FLOW_MIN_BUCKETS 16u
+#define FLOW_MIN_BUCKETS 1024u          /* 8 KiB of chain heads to start with */
 #define FLOW_MAX_BUCKETS (1u << 17)     /* 1 MiB of chain heads on 64-bit */
 #define FLOW_PORTMAP_WORDS (65536u / 64u)
 
@@ -80,9 +80,9 @@ int flow_table_new(struct flow_table **out, const struct flow_limits *lim,
     if (!t->all_ports)
         for (i = 0; i < nports; i++)
             t->portmap[ports[i] >> 6] |= (uint64_t)1 << (ports[i] & 63);
-    /* Chains of about two flows when the table is full; allocated once. */
-    while (nb < t->lim.max_flows / 2 && nb < FLOW_MAX_BUCKETS)
-        nb <<= 1;
+    /* Small at first: the table doubles while flows outnumber buckets two to
+     * one (flow_grow), so a capture with few flows open at once never pays
+     * for the chain heads of FLOW_MAX_FLOWS. */
     t->buckets = calloc(nb, sizeof(*t->buckets));
     if (!t->buckets) {
         free(t);
@@ -109,50 +109,37 @@ static size_t flow_iplen(uint8_t ipver)
     return ipver == 6 ? 16 : 4;
 }
 
-static uint32_t flow_fnv(uint32_t h, const uint8_t *p, size_t n)
+/* One endpoint (address and port) mixed into 64 bits. */
+static uint64_t flow_mix_ep(uint8_t ipver, const uint8_t *ip, uint16_t port)
 {
-    size_t i;
+    uint64_t a = 0, b = 0, h;
 
-    for (i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 16777619u;
+    if (ipver == 6) {
+        memcpy(&a, ip, 8);
+        memcpy(&b, ip + 8, 8);
+    } else {
+        uint32_t v4;
+
+        memcpy(&v4, ip, 4);
+        a = v4;
     }
-    return h;
+    h = (a ^ ((uint64_t)port << 48) ^ ipver) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    h = (h ^ b) * 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 32);
 }
 
-/* Direction-independent: hash the endpoints in a canonical order, so both
- * directions of a connection land in the same bucket. */
+/* Direction-independent: the two endpoints' mixes are added, so both
+ * directions of a connection land in the same bucket without first putting
+ * the endpoints in a canonical order; a murmur3 finaliser spreads the sum. */
 static uint32_t flow_hash(const struct pkt_info *p)
 {
-    size_t iplen = flow_iplen(p->ipver);
-    int c = memcmp(p->src, p->dst, iplen);
-    const uint8_t *ia = p->src, *ib = p->dst;
-    uint16_t pa = p->sport, pb = p->dport;
-    uint8_t port[2];
-    uint32_t h = 2166136261u;
+    uint64_t h = flow_mix_ep(p->ipver, p->src, p->sport) + flow_mix_ep(p->ipver, p->dst, p->dport);
 
-    if (c > 0 || (c == 0 && pa > pb)) {
-        ia = p->dst;
-        ib = p->src;
-        pa = p->dport;
-        pb = p->sport;
-    }
-    h = flow_fnv(h, &p->ipver, 1);
-    h = flow_fnv(h, ia, iplen);
-    port[0] = (uint8_t)(pa >> 8);
-    port[1] = (uint8_t)pa;
-    h = flow_fnv(h, port, 2);
-    h = flow_fnv(h, ib, iplen);
-    port[0] = (uint8_t)(pb >> 8);
-    port[1] = (uint8_t)pb;
-    h = flow_fnv(h, port, 2);
-    /* murmur3 finaliser: FNV's low bits alone index the buckets poorly */
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (uint32_t)h;
 }
 
 static bool flow_ep_eq(const struct conn_endpoint *e, uint8_t ipver, const uint8_t *ip,
@@ -182,6 +169,28 @@ static struct flow *flow_lookup(const struct flow_table *t, const struct pkt_inf
         }
     }
     return NULL;
+}
+
+/* Double the chain heads (up to FLOW_MAX_BUCKETS); without memory the
+ * chains just get longer. */
+static void flow_grow(struct flow_table *t)
+{
+    size_t nb = (t->mask + 1) * 2;
+    struct flow **b;
+    struct flow *f;
+
+    if (nb > FLOW_MAX_BUCKETS || t->nflows <= 2 * (t->mask + 1))
+        return;
+    b = calloc(nb, sizeof(*b));
+    if (!b)
+        return;
+    for (f = t->lru_head; f; f = f->lru_next) {
+        f->hnext = b[f->hash & (nb - 1)];
+        b[f->hash & (nb - 1)] = f;
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->mask = nb - 1;
 }
 
 /* ---- LRU list ------------------------------------------------------------ */
@@ -359,6 +368,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt_info *p, 
     t->buckets[h & t->mask] = f;
     flow_lru_push(t, f);
     t->nflows++;
+    flow_grow(t);
     t->st.flows_created++;
     if (t->nflows > t->st.peak_flows)
         t->st.peak_flows = t->nflows;

@@ -42,7 +42,8 @@ struct x509_vcache_entry {
 };
 
 struct x509_pool {
-    struct x509_cert **slots;      /* open addressing by SHA-256, NULL = empty */
+    struct x509_cert **slots;      /* open addressing by der_hash(), NULL = empty */
+    uint64_t *hashes;              /* der_hash() of slots[i] */
     size_t n_slots;                /* power of two */
     size_t n_certs;
 
@@ -204,6 +205,32 @@ static int digest(struct x509_pool *pool, const void *data, size_t len, uint8_t 
         return TI_ENOMEM;
     }
     return TI_OK;
+}
+
+/* Interning finds a certificate by a fast hash of its DER, then the DER
+ * itself: SHA-256 runs once per distinct certificate (for its fingerprint),
+ * not once per connection presenting it -- a fleet presents the same chain
+ * thousands of times. */
+static uint64_t der_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, v;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&v, p + i, 8);
+        h = (h ^ v) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 32);
+}
+
+static bool der_equal(const struct x509_cert *c, const uint8_t *der, size_t len)
+{
+    return c->der_len == len && (len == 0 || memcmp(c->der, der, len) == 0);
 }
 
 static size_t slot_of(const uint8_t *sha, size_t n_slots)
@@ -611,21 +638,28 @@ static int pool_grow(struct x509_pool *pool)
 {
     size_t n = pool->n_slots * 2;
     struct x509_cert **slots = calloc(n, sizeof(*slots));
+    uint64_t *hashes = calloc(n, sizeof(*hashes));
 
-    if (slots == NULL)
+    if (slots == NULL || hashes == NULL) {
+        free(slots);
+        free(hashes);
         return TI_ENOMEM;
+    }
     for (size_t i = 0; i < pool->n_slots; i++) {
         struct x509_cert *c = pool->slots[i];
         size_t j;
         if (c == NULL)
             continue;
-        j = slot_of(c->sha256, n);
+        j = (size_t)pool->hashes[i] & (n - 1);
         while (slots[j] != NULL)
             j = (j + 1) & (n - 1);
         slots[j] = c;
+        hashes[j] = pool->hashes[i];
     }
     free(pool->slots);
+    free(pool->hashes);
     pool->slots = slots;
+    pool->hashes = hashes;
     pool->n_slots = n;
     return TI_OK;
 }
@@ -634,19 +668,21 @@ const struct x509_cert *x509_intern(struct x509_pool *pool, const uint8_t *der, 
 {
     uint8_t sha[32];
     struct x509_cert *c;
+    uint64_t h;
     size_t j;
 
     if (pool == NULL || (der == NULL && len > 0))
         return NULL;
-    if (digest(pool, der, len, sha) != TI_OK)
-        return NULL;
-    j = slot_of(sha, pool->n_slots);
+    h = der_hash(der, len);
+    j = (size_t)h & (pool->n_slots - 1);
     while (pool->slots[j] != NULL) {
-        if (memcmp(pool->slots[j]->sha256, sha, sizeof(sha)) == 0)
+        if (pool->hashes[j] == h && der_equal(pool->slots[j], der, len))
             return pool->slots[j];
         j = (j + 1) & (pool->n_slots - 1);
     }
     if (pool->n_certs >= X509_POOL_MAX_CERTS)
+        return NULL;
+    if (digest(pool, der, len, sha) != TI_OK)
         return NULL;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -672,10 +708,11 @@ const struct x509_cert *x509_intern(struct x509_pool *pool, const uint8_t *der, 
         cert_free(c);
         return NULL;
     }
-    j = slot_of(sha, pool->n_slots);
+    j = (size_t)h & (pool->n_slots - 1);
     while (pool->slots[j] != NULL)
         j = (j + 1) & (pool->n_slots - 1);
     pool->slots[j] = c;
+    pool->hashes[j] = h;
     pool->n_certs++;
     return c;
 }
@@ -874,10 +911,11 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
         return TI_ENOMEM;
     pool->n_slots = X509_POOL_INIT_SLOTS;
     pool->slots = calloc(pool->n_slots, sizeof(*pool->slots));
+    pool->hashes = calloc(pool->n_slots, sizeof(*pool->hashes));
     pool->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     pool->md = EVP_MD_CTX_new();
     pool->generation = 1;
-    if (pool->slots == NULL || pool->sha256 == NULL || pool->md == NULL) {
+    if (pool->slots == NULL || pool->hashes == NULL || pool->sha256 == NULL || pool->md == NULL) {
         set_err(errbuf, errlen, "x509", "out of memory");
         rc = TI_ENOMEM;
         goto fail;
@@ -934,6 +972,7 @@ void x509_pool_free(struct x509_pool *pool)
             cert_free(pool->slots[i]);
         free(pool->slots);
     }
+    free(pool->hashes);
     vcache_clear(pool);
     free(pool->vslots);
     X509_STORE_free(pool->store[X509_ROLE_SERVER]);

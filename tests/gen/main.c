@@ -1,4 +1,4 @@
-/* main.c - fixture generator CLI: `gen OUTDIR`, `gen --list`, `gen --only NAME OUTDIR`.
+/* main.c - fixture generator CLI: `gen OUTDIR`, `gen --list`, `gen --only NAME OUTDIR`, `gen --bench ...`.
  *
  * The PKI lives in OUTDIR/pki and is reused when present, so regenerating
  * one fixture keeps the certificates every other fixture was made with.
@@ -10,11 +10,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+int gen_bench_main(int argc, char **argv);   /* bench.c */
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: gen OUTDIR             write every fixture into OUTDIR\n"
                "       gen --only NAME OUTDIR write one fixture (NAME as in --list)\n"
-               "       gen --list             list the fixtures\n");
+               "       gen --list             list the fixtures\n"
+               "       gen --bench PKIDIR OUT.pcap MEGABYTES [HANDSHAKES]\n"
+               "                              the benchmark capture (see bench.c)\n");
 }
 
 /* NAME matches a fixture by its file name, with or without the extension. */
@@ -34,6 +38,8 @@ int main(int argc, char **argv)
     char pkidir[1024];
     int rc = 0, done = 0;
 
+    if (argc >= 2 && strcmp(argv[1], "--bench") == 0)
+        return gen_bench_main(argc - 2, argv + 2);
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < gen_nfixtures; i++)
             printf("%-28s %s\n", gen_fixtures[i].name, gen_fixtures[i].what);
