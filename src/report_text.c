@@ -901,7 +901,7 @@ static void alert_line(struct tctx *t, const struct conn_alert *al)
     fprintf(t->out, " %s (%u)", ds ? ds : "unknown", (unsigned)al->description);
     if (al->level == 2)
         tcolor(t, C_RESET);
-    fprintf(t->out, " from %s\n", from);
+    fprintf(t->out, " from %s%s\n", from, al->decrypted ? " (decrypted)" : "");
 }
 
 static void verify_line(struct tctx *t, const struct conn_verification *v)

@@ -535,11 +535,37 @@ int tls13_keys_init(struct tls13_dir_keys *k, uint16_t suite,
             return TI_ENOMEM;
         k->ctx = ctx;
     }
+    if (secret != k->secret)
+        memcpy(k->secret, secret, secret_len);   /* <= TLS13_MAX_SECRET: a->hash_len */
+    k->secret_len = (uint8_t)secret_len;
+    k->generation = 0;
     k->suite = suite;
     k->aead = a;
     k->seq = 0;
     k->ready = true;
     return TI_OK;
+}
+
+int tls13_keys_update(struct tls13_dir_keys *k)
+{
+    const struct tls13_aead *a;
+    uint8_t next[TLS13_MAX_SECRET];
+    uint32_t gen;
+    int rc;
+
+    if (k == NULL || !k->ready || k->aead == NULL || k->secret_len == 0)
+        return TI_EUNSUPPORTED;
+    a = k->aead;
+    rc = tls13_hkdf_expand_label(a->md, k->secret, k->secret_len, "traffic upd", NULL, 0,
+                                 next, a->hash_len);
+    if (rc != TI_OK)
+        return rc;
+    gen = k->generation;
+    rc = tls13_keys_init(k, a->suite, next, a->hash_len);
+    OPENSSL_cleanse(next, sizeof(next));
+    if (rc == TI_OK)
+        k->generation = gen + 1;
+    return rc;
 }
 
 /* One AEAD open with OpenSSL; returns false on a tag mismatch (or any

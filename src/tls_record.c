@@ -64,13 +64,17 @@ struct tls_dir {
     uint8_t dec13;           /* enum dec13_state */
     bool dec13_ok;           /* a record of this side opened */
     bool opaque_event;       /* EV_ENCRYPTED_HS added for this side */
+    uint32_t key_changes13;  /* Finished and KeyUpdates read: a record's messages end there */
     /* TLS <= 1.2 with --keylog: from its ChangeCipherSpec, this side's
      * records are opened with the keys of the CLIENT_RANDOM line's master
      * secret (RFC 5246 6.3). */
     uint8_t dec12;           /* enum dec12_state */
     bool dec12_all;          /* keep every record (TLS 1.0 CBC: the IV chains through them) */
     bool rec_open12;         /* the current record is to be opened */
-    bool closed12;           /* sent a decrypted close_notify or fatal alert */
+    /* A decrypted close_notify or fatal alert ended what this side sends
+     * (RFC 5246 7.2.1; RFC 8446 6.1, 6.2: after a fatal alert neither side
+     * sends anything). */
+    bool alert_closed;
 };
 
 enum dec12_state {
@@ -103,9 +107,11 @@ enum dec13_state {
     DEC13_NONE = 0,          /* no secret for this side (or no --keylog) */
     DEC13_ON,                /* handshake keys set: type-23 records are opened */
     DEC13_APP,               /* Finished read, [CLIENT|SERVER]_TRAFFIC_SECRET_0 logged: records
-                              * are opened until the handshake is over (a server's alert
-                              * rejecting the client's certificate comes under these keys) */
-    DEC13_DONE,              /* Finished read, no application secret (or KeyUpdate): opaque */
+                              * are opened (application data discarded, KeyUpdate followed)
+                              * until this side's close_notify or a fatal alert, so a server's
+                              * alert rejecting the client's certificate and the closing
+                              * alerts are read */
+    DEC13_DONE,              /* Finished read, no application secret: opaque */
     DEC13_STOPPED            /* tag failure or lost records: opaque from here on */
 };
 
@@ -143,7 +149,8 @@ struct tls_session {
     bool srv_after_cli13;    /* TLS 1.3: server record after the client's first opaque record */
     bool have_random;        /* a ClientHello random was seen (and looked up) */
     bool early_data;         /* the ClientHello offered 0-RTT (early_data extension) */
-    bool srv_after_cfin;     /* TLS 1.3: a server record ended after the client's Finished */
+    bool srv_after_cfin;     /* TLS 1.3: a server record ended after the client's Finished
+                              * (decrypted: one that was not an alert) */
     const struct tls_keylog_entry *kl_entry;  /* the key log's secrets for that random */
     struct tls13_dec *dec;   /* only for a connection being decrypted */
     struct tls12_dec *dec12; /* TLS <= 1.2 decryption; only with --keylog */
@@ -274,6 +281,11 @@ static int buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t max)
 
 /* ---- state helpers ---------------------------------------------------- */
 
+static const char *side_name(enum conn_dir dir)
+{
+    return dir == DIR_CLIENT ? "client" : "server";
+}
+
 static bool version_is_tls13(uint16_t v)
 {
     return v == 0x0304 || (v >> 8) == 0x7f;   /* final or draft (0x7fNN) */
@@ -282,6 +294,17 @@ static bool version_is_tls13(uint16_t v)
 static bool hs12_complete(const struct tls_session *s)
 {
     return !s->c->tls13 && s->c->finished[0] && s->c->finished[1];
+}
+
+/* TLS 1.3 with both Finished read: over once the server, if it asked for a
+ * certificate, went on after the client's Finished (RFC 8446 4.4.2.4: it
+ * judges the certificate then, and its next record may be the alert; a
+ * decrypted alert does not count as going on).  A fatal alert after that
+ * does not fail the handshake. */
+static bool hs13_over(const struct tls_session *s)
+{
+    return s->c->tls13 && s->c->finished[DIR_CLIENT] && s->c->finished[DIR_SERVER] &&
+           (!s->c->certificate_request || s->srv_after_cfin);
 }
 
 /* TLS 1.3 without keys: both sides encrypted, the client answered the
@@ -296,10 +319,8 @@ static bool tls13_done(const struct tls_session *s)
     /* With keys: a side still being decrypted has not sent its Finished. */
     if (cl->dec13 == DEC13_ON || sv->dec13 == DEC13_ON)
         return false;
-    /* A server that asked for a certificate judges it after the client's
-     * Finished (RFC 8446 4.4.2.4): its next record may be the alert. */
     if (s->c->finished[DIR_CLIENT] && s->c->finished[DIR_SERVER])
-        return !s->c->certificate_request || s->srv_after_cfin;
+        return hs13_over(s);
     return sv->enc13_records > 0 && cl->enc13_records > 0 &&
            (cl->enc13_records > 1 || s->srv_after_cli13);
 }
@@ -337,7 +358,7 @@ static void add_alert(struct tls_session *s, enum conn_dir dir, bool encrypted,
     }
     conn_add_event(c, s->ts, EV_ALERT, dir, encrypted ? 0 : desc,
                    encrypted ? 0 : level);
-    if (!hs12_complete(s) &&
+    if (!hs12_complete(s) && !hs13_over(s) &&
         (encrypted || level == 2 || (level == 1 && alert_always_fatal(desc))))
         s->hs_failed = true;
 }
@@ -476,12 +497,41 @@ static void keys13_app(struct tls_session *s, enum conn_dir dir)
     const struct tls_keylog_secret *sec;
 
     d->dec13 = DEC13_DONE;
+    d->key_changes13++;
     if (s->kl_entry == NULL)
         return;
     sec = &s->kl_entry->s[dir == DIR_CLIENT ? TLS_KL_CLIENT_AP0 : TLS_KL_SERVER_AP0];
     if (sec->len > 0 && s->dec != NULL &&
         tls13_keys_init(&s->dec->k[dir], s->c->sh.suite, sec->v, sec->len) == TI_OK)
         d->dec13 = DEC13_APP;
+}
+
+/* A KeyUpdate read under a side's application keys (RFC 8446 4.6.3): its
+ * next records are under the next generation, derived from the current
+ * secret (7.2), sequence from 0 (5.3).  body: KeyUpdateRequest, 1 byte. */
+static void key_update13(struct tls_session *s, enum conn_dir dir, const uint8_t *body,
+                         size_t len)
+{
+    struct tls_dir *d = &s->d[dir];
+    int rc;
+
+    if (d->dec13 == DEC13_ON) {
+        /* RFC 8446 4.6.3: before Finished it is an unexpected_message. */
+        note_problem(s, dir, "KeyUpdate before the %s's Finished", side_name(dir));
+        return;
+    }
+    if (d->dec13 != DEC13_APP)
+        return;
+    if (len != 1 || body[0] > 1)
+        note_problem(s, dir, "malformed KeyUpdate (%zu bytes)", len);   /* keys change anyway */
+    rc = tls13_keys_update(&s->dec->k[dir]);
+    if (rc != TI_OK) {
+        d->dec13 = DEC13_STOPPED;
+        note13(s, "the %s's next application traffic keys after a KeyUpdate were not derived "
+                  "(%s): decryption stopped", side_name(dir), ti_strerror(rc));
+        return;
+    }
+    d->key_changes13++;
 }
 
 /* ---- TLS 1.0-1.2 decryption with --keylog ------------------------------- */
@@ -521,11 +571,6 @@ static struct tls12_dec *dec12_state(struct tls_session *s)
     if (s->keylog != NULL && s->dec12 == NULL)
         s->dec12 = calloc(1, sizeof(*s->dec12));
     return s->dec12;
-}
-
-static const char *side_name(enum conn_dir dir)
-{
-    return dir == DIR_CLIENT ? "client" : "server";
 }
 
 /* A TLS <= 1.2 side sent ChangeCipherSpec: its next records are under the
@@ -731,6 +776,16 @@ static void hs_message(struct tls_session *s, enum conn_dir dir, uint8_t type,
 {
     struct conn *c = s->c;
 
+    if (s->d[dir].dec13 == DEC13_APP) {
+        /* Read under this side's application keys: post-handshake messages
+         * (RFC 8446 4.6).  NewSessionTicket and post-handshake
+         * authentication say nothing about the handshake and are ignored
+         * (the ladder and the alerts' "after" stay with the handshake's
+         * last message); a KeyUpdate changes the keys. */
+        if (type == TLS_HS_KEY_UPDATE)
+            key_update13(s, dir, body, len);
+        return;
+    }
     conn_add_event(c, s->ts, EV_HANDSHAKE, dir, type, 0);
     s->last_hs_type = type;
     s->last_hs_from = dir;
@@ -758,8 +813,7 @@ static void hs_message(struct tls_session *s, enum conn_dir dir, uint8_t type,
             keys13_app(s, dir);   /* application traffic keys follow (RFC 8446 7.2) */
         break;
     case TLS_HS_KEY_UPDATE:
-        if (s->d[dir].dec13 == DEC13_APP)
-            s->d[dir].dec13 = DEC13_DONE;   /* RFC 8446 4.6.3: next generation not followed */
+        key_update13(s, dir, body, len);   /* under handshake keys: a problem */
         break;
     default:
         break;
@@ -773,7 +827,7 @@ static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
 {
     struct tls_dir *d = &s->d[dir];
     struct cur c = cur_make(p, n), m = {NULL, NULL};
-    uint32_t mlen;
+    uint32_t mlen, keys = d->key_changes13;
     int rc;
 
     if (d->hs_lost) {
@@ -789,7 +843,7 @@ static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
     }
     /* A key change ends the message stream of its record (RFC 8446 5.1):
      * plaintext stops at encryption, decrypted text at the next keys. */
-    while (!cur_done(&c) && !d->dead &&
+    while (!cur_done(&c) && !d->dead && d->key_changes13 == keys &&
            (decrypted ? d->dec13 == DEC13_ON || d->dec13 == DEC13_APP || d->dec12 == DEC12_ON
                       : !d->enc)) {
         if (d->hs_len == 0 && cur_left(&c) >= TLS_HS_HDR) {
@@ -836,6 +890,11 @@ static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
             hs_message(s, dir, d->hs_buf[0], d->hs_buf + TLS_HS_HDR, need - TLS_HS_HDR);
         }
     }
+    /* RFC 8446 5.1: a Finished or KeyUpdate ends its record; what follows
+     * would be under the old keys, which the sender no longer uses. */
+    if (d->key_changes13 != keys && !cur_done(&c) && !d->dead)
+        note_problem(s, dir, "%zu bytes after a key change in the same record ignored",
+                     cur_left(&c));
 }
 
 /* ---- records ----------------------------------------------------------- */
@@ -906,6 +965,49 @@ static void alerts_input(struct tls_session *s, enum conn_dir dir, const uint8_t
         add_alert(s, dir, false, level, desc);
 }
 
+/* Alerts read by decrypting a record (TLS 1.0-1.3 with --keylog): as in
+ * the clear, marked decrypted.  A close_notify ends what its sender sends
+ * (RFC 5246 7.2.1, RFC 8446 6.1); a fatal alert too, and in TLS 1.3 what
+ * both send (RFC 8446 6.2: both close at once; the level is implied by the
+ * description, 6: every alert but close_notify and user_canceled is fatal). */
+static void alerts_decrypted(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
+                             size_t n)
+{
+    struct conn *c = s->c;
+    struct cur cu = cur_make(p, n);
+    uint8_t level, desc;
+
+    while (cur_u8(&cu, &level) == TI_OK && cur_u8(&cu, &desc) == TI_OK) {
+        uint16_t before = c->n_alerts;
+        add_alert(s, dir, false, level, desc);
+        if (c->n_alerts > before)
+            c->alerts[before].decrypted = true;
+        if (desc == 0 || level == 2)
+            s->d[dir].alert_closed = true;
+        if (c->tls13 && desc != 0 && desc != 90)   /* 90: user_canceled */
+            s->d[DIR_CLIENT].alert_closed = s->d[DIR_SERVER].alert_closed = true;
+    }
+}
+
+/* Decryption of a TLS 1.3 side stops (the note says why): its records are
+ * opaque from here, as without keys. */
+static void stop13(struct tls_session *s, enum conn_dir dir)
+{
+    struct tls_dir *d = &s->d[dir];
+    struct conn *c = s->c;
+
+    if (d->dec13 == DEC13_APP) {
+        /* After its Finished: application data, as DEC13_DONE counts it. */
+        if (!c->appdata[dir]) {
+            c->appdata[dir] = true;
+            conn_add_event(c, s->ts, EV_APPDATA, dir, 0, 0);
+        }
+    } else {
+        opaque_event(s, dir);
+    }
+    d->dec13 = DEC13_STOPPED;
+}
+
 /* A whole protected record of a side being decrypted (RFC 8446 5.2): open
  * it and hand the plaintext to the handshake or alert layer, as if it had
  * come in the clear. */
@@ -918,10 +1020,9 @@ static void on_record13(struct tls_session *s, enum conn_dir dir, const uint8_t 
     int rc;
 
     if (len > TLS13_MAX_CIPHERTEXT) {
-        d->dec13 = DEC13_STOPPED;
         note13(s, "the %s sent a protected record of %zu bytes, over the TLS 1.3 limit: "
-                  "decryption stopped", dir == DIR_CLIENT ? "client" : "server", len);
-        opaque_event(s, dir);
+                  "decryption stopped", side_name(dir), len);
+        stop13(s, dir);
         return;
     }
     rc = tls13_open_record(&s->dec->k[dir], d->hdr, body, len, s->dec->buf, sizeof(s->dec->buf),
@@ -931,19 +1032,33 @@ static void on_record13(struct tls_session *s, enum conn_dir dir, const uint8_t 
          * before the client's first handshake-key record. */
         if (dir == DIR_CLIENT && s->early_data && !d->dec13_ok)
             return;
-        d->dec13 = DEC13_STOPPED;
-        note13(s, "AEAD tag check failed: the key log does not match this connection");
-        opaque_event(s, dir);
+        if (d->dec13 == DEC13_APP && s->dec->k[dir].generation == 0)
+            note13(s, "AEAD tag check failed on a %s record under %s_TRAFFIC_SECRET_0: the "
+                      "key log's application secret does not match this connection "
+                      "(decryption of the %s's records stopped)", side_name(dir),
+                   dir == DIR_CLIENT ? "CLIENT" : "SERVER", side_name(dir));
+        else if (d->dec13 == DEC13_APP)
+            note13(s, "AEAD tag check failed on a %s record under application traffic "
+                      "secret generation %u, derived at a KeyUpdate (decryption of the %s's "
+                      "records stopped)", side_name(dir), (unsigned)s->dec->k[dir].generation,
+                   side_name(dir));
+        else
+            note13(s, "AEAD tag check failed: the key log does not match this connection");
+        stop13(s, dir);
         return;
     }
     d->dec13_ok = true;
     s->c->keys_used = true;
+    /* Read by tls13_done(): the server went on after the client's Finished
+     * with something other than an alert. */
+    if (dir == DIR_SERVER && s->c->finished[DIR_CLIENT] && type != CT_ALERT)
+        s->srv_after_cfin = true;
     switch (type) {
     case CT_HANDSHAKE:
         hs_input(s, dir, s->dec->buf, n, true);
         break;
     case CT_ALERT:
-        alerts_input(s, dir, s->dec->buf, n);
+        alerts_decrypted(s, dir, s->dec->buf, n);
         break;
     case CT_APPDATA:
         if (d->dec13 != DEC13_APP) {
@@ -993,25 +1108,6 @@ static void on_encrypted_hs(struct tls_session *s, enum conn_dir dir)
     conn_add_event(s->c, s->ts, EV_ENCRYPTED_HS, dir, TLS_HS_FINISHED, 0);
 }
 
-/* Decrypted TLS <= 1.2 alerts: as in the clear, marked decrypted.  A
- * close_notify or a fatal alert ends what the side sends (RFC 5246 7.2). */
-static void alerts12_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
-                           size_t n)
-{
-    struct conn *c = s->c;
-    struct cur cu = cur_make(p, n);
-    uint8_t level, desc;
-
-    while (cur_u8(&cu, &level) == TI_OK && cur_u8(&cu, &desc) == TI_OK) {
-        uint16_t before = c->n_alerts;
-        add_alert(s, dir, false, level, desc);
-        if (c->n_alerts > before)
-            c->alerts[before].decrypted = true;
-        if (desc == 0 || level == 2)
-            s->d[dir].closed12 = true;
-    }
-}
-
 /* The record could not be opened: what its header alone says, as without
  * keys (RFC 5246 7.4.9: the first handshake record after CCS is Finished). */
 static void opaque12(struct tls_session *s, enum conn_dir dir)
@@ -1056,7 +1152,7 @@ static void on_record12(struct tls_session *s, enum conn_dir dir, const uint8_t 
         hs_input(s, dir, s->dec12->buf, n, true);
         break;
     case CT_ALERT:
-        alerts12_input(s, dir, s->dec12->buf, n);
+        alerts_decrypted(s, dir, s->dec12->buf, n);
         break;
     case CT_CCS:
         on_ccs(s, dir);   /* a renegotiation's, under the current keys */
@@ -1117,8 +1213,12 @@ static void record_end(struct tls_session *s, enum conn_dir dir,
 
     d->in_rec = false;
     d->hdr_len = 0;
-    /* Read by tls_done() once this chunk is processed (tls13_done). */
-    if (dir == DIR_SERVER && s->c->finished[DIR_CLIENT])
+    /* Read by tls_done() once this chunk is processed (tls13_done); a
+     * record to open under the server's application keys is judged by
+     * its content in on_record13. */
+    if (dir == DIR_SERVER && s->c->finished[DIR_CLIENT] &&
+        !(d->rec_keep && !d->rec_damaged && d->rec_type == CT_APPDATA && !d->rec_open12 &&
+          d->dec13 == DEC13_APP))
         s->srv_after_cfin = true;
     if (d->rec_open12 && (!d->rec_keep || d->rec_damaged)) {
         /* Not opened (or bytes lost inside): its sequence number is used
@@ -1800,10 +1900,10 @@ void tls_gap(struct tls_session *s, int side, uint64_t n, int64_t ts)
     }
     if (d->dec13 == DEC13_ON || d->dec13 == DEC13_APP) {
         /* Whole records may be lost: the sequence number is unknown. */
+        note13(s, "%llu bytes of the %s's protected %srecords are missing: "
+                  "decryption stopped", (unsigned long long)n, side_name(dir),
+               d->dec13 == DEC13_ON ? "handshake " : "");
         d->dec13 = DEC13_STOPPED;
-        note13(s, "%llu bytes of the %s's protected handshake records are missing: "
-                  "decryption stopped", (unsigned long long)n,
-               dir == DIR_CLIENT ? "client" : "server");
     }
 }
 
@@ -1833,8 +1933,24 @@ void tls_close(struct tls_session *s, int side, bool rst, int64_t ts)
 static bool dec12_pending(const struct tls_session *s)
 {
     for (int dir = DIR_CLIENT; dir <= DIR_SERVER; dir++)
-        if (s->d[dir].dec12 == DEC12_ON && !s->d[dir].closed12)
+        if (s->d[dir].dec12 == DEC12_ON && !s->d[dir].alert_closed)
             return true;
+    return false;
+}
+
+/* TLS 1.3 with application secrets: a side whose records are still opened
+ * may yet send its close_notify or an alert, until it closed with an
+ * alert, ended its half of TCP (FIN), or either side reset.  A
+ * decryption failure or a gap ends it too (DEC13_STOPPED, with a note). */
+static bool dec13_pending(const struct tls_session *s)
+{
+    if (s->d[DIR_CLIENT].rst || s->d[DIR_SERVER].rst)
+        return false;
+    for (int dir = DIR_CLIENT; dir <= DIR_SERVER; dir++) {
+        const struct tls_dir *d = &s->d[dir];
+        if (d->dec13 == DEC13_APP && !d->alert_closed && !d->closed && !d->dead)
+            return true;
+    }
     return false;
 }
 
@@ -1844,7 +1960,7 @@ bool tls_done(const struct tls_session *s)
         return true;
     if (s->not_tls || s->stopped || s->hs_failed)
         return true;
-    if ((hs12_complete(s) && !dec12_pending(s)) || tls13_done(s))
+    if ((hs12_complete(s) && !dec12_pending(s)) || (tls13_done(s) && !dec13_pending(s)))
         return true;
     if (s->d[0].dead && s->d[1].dead)
         return true;

@@ -43,18 +43,6 @@ struct exception {
 };
 
 static const struct exception exceptions[] = {
-    /* Key logs: tshark decrypted TLS 1.3 application data; tlsinspect decrypts the TLS 1.3
-     * handshake (and TLS <= 1.2 records, which now agree). */
-    {"hotplace/test/testcase/tls/linux/ubuntu20.pcap", "127.0.0.1:55724", "alerts",
-     "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
-    {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_CCM_SHA256_X25519MLKEM768.pcapng", "::1:12182",
-     "alerts", "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
-    {"hotplace/test/testcase/tls/tls13/tls13_TLS_AES_128_GCM_SHA256.pcapng", "::1:1807", "alerts",
-     "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
-    {"hotplace/test/testcase/tls/tls13/tls13_TLS_CHACHA20_POLY1305_SHA256.pcapng", "::1:1738", "alerts",
-     "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
-    {"scapy/doc/notebooks/tls/raw_data/tls_nss_example.pcap", "127.0.0.1:41402", "alerts", "TLS 1.3 session: tshark decrypted the close_notify alerts (level 1, description 0) sent after the handshake, under the application traffic keys; tlsinspect decrypts the handshake (handshake traffic secrets) and stops at each side's Finished by design, so these stay opaque records"},
-
     /* SSLv2-compatible ClientHellos the expected files do not list. */
     {"arkime/pppoe.pcap", "172.202.246.57:1063", "client_hellos", "tshark: frame 4 is an SSLv2-compatible CLIENT-HELLO (tshark -V: 'SSLv2 Record Layer: Client Hello'); tshark dissects it but the expected file only collects TLS-record ClientHellos (handshake type 1 inside a type-22 record); tlsinspect counts it (RFC 5246 E.2), so tlsinspect is right"},
     {"suricata-verify/sslv2-tls-upgrade-01/ssl-v2-s1.pcap", "10.150.98.145:1660", "client_hellos",

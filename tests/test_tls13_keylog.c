@@ -511,6 +511,64 @@ static void test_keys_init_errors(void **state)
     tls13_keys_clear(NULL);
 }
 
+/* ---- KeyUpdate (RFC 8446 4.6.3, 7.2) --------------------------------------- */
+
+/* Each generation's secret is HKDF-Expand-Label(previous, "traffic upd", "",
+ * Hash.length), checked against OpenSSL's TLS13-KDF; records sealed under it
+ * open from sequence 0, records under the previous one no longer do. */
+static void test_keys_update(void **state)
+{
+    uint8_t secret[48], next[48], rec[600], out[600], type;
+    static const uint8_t msg[5] = {'h', 'e', 'l', 'l', 'o'};
+    struct tls13_dir_keys k;
+    size_t out_len, n;
+
+    (void)state;
+    memset(&k, 0, sizeof(k));
+    assert_int_equal(tls13_keys_update(NULL), TI_EUNSUPPORTED);
+    assert_int_equal(tls13_keys_update(&k), TI_EUNSUPPORTED);   /* never initialised */
+    for (size_t s = 0; s < sizeof(SUITES) / sizeof(SUITES[0]); s++) {
+        const struct suite_case *sc = &SUITES[s];
+        for (size_t i = 0; i < sc->hash_len; i++)
+            secret[i] = (uint8_t)(0x40 + s * 7 + i);
+        assert_int_equal(tls13_keys_init(&k, sc->suite, secret, sc->hash_len), TI_OK);
+        assert_int_equal(k.generation, 0);
+        assert_int_equal(k.secret_len, sc->hash_len);
+        assert_memory_equal(k.secret, secret, sc->hash_len);
+        k.seq = 41;   /* records already read under generation 0 */
+        for (uint32_t gen = 1; gen <= 3; gen++) {
+            tls13_kdf_ref(sc->md, secret, sc->hash_len, "traffic upd", NULL, 0, next,
+                          sc->hash_len);
+            assert_int_equal(tls13_keys_update(&k), TI_OK);
+            assert_int_equal(k.generation, gen);
+            assert_int_equal(k.seq, 0);                  /* RFC 8446 5.3 */
+            assert_memory_equal(k.secret, next, sc->hash_len);
+            /* The previous generation's record at the new sequence: refused. */
+            n = seal(sc, secret, 0, 23, msg, sizeof(msg), 0, rec);
+            assert_int_equal(tls13_open_record(&k, rec, rec + 5, n - 5, out, sizeof(out),
+                                               &out_len, &type), TI_EMALFORMED);
+            assert_int_equal(k.seq, 0);
+            n = seal(sc, next, 0, 21, msg, 2, 3, rec);
+            assert_int_equal(tls13_open_record(&k, rec, rec + 5, n - 5, out, sizeof(out),
+                                               &out_len, &type), TI_OK);
+            assert_int_equal(type, 21);
+            assert_int_equal(out_len, 2);
+            n = seal(sc, next, 1, 23, msg, sizeof(msg), 0, rec);
+            assert_int_equal(tls13_open_record(&k, rec, rec + 5, n - 5, out, sizeof(out),
+                                               &out_len, &type), TI_OK);
+            assert_memory_equal(out, msg, sizeof(msg));
+            memcpy(secret, next, sc->hash_len);
+        }
+        /* A fresh init starts again at generation 0. */
+        assert_int_equal(tls13_keys_init(&k, sc->suite, secret, sc->hash_len), TI_OK);
+        assert_int_equal(k.generation, 0);
+    }
+    tls13_keys_clear(&k);
+    assert_false(k.ready);
+    assert_int_equal(k.secret_len, 0);                   /* wiped */
+    assert_int_equal(tls13_keys_update(&k), TI_EUNSUPPORTED);
+}
+
 /* ---- key log ------------------------------------------------------------ */
 
 #define MAX_W 64
@@ -939,17 +997,24 @@ static const struct suite_case *suite_case(uint16_t suite)
     return NULL;
 }
 
-/* Protected record(s) of `plain` under the secret made of v. */
+/* A protected record of `plain` under this traffic secret. */
+static void sealed_with(struct buf *out, uint16_t suite, const uint8_t *secret, uint64_t seq,
+                        uint8_t type, const uint8_t *plain, size_t n, size_t pad)
+{
+    uint8_t rec[600];
+    size_t len = seal(suite_case(suite), secret, seq, type, plain, n, pad, rec);
+
+    bput(out, rec, len);
+}
+
+/* A protected record of `plain` under the secret made of v. */
 static void sealed(struct buf *out, uint16_t suite, uint8_t v, uint64_t seq, uint8_t type,
                    const uint8_t *plain, size_t n, size_t pad)
 {
-    const struct suite_case *sc = suite_case(suite);
-    uint8_t secret[48], rec[600];
-    size_t len;
+    uint8_t secret[48];
 
-    secret_of(v, sc->hash_len, secret);
-    len = seal(sc, secret, seq, type, plain, n, pad, rec);
-    bput(out, rec, len);
+    secret_of(v, suite_case(suite)->hash_len, secret);
+    sealed_with(out, suite, secret, seq, type, plain, n, pad);
 }
 
 struct sess {
@@ -1081,6 +1146,7 @@ static void test_session_client_encrypted_alert(void **state)
     sess_feed(&h, 0, &b);
     assert_int_equal(h.c.n_alerts, 1);
     assert_false(h.c.alerts[0].encrypted);
+    assert_true(h.c.alerts[0].decrypted);   /* under the client's handshake keys */
     assert_int_equal(h.c.alerts[0].from, DIR_CLIENT);
     assert_int_equal(h.c.alerts[0].level, 2);
     assert_int_equal(h.c.alerts[0].description, 48);
@@ -1142,6 +1208,7 @@ static void test_session_mtls_server_alert(void **state)
         if (with_app) {
             assert_int_equal(h.c.n_alerts, 1);
             assert_int_equal(h.c.alerts[0].from, DIR_SERVER);
+            assert_true(h.c.alerts[0].decrypted);
             assert_int_equal(h.c.alerts[0].description, 48);
             assert_int_equal(h.c.alerts[0].after_msg, TLS_HS_FINISHED);
             assert_int_equal(h.c.alerts[0].after_msg_from, DIR_CLIENT);
@@ -1344,6 +1411,339 @@ static void test_session_gap(void **state)
     free(kl); free(b.p); free(flight.p); free(r1.p);
 }
 
+/* ---- after the handshake: application traffic keys ----------------------- */
+
+/* NewSessionTicket body (RFC 8446 4.6.1): lifetime, age_add, nonce<0..255>,
+ * ticket<1..2^16-1>, extensions<0..2^16-2>. */
+static void bu32_ticket(struct buf *b)
+{
+    bu16(b, 0); bu16(b, 7200);          /* ticket_lifetime */
+    bu16(b, 0x1234); bu16(b, 0x5678);   /* ticket_age_add */
+    bu8(b, 1); bu8(b, 0);               /* ticket_nonce */
+    bu16(b, 4); bu16(b, 0xabcd); bu16(b, 0xef01);
+    bu16(b, 0);                         /* extensions */
+}
+
+/* A whole handshake (no client certificate) under the given key log: server
+ * flight (seq 0), client Finished (seq 0); the session stays open. */
+static void handshake_with(struct sess *h, uint16_t suite, const char *kl, size_t chunk)
+{
+    struct buf b = {0}, flight = {0}, fin = {0};
+    uint8_t cfin[48];
+    size_t hl = suite_case(suite)->hash_len;
+
+    sess_open(h, kl, chunk);
+    client_hello(&b, false);
+    sess_feed(h, 0, &b);
+    server_hello(&b, suite, false, false);
+    server_flight(&flight, false, true);
+    sealed(&b, suite, SECRET_S_HS, 0, 22, flight.p, flight.n, 0);
+    sess_feed(h, 1, &b);
+    memset(cfin, 0xcf, sizeof(cfin));
+    bu8(&fin, TLS_HS_FINISHED); bu24(&fin, (unsigned)hl); bput(&fin, cfin, hl);
+    sealed(&b, suite, SECRET_C_HS, 0, 22, fin.p, fin.n, 0);
+    sess_feed(h, 0, &b);
+    assert_true(h->c.finished[DIR_CLIENT] && h->c.finished[DIR_SERVER]);
+    free(b.p); free(flight.p); free(fin.p);
+}
+
+static bool has_hs_event(const struct conn *c, int type)
+{
+    for (uint16_t i = 0; i < c->n_events; i++)
+        if (c->events[i].kind == EV_HANDSHAKE && c->events[i].type == type)
+            return true;
+    return false;
+}
+
+static void assert_close_notify(const struct conn *c, size_t i, enum conn_dir from)
+{
+    assert_true(c->n_alerts > i);
+    assert_int_equal(c->alerts[i].from, from);
+    assert_false(c->alerts[i].encrypted);
+    assert_true(c->alerts[i].decrypted);
+    assert_int_equal(c->alerts[i].level, 1);
+    assert_int_equal(c->alerts[i].description, 0);
+    /* Post-handshake messages do not move "after": the handshake's last. */
+    assert_int_equal(c->alerts[i].after_msg, TLS_HS_FINISHED);
+    assert_int_equal(c->alerts[i].after_msg_from, DIR_CLIENT);
+}
+
+static const uint8_t CLOSE_NOTIFY[2] = {1, 0};
+
+/* With [CLIENT|SERVER]_TRAFFIC_SECRET_0 each side's records are opened after
+ * its Finished: a NewSessionTicket is ignored, application data only counted
+ * (sequence numbers), and the close_notify alerts are read, marked
+ * decrypted; the session waits for both.  Every suite, whole and in pieces. */
+static void test_session_app_close_notify(void **state)
+{
+    static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0x1304, 0x1305};
+    static const size_t chunks[] = {0, 1, 7};
+
+    (void)state;
+    for (size_t si = 0; si < sizeof(suites) / sizeof(suites[0]); si++) {
+        for (size_t ci = 0; ci < sizeof(chunks) / sizeof(chunks[0]); ci++) {
+            uint16_t suite = suites[si];
+            char *kl = keylog_text(suite_case(suite)->hash_len, true, true, true, false);
+            struct sess h;
+            struct buf b = {0}, nst = {0}, body = {0};
+            uint8_t data[300];
+
+            memset(data, 0xda, sizeof(data));
+            handshake_with(&h, suite, kl, chunks[ci]);
+            assert_false(tls_done(h.s));   /* both sides may still send alerts */
+            /* Server: NewSessionTicket (RFC 8446 4.6.1), then data. */
+            bu32_ticket(&body);
+            bmsg(&nst, TLS_HS_NEW_SESSION_TICKET, &body);
+            sealed(&b, suite, SECRET_S_AP, 0, 22, nst.p, nst.n, 0);
+            sealed(&b, suite, SECRET_S_AP, 1, 23, data, sizeof(data), 20);
+            sess_feed(&h, 1, &b);
+            /* Client: two records of data, then its close_notify. */
+            sealed(&b, suite, SECRET_C_AP, 0, 23, data, 100, 0);
+            sealed(&b, suite, SECRET_C_AP, 1, 23, data, 0, 0);
+            sess_feed(&h, 0, &b);
+            assert_true(h.c.appdata[DIR_CLIENT] && h.c.appdata[DIR_SERVER]);
+            assert_false(has_hs_event(&h.c, TLS_HS_NEW_SESSION_TICKET));
+            assert_int_equal(h.c.n_alerts, 0);
+            assert_false(tls_done(h.s));
+            sealed(&b, suite, SECRET_C_AP, 2, 21, CLOSE_NOTIFY, 2, 0);
+            sess_feed(&h, 0, &b);
+            assert_int_equal(h.c.n_alerts, 1);
+            assert_close_notify(&h.c, 0, DIR_CLIENT);
+            assert_false(tls_done(h.s));   /* the server has not closed yet */
+            sealed(&b, suite, SECRET_S_AP, 2, 21, CLOSE_NOTIFY, 2, 5);
+            sess_feed(&h, 1, &b);
+            assert_int_equal(h.c.n_alerts, 2);
+            assert_close_notify(&h.c, 1, DIR_SERVER);
+            assert_true(tls_done(h.s));
+            tls_finish(h.s);
+            assert_int_equal(h.c.outcome, OUTCOME_COMPLETE);
+            assert_null(h.c.tls13_note);
+            assert_null(h.c.malformed_why[0]);
+            assert_null(h.c.malformed_why[1]);
+            sess_close(&h);
+            free(kl); free(b.p); free(nst.p); free(body.p);
+        }
+    }
+}
+
+/* KeyUpdate (RFC 8446 4.6.3): the sender's next records are under the next
+ * generation, derived here with OpenSSL's TLS13-KDF, from sequence 0; the
+ * peer's answer updates the peer only.  Two generations on the client. */
+static void test_session_key_update(void **state)
+{
+    static const uint16_t suites[] = {0x1301, 0x1302};
+
+    (void)state;
+    for (size_t si = 0; si < 2; si++) {
+        uint16_t suite = suites[si];
+        const struct suite_case *sc = suite_case(suite);
+        char *kl = keylog_text(sc->hash_len, true, true, true, false);
+        struct sess h;
+        struct buf b = {0}, ku = {0}, body = {0};
+        uint8_t c0[48], c1[48], c2[48], s0[48], s1[48], data[40] = {0};
+
+        secret_of(SECRET_C_AP, sc->hash_len, c0);
+        secret_of(SECRET_S_AP, sc->hash_len, s0);
+        tls13_kdf_ref(sc->md, c0, sc->hash_len, "traffic upd", NULL, 0, c1, sc->hash_len);
+        tls13_kdf_ref(sc->md, c1, sc->hash_len, "traffic upd", NULL, 0, c2, sc->hash_len);
+        tls13_kdf_ref(sc->md, s0, sc->hash_len, "traffic upd", NULL, 0, s1, sc->hash_len);
+        handshake_with(&h, suite, kl, 0);
+        /* Client: data, KeyUpdate(update_requested), data under generation 1. */
+        sealed_with(&b, suite, c0, 0, 23, data, sizeof(data), 0);
+        bu8(&body, 1);
+        bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
+        sealed_with(&b, suite, c0, 1, 22, ku.p, ku.n, 0);
+        sealed_with(&b, suite, c1, 0, 23, data, sizeof(data), 0);
+        sess_feed(&h, 0, &b);
+        /* Server answers with KeyUpdate(update_not_requested), then data. */
+        ku.n = 0; body.n = 0;
+        bu8(&body, 0);
+        bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
+        sealed_with(&b, suite, s0, 0, 22, ku.p, ku.n, 0);
+        sealed_with(&b, suite, s1, 0, 23, data, sizeof(data), 0);
+        sess_feed(&h, 1, &b);
+        /* Client: a second KeyUpdate, then close_notify under generation 2. */
+        ku.n = 0; body.n = 0;
+        bu8(&body, 0);
+        bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
+        sealed_with(&b, suite, c1, 1, 22, ku.p, ku.n, 0);
+        sealed_with(&b, suite, c2, 0, 21, CLOSE_NOTIFY, 2, 0);
+        sess_feed(&h, 0, &b);
+        assert_null(h.c.tls13_note);
+        assert_int_equal(h.c.n_alerts, 1);
+        assert_close_notify(&h.c, 0, DIR_CLIENT);
+        assert_false(has_hs_event(&h.c, TLS_HS_KEY_UPDATE));
+        assert_false(tls_done(h.s));
+        sealed_with(&b, suite, s1, 1, 21, CLOSE_NOTIFY, 2, 0);
+        sess_feed(&h, 1, &b);
+        assert_int_equal(h.c.n_alerts, 2);
+        assert_close_notify(&h.c, 1, DIR_SERVER);
+        assert_true(tls_done(h.s));
+        assert_null(h.c.malformed_why[0]);
+        assert_null(h.c.malformed_why[1]);
+        sess_close(&h);
+
+        /* Without following the KeyUpdate the close_notify would not open:
+         * sealed under the old generation it fails the tag check. */
+        handshake_with(&h, suite, kl, 0);
+        ku.n = 0; body.n = 0;
+        bu8(&body, 0);
+        bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
+        sealed_with(&b, suite, c0, 0, 22, ku.p, ku.n, 0);
+        sealed_with(&b, suite, c0, 0, 21, CLOSE_NOTIFY, 2, 0);
+        sess_feed(&h, 0, &b);
+        assert_int_equal(h.c.n_alerts, 0);
+        assert_non_null(h.c.tls13_note);
+        assert_non_null(strstr(h.c.tls13_note, "client record under application traffic "
+                                               "secret generation 1"));
+        sess_close(&h);
+        free(kl); free(b.p); free(ku.p); free(body.p);
+    }
+}
+
+/* What ends the wait besides the alerts: a tag failure (with a note naming
+ * the secret), a capture gap, FIN, RST, a fatal alert (both sides, RFC 8446
+ * 6.2, and it does not fail a finished handshake); what a KeyUpdate must
+ * not carry. */
+static void test_session_app_stops(void **state)
+{
+    struct sess h;
+    struct buf b = {0}, ku = {0}, body = {0};
+    uint8_t data[16] = {0}, c1[32];
+    char *kl = keylog_text(32, true, true, true, false), *bad;
+    static const uint8_t fatal[2] = {2, 10};   /* unexpected_message */
+
+    (void)state;
+    /* The client's application secret is wrong: the client stops, said so;
+     * the server is still read. */
+    bad = strdup(kl);
+    assert_non_null(bad);
+    char *line = strstr(bad, "CLIENT_TRAFFIC_SECRET_0 ");
+    assert_non_null(line);
+    line[strlen("CLIENT_TRAFFIC_SECRET_0 ") + 65] ^= 1;
+    handshake_with(&h, 0x1301, bad, 0);
+    sealed(&b, 0x1301, SECRET_C_AP, 0, 21, CLOSE_NOTIFY, 2, 0);
+    sess_feed(&h, 0, &b);
+    assert_int_equal(h.c.n_alerts, 0);
+    assert_non_null(h.c.tls13_note);
+    assert_non_null(strstr(h.c.tls13_note, "client record under CLIENT_TRAFFIC_SECRET_0"));
+    assert_true(h.c.appdata[DIR_CLIENT]);   /* an opaque record after Finished */
+    assert_false(tls_done(h.s));            /* the server's records still open */
+    sealed(&b, 0x1301, SECRET_S_AP, 0, 21, CLOSE_NOTIFY, 2, 0);
+    sess_feed(&h, 1, &b);
+    assert_int_equal(h.c.n_alerts, 1);
+    assert_true(tls_done(h.s));
+    tls_finish(h.s);
+    assert_int_equal(h.c.outcome, OUTCOME_COMPLETE);
+    sess_close(&h);
+    free(bad);
+
+    /* A gap in the server's records: stopped, said so; the client's FIN
+     * ends its side. */
+    handshake_with(&h, 0x1301, kl, 0);
+    tls_gap(h.s, 1, 50, 2000);
+    assert_non_null(strstr(h.c.tls13_note, "50 bytes of the server's protected records are "
+                                           "missing: decryption stopped"));
+    assert_false(tls_done(h.s));
+    tls_close(h.s, 0, false, 2000);
+    assert_true(tls_done(h.s));
+    sess_close(&h);
+
+    /* RST from either side ends the wait. */
+    for (int side = 0; side < 2; side++) {
+        handshake_with(&h, 0x1301, kl, 0);
+        assert_false(tls_done(h.s));
+        tls_close(h.s, side, true, 2000);
+        assert_true(tls_done(h.s));
+        sess_close(&h);
+    }
+
+    /* A fatal alert after the handshake: read, ends both sides, and the
+     * handshake stays complete (it is not a handshake failure). */
+    handshake_with(&h, 0x1301, kl, 0);
+    sealed(&b, 0x1301, SECRET_S_AP, 0, 23, data, sizeof(data), 0);
+    sealed(&b, 0x1301, SECRET_S_AP, 1, 21, fatal, 2, 0);
+    sess_feed(&h, 1, &b);
+    assert_int_equal(h.c.n_alerts, 1);
+    assert_true(h.c.alerts[0].decrypted);
+    assert_int_equal(h.c.alerts[0].level, 2);
+    assert_int_equal(h.c.alerts[0].description, 10);
+    assert_true(tls_done(h.s));
+    tls_finish(h.s);
+    assert_int_equal(h.c.outcome, OUTCOME_COMPLETE);
+    sess_close(&h);
+
+    /* A KeyUpdate with a message after it in the same record (RFC 8446 5.1):
+     * the rest is ignored with a note, the keys change all the same. */
+    secret_of(SECRET_C_AP, 32, c1);
+    tls13_kdf_ref("SHA256", c1, 32, "traffic upd", NULL, 0, c1, 32);
+    handshake_with(&h, 0x1301, kl, 0);
+    bu8(&body, 0);
+    bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
+    bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
+    sealed(&b, 0x1301, SECRET_C_AP, 0, 22, ku.p, ku.n, 0);
+    sealed_with(&b, 0x1301, c1, 0, 21, CLOSE_NOTIFY, 2, 0);
+    sess_feed(&h, 0, &b);
+    assert_non_null(h.c.malformed_why[DIR_CLIENT]);
+    assert_non_null(strstr(h.c.malformed_why[DIR_CLIENT], "5 bytes after a key change"));
+    assert_int_equal(h.c.n_alerts, 1);      /* generation 1, not 2 */
+    assert_true(h.c.alerts[0].decrypted);
+    assert_null(h.c.tls13_note);
+    sess_close(&h);
+
+    /* A malformed KeyUpdate (2 bytes of request): noted, keys change. */
+    handshake_with(&h, 0x1301, kl, 0);
+    ku.n = 0; body.n = 0;
+    bu8(&body, 0); bu8(&body, 0);
+    bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
+    sealed(&b, 0x1301, SECRET_C_AP, 0, 22, ku.p, ku.n, 0);
+    sealed_with(&b, 0x1301, c1, 0, 21, CLOSE_NOTIFY, 2, 0);
+    sess_feed(&h, 0, &b);
+    assert_non_null(strstr(h.c.malformed_why[DIR_CLIENT], "malformed KeyUpdate (2 bytes)"));
+    assert_int_equal(h.c.n_alerts, 1);
+    sess_close(&h);
+
+    /* A KeyUpdate under the handshake keys, before the client's Finished
+     * (RFC 8446 4.6.3: unexpected_message): noted, no key change. */
+    {
+        struct buf flight = {0};
+        sess_open(&h, kl, 0);
+        client_hello(&b, false);
+        sess_feed(&h, 0, &b);
+        server_hello(&b, 0x1301, false, false);
+        server_flight(&flight, false, true);
+        sealed(&b, 0x1301, SECRET_S_HS, 0, 22, flight.p, flight.n, 0);
+        sess_feed(&h, 1, &b);
+        ku.n = 0; body.n = 0;
+        bu8(&body, 0);
+        bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
+        sealed(&b, 0x1301, SECRET_C_HS, 0, 22, ku.p, ku.n, 0);
+        sealed(&b, 0x1301, SECRET_C_HS, 1, 21, fatal, 2, 0);   /* still the handshake keys */
+        sess_feed(&h, 0, &b);
+        assert_non_null(strstr(h.c.malformed_why[DIR_CLIENT], "KeyUpdate before the client's Finished"));
+        assert_int_equal(h.c.n_alerts, 1);
+        assert_true(h.c.alerts[0].decrypted);
+        assert_true(tls_done(h.s));          /* a fatal alert during the handshake */
+        tls_finish(h.s);
+        assert_int_equal(h.c.outcome, OUTCOME_FAILED);
+        sess_close(&h);
+        free(flight.p);
+    }
+
+    /* Without the application secrets nothing changes: opaque records
+     * after Finished, no wait. */
+    free(kl);
+    kl = keylog_text(32, true, true, false, false);
+    handshake_with(&h, 0x1301, kl, 0);
+    assert_true(tls_done(h.s));
+    sealed(&b, 0x1301, SECRET_C_AP, 0, 21, CLOSE_NOTIFY, 2, 0);
+    sess_feed(&h, 0, &b);
+    assert_int_equal(h.c.n_alerts, 0);
+    assert_true(h.c.appdata[DIR_CLIENT]);
+    sess_close(&h);
+    free(kl); free(b.p); free(ku.p); free(body.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1355,6 +1755,7 @@ int main(void)
         cmocka_unit_test(test_hkdf_expand_label_vs_openssl),
         cmocka_unit_test(test_round_trip_all_suites),
         cmocka_unit_test(test_keys_init_errors),
+        cmocka_unit_test(test_keys_update),
         cmocka_unit_test(test_keylog_lines),
         cmocka_unit_test(test_keylog_empty_and_garbage),
         cmocka_unit_test(test_keylog_warning_cap),
@@ -1367,6 +1768,9 @@ int main(void)
         cmocka_unit_test(test_session_statements),
         cmocka_unit_test(test_session_early_data),
         cmocka_unit_test(test_session_gap),
+        cmocka_unit_test(test_session_app_close_notify),
+        cmocka_unit_test(test_session_key_update),
+        cmocka_unit_test(test_session_app_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,7 +112,7 @@ struct conn_server_hello {
 struct conn_alert {
     enum conn_dir from;
     bool encrypted;           /* level/description unknown */
-    bool decrypted;           /* TLS <= 1.2: read by decrypting the record with --keylog */
+    bool decrypted;           /* TLS 1.0-1.3: read by decrypting the record with --keylog */
     uint8_t level;            /* 1 warning, 2 fatal (valid when !encrypted) */
     uint8_t description;
     int64_t ts;
@@ -191,7 +191,7 @@ struct conn {
     bool appdata[2];
     bool malformed[2];         /* the parser gave up on this direction */
     char *malformed_why[2];    /* owned */
-    bool keys_used;            /* --keylog opened records (TLS 1.3 handshake, TLS <= 1.2) */
+    bool keys_used;            /* --keylog opened records (TLS 1.3 handshake, TLS 1.0-1.3) */
     char *tls13_note;          /* owned: no secrets, tag failure, ... */
 
     enum conn_outcome outcome;

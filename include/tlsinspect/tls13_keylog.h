@@ -23,6 +23,8 @@
  * 5-byte record header; the padding zeros are stripped and the inner content
  * type returned.  Suites: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
  * TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256, TLS_AES_128_CCM_8_SHA256.
+ * The traffic secret is kept with the keys so that tls13_keys_update() can
+ * follow a KeyUpdate (RFC 8446 4.6.3, 7.2) without the key log.
  */
 #ifndef TLSINSPECT_TLS13_KEYLOG_H
 #define TLSINSPECT_TLS13_KEYLOG_H
@@ -108,6 +110,9 @@ struct tls13_dir_keys {
     uint8_t iv[TLS13_IV_LEN];
     uint64_t seq;              /* next record's sequence number (RFC 8446 5.3) */
     void *ctx;                 /* EVP_CIPHER_CTX, reused for every record */
+    uint8_t secret[TLS13_MAX_SECRET];  /* the traffic secret the keys came from */
+    uint8_t secret_len;
+    uint32_t generation;       /* KeyUpdates followed since tls13_keys_init */
 };
 
 /* Is this a TLS 1.3 suite tlsinspect can decrypt?  hash_len: the length of
@@ -127,6 +132,13 @@ int tls13_hkdf_expand_label(const char *md_name, const uint8_t *secret,
 int tls13_keys_init(struct tls13_dir_keys *k, uint16_t suite,
                     const uint8_t *secret, size_t secret_len);
 void tls13_keys_clear(struct tls13_dir_keys *k);
+
+/* RFC 8446 7.2: the next generation after a KeyUpdate,
+ *   application_traffic_secret_N+1 =
+ *       HKDF-Expand-Label(application_traffic_secret_N, "traffic upd", "", Hash.length)
+ * and its key and IV (7.3); the sequence restarts at 0 and generation
+ * counts up.  TI_EUNSUPPORTED: keys not ready (nothing changes then). */
+int tls13_keys_update(struct tls13_dir_keys *k);
 
 /* Open one record: hdr is its 5-byte header (the additional data), ct/len
  * its fragment (ciphertext and tag).  The plaintext without padding goes
