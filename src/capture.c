@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,20 @@ static void cap_fill(struct cap_src *src, struct cap_input *in)
     }
 }
 
+/* Microseconds since the epoch, saturated: a hostile pcapng can carry a
+ * timestamp whose seconds overflow int64 once multiplied by 10^6. */
+static int64_t cap_ts_us(const struct timeval *tv)
+{
+    const int64_t lim = INT64_MAX / 1000000 / 4;   /* differences stay in range too */
+    int64_t sec = (int64_t)tv->tv_sec;
+
+    if (sec > lim)
+        sec = lim;
+    else if (sec < -lim)
+        sec = -lim;
+    return sec * 1000000 + (int64_t)tv->tv_usec % 1000000;
+}
+
 int capture_next(struct capture *cap, struct cap_packet *pkt)
 {
     size_t best = cap->n;
@@ -365,7 +380,7 @@ int capture_next(struct capture *cap, struct cap_packet *pkt)
             cap_fill(src, &cap->inputs[i]);
         if (!src->pending)
             continue;
-        ts = (int64_t)src->hdr->ts.tv_sec * 1000000 + (int64_t)src->hdr->ts.tv_usec;
+        ts = cap_ts_us(&src->hdr->ts);
         if (best == cap->n || ts < best_ts) {
             best = i;
             best_ts = ts;
