@@ -13,58 +13,11 @@
 
 #include "tlsinspect/err.h"
 #include "tlsinspect/tls.h"
+#include "support/bytebuf.h"
 
 /* ---- byte builder ------------------------------------------------------ */
 
-struct b {
-    uint8_t *p;
-    size_t n, cap;
-};
-
-static void b_put(struct b *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-static void b_u8(struct b *b, unsigned v)
-{
-    uint8_t x = (uint8_t)v;
-    b_put(b, &x, 1);
-}
-
-static void b_u16(struct b *b, unsigned v)
-{
-    b_u8(b, v >> 8);
-    b_u8(b, v);
-}
-
-static void b_u24(struct b *b, unsigned v)
-{
-    b_u8(b, v >> 16);
-    b_u16(b, v);
-}
-
-static void b_fill(struct b *b, size_t n, unsigned v)
-{
-    for (size_t i = 0; i < n; i++)
-        b_u8(b, v + (unsigned)i);
-}
-
-static void b_free(struct b *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
+/* struct b and b_* come from tests/support/bytebuf.h */
 
 /* One TLS record (RFC 8446 5.1). */
 static void rec(struct b *out, unsigned type, const void *frag, size_t len)
