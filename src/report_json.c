@@ -1,12 +1,18 @@
-/* report_json.c - the JSON and JSONL reports (SPEC "Outputs"), through jansson.
+/* report_json.c - the JSON and JSONL reports (SPEC "Outputs"), written as a stream.
  *
- * Shape and key order are fixed (the report doubles as a regression fixture):
- * keys are written in the order listed in SPEC and jansson keeps insertion
- * order (JSON_PRESERVE_ORDER is the default since 2.8; passed anyway for
- * older versions).  Strings copied from the wire (SNI, ALPN, certificate
- * names) may hold any byte: jansson refuses invalid UTF-8, so every such
- * string goes through report_escape(), which writes invalid bytes as the
- * text "\xNN" and can never make the document fail.
+ * One writer makes every JSON text: report_json() streams it to a FILE
+ * through a 256 KiB buffer, report_json_document() renders the same bytes
+ * into memory and hands them to jansson's parser for diff.  (A tree built in
+ * jansson first took more memory than the analysis itself -- about 70 KiB
+ * per connection -- and dumped at under 200 MB/s.)
+ *
+ * Shape and key order are fixed (the report doubles as a regression
+ * fixture): keys come in the order listed in SPEC, and the layout is what
+ * jansson's json_dumpf() gives with JSON_INDENT(2) (JSON_COMPACT for jsonl),
+ * so a saved report and a re-dumped parse of it are the same bytes.
+ * Strings copied from the wire (SNI, ALPN, certificate names) may hold any
+ * byte: invalid UTF-8 is written as the text "\xNN", as report_escape()
+ * writes it, so the document is always valid JSON.
  *
  * Times: packet timestamps (microseconds) are RFC 3339 UTC with
  * microseconds ("2026-03-10T16:55:26.007000Z"); values the tool only knows
@@ -25,6 +31,8 @@
 #include "tlsinspect/findings.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/tls_names.h"
+
+static const char hex_lc[] = "0123456789abcdef";
 
 /* ---- UTF-8 cleaning (shared with report_text.c through report.h) ---------- */
 
@@ -74,7 +82,6 @@ static bool is_control_seq(const unsigned char *p, size_t n)
 
 char *report_escape(const char *s, bool printable)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t len = strlen((const char *)p);
     char *out, *w;
@@ -91,8 +98,8 @@ char *report_escape(const char *s, bool printable)
             for (size_t j = 0; j < k; j++) {
                 *w++ = '\\';
                 *w++ = 'x';
-                *w++ = hex[p[i + j] >> 4];
-                *w++ = hex[p[i + j] & 0x0f];
+                *w++ = hex_lc[p[i + j] >> 4];
+                *w++ = hex_lc[p[i + j] & 0x0f];
             }
             i += k;
             continue;
@@ -105,548 +112,19 @@ char *report_escape(const char *s, bool printable)
     return out;
 }
 
-/* ---- building blocks ---------------------------------------------------------- */
-
-/* Allocation failures are collected in one flag rather than checked at
- * every call: jansson's *_set_new / *_append_new take NULL values and
- * release the value on failure, so nothing leaks and the document is
- * discarded at the end. */
-struct jctx {
-    const struct analysis *a;
-    const struct tls_names *names;
-    bool oom;
-};
-
-static void put(struct jctx *j, json_t *obj, const char *key, json_t *v)
-{
-    if (obj == NULL) {
-        json_decref(v);
-        j->oom = true;
-    } else if (v == NULL || json_object_set_new(obj, key, v) != 0) {
-        j->oom = true;
-    }
-}
-
-static void add(struct jctx *j, json_t *arr, json_t *v)
-{
-    if (arr == NULL) {
-        json_decref(v);
-        j->oom = true;
-    } else if (v == NULL || json_array_append_new(arr, v) != 0) {
-        j->oom = true;
-    }
-}
-
-/* A wire string (may be NULL -> null). */
-static json_t *jstr(struct jctx *j, const char *s)
-{
-    if (s == NULL)
-        return json_null();
-    char *clean = report_escape(s, false);
-    if (clean == NULL) {
-        j->oom = true;
-        return NULL;
-    }
-    json_t *v = json_string(clean);
-    free(clean);
-    return v;
-}
-
-/* A string from our own tables (ASCII; NULL -> null). */
-static json_t *jname(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static json_t *juint(uint64_t v)
-{
-    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
-}
-
-static json_t *jhex16(uint16_t v)
-{
-    char buf[8];
-    snprintf(buf, sizeof(buf), "0x%04x", (unsigned)v);
-    return json_string(buf);
-}
-
-/* Seconds division rounding towards minus infinity (timestamps before 1970
- * are odd but must not print a negative fraction). */
-static void split_us(int64_t us, int64_t *sec, int64_t *frac)
-{
-    *sec = us / 1000000;
-    *frac = us % 1000000;
-    if (*frac < 0) {
-        *frac += 1000000;
-        *sec -= 1;
-    }
-}
-
-static json_t *jtime_s(int64_t sec)
-{
-    char buf[64];
-    struct tm tm;
-    time_t t = (time_t)sec;
-
-    if (gmtime_r(&t, &tm) == NULL)
-        return json_null();
-    snprintf(buf, sizeof(buf), "%04lld-%02d-%02dT%02d:%02d:%02dZ",
-             (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return json_string(buf);
-}
-
-static json_t *jtime_us(int64_t us)
-{
-    char buf[64];
-    struct tm tm;
-    int64_t sec, frac;
-
-    split_us(us, &sec, &frac);
-    time_t t = (time_t)sec;
-    if (gmtime_r(&t, &tm) == NULL)
-        return json_null();
-    snprintf(buf, sizeof(buf), "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-             (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
-    return json_string(buf);
-}
-
-static const char *dir_name(int d)
-{
-    return d == DIR_CLIENT ? "client" : "server";
-}
-
-static json_t *jendpoint(struct jctx *j, const struct conn_endpoint *e)
-{
-    char ip[64];
-    json_t *o = json_object();
-    put(j, o, "ip", json_string(conn_ip_str(e, ip, sizeof(ip))));
-    put(j, o, "port", json_integer(e->port));
-    return o;
-}
-
-static json_t *jpair(struct jctx *j, uint64_t client, uint64_t server)
-{
-    json_t *o = json_object();
-    put(j, o, "client", juint(client));
-    put(j, o, "server", juint(server));
-    return o;
-}
-
-static json_t *jtcp(struct jctx *j, const struct conn_tcp *t)
-{
-    json_t *o = json_object();
-    json_t *fin = json_array(), *rst = json_array();
-
-    for (int d = DIR_CLIENT; d <= DIR_SERVER; d++) {
-        if (t->fin[d])
-            add(j, fin, json_string(dir_name(d)));
-        if (t->rst[d])
-            add(j, rst, json_string(dir_name(d)));
-    }
-    put(j, o, "syn_seen", json_boolean(t->syn_seen));
-    put(j, o, "fin_by", fin);
-    put(j, o, "rst_by", rst);
-    put(j, o, "retransmissions", jpair(j, t->retrans[DIR_CLIENT], t->retrans[DIR_SERVER]));
-    put(j, o, "gaps", jpair(j, t->gaps[DIR_CLIENT], t->gaps[DIR_SERVER]));
-    put(j, o, "gap_bytes", jpair(j, t->gap_bytes[DIR_CLIENT], t->gap_bytes[DIR_SERVER]));
-    return o;
-}
-
-/* {"code": "0xc02c", "name": "..."|null} */
-static json_t *jcode(struct jctx *j, uint16_t code, const char *name)
-{
-    json_t *o = json_object();
-    put(j, o, "code", jhex16(code));
-    put(j, o, "name", jname(name));
-    return o;
-}
-
-/* As jcode, plus "grease": true for RFC 8701 values (key absent otherwise). */
-static json_t *jcode_grease(struct jctx *j, uint16_t code, const char *name)
-{
-    json_t *o = jcode(j, code, name);
-    if (tls_is_grease(code))
-        put(j, o, "grease", json_true());
-    return o;
-}
-
-static json_t *jclient_hello(struct jctx *j, const struct conn_client_hello *h)
-{
-    json_t *o = json_object();
-    json_t *arr;
-
-    put(j, o, "legacy_version", jhex16(h->legacy_version));
-
-    /* as sent, GREASE values included */
-    arr = json_array();
-    for (size_t i = 0; i < h->n_versions && i < CONN_MAX_VERSIONS; i++)
-        add(j, arr, jhex16(h->versions[i]));
-    put(j, o, "supported_versions", arr);
-
-    put(j, o, "sni", jstr(j, h->sni));
-
-    arr = json_array();
-    for (uint32_t i = 0; i < h->n_suites && h->suites != NULL; i++)
-        add(j, arr, jcode_grease(j, h->suites[i], tls_suite_name(j->names, h->suites[i])));
-    put(j, o, "cipher_suites", arr);
-
-    arr = json_array();
-    for (size_t i = 0; i < h->n_sigalgs && i < CONN_MAX_SIGALGS; i++)
-        add(j, arr, jcode(j, h->sigalgs[i], tls_sigalg_name(h->sigalgs[i])));
-    put(j, o, "signature_algorithms", arr);
-
-    arr = json_array();
-    for (size_t i = 0; i < h->n_groups && i < CONN_MAX_GROUPS; i++)
-        add(j, arr, jcode_grease(j, h->groups[i], tls_group_name(h->groups[i])));
-    put(j, o, "supported_groups", arr);
-
-    arr = json_array();
-    for (size_t i = 0; i < h->n_alpn && i < CONN_MAX_ALPN; i++)
-        add(j, arr, jstr(j, h->alpn[i]));
-    put(j, o, "alpn", arr);
-
-    put(j, o, "session_id_length", json_integer(h->session_id_len));
-    put(j, o, "preferred_auth", jname(conn_auth_name(h->preferred_auth)));
-    put(j, o, "ja3", h->ja3[0] ? jstr(j, h->ja3) : json_null());
-    put(j, o, "ja4", h->ja4[0] ? jstr(j, h->ja4) : json_null());
-    put(j, o, "sslv2", json_boolean(h->sslv2));
-    return o;
-}
-
-static json_t *jserver_hello(struct jctx *j, const struct conn_server_hello *sh)
-{
-    char vbuf[16];
-    const char *vname = tls_version_name(sh->version, vbuf, sizeof(vbuf));
-    json_t *o = json_object();
-
-    put(j, o, "version", vname ? json_string(vname) : jhex16(sh->version));
-    put(j, o, "cipher_suite", jcode(j, sh->suite, tls_suite_name(j->names, sh->suite)));
-    put(j, o, "auth", jname(conn_auth_name(sh->auth)));
-    return o;
-}
-
-static json_t *jcert(struct jctx *j, const struct x509_cert *c)
-{
-    if (c == NULL)
-        return json_null();
-
-    json_t *o = json_object();
-    if (!c->parsed) {
-        put(j, o, "sha256", json_string(c->sha256_hex));
-        put(j, o, "parse_error", jstr(j, c->parse_error ? c->parse_error : "unparseable"));
-        put(j, o, "der_length", juint(c->der_len));
-        return o;
-    }
-
-    json_t *san = json_array();
-    for (size_t i = 0; i < c->n_san && i < X509_MAX_SAN; i++)
-        add(j, san, jstr(j, c->san[i]));
-
-    put(j, o, "subject", jstr(j, c->subject));
-    put(j, o, "issuer", jstr(j, c->issuer));
-    put(j, o, "cn", jstr(j, c->cn));
-    put(j, o, "san", san);
-    put(j, o, "key", jstr(j, c->key));
-    put(j, o, "signature_algorithm", jstr(j, c->signature_algorithm));
-    /* x509.h: 0 means OpenSSL could not read the time */
-    put(j, o, "not_before", c->not_before ? jtime_s(c->not_before) : json_null());
-    put(j, o, "not_after", c->not_after ? jtime_s(c->not_after) : json_null());
-    put(j, o, "serial", jstr(j, c->serial));
-    put(j, o, "sha256", json_string(c->sha256_hex));
-    put(j, o, "ski", jstr(j, c->ski));
-    put(j, o, "aki", jstr(j, c->aki));
-    put(j, o, "is_ca", json_boolean(c->is_ca));
-    put(j, o, "self_signed", json_boolean(c->self_signed));
-    return o;
-}
-
-static json_t *jcerts(struct jctx *j, const struct x509_cert *const *certs, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n && i < CONN_MAX_CERTS; i++)
-        add(j, arr, jcert(j, certs[i]));
-    return arr;
-}
-
-static json_t *jalert(struct jctx *j, const struct conn_alert *al)
-{
-    json_t *o = json_object();
-
-    put(j, o, "from", json_string(dir_name(al->from)));
-    if (al->encrypted) {
-        /* after ChangeCipherSpec only "an alert" is known (RFC 5246 7.1) */
-        put(j, o, "level", json_null());
-        put(j, o, "description", json_null());
-        put(j, o, "code", json_null());
-    } else {
-        put(j, o, "level", jname(tls_alert_level_name(al->level)));
-        put(j, o, "description", jname(tls_alert_name(al->description)));
-        put(j, o, "code", json_integer(al->description));
-    }
-    put(j, o, "encrypted", json_boolean(al->encrypted));
-    if (al->decrypted)   /* --keylog opened the record: only then */
-        put(j, o, "decrypted", json_true());
-    put(j, o, "ts", jtime_us(al->ts));
-    return o;
-}
-
-static json_t *jchain(struct jctx *j, const struct x509_verdict *v)
-{
-    json_t *o = json_object();
-    put(j, o, "result", json_string(x509_chain_result_name(v->result)));
-    put(j, o, "depth", json_integer(v->depth));
-    put(j, o, "openssl_error", v->openssl_error[0] ? jstr(j, v->openssl_error) : json_null());
-    return o;
-}
-
-static json_t *jverification(struct jctx *j, const struct conn_verification *v)
-{
-    json_t *o = json_object(), *name = json_object();
-
-    put(j, o, "time", jtime_s(v->time));
-    put(j, o, "expected_name", v->expected_name[0] ? jstr(j, v->expected_name) : json_null());
-    put(j, o, "name_source", jname(x509_name_source_name(v->name_source)));
-    put(j, o, "chain", jchain(j, &v->verdict));
-    /* no expected name (nothing to check): ok is null, not false */
-    put(j, name, "ok", v->verdict.name_checked ? json_boolean(v->verdict.name_ok) : json_null());
-    put(j, name, "matched", v->verdict.matched[0] ? jstr(j, v->verdict.matched) : json_null());
-    put(j, o, "name", name);
-    if (v->now_differs)
-        put(j, o, "chain_now", jchain(j, &v->verdict_now));
-    if (v->client_done)
-        put(j, o, "client_chain", jchain(j, &v->client_verdict));
-    return o;
-}
-
-static json_t *jconn(struct jctx *j, const struct conn *c)
-{
-    json_t *o = json_object(), *arr;
-
-    put(j, o, "id", juint(c->id));
-    put(j, o, "client", jendpoint(j, &c->client));
-    put(j, o, "server", jendpoint(j, &c->server));
-    put(j, o, "start_ts", jtime_us(c->first_ts));
-    put(j, o, "outcome", json_string(conn_outcome_name(c->outcome)));
-    put(j, o, "tcp", jtcp(j, &c->tcp));
-
-    put(j, o, "client_hello", c->n_ch > 0 ? jclient_hello(j, &c->ch[0]) : json_null());
-    if (c->n_ch > 1)        /* the ClientHello sent after a HelloRetryRequest */
-        put(j, o, "client_hello_retry", jclient_hello(j, &c->ch[1]));
-    put(j, o, "server_hello", c->sh.present ? jserver_hello(j, &c->sh) : json_null());
-    if (c->sh_hrr.hrr)
-        put(j, o, "hello_retry_request", json_true());
-
-    put(j, o, "server_certificates", jcerts(j, c->server_certs, c->n_server_certs));
-    put(j, o, "certificate_request", json_boolean(c->certificate_request));
-    put(j, o, "client_certificates", jcerts(j, c->client_certs, c->n_client_certs));
-
-    arr = json_array();
-    for (size_t i = 0; i < c->n_alerts && i < CONN_MAX_ALERTS; i++)
-        add(j, arr, jalert(j, &c->alerts[i]));
-    put(j, o, "alerts", arr);
-
-    put(j, o, "verification", c->verify.done ? jverification(j, &c->verify) : json_null());
-
-    arr = json_array();
-    for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
-        const struct conn_finding *f = &c->findings[i];
-        json_t *fo = json_object();
-        put(j, fo, "id", json_string(finding_name(f->id)));
-        put(j, fo, "severity", json_string(finding_severity_name(f->severity)));
-        put(j, fo, "message", jstr(j, f->message));
-        put(j, fo, "remedy", jstr(j, f->remedy));
-        add(j, arr, fo);
-    }
-    put(j, o, "findings", arr);
-
-    if (c->tls13_note != NULL)
-        put(j, o, "tls13_note", jstr(j, c->tls13_note));
-    if (c->malformed[DIR_CLIENT] || c->malformed[DIR_SERVER]) {
-        arr = json_array();
-        for (int d = DIR_CLIENT; d <= DIR_SERVER; d++) {
-            if (!c->malformed[d])
-                continue;
-            char *why = NULL;
-            if (asprintf(&why, "%s: %s", dir_name(d),
-                         c->malformed_why[d] ? c->malformed_why[d] : "malformed") < 0) {
-                j->oom = true;
-                continue;
-            }
-            add(j, arr, jstr(j, why));
-            free(why);
-        }
-        put(j, o, "malformed", arr);
-    }
-    return o;
-}
-
-static bool reported(const struct conn *c)
-{
-    return c != NULL && c->outcome != OUTCOME_NOT_TLS;
-}
-
-/* summary.findings: {"ID": count} over connections and global findings,
- * keys in name order (stable whatever order the X-macro table has). */
-static json_t *jfinding_counts(struct jctx *j)
-{
-    uint64_t count[FINDING_COUNT] = {0};
-    int order[FINDING_COUNT];
-    const struct analysis *a = j->a;
-
-    for (size_t i = 0; i < a->nconns; i++) {
-        const struct conn *c = a->conns[i];
-        if (!reported(c))
-            continue;
-        for (size_t k = 0; k < c->n_findings && k < CONN_MAX_FINDINGS; k++)
-            if (c->findings[k].id >= 0 && c->findings[k].id < FINDING_COUNT)
-                count[c->findings[k].id]++;
-    }
-    for (size_t i = 0; i < a->nglobal; i++)
-        if (a->global[i].id >= 0 && a->global[i].id < FINDING_COUNT)
-            count[a->global[i].id]++;
-
-    /* insertion sort by name: FINDING_COUNT is small */
-    for (int i = 0; i < FINDING_COUNT; i++) {
-        int k = i;
-        while (k > 0 && strcmp(finding_name(order[k - 1]), finding_name(i)) > 0) {
-            order[k] = order[k - 1];
-            k--;
-        }
-        order[k] = i;
-    }
-
-    json_t *o = json_object();
-    for (int i = 0; i < FINDING_COUNT; i++)
-        if (count[order[i]] > 0)
-            put(j, o, finding_name(order[i]), juint(count[order[i]]));
-    return o;
-}
-
-static json_t *jsummary(struct jctx *j)
-{
-    uint64_t n = 0, by[OUTCOME_ENCRYPTED + 1] = {0};
-    const struct analysis *a = j->a;
-
-    for (size_t i = 0; i < a->nconns; i++) {
-        const struct conn *c = a->conns[i];
-        if (!reported(c))
-            continue;
-        n++;
-        if ((unsigned)c->outcome <= OUTCOME_ENCRYPTED)
-            by[c->outcome]++;
-    }
-    json_t *o = json_object(), *bo = json_object();
-    put(j, o, "connections", juint(n));
-    /* all four keys always present, so consumers need no defaults */
-    put(j, bo, "complete", juint(by[OUTCOME_COMPLETE]));
-    put(j, bo, "failed", juint(by[OUTCOME_FAILED]));
-    put(j, bo, "incomplete", juint(by[OUTCOME_INCOMPLETE]));
-    put(j, bo, "encrypted", juint(by[OUTCOME_ENCRYPTED]));
-    put(j, o, "by_outcome", bo);
-    put(j, o, "findings", jfinding_counts(j));
-    return o;
-}
-
-static json_t *jinputs(struct jctx *j)
-{
-    json_t *arr = json_array();
-    const struct analysis *a = j->a;
-
-    for (size_t i = 0; i < a->ninputs; i++) {
-        const struct cap_input *in = &a->inputs[i];
-        json_t *o = json_object();
-        put(j, o, "file", jstr(j, in->file ? in->file : ""));
-        put(j, o, "format", jstr(j, in->format));
-        put(j, o, "linktype", jstr(j, in->linktype_name));
-        put(j, o, "packets", juint(in->packets));
-        put(j, o, "bytes", juint(in->bytes));
-        put(j, o, "truncated", json_boolean(in->truncated));
-        if (in->truncated)
-            put(j, o, "error", jstr(j, in->error));
-        add(j, arr, o);
-    }
-    return arr;
-}
-
-static json_t *jdocument(struct jctx *j, const struct report_opts *o)
-{
-    const struct analysis *a = j->a;
-    json_t *doc = json_object(), *tool = json_object(), *arr;
-    bool have_ts = a->packets > 0;
-
-    put(j, tool, "name", json_string("tlsinspect"));
-    put(j, tool, "version", jstr(j, o->version ? o->version : "unknown"));
-    put(j, doc, "tool", tool);
-    put(j, doc, "inputs", jinputs(j));
-    put(j, doc, "first_ts", have_ts ? jtime_us(a->first_ts) : json_null());
-    put(j, doc, "last_ts", have_ts ? jtime_us(a->last_ts) : json_null());
-
-    arr = json_array();
-    for (size_t i = 0; i < a->nconns; i++)
-        if (reported(a->conns[i]))
-            add(j, arr, jconn(j, a->conns[i]));
-    put(j, doc, "connections", arr);
-    put(j, doc, "summary", jsummary(j));
-
-    /* capture-level findings (CAPTURE_TRUNCATED, LIMIT_REACHED): not in
-     * SPEC's sketch, but they belong in a fixture */
-    arr = json_array();
-    for (size_t i = 0; i < a->nglobal; i++) {
-        const struct analyze_global_finding *g = &a->global[i];
-        json_t *go = json_object();
-        put(j, go, "id", json_string(finding_name(g->id)));
-        put(j, go, "severity", json_string(finding_severity_name(finding_severity(g->id))));
-        put(j, go, "message", jstr(j, g->message));
-        add(j, arr, go);
-    }
-    put(j, doc, "findings", arr);
-
-    arr = json_array();
-    for (size_t i = 0; i < a->nwarnings && i < ANALYZE_MAX_WARNINGS; i++)
-        add(j, arr, jstr(j, a->warnings[i]));
-    if (a->warnings_dropped > 0) {
-        char buf[96];
-        snprintf(buf, sizeof(buf), "%" PRIu64 " further warnings not kept",
-                 a->warnings_dropped);
-        add(j, arr, json_string(buf));
-    }
-    put(j, doc, "warnings", arr);
-    return doc;
-}
-
-json_t *report_json_document(const struct analysis *a, const struct report_opts *o)
-{
-    struct jctx j = { .a = a, .names = a->names, .oom = false };
-    json_t *doc = jdocument(&j, o);
-
-    if (j.oom) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
-}
-
-/* ---- streaming writer ------------------------------------------------------------
+/* ---- the writer --------------------------------------------------------------------
  *
- * report_json() writes the report as it goes instead of building it in
- * jansson first: the whole tree of a gigabyte capture's thousands of
- * connections took more memory than the analysis itself (about 70 KiB per
- * connection), and dumping it ran at under 200 MB/s.  Here each value is
- * written once into a 256 KiB buffer that goes out with fwrite.
- *
- * The bytes are exactly what json_dumpf() makes of report_json_document()
- * (the builders above, which diff still uses): JSON_INDENT(2) -- a newline
- * and two spaces per level before each member, "key": value, ",", empty
- * containers as {} and [] -- or JSON_COMPACT for jsonl; strings escaped as
- * jansson does (\" \\ \b \f \n \r \t, other controls as \u00XX in upper
- * case, '/' and non-ASCII UTF-8 as they are) after report_escape() has made
- * wire strings valid UTF-8; integers as %lld.  The sw_* functions below
- * mirror the j* builders key for key; the golden reports pin the format.
+ * The bytes are what json_dumpf() writes: with JSON_INDENT(2) a newline and
+ * two spaces per level before each member, "key": value, ",", empty
+ * containers as {} and []; with JSON_COMPACT none of the white space;
+ * integers as %lld.  The golden reports pin the format.
  */
 #define JW_BUF (256u * 1024u)
 #define JW_MAX_DEPTH 16             /* the document nests 6 deep */
+/* report_json_document(): the longest text held in memory at once (one
+ * connection, or the document around the connections; a few KiB unless a
+ * hostile certificate is huge) */
+#define JW_MEM_MAX ((size_t)256 << 20)
 
 /* Values many connections share (the same ClientHello, the same chain, the
  * same verdict) are rendered once and copied after that: the text of a value
@@ -682,23 +160,29 @@ struct jw_key {                     /* a fragment key being built */
 };
 
 struct jw {
-    FILE *out;                      /* NULL: a fragment rendered into buf */
+    FILE *out;                      /* NULL: the text stays in buf */
     const struct analysis *a;
     const struct tls_names *names;
     char *buf;
     size_t len, cap;
+    size_t limit;                   /* out == NULL: buf grows up to this */
     bool compact;
     int depth;                      /* containers open */
     bool is_arr[JW_MAX_DEPTH];
     uint32_t count[JW_MAX_DEPTH];   /* members written in each */
     bool err;                       /* fwrite failed */
-    bool oom;                       /* a value jansson could not have made */
-    bool toobig;                    /* fragment longer than its buffer */
+    bool oom;                       /* out of memory, or a value that cannot be written */
+    bool toobig;                    /* out == NULL: the text passed the limit */
     struct jw_frag *frags;          /* JW_FRAG_KINDS x JW_FRAG_SLOTS, or NULL: no cache */
     char *scratch;                  /* JW_FRAG_TEXT_MAX bytes for rendering one */
     struct jw_key *key;
     uint64_t tick;
 };
+
+static bool jw_failed(const struct jw *w)
+{
+    return w->err || w->oom || w->toobig;
+}
 
 static void jw_flush(struct jw *w)
 {
@@ -708,19 +192,43 @@ static void jw_flush(struct jw *w)
         w->len = 0;
 }
 
+/* Make room for n more bytes in buf: flush to the FILE, or grow the memory
+ * buffer (a fragment's limit is its fixed buffer, so that one never grows).
+ * False when they do not fit; with a FILE that means n > cap. */
+static bool jw_room(struct jw *w, size_t n)
+{
+    size_t cap;
+    char *p;
+
+    if (n <= w->cap - w->len)
+        return true;
+    if (w->out != NULL) {
+        jw_flush(w);
+        return n <= w->cap;
+    }
+    if (n > w->limit - w->len) {
+        w->toobig = true;
+        return false;
+    }
+    for (cap = w->cap; n > cap - w->len;)
+        cap = cap > w->limit / 2 ? w->limit : cap * 2;
+    p = realloc(w->buf, cap);
+    if (p == NULL) {
+        w->oom = true;
+        return false;
+    }
+    w->buf = p;
+    w->cap = cap;
+    return true;
+}
+
 static void jw_put(struct jw *w, const char *p, size_t n)
 {
-    if (n > w->cap - w->len) {
-        if (w->out == NULL) {
-            w->toobig = true;
-            return;
-        }
-        jw_flush(w);
-        if (n > w->cap) {
-            if (fwrite(p, 1, n, w->out) != n)
-                w->err = true;
-            return;
-        }
+    if (n > w->cap - w->len && !jw_room(w, n)) {
+        /* larger than the whole buffer: straight to the FILE */
+        if (w->out != NULL && fwrite(p, 1, n, w->out) != n)
+            w->err = true;
+        return;
     }
     memcpy(w->buf + w->len, p, n);
     w->len += n;
@@ -728,14 +236,8 @@ static void jw_put(struct jw *w, const char *p, size_t n)
 
 static void jw_putc(struct jw *w, char c)
 {
-    if (w->len == w->cap) {
-        if (w->out == NULL) {
-            w->toobig = true;
-            return;
-        }
-        jw_flush(w);
-    }
-    w->buf[w->len++] = c;
+    if (w->len < w->cap || jw_room(w, 1))
+        w->buf[w->len++] = c;
 }
 
 /* jansson's dump_indent(): a newline and 2 spaces per level (indent mode). */
@@ -835,107 +337,102 @@ static void jw_int(struct jw *w, int64_t v)
     jw_put(w, tmp + i, sizeof(tmp) - i);
 }
 
+/* JSON integers are signed 64-bit for jansson: larger counts saturate. */
 static void jw_uint(struct jw *w, uint64_t v)
 {
     jw_int(w, v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
 }
 
-/* A valid UTF-8 string, escaped as jansson's dump_string() does. */
-static void jw_string_n(struct jw *w, const char *s, size_t n)
+/* The NUL-terminated s as a JSON string, escaped as jansson's dump_string()
+ * escapes: \" \\ \b \f \n \r \t, other C0 controls as \u00XX (upper case),
+ * '/', DEL and valid non-ASCII UTF-8 as they are.  A byte that is not part
+ * of valid UTF-8 becomes the text "\xNN" (report_escape(s, false) in one
+ * pass, its backslash escaped in turn): wire strings cannot make the
+ * document fail.  One pass, no strlen: the NUL is found with the escapes. */
+static void jw_string(struct jw *w, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
+    static const char hex_uc[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, run = 0;
 
     jw_before(w);
     jw_putc(w, '"');
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[7];
+    for (;;) {
+        unsigned char c = p[i];
+        char esc[6] = {'\\'};
         size_t elen = 2;
 
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if ((unsigned char)(c - 0x20) < 0x60 && c != '"' && c != '\\') {   /* 0x20..0x7f */
             i++;
             continue;
         }
-        jw_put(w, s + run, i - run);
-        esc[0] = '\\';
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 0x0f];
-            elen = 6;
+        if (c == '\0')
             break;
+        if (c >= 0x80) {
+            /* a sequence is at most 4 bytes; the NUL ends any of them */
+            size_t k = report_utf8_seq(p + i, strnlen(s + i, 4));
+            if (k > 0) {
+                i += k;
+                continue;
+            }
+            memcpy(esc + 1, "\\x", 2);
+            esc[3] = hex_lc[c >> 4];
+            esc[4] = hex_lc[c & 0x0f];
+            elen = 5;
+        } else {
+            switch (c) {
+            case '"': esc[1] = '"'; break;
+            case '\\': esc[1] = '\\'; break;
+            case '\b': esc[1] = 'b'; break;
+            case '\f': esc[1] = 'f'; break;
+            case '\n': esc[1] = 'n'; break;
+            case '\r': esc[1] = 'r'; break;
+            case '\t': esc[1] = 't'; break;
+            default:
+                memcpy(esc + 1, "u00", 3);
+                esc[4] = hex_uc[c >> 4];
+                esc[5] = hex_uc[c & 0x0f];
+                elen = 6;
+                break;
+            }
         }
+        jw_put(w, s + run, i - run);
         jw_put(w, esc, elen);
         i++;
         run = i;
     }
-    jw_put(w, s + run, n - run);
+    jw_put(w, s + run, i - run);
     jw_putc(w, '"');
 }
 
-/* json_string(s): one of our own strings; NULL made the document fail. */
-static void jw_cstr(struct jw *w, const char *s)
-{
-    if (s == NULL) {
-        w->oom = true;
-        jw_null(w);
-        return;
-    }
-    jw_string_n(w, s, strlen(s));
-}
-
-/* jname(): a table name or null. */
-static void jw_name(struct jw *w, const char *s)
+/* A string (wire bytes or a table name), or null. */
+static void jw_str(struct jw *w, const char *s)
 {
     if (s == NULL)
         jw_null(w);
     else
-        jw_string_n(w, s, strlen(s));
+        jw_string(w, s);
 }
 
-/* jstr(): a wire string made valid UTF-8 by report_escape(), or null. */
-static void jw_wire(struct jw *w, const char *s)
+/* A string that must exist (outcome, severity, ...): NULL fails the report. */
+static void jw_cstr(struct jw *w, const char *s)
 {
-    size_t n;
-    char *clean;
-
-    if (s == NULL) {
-        jw_null(w);
-        return;
-    }
-    /* ASCII is valid UTF-8: report_escape(s, false) would copy it as is */
-    for (n = 0; s[n] != '\0'; n++)
-        if ((unsigned char)s[n] >= 0x80)
-            break;
-    if (s[n] == '\0') {
-        jw_string_n(w, s, n);
-        return;
-    }
-    clean = report_escape(s, false);
-    if (clean == NULL) {
+    if (s == NULL)
         w->oom = true;
-        jw_null(w);
-        return;
-    }
-    jw_string_n(w, clean, strlen(clean));
-    free(clean);
+    jw_str(w, s);
+}
+
+/* A fixed-size field where "" means absent (ja3, openssl_error, ...). */
+static void jw_str_or_null(struct jw *w, const char *s)
+{
+    jw_str(w, s[0] ? s : NULL);
 }
 
 static void jw_hex16(struct jw *w, uint16_t v)
 {
-    static const char hex[] = "0123456789abcdef";
-    char b[6] = {'0', 'x', hex[v >> 12], hex[(v >> 8) & 15], hex[(v >> 4) & 15], hex[v & 15]};
+    char b[7] = {'0', 'x', hex_lc[v >> 12], hex_lc[(v >> 8) & 15], hex_lc[(v >> 4) & 15], hex_lc[v & 15]};
 
-    jw_string_n(w, b, sizeof(b));
+    jw_string(w, b);
 }
 
 /* Days since 1970-01-01 -> civil date (H. Hinnant's days_from_civil inverse). */
@@ -961,27 +458,36 @@ static char *jw_digits(char *p, unsigned v, int n)
     return p + n;
 }
 
-/* Seconds from 0000-01-01 to 9999-12-31T23:59:59Z are formatted here (what
- * gmtime_r + snprintf gave, without the time zone lock); others go the
- * slow way, as jtime_s/jtime_us do. */
+/* Seconds from 0000-01-01 to 9999-12-31T23:59:59Z are formatted here;
+ * others (a hostile certificate's validity) through gmtime_r, null when
+ * even that cannot represent them. */
 #define JW_TIME_MIN (-62167219200LL)
 #define JW_TIME_MAX 253402300799LL
+
+static void jw_time_far(struct jw *w, int64_t sec, int64_t frac, bool with_frac)
+{
+    char b[96], fr[24] = "";
+    struct tm tm;
+    time_t t = (time_t)sec;
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        jw_null(w);
+        return;
+    }
+    if (with_frac)
+        snprintf(fr, sizeof(fr), ".%06lld", (long long)frac);
+    snprintf(b, sizeof(b), "%04lld-%02d-%02dT%02d:%02d:%02d%sZ",
+             (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, fr);
+    jw_str(w, b);
+}
 
 static void jw_time(struct jw *w, int64_t sec, int64_t frac, bool with_frac)
 {
     char b[40], *p = b;
 
     if (sec < JW_TIME_MIN || sec > JW_TIME_MAX) {
-        json_t *v = with_frac ? jtime_us(sec * 1000000 + frac) : jtime_s(sec);
-        const char *str = json_string_value(v);
-
-        if (v == NULL)
-            w->oom = true;
-        if (str != NULL)
-            jw_string_n(w, str, strlen(str));
-        else
-            jw_null(w);
-        json_decref(v);
+        jw_time_far(w, sec, frac, with_frac);
         return;
     }
     int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
@@ -1005,7 +511,8 @@ static void jw_time(struct jw *w, int64_t sec, int64_t frac, bool with_frac)
         p = jw_digits(p, (unsigned)frac, 6);
     }
     *p++ = 'Z';
-    jw_string_n(w, b, (size_t)(p - b));
+    *p = '\0';
+    jw_string(w, b);
 }
 
 static void jw_time_s(struct jw *w, int64_t sec)
@@ -1013,11 +520,16 @@ static void jw_time_s(struct jw *w, int64_t sec)
     jw_time(w, sec, 0, false);
 }
 
+/* Seconds rounded towards minus infinity (timestamps before 1970 are odd
+ * but must not print a negative fraction). */
 static void jw_time_us(struct jw *w, int64_t us)
 {
-    int64_t sec, frac;
+    int64_t sec = us / 1000000, frac = us % 1000000;
 
-    split_us(us, &sec, &frac);
+    if (frac < 0) {
+        frac += 1000000;
+        sec -= 1;
+    }
     jw_time(w, sec, frac, true);
 }
 
@@ -1120,7 +632,7 @@ static void jw_cached(struct jw *w, void (*fn)(struct jw *, const void *), const
     m.out = NULL;
     m.buf = w->scratch;
     m.len = 0;
-    m.cap = JW_FRAG_TEXT_MAX;
+    m.cap = m.limit = JW_FRAG_TEXT_MAX;
     m.err = m.oom = m.toobig = false;
     m.frags = NULL;
     m.key = NULL;
@@ -1179,7 +691,17 @@ static void jw_cache_init(struct jw *w)
         jw_cache_free(w);
 }
 
-/* ---- the report, value by value (mirrors the j* builders) ----------------------- */
+/* ---- the report, value by value ----------------------------------------------- */
+
+static const char *dir_name(int d)
+{
+    return d == DIR_CLIENT ? "client" : "server";
+}
+
+static bool reported(const struct conn *c)
+{
+    return c != NULL && c->outcome != OUTCOME_NOT_TLS;
+}
 
 static void sw_endpoint(struct jw *w, const struct conn_endpoint *e)
 {
@@ -1255,7 +777,7 @@ static void sw_code(struct jw *w, uint16_t code, const char *name, bool grease_k
     jw_key(w, "code");
     jw_hex16(w, code);
     jw_key(w, "name");
-    jw_name(w, name);
+    jw_str(w, name);
     if (grease_key && tls_is_grease(code)) {
         jw_key(w, "grease");
         jw_bool(w, true);
@@ -1274,7 +796,7 @@ static void sw_client_hello(struct jw *w, const struct conn_client_hello *h)
         jw_hex16(w, h->versions[i]);
     jw_close(w);
     jw_key(w, "sni");
-    jw_wire(w, h->sni);
+    jw_str(w, h->sni);
     jw_key(w, "cipher_suites");
     jw_open(w, true);
     for (uint32_t i = 0; i < h->n_suites && h->suites != NULL; i++)
@@ -1293,22 +815,16 @@ static void sw_client_hello(struct jw *w, const struct conn_client_hello *h)
     jw_key(w, "alpn");
     jw_open(w, true);
     for (size_t i = 0; i < h->n_alpn && i < CONN_MAX_ALPN; i++)
-        jw_wire(w, h->alpn[i]);
+        jw_str(w, h->alpn[i]);
     jw_close(w);
     jw_key(w, "session_id_length");
     jw_int(w, h->session_id_len);
     jw_key(w, "preferred_auth");
-    jw_name(w, conn_auth_name(h->preferred_auth));
+    jw_str(w, conn_auth_name(h->preferred_auth));
     jw_key(w, "ja3");
-    if (h->ja3[0])
-        jw_wire(w, h->ja3);
-    else
-        jw_null(w);
+    jw_str_or_null(w, h->ja3);
     jw_key(w, "ja4");
-    if (h->ja4[0])
-        jw_wire(w, h->ja4);
-    else
-        jw_null(w);
+    jw_str_or_null(w, h->ja4);
     jw_key(w, "sslv2");
     jw_bool(w, h->sslv2);
     jw_close(w);
@@ -1367,7 +883,7 @@ static void sw_server_hello(struct jw *w, const struct conn_server_hello *sh)
     jw_key(w, "cipher_suite");
     sw_code(w, sh->suite, tls_suite_name(w->names, sh->suite), false);
     jw_key(w, "auth");
-    jw_name(w, conn_auth_name(sh->auth));
+    jw_str(w, conn_auth_name(sh->auth));
     jw_close(w);
 }
 
@@ -1382,27 +898,27 @@ static void sw_cert(struct jw *w, const struct x509_cert *c)
         jw_key(w, "sha256");
         jw_cstr(w, c->sha256_hex);
         jw_key(w, "parse_error");
-        jw_wire(w, c->parse_error ? c->parse_error : "unparseable");
+        jw_str(w, c->parse_error ? c->parse_error : "unparseable");
         jw_key(w, "der_length");
         jw_uint(w, c->der_len);
         jw_close(w);
         return;
     }
     jw_key(w, "subject");
-    jw_wire(w, c->subject);
+    jw_str(w, c->subject);
     jw_key(w, "issuer");
-    jw_wire(w, c->issuer);
+    jw_str(w, c->issuer);
     jw_key(w, "cn");
-    jw_wire(w, c->cn);
+    jw_str(w, c->cn);
     jw_key(w, "san");
     jw_open(w, true);
     for (size_t i = 0; i < c->n_san && i < X509_MAX_SAN; i++)
-        jw_wire(w, c->san[i]);
+        jw_str(w, c->san[i]);
     jw_close(w);
     jw_key(w, "key");
-    jw_wire(w, c->key);
+    jw_str(w, c->key);
     jw_key(w, "signature_algorithm");
-    jw_wire(w, c->signature_algorithm);
+    jw_str(w, c->signature_algorithm);
     jw_key(w, "not_before");
     if (c->not_before)
         jw_time_s(w, c->not_before);
@@ -1414,13 +930,13 @@ static void sw_cert(struct jw *w, const struct x509_cert *c)
     else
         jw_null(w);
     jw_key(w, "serial");
-    jw_wire(w, c->serial);
+    jw_str(w, c->serial);
     jw_key(w, "sha256");
     jw_cstr(w, c->sha256_hex);
     jw_key(w, "ski");
-    jw_wire(w, c->ski);
+    jw_str(w, c->ski);
     jw_key(w, "aki");
-    jw_wire(w, c->aki);
+    jw_str(w, c->aki);
     jw_key(w, "is_ca");
     jw_bool(w, c->is_ca);
     jw_key(w, "self_signed");
@@ -1476,9 +992,9 @@ static void sw_alert(struct jw *w, const struct conn_alert *al)
         jw_null(w);
     } else {
         jw_key(w, "level");
-        jw_name(w, tls_alert_level_name(al->level));
+        jw_str(w, tls_alert_level_name(al->level));
         jw_key(w, "description");
-        jw_name(w, tls_alert_name(al->description));
+        jw_str(w, tls_alert_name(al->description));
         jw_key(w, "code");
         jw_int(w, al->description);
     }
@@ -1502,10 +1018,7 @@ static void sw_chain(struct jw *w, const char *key, const struct x509_verdict *v
     jw_key(w, "depth");
     jw_int(w, v->depth);
     jw_key(w, "openssl_error");
-    if (v->openssl_error[0])
-        jw_wire(w, v->openssl_error);
-    else
-        jw_null(w);
+    jw_str_or_null(w, v->openssl_error);
     jw_close(w);
 }
 
@@ -1515,12 +1028,9 @@ static void sw_verification(struct jw *w, const struct conn_verification *v)
     jw_key(w, "time");
     jw_time_s(w, v->time);
     jw_key(w, "expected_name");
-    if (v->expected_name[0])
-        jw_wire(w, v->expected_name);
-    else
-        jw_null(w);
+    jw_str_or_null(w, v->expected_name);
     jw_key(w, "name_source");
-    jw_name(w, x509_name_source_name(v->name_source));
+    jw_str(w, x509_name_source_name(v->name_source));
     sw_chain(w, "chain", &v->verdict);
     jw_key(w, "name");
     jw_open(w, false);
@@ -1530,10 +1040,7 @@ static void sw_verification(struct jw *w, const struct conn_verification *v)
     else
         jw_null(w);
     jw_key(w, "matched");
-    if (v->verdict.matched[0])
-        jw_wire(w, v->verdict.matched);
-    else
-        jw_null(w);
+    jw_str_or_null(w, v->verdict.matched);
     jw_close(w);
     if (v->now_differs)
         sw_chain(w, "chain_now", &v->verdict_now);
@@ -1643,16 +1150,16 @@ static void sw_conn(struct jw *w, const struct conn *c)
         jw_key(w, "severity");
         jw_cstr(w, finding_severity_name(f->severity));
         jw_key(w, "message");
-        jw_wire(w, f->message);
+        jw_str(w, f->message);
         jw_key(w, "remedy");
-        jw_wire(w, f->remedy);
+        jw_str(w, f->remedy);
         jw_close(w);
     }
     jw_close(w);
 
     if (c->tls13_note != NULL) {
         jw_key(w, "tls13_note");
-        jw_wire(w, c->tls13_note);
+        jw_str(w, c->tls13_note);
     }
     if (c->malformed[DIR_CLIENT] || c->malformed[DIR_SERVER]) {
         jw_key(w, "malformed");
@@ -1667,7 +1174,7 @@ static void sw_conn(struct jw *w, const struct conn *c)
                 w->oom = true;
                 continue;
             }
-            jw_wire(w, why);
+            jw_str(w, why);
             free(why);
         }
         jw_close(w);
@@ -1675,14 +1182,50 @@ static void sw_conn(struct jw *w, const struct conn *c)
     jw_close(w);
 }
 
+/* summary.findings: {"ID": count} over connections and global findings,
+ * keys in name order (stable whatever order the X-macro table has). */
+static void sw_finding_counts(struct jw *w)
+{
+    uint64_t count[FINDING_COUNT] = {0};
+    int order[FINDING_COUNT];
+    const struct analysis *a = w->a;
+
+    for (size_t i = 0; i < a->nconns; i++) {
+        const struct conn *c = a->conns[i];
+        if (!reported(c))
+            continue;
+        for (size_t k = 0; k < c->n_findings && k < CONN_MAX_FINDINGS; k++)
+            if (c->findings[k].id >= 0 && c->findings[k].id < FINDING_COUNT)
+                count[c->findings[k].id]++;
+    }
+    for (size_t i = 0; i < a->nglobal; i++)
+        if (a->global[i].id >= 0 && a->global[i].id < FINDING_COUNT)
+            count[a->global[i].id]++;
+
+    /* insertion sort by name: FINDING_COUNT is small */
+    for (int i = 0; i < FINDING_COUNT; i++) {
+        int k = i;
+        while (k > 0 && strcmp(finding_name(order[k - 1]), finding_name(i)) > 0) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = i;
+    }
+
+    jw_open(w, false);
+    for (int i = 0; i < FINDING_COUNT; i++) {
+        if (count[order[i]] > 0) {
+            jw_key(w, finding_name(order[i]));
+            jw_uint(w, count[order[i]]);
+        }
+    }
+    jw_close(w);
+}
+
 static void sw_summary(struct jw *w)
 {
-    struct jctx j = { .a = w->a, .names = w->names, .oom = false };
     uint64_t n = 0, by[OUTCOME_ENCRYPTED + 1] = {0};
     const struct analysis *a = w->a;
-    json_t *counts;
-    const char *key;
-    json_t *v;
 
     for (size_t i = 0; i < a->nconns; i++) {
         const struct conn *c = a->conns[i];
@@ -1695,6 +1238,7 @@ static void sw_summary(struct jw *w)
     jw_open(w, false);
     jw_key(w, "connections");
     jw_uint(w, n);
+    /* all four keys always present, so consumers need no defaults */
     jw_key(w, "by_outcome");
     jw_open(w, false);
     jw_key(w, "complete");
@@ -1706,18 +1250,8 @@ static void sw_summary(struct jw *w)
     jw_key(w, "encrypted");
     jw_uint(w, by[OUTCOME_ENCRYPTED]);
     jw_close(w);
-    /* a handful of keys: the jansson builder keeps their order logic */
-    counts = jfinding_counts(&j);
-    if (counts == NULL || j.oom)
-        w->oom = true;
     jw_key(w, "findings");
-    jw_open(w, false);
-    json_object_foreach(counts, key, v) {
-        jw_key(w, key);
-        jw_int(w, json_integer_value(v));
-    }
-    jw_close(w);
-    json_decref(counts);
+    sw_finding_counts(w);
     jw_close(w);
 }
 
@@ -1731,11 +1265,11 @@ static void sw_inputs(struct jw *w)
 
         jw_open(w, false);
         jw_key(w, "file");
-        jw_wire(w, in->file ? in->file : "");
+        jw_str(w, in->file ? in->file : "");
         jw_key(w, "format");
-        jw_wire(w, in->format);
+        jw_str(w, in->format);
         jw_key(w, "linktype");
-        jw_wire(w, in->linktype_name);
+        jw_str(w, in->linktype_name);
         jw_key(w, "packets");
         jw_uint(w, in->packets);
         jw_key(w, "bytes");
@@ -1744,14 +1278,15 @@ static void sw_inputs(struct jw *w)
         jw_bool(w, in->truncated);
         if (in->truncated) {
             jw_key(w, "error");
-            jw_wire(w, in->error);
+            jw_str(w, in->error);
         }
         jw_close(w);
     }
     jw_close(w);
 }
 
-static void sw_document(struct jw *w, const struct report_opts *o)
+/* with_conns false: "connections" is left an empty array */
+static void sw_document(struct jw *w, const struct report_opts *o, bool with_conns)
 {
     const struct analysis *a = w->a;
     bool have_ts = a->packets > 0;
@@ -1762,7 +1297,7 @@ static void sw_document(struct jw *w, const struct report_opts *o)
     jw_key(w, "name");
     jw_cstr(w, "tlsinspect");
     jw_key(w, "version");
-    jw_wire(w, o->version ? o->version : "unknown");
+    jw_str(w, o->version ? o->version : "unknown");
     jw_close(w);
     jw_key(w, "inputs");
     sw_inputs(w);
@@ -1779,13 +1314,15 @@ static void sw_document(struct jw *w, const struct report_opts *o)
 
     jw_key(w, "connections");
     jw_open(w, true);
-    for (size_t i = 0; i < a->nconns && !w->err; i++)
+    for (size_t i = 0; i < a->nconns && with_conns && !jw_failed(w); i++)
         if (reported(a->conns[i]))
             sw_conn(w, a->conns[i]);
     jw_close(w);
     jw_key(w, "summary");
     sw_summary(w);
 
+    /* capture-level findings (CAPTURE_TRUNCATED, LIMIT_REACHED): not in
+     * SPEC's sketch, but they belong in a fixture */
     jw_key(w, "findings");
     jw_open(w, true);
     for (size_t i = 0; i < a->nglobal; i++) {
@@ -1797,7 +1334,7 @@ static void sw_document(struct jw *w, const struct report_opts *o)
         jw_key(w, "severity");
         jw_cstr(w, finding_severity_name(finding_severity(g->id)));
         jw_key(w, "message");
-        jw_wire(w, g->message);
+        jw_str(w, g->message);
         jw_close(w);
     }
     jw_close(w);
@@ -1805,7 +1342,7 @@ static void sw_document(struct jw *w, const struct report_opts *o)
     jw_key(w, "warnings");
     jw_open(w, true);
     for (size_t i = 0; i < a->nwarnings && i < ANALYZE_MAX_WARNINGS; i++)
-        jw_wire(w, a->warnings[i]);
+        jw_str(w, a->warnings[i]);
     if (a->warnings_dropped > 0) {
         char buf[96];
         snprintf(buf, sizeof(buf), "%" PRIu64 " further warnings not kept", a->warnings_dropped);
@@ -1815,33 +1352,96 @@ static void sw_document(struct jw *w, const struct report_opts *o)
     jw_close(w);
 }
 
+/* A writer to `out`, or (out NULL) into memory up to `limit` bytes.  The
+ * fragment cache is left out when its memory cannot be had. */
+static int jw_begin(struct jw *w, FILE *out, const struct analysis *a, bool compact, size_t limit)
+{
+    memset(w, 0, sizeof(*w));
+    w->out = out;
+    w->a = a;
+    w->names = a->names;
+    w->compact = compact;
+    w->cap = JW_BUF;
+    w->limit = limit;
+    w->buf = malloc(JW_BUF);
+    if (w->buf == NULL)
+        return TI_ENOMEM;
+    jw_cache_init(w);
+    return TI_OK;
+}
+
+static void jw_end(struct jw *w)
+{
+    free(w->buf);
+    w->buf = NULL;
+    jw_cache_free(w);
+}
+
 int report_json(FILE *out, const struct analysis *a, const struct report_opts *o)
 {
-    struct jw w = { .out = out, .a = a, .names = a->names, .cap = JW_BUF,
-                    .compact = o->format == REPORT_JSONL };
+    struct jw w;
 
-    w.buf = malloc(JW_BUF);
-    if (w.buf == NULL)
+    if (jw_begin(&w, out, a, o->format == REPORT_JSONL, 0) != TI_OK)
         return TI_ENOMEM;
-    jw_cache_init(&w);
     if (o->format == REPORT_JSONL) {
         /* SPEC: one connection object per line, nothing else */
-        for (size_t i = 0; i < a->nconns && !w.err && !w.oom; i++) {
+        for (size_t i = 0; i < a->nconns && !jw_failed(&w); i++) {
             if (!reported(a->conns[i]))
                 continue;
             sw_conn(&w, a->conns[i]);
             jw_putc(&w, '\n');
         }
     } else {
-        sw_document(&w, o);
+        sw_document(&w, o, true);
         jw_putc(&w, '\n');
     }
     jw_flush(&w);
-    free(w.buf);
-    jw_cache_free(&w);
+    jw_end(&w);
     if (w.oom)
         return TI_ENOMEM;
     if (w.err || fflush(out) != 0 || ferror(out))
         return TI_EIO;
     return TI_OK;
+}
+
+/* The text in w's buffer, parsed by jansson; the buffer is emptied. */
+static json_t *jw_parse(struct jw *w)
+{
+    json_t *v = NULL;
+
+    if (!jw_failed(w))
+        v = json_loadb(w->buf, w->len, 0, NULL);
+    w->len = 0;
+    return v;
+}
+
+/* The same document, parsed back (jansson keeps the keys in document
+ * order).  Compact text parses faster, and rendering the document without
+ * its connections and then each connection on its own keeps one
+ * connection's text in memory rather than the whole report's. */
+json_t *report_json_document(const struct analysis *a, const struct report_opts *o)
+{
+    struct jw w;
+    json_t *doc, *conns;
+
+    if (jw_begin(&w, NULL, a, true, JW_MEM_MAX) != TI_OK)
+        return NULL;
+    sw_document(&w, o, false);
+    doc = jw_parse(&w);
+    conns = json_object_get(doc, "connections");
+    if (conns == NULL) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    for (size_t i = 0; i < a->nconns && doc != NULL; i++) {
+        if (!reported(a->conns[i]))
+            continue;
+        sw_conn(&w, a->conns[i]);
+        if (json_array_append_new(conns, jw_parse(&w)) != 0) {
+            json_decref(doc);
+            doc = NULL;
+        }
+    }
+    jw_end(&w);
+    return doc;
 }

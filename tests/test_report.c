@@ -385,6 +385,27 @@ static void assert_keys(json_t *o, const char *const *keys, size_t n)
     assert_int_equal(i, n);
 }
 
+/* report_json_document() is the document report_json() printed: the same
+ * values (json_equal with a parse of the text), and dumped the way diff and
+ * jansson dump it (JSON_INDENT(2), key order kept) it is the same bytes. */
+static void check_document(const struct analysis *a, const char *out)
+{
+    struct report_opts o = {.format = REPORT_JSON, .version = "0.1.0"};
+    json_t *doc = report_json_document(a, &o);
+    json_t *text = parse(out);
+    assert_non_null(doc);
+    assert_true(json_equal(doc, text));
+    char *dumped = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    assert_non_null(dumped);
+    size_t n = strlen(dumped);
+    assert_int_equal(strlen(out), n + 1);
+    assert_memory_equal(out, dumped, n);
+    assert_int_equal(out[n], '\n');
+    free(dumped);
+    json_decref(text);
+    json_decref(doc);
+}
+
 /* ---- report_escape ---------------------------------------------------------------- */
 
 static void check_escape(const char *in, bool printable, const char *want)
@@ -598,6 +619,7 @@ static void test_json_document(void **state)
 
     /* indented with two spaces */
     assert_non_null(strstr(out, "\n  \"tool\": {\n    \"name\": \"tlsinspect\""));
+    check_document(&f->a, out);      /* (a) and (c) share cached values */
 
     json_decref(doc);
     free(out);
@@ -615,6 +637,146 @@ static void test_json_invalid_utf8(void **state)
     /* the file name carried a BEL */
     json_t *in = json_array_get(json_object_get(doc, "inputs"), 0);
     assert_string_equal(sget(in, "file"), "expe_tcpdump00_\x07.pcap");
+    json_decref(doc);
+    free(out);
+}
+
+/* Every byte from the wire, alone and in broken or valid sequences: the
+ * JSON string is what report_escape(s, false) makes of it (invalid UTF-8 as
+ * the text "\xNN", everything else kept), and the text is escaped exactly
+ * as jansson escapes it (check_document compares with json_dumps). */
+static void check_wire_sni(struct fixture *f, const char *sni)
+{
+    struct conn *c = f->conns[3];
+    free(c->ch[0].sni);
+    c->ch[0].sni = strdup(sni);
+    assert_non_null(c->ch[0].sni);
+
+    char *want = report_escape(sni, false);
+    assert_non_null(want);
+    char *out = run(&f->a, REPORT_JSON, false, false, false);
+    json_t *doc = parse(out);
+    json_t *jc = json_array_get(json_object_get(doc, "connections"), 3);
+    assert_string_equal(sget(json_object_get(jc, "client_hello"), "sni"), want);
+    check_document(&f->a, out);
+    json_decref(doc);
+    free(out);
+
+    out = run(&f->a, REPORT_JSONL, false, false, false);
+    const char *line = out;
+    for (int i = 0; i < 3; i++)
+        line = strchr(line, '\n') + 1;
+    json_t *o = parse(line);
+    assert_string_equal(sget(json_object_get(o, "client_hello"), "sni"), want);
+    json_decref(o);
+    free(out);
+    free(want);
+}
+
+static void test_json_wire_bytes(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const seqs[] = {
+        "caf\xc3\xa9",                  /* valid 2-byte: kept */
+        "\xe2\x80\xa8",                 /* U+2028: valid, jansson keeps it raw */
+        "\xf0\x9f\x94\x92",             /* valid 4-byte */
+        "\xc2\x9b",                     /* C1 CSI: valid UTF-8, kept in JSON */
+        "\xed\xa0\x80",                 /* surrogate */
+        "\xf4\x90\x80\x80",             /* above U+10FFFF */
+        "\xc0\xaf",                     /* overlong */
+        "x\xe2\x82",                    /* cut at the end */
+        "\xe2\x82x\xe2\x82\xac",        /* cut, then a whole euro sign */
+        "\"\\/\b\f\n\r\t\x7f\x1f",      /* JSON's own escapes, DEL and US */
+    };
+    char one[3] = {'a', 0, 0};
+
+    for (int b = 1; b < 256; b++) {
+        one[1] = (char)b;
+        check_wire_sni(f, one);
+    }
+    for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+        check_wire_sni(f, seqs[i]);
+
+    /* the text itself, reasoned from RFC 8259 7 and report_escape */
+    free(f->conns[3]->ch[0].sni);
+    f->conns[3]->ch[0].sni = strdup("q\xff\x01\"\\\xc3\xa9/");
+    char *out = run(&f->a, REPORT_JSON, false, false, false);
+    assert_non_null(strstr(out, "\"sni\": \"q\\\\xff\\u0001\\\"\\\\\xc3\xa9/\""));
+    free(out);
+}
+
+/* Values longer than the writer's buffers: a 300 kB SNI (longer than the
+ * 256 KiB output buffer, and than a cached value may be) and 1900 cipher
+ * suites (a short cache key, a text over the 64 KiB a cached value holds). */
+static void test_json_large_values(void **state)
+{
+    struct fixture *f = *state;
+    const size_t n = 300000;
+    char *big = malloc(n + 2);
+    assert_non_null(big);
+    memset(big, 'a', n);
+    big[n] = '\xff';
+    big[n + 1] = '\0';
+    free(f->conns[3]->ch[0].sni);
+    f->conns[3]->ch[0].sni = big;
+
+    uint16_t suites[1900];
+    for (size_t i = 0; i < 1900; i++)
+        suites[i] = (uint16_t)(0x1000 + i);
+    suites[1899] = 0xc02c;
+    free(f->conns[1]->ch[0].suites);
+    set_suites(&f->conns[1]->ch[0], suites, 1900);
+
+    char *out = run(&f->a, REPORT_JSON, false, false, false);
+    json_t *doc = parse(out);
+    json_t *conns = json_object_get(doc, "connections");
+    const char *sni = sget(json_object_get(json_array_get(conns, 3), "client_hello"), "sni");
+    assert_int_equal(strlen(sni), n + 4);
+    assert_string_equal(sni + n, "\\xff");
+    json_t *cs = json_object_get(json_object_get(json_array_get(conns, 1), "client_hello"),
+                                 "cipher_suites");
+    assert_int_equal(json_array_size(cs), 1900);
+    assert_string_equal(sget(json_array_get(cs, 0), "code"), "0x1000");
+    assert_string_equal(sget(json_array_get(cs, 1899), "name"), "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
+    check_document(&f->a, out);
+    json_decref(doc);
+    free(out);
+
+    /* compact lines: the same values */
+    out = run(&f->a, REPORT_JSONL, false, false, false);
+    char *l2s = strchr(out, '\n') + 1;
+    *strchr(l2s, '\n') = '\0';                       /* the second line alone */
+    json_t *l2 = parse(l2s);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(l2, "client_hello"),
+                                                     "cipher_suites")), 1900);
+    json_decref(l2);
+    free(out);
+}
+
+/* Times at the edges of the fast formatter (years 0000..9999) and beyond:
+ * RFC 3339 has no year 10000, but the report writes what gmtime gives
+ * rather than failing; a time gmtime cannot represent is null. */
+static void test_json_far_times(void **state)
+{
+    struct fixture *f = *state;
+    struct x509_cert c1 = cert_ec_self, c2 = cert_ec_self;
+    /* 0000-01-01: 719528 days before 1970-01-01 (proleptic Gregorian) */
+    c1.not_before = -719528LL * 86400;
+    c1.not_after = utc_s(9999, 12, 31, 23, 59, 59);
+    c2.not_before = utc_s(9999, 12, 31, 23, 59, 59) + 1;
+    c2.not_after = INT64_MAX;
+    f->conns[1]->server_certs[0] = &c1;
+    f->conns[1]->server_certs[1] = &c2;
+
+    char *out = run(&f->a, REPORT_JSON, false, false, false);
+    json_t *doc = parse(out);
+    json_t *certs = json_object_get(json_array_get(json_object_get(doc, "connections"), 1),
+                                    "server_certificates");
+    assert_string_equal(sget(json_array_get(certs, 0), "not_before"), "0000-01-01T00:00:00Z");
+    assert_string_equal(sget(json_array_get(certs, 0), "not_after"), "9999-12-31T23:59:59Z");
+    assert_string_equal(sget(json_array_get(certs, 1), "not_before"), "10000-01-01T00:00:00Z");
+    assert_true(json_is_null(json_object_get(json_array_get(certs, 1), "not_after")));
+    check_document(&f->a, out);
     json_decref(doc);
     free(out);
 }
@@ -705,6 +867,7 @@ static void test_json_edges(void **state)
     a.nconns = 2;
     char *out = run(&a, REPORT_JSON, false, false, false);
     json_t *doc = parse(out);
+    check_document(&a, out);
     assert_true(json_is_null(json_object_get(doc, "first_ts")));   /* no packets */
     json_t *conns = json_object_get(doc, "connections");
     assert_int_equal(json_array_size(conns), 1);                   /* not_tls left out */
@@ -824,6 +987,7 @@ static void test_json_empty(void **state)
     memset(&a, 0, sizeof(a));
     a.warnings_dropped = 3;
     char *out = run(&a, REPORT_JSON, false, false, false);
+    check_document(&a, out);
     json_t *doc = parse(out);
     assert_true(json_is_null(json_object_get(doc, "first_ts")));
     assert_true(json_is_null(json_object_get(doc, "last_ts")));
@@ -1021,6 +1185,9 @@ int main(void)
         cmocka_unit_test(test_escape),
         cmocka_unit_test_setup_teardown(test_json_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_invalid_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_wire_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_large_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_far_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jsonl, setup, teardown),
         cmocka_unit_test(test_json_edges),
         cmocka_unit_test(test_json_empty),

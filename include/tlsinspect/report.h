@@ -1,7 +1,9 @@
 /* report.h - text, JSON and JSONL reports of an analysis.
  *
- * JSON is written through jansson (certificate strings carry arbitrary
- * bytes; jansson escapes them) in SPEC's shape with a deterministic order.
+ * JSON is streamed in SPEC's shape with a deterministic order, laid out as
+ * jansson's json_dumpf() lays it out (JSON_INDENT(2) / JSON_COMPACT);
+ * certificate and other wire strings carry arbitrary bytes, so invalid
+ * UTF-8 in them is written as the text "\xNN" (see report_escape()).
  */
 #ifndef TLSINSPECT_REPORT_H
 #define TLSINSPECT_REPORT_H
@@ -30,9 +32,10 @@ struct report_opts {
 int report_text(FILE *out, const struct analysis *a, const struct report_opts *o);
 int report_json(FILE *out, const struct analysis *a, const struct report_opts *o);
 
-/* The REPORT_JSON document itself (what report_json() prints), as a new
- * jansson reference owned by the caller (json_decref); NULL when out of
- * memory.  Used by diff to compare a capture with a saved report. */
+/* The REPORT_JSON document itself (what report_json() prints, parsed back
+ * by jansson, key order kept), as a new reference owned by the caller
+ * (json_decref); NULL when out of memory.  Used by diff to compare a capture
+ * with a saved report. */
 struct json_t;
 struct json_t *report_json_document(const struct analysis *a, const struct report_opts *o);
 
