@@ -113,13 +113,14 @@ static int guess_server_side(const struct flow *f)
     return -1;
 }
 
-static void *an_open(void *ctx, struct flow *f)
+/* The conn and its TLS session (about 6 KiB together) are made at the
+ * flow's first in-order bytes or gap, not when the flow opens: a flood of
+ * half-open connections whose data never becomes in order costs only the
+ * flow table entry and its queued bytes. */
+static bool an_start(struct an_ctx *x, struct flow *f, struct an_flow *af)
 {
-    struct an_ctx *x = ctx;
-    struct an_flow *af = calloc(1, sizeof(*af));
-
-    if (af == NULL)
-        goto fail;
+    if (af->s != NULL)
+        return true;
     af->c = malloc(sizeof(*af->c));
     if (af->c == NULL)
         goto fail;
@@ -132,38 +133,53 @@ static void *an_open(void *ctx, struct flow *f)
         tls_set_server_side_hint(af->s, f->port_server_side);
     else if (guess_server_side(f) >= 0)
         tls_set_server_side_hint(af->s, guess_server_side(f));
-    return af;
+    return true;
 fail:
     x->oom = true;
-    if (af != NULL) {
+    if (af->c != NULL) {
+        conn_free(af->c);
         free(af->c);
-        free(af);
+        af->c = NULL;
     }
-    return NULL;
+    return false;
+}
+
+static void *an_open(void *ctx, struct flow *f)
+{
+    struct an_ctx *x = ctx;
+    struct an_flow *af = calloc(1, sizeof(*af));
+
+    if (af == NULL)
+        x->oom = true;
+    return af;
 }
 
 static void an_data(void *ctx, struct flow *f, int side, const uint8_t *d, size_t n, int64_t ts)
 {
     struct an_flow *af = f->app;
-    tls_feed(af->s, side, d, n, ts);
+    if (an_start(ctx, f, af))
+        tls_feed(af->s, side, d, n, ts);
 }
 
 static void an_gap(void *ctx, struct flow *f, int side, uint64_t n, int64_t ts)
 {
     struct an_flow *af = f->app;
-    tls_gap(af->s, side, n, ts);
+    if (an_start(ctx, f, af))
+        tls_gap(af->s, side, n, ts);
 }
 
 static bool an_done(void *ctx, struct flow *f)
 {
     struct an_flow *af = f->app;
-    return tls_done(af->s);
+    return af->s != NULL && tls_done(af->s);
 }
 
+/* FIN/RST before any byte: nothing TLS to record. */
 static void an_close(void *ctx, struct flow *f, int side, bool rst, int64_t ts)
 {
     struct an_flow *af = f->app;
-    tls_close(af->s, side, rst, ts);
+    if (af->s != NULL)
+        tls_close(af->s, side, rst, ts);
 }
 
 static int push_conn(struct an_ctx *x, struct conn *c)
@@ -220,6 +236,11 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
 
     if (af == NULL)
         return;
+    if (af->s == NULL) {             /* never carried a byte */
+        free(af);
+        f->app = NULL;
+        return;
+    }
     cs = tls_client_side(af->s);
     if (cs < 0)
         cs = f->client_side >= 0 ? f->client_side
@@ -388,11 +409,28 @@ static int global_findings(struct analysis *a)
         if (add_global(a, FINDING_CAPTURE_TRUNCATED, msg) != TI_OK)
             return TI_ENOMEM;
     }
-    if (a->flow_stats.evicted_full || a->flow_stats.reasm_limit_hits) {
-        snprintf(msg, sizeof(msg), "limits reached: %llu connections evicted because the table was "
-                 "full, %llu out-of-order buffer overflows",
-                 (unsigned long long)a->flow_stats.evicted_full,
-                 (unsigned long long)a->flow_stats.reasm_limit_hits);
+    uint64_t hs = 0, recs = 0, certs = 0;
+    for (size_t i = 0; i < a->nconns; i++) {
+        hs += (a->conns[i]->limits_hit & CONN_LIMIT_HS_MSG) != 0;
+        recs += (a->conns[i]->limits_hit & CONN_LIMIT_RECORDS) != 0;
+        certs += (a->conns[i]->limits_hit & CONN_LIMIT_CERTS) != 0;
+    }
+    if (a->flow_stats.evicted_full || a->flow_stats.reasm_limit_hits || hs || recs || certs) {
+        int n = snprintf(msg, sizeof(msg), "limits reached: %llu connections evicted because the "
+                         "table was full, %llu out-of-order buffer overflows",
+                         (unsigned long long)a->flow_stats.evicted_full,
+                         (unsigned long long)a->flow_stats.reasm_limit_hits);
+        /* The parser's limits, named only when reached. */
+        if (hs && n > 0 && (size_t)n < sizeof(msg))
+            n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", %llu connections with a handshake "
+                          "message over the size limit", (unsigned long long)hs);
+        if (recs && n > 0 && (size_t)n < sizeof(msg))
+            n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", %llu connections over the record "
+                          "limit", (unsigned long long)recs);
+        if (certs && n > 0 && (size_t)n < sizeof(msg))
+            n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", %llu chains longer than %u "
+                          "certificates (the rest not kept)", (unsigned long long)certs,
+                          CONN_MAX_CERTS);
         if (add_global(a, FINDING_LIMIT_REACHED, msg) != TI_OK)
             return TI_ENOMEM;
     }

@@ -345,6 +345,15 @@ static void cap_fill(struct cap_src *src, struct cap_input *in)
                 if (zerr != Z_OK)
                     cap_mark_truncated(src, in, "compressed stream ends early");
             }
+        } else if (strstr(pcap_geterr(src->pcap), "different from the type of the first interface")) {
+            /* libpcap gives a pcapng file one link type, its first
+             * interface's, and stops at an interface with another. */
+            char why[PCAP_ERRBUF_SIZE + 256];
+            snprintf(why, sizeof why, "pcapng interfaces with different link types (the first is %s): "
+                     "libpcap reads no further; split the file per interface, e.g. "
+                     "tshark -r FILE -Y 'frame.interface_id == N' -w PART (%s)",
+                     in->linktype_name, pcap_geterr(src->pcap));
+            cap_mark_truncated(src, in, why);
         } else {
             cap_mark_truncated(src, in, pcap_geterr(src->pcap));
         }

@@ -446,6 +446,12 @@ static void check_capture(struct conn *c)
     if (c->tcp.limit_hit[0] || c->tcp.limit_hit[1])
         add(c, FINDING_LIMIT_REACHED, "Raise the limit if the capture is legitimate.",
             "The out-of-order buffer limit was reached on this connection; some bytes were skipped.");
+    if (c->limits_hit)
+        add(c, FINDING_LIMIT_REACHED, "Raise the limit if the capture is legitimate.",
+            "A parser limit was reached on this connection (%s%s%s); the rest was not parsed.",
+            (c->limits_hit & CONN_LIMIT_HS_MSG) ? " handshake message size" : "",
+            (c->limits_hit & CONN_LIMIT_RECORDS) ? " records per connection" : "",
+            (c->limits_hit & CONN_LIMIT_CERTS) ? " certificates per chain" : "");
 }
 
 void findings_run(struct conn *c, const struct tls_names *names)

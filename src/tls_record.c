@@ -58,6 +58,8 @@ struct tls_dir {
     bool enc_hs_seen;        /* TLS <= 1.2: first encrypted handshake record (Finished) */
     uint32_t enc13_records;  /* TLS 1.3: opaque records after the ServerHello */
     bool prefixed;           /* TLS began after a plaintext prefix (found by the scan) */
+    bool unconfirmed;        /* stream began with a gap: TLS once a whole record parses */
+    uint16_t unconfirmed_version;
     bool closed, rst;
     /* TLS 1.3 with --keylog: this side's handshake records are decrypted
      * from the ServerHello until its Finished (RFC 8446 2, 7.3). */
@@ -769,6 +771,10 @@ static void on_certificate(struct tls_session *s, enum conn_dir dir,
     *seen = true;
     if (server)
         c->server_certs_truncated = trunc;
+    else
+        c->client_certs_truncated = trunc;
+    if (trunc)
+        c->limits_hit |= CONN_LIMIT_CERTS;
 }
 
 static void hs_message(struct tls_session *s, enum conn_dir dir, uint8_t type,
@@ -849,6 +855,7 @@ static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
         if (d->hs_len == 0 && cur_left(&c) >= TLS_HS_HDR) {
             mlen = (uint32_t)c.p[1] << 16 | (uint32_t)c.p[2] << 8 | c.p[3];
             if (mlen > s->lim.max_hs_msg) {
+                s->c->limits_hit |= CONN_LIMIT_HS_MSG;
                 give_up(s, dir, "handshake message of %u bytes exceeds the limit", mlen);
                 return;
             }
@@ -880,6 +887,7 @@ static void hs_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
         if (d->hs_len == TLS_HS_HDR && need == TLS_HS_HDR) {
             mlen = (uint32_t)d->hs_buf[1] << 16 | (uint32_t)d->hs_buf[2] << 8 | d->hs_buf[3];
             if (mlen > s->lim.max_hs_msg) {
+                s->c->limits_hit |= CONN_LIMIT_HS_MSG;
                 give_up(s, dir, "handshake message of %u bytes exceeds the limit", mlen);
                 return;
             }
@@ -1213,6 +1221,13 @@ static void record_end(struct tls_session *s, enum conn_dir dir,
 
     d->in_rec = false;
     d->hdr_len = 0;
+    if (d->unconfirmed && !d->rec_damaged) {
+        d->unconfirmed = false;
+        if (!s->c->is_tls) {
+            s->c->is_tls = true;
+            s->c->record_version = d->unconfirmed_version;
+        }
+    }
     /* Read by tls_done() once this chunk is processed (tls13_done); a
      * record to open under the server's application keys is judged by
      * its content in on_record13. */
@@ -1571,6 +1586,7 @@ static void record_start(struct tls_session *s, enum conn_dir dir)
         return;
     }
     if (++s->records > s->lim.max_records) {
+        s->c->limits_hit |= CONN_LIMIT_RECORDS;
         give_up(s, dir, "record limit");
         s->stopped = true;
         return;
@@ -1637,10 +1653,14 @@ static size_t resync(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
         if (d->hdr_len == 5 && resync_header(d->hdr)) {
             d->lost_sync = false;
             if (!d->started) {
+                /* The stream's start was never seen: five plausible bytes
+                 * after a hole do not make a TLS connection (a flood of
+                 * such half-open connections would all be kept for the
+                 * report); the first whole record does (record_end). */
                 d->started = true;
                 if (!s->c->is_tls) {
-                    s->c->is_tls = true;
-                    s->c->record_version = ti_be16(d->hdr + 1);
+                    d->unconfirmed = true;
+                    d->unconfirmed_version = ti_be16(d->hdr + 1);
                 }
             }
             record_start(s, dir);

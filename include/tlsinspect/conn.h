@@ -30,7 +30,12 @@
 #define CONN_MAX_FINDINGS  16
 #define CONN_SUITES_MAX    32767 /* a 2-byte vector cannot hold more */
 
-enum conn_dir { DIR_CLIENT = 0, DIR_SERVER = 1 };   /* who sent it */
+enum conn_dir { DIR_CLIENT = 0, DIR_SERVER = 1 };
+
+/* struct conn.limits_hit bits (counted in the LIMIT_REACHED finding). */
+#define CONN_LIMIT_HS_MSG   0x01u  /* a handshake message over tls_limits.max_hs_msg */
+#define CONN_LIMIT_RECORDS  0x02u  /* more than tls_limits.max_records records */
+#define CONN_LIMIT_CERTS    0x04u  /* a chain longer than CONN_MAX_CERTS */   /* who sent it */
 
 enum conn_outcome {
     OUTCOME_INCOMPLETE = 0,   /* capture ended (or gaps) before the end */
@@ -171,6 +176,7 @@ struct conn {
     const struct x509_cert *server_certs[CONN_MAX_CERTS];  /* order as sent */
     uint16_t n_server_certs;
     bool server_certs_truncated;
+    bool client_certs_truncated;
     bool server_cert_msg_seen;
     bool certificate_request;
     bool certificate_status;   /* OCSP staple */
@@ -193,6 +199,8 @@ struct conn {
     char *malformed_why[2];    /* owned */
     bool keys_used;            /* --keylog opened records (TLS 1.3 handshake, TLS 1.0-1.3) */
     char *tls13_note;          /* owned: no secrets, tag failure, ... */
+
+    uint8_t limits_hit;        /* CONN_LIMIT_* bits: a configured limit cut the parse */
 
     enum conn_outcome outcome;
     struct conn_verification verify;
