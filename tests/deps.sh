@@ -5,6 +5,12 @@
 set -u
 PKGS="build-essential pkg-config libpcap-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev"
 missing=""
+# `sh tests/deps.sh fuzz`: also clang and its libFuzzer/sanitizer runtimes.
+if [ "${1:-}" = fuzz ]; then
+    PKGS="$PKGS clang libclang-rt-14-dev"
+    command -v clang >/dev/null 2>&1 || missing="yes"
+    ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || missing="yes"
+fi
 command -v cc >/dev/null 2>&1 || missing="yes"
 command -v make >/dev/null 2>&1 || missing="yes"
 if command -v pkg-config >/dev/null 2>&1; then
