@@ -456,6 +456,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         .ctx = &x, .open = an_open, .data = an_data, .gap = an_gap,
         .done = an_done, .close = an_close, .release = an_release,
     };
+    uint64_t verify_base = 0;
     int rc;
 
     *out = NULL;
@@ -467,14 +468,25 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     x.tls_lim = o->tls_limits;
     ops.ctx = &x;
 
-    rc = tls_names_new(&a->names);
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "cannot initialise OpenSSL cipher names");
-        goto fail;
+    if (o->suite_names != NULL) {
+        a->names = o->suite_names;
+    } else {
+        rc = tls_names_new(&a->names_owned);
+        if (rc != TI_OK) {
+            snprintf(errbuf, errlen, "cannot initialise OpenSSL cipher names");
+            goto fail;
+        }
+        a->names = a->names_owned;
     }
-    rc = x509_pool_new(&a->pool, &o->trust, errbuf, errlen);
-    if (rc != TI_OK)
-        goto fail;
+    if (o->pool != NULL) {
+        a->pool = o->pool;
+    } else {
+        rc = x509_pool_new(&a->pool_owned, &o->trust, errbuf, errlen);
+        if (rc != TI_OK)
+            goto fail;
+        a->pool = a->pool_owned;
+    }
+    verify_base = x509_verify_count(a->pool);
     if (o->keylog != NULL) {
         struct an_keylog_warn w = {a, o->keylog};
         rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
@@ -516,7 +528,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         verify_conn(a, o, c);
         findings_run(c, a->names);
     }
-    a->verifications = x509_verify_count(a->pool);
+    a->verifications = x509_verify_count(a->pool) - verify_base;
     rc = global_findings(a);
     if (rc != TI_OK)
         goto fail;
@@ -548,8 +560,8 @@ void analysis_free(struct analysis *a)
     free(a->global);
     for (size_t i = 0; i < a->nwarnings; i++)
         free(a->warnings[i]);
-    x509_pool_free(a->pool);
-    tls_names_free(a->names);
+    x509_pool_free(a->pool_owned);
+    tls_names_free(a->names_owned);
     tls_keylog_free(a->keylog);
     free(a);
 }

@@ -1272,6 +1272,11 @@ uint64_t x509_verify_count(const struct x509_pool *pool)
     return pool != NULL ? pool->n_verify : 0;
 }
 
+size_t x509_pool_size(const struct x509_pool *pool)
+{
+    return pool != NULL ? pool->n_certs : 0;
+}
+
 bool x509_have_trust(const struct x509_pool *pool, bool client)
 {
     return pool != NULL && pool->store[client ? X509_ROLE_CLIENT : X509_ROLE_SERVER] != NULL;

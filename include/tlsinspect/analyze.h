@@ -46,6 +46,15 @@ struct analyze_opts {
     struct tls_limits tls_limits;
     void (*progress)(void *ctx, uint64_t done, uint64_t total);  /* may be NULL */
     void *progress_ctx;
+    /* Cipher suite names, borrowed for the analysis' lifetime (it must
+     * outlive the struct analysis).  NULL: analyze_run() makes its own.
+     * Building them costs an SSL_CTX, so a caller running many analyses
+     * (diff, the pipeline fuzzer) builds them once. */
+    const struct tls_names *suite_names;
+    /* Certificates and verdicts, borrowed the same way: a pool made with
+     * x509_pool_new(..., &this->trust, ...) that several analyses share, so
+     * a certificate seen by each is parsed once.  NULL: a pool of its own. */
+    struct x509_pool *pool;
 };
 void analyze_opts_default(struct analyze_opts *o);
 
@@ -71,7 +80,9 @@ struct analysis {
     uint64_t decode_counts[8];      /* by enum decode_result */
     uint64_t verifications;         /* uncached chain verifications run */
     struct x509_pool *pool;         /* owns the certificates the conns borrow */
-    struct tls_names *names;        /* cipher suite names for the reports */
+    struct x509_pool *pool_owned;   /* == pool when analyze_run made it */
+    const struct tls_names *names;  /* cipher suite names for the reports */
+    struct tls_names *names_owned;  /* == names when analyze_run made them */
     struct tls_keylog *keylog;      /* --keylog, loaded; NULL without */
 };
 

@@ -132,6 +132,7 @@ int x509_verify(struct x509_pool *pool, const struct x509_cert *const *chain,
 
 /* How many real (uncached) verifications ran; for tests and the benchmark. */
 uint64_t x509_verify_count(const struct x509_pool *pool);
+size_t x509_pool_size(const struct x509_pool *pool);   /* certificates held */
 bool x509_have_trust(const struct x509_pool *pool, bool client);
 
 #endif

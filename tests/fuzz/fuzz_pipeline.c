@@ -3,7 +3,8 @@
  * The input is a capture file (pcap, pcapng, or either gzip-compressed) kept
  * in memory (a memfd) and read through capture.c, then as src/analyze.c does
  * it: decode -> flow table -> TLS session per flow -> verification ->
- * findings, and both reports (text and JSON) written to /dev/null -- through
+ * findings, and a report (text, verbose text, JSON or JSONL, by the input's
+ * length) written to /dev/null -- through
  * analyze_run() itself, so the harness tests the real glue.  Every port is
  * selected so that no seed's flows are filtered out.
  */
@@ -18,11 +19,14 @@
 #include "tlsinspect/analyze.h"
 #include "tlsinspect/conn.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/tls_names.h"
 
 #include "fuzz_check.h"
 #include "fuzz_conn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FP_POOL_MAX 1024               /* certificates kept between inputs */
 
 /* One memfd per process holds the input; capture_open() reads it by name
  * (/proc/self/fd/N), so capture.c's own code runs: magic detection, gzip,
@@ -42,7 +46,10 @@ static int fp_memfd(const uint8_t *data, size_t size, char *path, size_t plen)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static FILE *devnull;
+    static struct tls_names *names;    /* built once: an SSL_CTX per input would dominate */
+    static struct x509_pool *pool;     /* shared: parsing a certificate is OpenSSL's dearest step */
     static struct analyze_opts opts;   /* large: off the stack */
+    static const struct x509_trust_opts no_trust;  /* == analyze_opts_default()'s */
     struct report_opts ro;
     struct analysis *a = NULL;
     char err[512], path[64];
@@ -52,12 +59,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
         abort();
+    if (names == NULL && tls_names_new(&names) != TI_OK)
+        abort();
+    /* Interned certificates are a pure function of their DER, so sharing
+     * them between inputs changes no result; the pool starts over once it
+     * holds FP_POOL_MAX so that it never fills up (a full pool is a path of
+     * its own, which an input must reach by itself). */
+    if (pool != NULL && x509_pool_size(pool) > FP_POOL_MAX) {
+        x509_pool_free(pool);
+        pool = NULL;
+    }
+    if (pool == NULL && x509_pool_new(&pool, &no_trust, err, sizeof(err)) != TI_OK)
+        abort();
     fp_memfd(data, size, path, sizeof(path));
     analyze_opts_default(&opts);
     opts.files = files;
     opts.nfiles = 1;
     opts.all_ports = true;
     opts.nports = 0;
+    opts.suite_names = names;
+    opts.pool = pool;
     opts.now = 1767225600;             /* fixed: 2026-01-01, reproducible */
     /* Small limits: an input of a few dozen packets can reach every one of
      * them (eviction, out-of-order overflow). */
@@ -73,12 +94,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(a->flow_stats.ooo_bytes == 0);   /* every queued byte was released */
     for (size_t i = 0; i < a->nconns; i++)
         fuzz_check_conn(a->conns[i]);
+    /* One report per input, picked by the input's length so that a finding
+     * replays the same way: writing all of them doubled the time per input,
+     * and the corpus holds inputs of every length. */
     memset(&ro, 0, sizeof(ro));
     ro.version = "fuzz";
-    ro.verbose = true;
-    FUZZ_CHECK(report_text(devnull, a, &ro) == TI_OK);
-    ro.format = REPORT_JSON;
-    FUZZ_CHECK(report_json(devnull, a, &ro) == TI_OK);
+    switch (size & 3) {
+    case 0:
+        ro.verbose = true;
+        FUZZ_CHECK(report_text(devnull, a, &ro) == TI_OK);
+        break;
+    case 1:
+        FUZZ_CHECK(report_text(devnull, a, &ro) == TI_OK);
+        break;
+    case 2:
+        ro.format = REPORT_JSON;
+        FUZZ_CHECK(report_json(devnull, a, &ro) == TI_OK);
+        break;
+    default:
+        ro.format = REPORT_JSONL;
+        FUZZ_CHECK(report_json(devnull, a, &ro) == TI_OK);
+        break;
+    }
     analysis_free(a);
     return 0;
 }
