@@ -80,6 +80,7 @@ golden: tlsinspect
 	@sh tests/golden_diff.sh ./tlsinspect
 
 smoke: tlsinspect
+	@sh tests/docs_sync.sh ./tlsinspect
 	@sh tests/shared_smoke.sh ./tlsinspect
 
 conformance: $(BUILD)/tests/test_conformance

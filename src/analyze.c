@@ -19,6 +19,8 @@
 #include "tlsinspect/tls13_keylog.h"
 
 #define ANALYZE_PROGRESS_EVERY 65536   /* packets between progress callbacks */
+#define AN_STR_(x) #x
+#define AN_STR(x) AN_STR_(x)          /* a constant in a message literal */
 
 struct an_ctx {
     struct analysis *a;
@@ -416,21 +418,28 @@ static int global_findings(struct analysis *a)
         certs += (a->conns[i]->limits_hit & CONN_LIMIT_CERTS) != 0;
     }
     if (a->flow_stats.evicted_full || a->flow_stats.reasm_limit_hits || hs || recs || certs) {
-        int n = snprintf(msg, sizeof(msg), "limits reached: %llu connections evicted because the "
-                         "table was full, %llu out-of-order buffer overflows",
-                         (unsigned long long)a->flow_stats.evicted_full,
-                         (unsigned long long)a->flow_stats.reasm_limit_hits);
-        /* The parser's limits, named only when reached. */
-        if (hs && n > 0 && (size_t)n < sizeof(msg))
-            n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", %llu connections with a handshake "
-                          "message over the size limit", (unsigned long long)hs);
-        if (recs && n > 0 && (size_t)n < sizeof(msg))
-            n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", %llu connections over the record "
-                          "limit", (unsigned long long)recs);
-        if (certs && n > 0 && (size_t)n < sizeof(msg))
-            n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", %llu chains longer than %u "
-                          "certificates (the rest not kept)", (unsigned long long)certs,
-                          CONN_MAX_CERTS);
+        /* Only the limits reached, each with the option that raises it. */
+        struct { uint64_t n; const char *what; } part[] = {
+            {a->flow_stats.evicted_full, "connections evicted because the table was full "
+                                         "(--max-connections)"},
+            {a->flow_stats.reasm_limit_hits, "out-of-order buffer overflows (--max-ooo-bytes, "
+                                             "--max-ooo-total)"},
+            {hs, "connections with a handshake message over the size limit "
+                 "(--max-handshake-bytes)"},
+            {recs, "connections over the record limit (--max-records)"},
+            {certs, "chains longer than " AN_STR(CONN_MAX_CERTS) " certificates (the rest "
+                    "not kept)"},
+        };
+        size_t n = (size_t)snprintf(msg, sizeof(msg), "limits reached:");
+        const char *sep = " ";
+
+        for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+            if (part[i].n == 0 || n >= sizeof(msg))
+                continue;
+            n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%llu %s", sep,
+                                  (unsigned long long)part[i].n, part[i].what);
+            sep = ", ";
+        }
         if (add_global(a, FINDING_LIMIT_REACHED, msg) != TI_OK)
             return TI_ENOMEM;
     }

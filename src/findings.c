@@ -77,6 +77,24 @@ static void add(struct conn *c, int id, const char *remedy, const char *fmt, ...
     (void)conn_add_finding(c, id, finding_severity(id), msg, remedy);
 }
 
+#define FD_STR_(x) #x
+#define FD_STR(x) FD_STR_(x)
+
+/* The option that raises a parser limit (CONN_LIMIT_* bits); static text. */
+static const char *parser_limit_remedy(unsigned bits)
+{
+    bool hs = (bits & CONN_LIMIT_HS_MSG) != 0, recs = (bits & CONN_LIMIT_RECORDS) != 0;
+
+    if (hs && recs)
+        return "If the capture is legitimate, raise --max-handshake-bytes and --max-records.";
+    if (hs)
+        return "If the capture is legitimate, raise --max-handshake-bytes.";
+    if (recs)
+        return "If the capture is legitimate, raise --max-records.";
+    return "Only the first " FD_STR(CONN_MAX_CERTS) " certificates of a chain are kept and "
+           "verified; a real chain is never that long, so look at who sent it.";
+}
+
 static const char *dir_name(enum conn_dir d)
 {
     return d == DIR_CLIENT ? "client" : "server";
@@ -444,14 +462,18 @@ static void check_capture(struct conn *c)
                 "The %s's TLS stream could not be parsed past some point: %s.",
                 dir_name((enum conn_dir)d), c->malformed_why[d] ? c->malformed_why[d] : "malformed");
     if (c->tcp.limit_hit[0] || c->tcp.limit_hit[1])
-        add(c, FINDING_LIMIT_REACHED, "Raise the limit if the capture is legitimate.",
+        add(c, FINDING_LIMIT_REACHED,
+            "If the capture is legitimate, raise --max-ooo-bytes (per direction) or "
+            "--max-ooo-total (all connections).",
             "The out-of-order buffer limit was reached on this connection; some bytes were skipped.");
     if (c->limits_hit)
-        add(c, FINDING_LIMIT_REACHED, "Raise the limit if the capture is legitimate.",
-            "A parser limit was reached on this connection (%s%s%s); the rest was not parsed.",
-            (c->limits_hit & CONN_LIMIT_HS_MSG) ? " handshake message size" : "",
-            (c->limits_hit & CONN_LIMIT_RECORDS) ? " records per connection" : "",
-            (c->limits_hit & CONN_LIMIT_CERTS) ? " certificates per chain" : "");
+        add(c, FINDING_LIMIT_REACHED, parser_limit_remedy(c->limits_hit),
+            "A parser limit was reached on this connection (%s%s%s%s%s); the rest was not parsed.",
+            (c->limits_hit & CONN_LIMIT_HS_MSG) ? "handshake message size" : "",
+            (c->limits_hit & CONN_LIMIT_HS_MSG) && (c->limits_hit & ~CONN_LIMIT_HS_MSG) ? ", " : "",
+            (c->limits_hit & CONN_LIMIT_RECORDS) ? "records per connection" : "",
+            (c->limits_hit & CONN_LIMIT_RECORDS) && (c->limits_hit & CONN_LIMIT_CERTS) ? ", " : "",
+            (c->limits_hit & CONN_LIMIT_CERTS) ? "certificates per chain" : "");
 }
 
 void findings_run(struct conn *c, const struct tls_names *names)

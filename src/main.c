@@ -62,6 +62,11 @@ static const char usage_text[] =
 "                          exit status 1                                [error]\n"
 "      --max-connections N connections tracked at once               [262144]\n"
 "      --max-ooo-bytes N   out-of-order bytes buffered per direction [262144]\n"
+"      --max-ooo-total N   out-of-order bytes buffered in all connections\n"
+"                                                                [33554432]\n"
+"      --max-handshake-bytes N  largest handshake message parsed     [262144]\n"
+"      --max-records N     TLS records read per connection before giving up on it\n"
+"                                                                  [100000]\n"
 "  -h, --help              this help\n"
 "  -V, --version           version\n"
 "\n"
@@ -76,7 +81,8 @@ static const char usage_text[] =
 
 enum {
     OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
-    OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO
+    OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
+    OPT_MAX_RECORDS
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +102,9 @@ static const struct option long_opts[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"max-connections", required_argument, NULL, OPT_MAX_CONN},
     {"max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO},
+    {"max-ooo-total", required_argument, NULL, OPT_MAX_OOO_TOTAL},
+    {"max-handshake-bytes", required_argument, NULL, OPT_MAX_HS},
+    {"max-records", required_argument, NULL, OPT_MAX_RECORDS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -423,6 +432,22 @@ int main(int argc, char **argv)
             if (parse_size(optarg, 0, &sz) != 0)
                 return usage_error("invalid --max-ooo-bytes '%s'", optarg);
             opts.flow_limits.max_dir_bytes = sz;
+            break;
+        case OPT_MAX_OOO_TOTAL:
+            if (parse_size(optarg, 0, &sz) != 0)
+                return usage_error("invalid --max-ooo-total '%s'", optarg);
+            opts.flow_limits.max_total_bytes = sz;
+            break;
+        case OPT_MAX_HS:
+            /* a handshake message's length is 24 bits */
+            if (parse_size(optarg, 1, &sz) != 0 || sz > 0xffffffu)
+                return usage_error("invalid --max-handshake-bytes '%s' (1 to 16777215)", optarg);
+            opts.tls_limits.max_hs_msg = sz;
+            break;
+        case OPT_MAX_RECORDS:
+            if (parse_size(optarg, 1, &sz) != 0)
+                return usage_error("invalid --max-records '%s'", optarg);
+            opts.tls_limits.max_records = sz;
             break;
         case 'h':
             fputs(usage_text, stdout);
