@@ -22,7 +22,7 @@
 #    when one is missed.  Other work on the machine skews the times: a
 #    warning says so when the load average exceeds half the cores.
 #
-# The bare pass gives libpcap the same 256 KiB stdio buffer tlsinspect does
+# The bare pass gives libpcap the same 256 KiB page-aligned stdio buffer tlsinspect does
 # (src/capture.c), so the ratio measures the analysis, not a buffer size.
 set -eu
 
