@@ -17,6 +17,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/tls13_keylog.h"
+#include "tlsinspect/tls_msg.h"
 
 #define ANALYZE_PROGRESS_EVERY 65536   /* packets between progress callbacks */
 #define AN_STR_(x) #x
@@ -26,6 +27,7 @@ struct an_ctx {
     struct analysis *a;
     const struct analyze_opts *o;
     struct tls_limits tls_lim;
+    struct tls_fp_memo *memo;       /* JA3/JA4 of the hellos seen so far */
     size_t conns_cap;
     bool oom;
 };
@@ -129,6 +131,7 @@ static bool an_start(struct an_ctx *x, struct flow *f, struct an_flow *af)
     conn_init(af->c);
     if (tls_session_new(&af->s, af->c, x->a->pool, x->a->names, &x->tls_lim, x->a->keylog) != TI_OK)
         goto fail;
+    tls_session_set_fp_memo(af->s, x->memo);
     if (f->client_side >= 0)
         tls_set_client_side(af->s, f->client_side);
     else if (f->port_server_side >= 0)
@@ -504,6 +507,11 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         if (a->keylog->n_entries == 0)
             analysis_warn(a, "%s: no TLS secrets in the key log", o->keylog);
     }
+    rc = tls_fp_memo_new(&x.memo);
+    if (rc != TI_OK) {
+        snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
+        goto fail;
+    }
     rc = capture_open(&cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
@@ -517,6 +525,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     a->flow_stats = *flow_table_stats(ft);
     flow_table_free(ft);
     ft = NULL;
+    tls_fp_memo_free(x.memo);       /* every session is gone */
+    x.memo = NULL;
     if (rc == TI_OK && x.oom)
         rc = TI_ENOMEM;
     if (rc != TI_OK) {
@@ -545,6 +555,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     return TI_OK;
 fail:
     flow_table_free(ft);
+    tls_fp_memo_free(x.memo);
     capture_close(cap);
     analysis_free(a);
     return rc;

@@ -306,9 +306,12 @@ static void salvage_tail(struct cur c, struct cur *exts, const char **where)
     }
 }
 
+static int fingerprints(struct conn_client_hello *h, const uint8_t *alpn0, size_t alpn0_len,
+                        struct tls_fp_memo *m);
+
 /* RFC 8446 4.1.2 / RFC 5246 7.4.1.2; lenient: see the salvage function. */
 static int client_hello(const uint8_t *body, size_t len,
-                        const struct tls_names *names,
+                        const struct tls_names *names, struct tls_fp_memo *memo,
                         struct conn_client_hello *out,
                         char *note, size_t notelen, bool lenient)
 {
@@ -388,8 +391,7 @@ static int client_hello(const uint8_t *body, size_t len,
         snprintf(note, notelen, "ClientHello malformed (%s): read up to there", lost);
 
     tls_msg_preferred_auth(&h, names);
-    if ((rc = tls_msg_ja3(&h, h.ja3)) != TI_OK ||
-        (rc = tls_msg_ja4(&h, alpn0.p, cur_left(&alpn0), h.ja4)) != TI_OK) {
+    if ((rc = fingerprints(&h, alpn0.p, cur_left(&alpn0), memo)) != TI_OK) {
         hello_free(&h);
         return rc;
     }
@@ -398,19 +400,19 @@ static int client_hello(const uint8_t *body, size_t len,
 }
 
 int tls_msg_client_hello(const uint8_t *body, size_t len,
-                         const struct tls_names *names,
+                         const struct tls_names *names, struct tls_fp_memo *memo,
                          struct conn_client_hello *out,
                          char *note, size_t notelen)
 {
-    return client_hello(body, len, names, out, note, notelen, false);
+    return client_hello(body, len, names, memo, out, note, notelen, false);
 }
 
 int tls_msg_client_hello_salvage(const uint8_t *body, size_t len,
-                                 const struct tls_names *names,
+                                 const struct tls_names *names, struct tls_fp_memo *memo,
                                  struct conn_client_hello *out,
                                  char *note, size_t notelen)
 {
-    return client_hello(body, len, names, out, note, notelen, true);
+    return client_hello(body, len, names, memo, out, note, notelen, true);
 }
 
 /* RFC 5246 E.2 / RFC 6101 E: the SSL 2.0 CLIENT-HELLO some old clients send
@@ -789,7 +791,134 @@ static void hex_digest(const unsigned char *d, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-int tls_msg_ja3(const struct conn_client_hello *h, char out[33])
+/* ---- fingerprint memo -------------------------------------------------- */
+
+/* A capture's ClientHellos mostly repeat (one client build makes them all),
+ * and JA3/JA4 cost more than parsing the hello: two lists to format, one to
+ * sort, three EVP digests.  The memo maps the fields JA3 and JA4 read
+ * (legacy_version, suites, extensions, groups, point formats, versions,
+ * signature algorithms, the first ALPN name) to the two fingerprints.  The
+ * key is those fields' bytes, compared in full on a hit; a hello whose key
+ * is longer than FP_KEY_MAX is fingerprinted without the memo.  A slot holds
+ * one key; a new key that lands on it replaces it. */
+#define FP_MEMO_SLOTS 128              /* power of two */
+#define FP_KEY_MAX    4096
+#define FP_TEXT_MAX   2048             /* digest inputs up to this are built in one piece */
+
+enum fp_alg { FP_MD5 = 0, FP_SHA256 = 1 };
+
+struct fp_slot {
+    uint64_t hash;
+    uint8_t *key;                      /* NULL: empty slot */
+    size_t len;
+    char ja3[33];
+    char ja4[40];
+};
+
+struct tls_fp_memo {
+    struct fp_slot slot[FP_MEMO_SLOTS];
+    EVP_MD *md[2];                     /* fetched once: FP_MD5, FP_SHA256 */
+    EVP_MD_CTX *ctx;                   /* reused for every digest */
+    uint64_t hits, misses;
+};
+
+int tls_fp_memo_new(struct tls_fp_memo **out)
+{
+    struct tls_fp_memo *m = calloc(1, sizeof(*m));
+
+    *out = NULL;
+    if (m == NULL)
+        return TI_ENOMEM;
+    m->md[FP_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+    m->md[FP_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+    m->ctx = EVP_MD_CTX_new();
+    if (m->md[FP_MD5] == NULL || m->md[FP_SHA256] == NULL || m->ctx == NULL) {
+        tls_fp_memo_free(m);
+        return TI_EUNSUPPORTED;
+    }
+    *out = m;
+    return TI_OK;
+}
+
+void tls_fp_memo_free(struct tls_fp_memo *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < FP_MEMO_SLOTS; i++)
+        free(m->slot[i].key);
+    EVP_MD_free(m->md[FP_MD5]);
+    EVP_MD_free(m->md[FP_SHA256]);
+    EVP_MD_CTX_free(m->ctx);
+    free(m);
+}
+
+void tls_fp_memo_stats(const struct tls_fp_memo *m, uint64_t *hits, uint64_t *misses)
+{
+    *hits = m != NULL ? m->hits : 0;
+    *misses = m != NULL ? m->misses : 0;
+}
+
+/* Appends a counted array to the key; false once it would pass cap. */
+static bool fp_key_put(uint8_t *key, size_t cap, size_t *len, const void *p, size_t n)
+{
+    uint32_t count = (uint32_t)n;
+
+    if (n > cap || cap - *len < sizeof(count) + n)
+        return false;
+    memcpy(key + *len, &count, sizeof(count));
+    memcpy(key + *len + sizeof(count), p, n);
+    *len += sizeof(count) + n;
+    return true;
+}
+
+/* The key of h (see above) in key[0, *len); false when longer than cap. */
+static bool fp_key(const struct conn_client_hello *h, const uint8_t *alpn0, size_t alpn0_len,
+                   uint8_t *key, size_t cap, size_t *len)
+{
+    *len = 0;
+    return fp_key_put(key, cap, len, &h->legacy_version, sizeof(h->legacy_version)) &&
+           fp_key_put(key, cap, len, h->suites, (size_t)h->n_suites * sizeof(uint16_t)) &&
+           fp_key_put(key, cap, len, h->exts, (size_t)h->n_exts * sizeof(uint16_t)) &&
+           fp_key_put(key, cap, len, h->groups, (size_t)h->n_groups * sizeof(uint16_t)) &&
+           fp_key_put(key, cap, len, h->point_formats, h->n_point_formats) &&
+           fp_key_put(key, cap, len, h->versions, (size_t)h->n_versions * sizeof(uint16_t)) &&
+           fp_key_put(key, cap, len, h->sigalgs, (size_t)h->n_sigalgs * sizeof(uint16_t)) &&
+           fp_key_put(key, cap, len, alpn0, alpn0 != NULL ? alpn0_len : 0);
+}
+
+static uint64_t fp_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* Hex digest (2 * 16 or 2 * 32 chars + NUL) of text[0, len); m (may be
+ * NULL) lends its fetched digests and context. */
+static int fp_digest(struct tls_fp_memo *m, int alg, const char *text, size_t len, char *hex)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0, want = alg == FP_MD5 ? 16 : 32;
+    int ok;
+
+    if (m != NULL)
+        ok = EVP_DigestInit_ex2(m->ctx, m->md[alg], NULL) == 1 &&
+             EVP_DigestUpdate(m->ctx, text, len) == 1 &&
+             EVP_DigestFinal_ex(m->ctx, d, &dl) == 1;
+    else
+        ok = EVP_Digest(text, len, d, &dl, alg == FP_MD5 ? EVP_md5() : EVP_sha256(), NULL) == 1;
+    if (!ok || dl != want)
+        return TI_EUNSUPPORTED;
+    hex_digest(d, want, hex);
+    return TI_OK;
+}
+
+/* The JA3 digest as a stream: for strings longer than FP_TEXT_MAX. */
+static int ja3_stream(const struct conn_client_hello *h, char out[33])
 {
     struct sink s = {.md = NULL};
     unsigned char d[EVP_MAX_MD_SIZE];
@@ -814,6 +943,23 @@ int tls_msg_ja3(const struct conn_client_hello *h, char out[33])
 out:
     EVP_MD_CTX_free(s.md);
     return rc;
+}
+
+static int ja3_compute(const struct conn_client_hello *h, struct tls_fp_memo *memo, char out[33])
+{
+    char text[FP_TEXT_MAX];
+    struct sink s = {.buf = text, .cap = sizeof(text)};
+
+    out[0] = '\0';
+    ja3_emit(h, &s);
+    if (s.len >= sizeof(text))
+        return ja3_stream(h, out);
+    return fp_digest(memo, FP_MD5, text, s.len, out);
+}
+
+int tls_msg_ja3(const struct conn_client_hello *h, char out[33])
+{
+    return ja3_compute(h, NULL, out);
 }
 
 /* Heapsort: no allocation and no comparison callback, n log n even for a
@@ -848,16 +994,50 @@ static void sort_u16(uint16_t *v, size_t n)
     }
 }
 
-/* First 12 hex digits of SHA-256 over what emit() writes. */
+/* The text JA4's b and c hash: hex4 values ','-joined, then '_' and the
+ * signature algorithms. */
+static void ja4_emit(struct sink *s, const uint16_t *sorted, size_t n, const uint16_t *sig,
+                     size_t nsig)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sink_put(s, ",", 1);
+        sink_hex4(s, sorted[i]);
+    }
+    if (nsig > 0) {
+        sink_put(s, "_", 1);
+        for (size_t i = 0; i < nsig; i++) {
+            if (i > 0)
+                sink_put(s, ",", 1);
+            sink_hex4(s, sig[i]);
+        }
+    }
+}
+
+/* First 12 hex digits of SHA-256 over what ja4_emit() writes. */
 static int ja4_hash12(const uint16_t *sorted, size_t n, const uint16_t *sig,
-                      size_t nsig, char out[13])
+                      size_t nsig, struct tls_fp_memo *memo, char out[13])
 {
     struct sink s = {.md = NULL};
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
     char hex[65];
+    char text[FP_TEXT_MAX];
     int rc = TI_OK;
 
+    s.buf = text;
+    s.cap = sizeof(text);
+    ja4_emit(&s, sorted, n, sig, nsig);
+    if (s.len < sizeof(text)) {
+        rc = fp_digest(memo, FP_SHA256, text, s.len, hex);
+        if (rc == TI_OK) {
+            memcpy(out, hex, 12);
+            out[12] = '\0';
+        }
+        return rc;
+    }
+    /* too long to keep: digest it as a stream */
+    s = (struct sink){.md = NULL};
     s.md = EVP_MD_CTX_new();
     if (s.md == NULL)
         return TI_ENOMEM;
@@ -865,19 +1045,7 @@ static int ja4_hash12(const uint16_t *sorted, size_t n, const uint16_t *sig,
         rc = TI_EUNSUPPORTED;
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            sink_put(&s, ",", 1);
-        sink_hex4(&s, sorted[i]);
-    }
-    if (nsig > 0) {
-        sink_put(&s, "_", 1);
-        for (size_t i = 0; i < nsig; i++) {
-            if (i > 0)
-                sink_put(&s, ",", 1);
-            sink_hex4(&s, sig[i]);
-        }
-    }
+    ja4_emit(&s, sorted, n, sig, nsig);
     sink_drain(&s);
     if (s.failed || EVP_DigestFinal_ex(s.md, d, &dl) != 1 || dl != 32) {
         rc = TI_EUNSUPPORTED;
@@ -941,8 +1109,8 @@ static void ja4_alpn(const uint8_t *a, size_t n, char out[3])
     out[2] = '\0';
 }
 
-int tls_msg_ja4(const struct conn_client_hello *h, const uint8_t *alpn0,
-                size_t alpn0_len, char out[40])
+static int ja4_compute(const struct conn_client_hello *h, const uint8_t *alpn0,
+                       size_t alpn0_len, struct tls_fp_memo *memo, char out[40])
 {
     uint16_t *list = NULL;
     uint16_t sig[CONN_MAX_SIGALGS];
@@ -964,7 +1132,7 @@ int tls_msg_ja4(const struct conn_client_hello *h, const uint8_t *alpn0,
         memcpy(hb, "000000000000", 13);
     } else {
         sort_u16(list, n);
-        if ((rc = ja4_hash12(list, n, NULL, 0, hb)) != TI_OK)
+        if ((rc = ja4_hash12(list, n, NULL, 0, memo, hb)) != TI_OK)
             goto out;
     }
     size_t nciph = n;
@@ -988,7 +1156,7 @@ int tls_msg_ja4(const struct conn_client_hello *h, const uint8_t *alpn0,
         memcpy(hc, "000000000000", 13);
     } else {
         sort_u16(list, n);
-        if ((rc = ja4_hash12(list, n, sig, nsig, hc)) != TI_OK)
+        if ((rc = ja4_hash12(list, n, sig, nsig, memo, hc)) != TI_OK)
             goto out;
     }
     ja4_alpn(alpn0, alpn0_len, alpn);
@@ -999,4 +1167,50 @@ int tls_msg_ja4(const struct conn_client_hello *h, const uint8_t *alpn0,
 out:
     free(list);
     return rc;
+}
+
+int tls_msg_ja4(const struct conn_client_hello *h, const uint8_t *alpn0,
+                size_t alpn0_len, char out[40])
+{
+    return ja4_compute(h, alpn0, alpn0_len, NULL, out);
+}
+
+/* JA3 and JA4 of h, from the memo when it has them (see tls_fp_memo). */
+static int fingerprints(struct conn_client_hello *h, const uint8_t *alpn0, size_t alpn0_len,
+                        struct tls_fp_memo *m)
+{
+    uint8_t key[FP_KEY_MAX];
+    struct fp_slot *slot = NULL;
+    uint64_t hash = 0;
+    size_t len = 0;
+    int rc;
+
+    if (m != NULL && fp_key(h, alpn0, alpn0_len, key, sizeof(key), &len)) {
+        hash = fp_hash(key, len);
+        slot = &m->slot[hash & (FP_MEMO_SLOTS - 1)];
+        if (slot->key != NULL && slot->hash == hash && slot->len == len &&
+            memcmp(slot->key, key, len) == 0) {
+            memcpy(h->ja3, slot->ja3, sizeof(h->ja3));
+            memcpy(h->ja4, slot->ja4, sizeof(h->ja4));
+            m->hits++;
+            return TI_OK;
+        }
+    }
+    if ((rc = ja3_compute(h, m, h->ja3)) != TI_OK ||
+        (rc = ja4_compute(h, alpn0, alpn0_len, m, h->ja4)) != TI_OK)
+        return rc;
+    if (slot != NULL) {
+        uint8_t *copy = malloc(len > 0 ? len : 1);
+        if (copy != NULL) {            /* no memory: simply not remembered */
+            memcpy(copy, key, len);
+            free(slot->key);
+            slot->key = copy;
+            slot->len = len;
+            slot->hash = hash;
+            memcpy(slot->ja3, h->ja3, sizeof(slot->ja3));
+            memcpy(slot->ja4, h->ja4, sizeof(slot->ja4));
+        }
+        m->misses++;
+    }
+    return TI_OK;
 }

@@ -131,6 +131,7 @@ struct tls_session {
     struct conn *c;
     struct x509_pool *pool;
     const struct tls_names *names;
+    struct tls_fp_memo *memo;          /* NULL: JA3/JA4 digested every time */
     const struct tls_keylog *keylog;   /* NULL without --keylog */
     struct tls_limits lim;
 
@@ -189,6 +190,11 @@ int tls_session_new(struct tls_session **out, struct conn *c,
     s->last_hs_type = -1;
     *out = s;
     return TI_OK;
+}
+
+void tls_session_set_fp_memo(struct tls_session *s, struct tls_fp_memo *memo)
+{
+    s->memo = memo;
 }
 
 void tls_session_free(struct tls_session *s)
@@ -675,12 +681,12 @@ static void on_client_hello(struct tls_session *s, enum conn_dir dir,
         c->ch_more = true;
         return;
     }
-    rc = tls_msg_client_hello(body, len, s->names, &c->ch[c->n_ch], note,
+    rc = tls_msg_client_hello(body, len, s->names, s->memo, &c->ch[c->n_ch], note,
                               sizeof(note));
     if (rc == TI_EMALFORMED || rc == TI_ETRUNC) {
         /* Damaged hello (fuzzed, buggy client): keep what the client
          * offered, as Wireshark does, and say what was lost. */
-        int rc2 = tls_msg_client_hello_salvage(body, len, s->names, &c->ch[c->n_ch],
+        int rc2 = tls_msg_client_hello_salvage(body, len, s->names, s->memo, &c->ch[c->n_ch],
                                                note, sizeof(note));
         if (rc2 == TI_OK)
             rc = TI_OK;

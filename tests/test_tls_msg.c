@@ -139,7 +139,7 @@ static void free_hello(struct conn_client_hello *h)
 static int parse_ch(const struct b *body, struct conn_client_hello *h, char *note, size_t nl)
 {
     memset(h, 0, sizeof(*h));
-    return tls_msg_client_hello(body->p, body->n, names, h, note, nl);
+    return tls_msg_client_hello(body->p, body->n, names, NULL, h, note, nl);
 }
 
 static void digest_hex(const char *md, const char *s, char *out, size_t hexlen)
@@ -279,7 +279,7 @@ static void test_ch_prefixes(void **state)
     for (size_t k = 0; k < body.n; k++) {
         int rc;
         memset(&h, 0, sizeof(h));
-        rc = tls_msg_client_hello(body.p, k, names, &h, NULL, 0);
+        rc = tls_msg_client_hello(body.p, k, names, NULL, &h, NULL, 0);
         if (k == noext) {
             /* the grammar lets an old hello end after compression_methods */
             assert_int_equal(rc, TI_OK);
@@ -696,6 +696,83 @@ static void test_ja3_ja4_published(void **state)
     b_free(&e);
 }
 
+/* The JA3/JA4 memo gives what a fresh computation gives: the published
+ * Chrome values on a miss and on a hit; a hello one suite apart is a miss,
+ * not taken for the first; a hello whose lists are past the memo's key limit
+ * bypasses it and agrees with the memo-less path. */
+static void test_fp_memo(void **state)
+{
+    static const uint16_t order[] = {0x0a0a, 0x002d, 0x0033, 0x0010, 0xfe0d, 0x0017, 0x44cd,
+                                     0x0000, 0x000b, 0x000a, 0x002b, 0xff01, 0x0023, 0x0012,
+                                     0x0005, 0x000d, 0x001b, 0xdada};
+    struct b e = {0}, body = {0}, other = {0}, big = {0}, bigbody = {0};
+    struct conn_client_hello h, h2;
+    struct tls_fp_memo *memo = NULL;
+    uint64_t hits = 0, misses = 0;
+    uint16_t suites2[16];
+
+    (void)state;
+    assert_int_equal(tls_fp_memo_new(&memo), TI_OK);
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        chrome_ext(&e, order[i]);
+    build_ch(&body, 0x0303, chrome_suites, 16, &e);
+    for (int round = 0; round < 2; round++) {
+        memset(&h, 0, sizeof(h));
+        assert_int_equal(tls_msg_client_hello(body.p, body.n, names, memo, &h, NULL, 0), TI_OK);
+        assert_string_equal(h.ja3, "98487aa16281980e7d1120d399efb6a4");
+        assert_string_equal(h.ja4, "t13d1516h2_8daaf6152771_d8a2da3f94cd");
+        free_hello(&h);
+        tls_fp_memo_stats(memo, &hits, &misses);
+        assert_int_equal(misses, 1);
+        assert_int_equal(hits, (uint64_t)round);
+    }
+
+    /* the last two suites swapped: JA3 differs, JA4 (sorted suites) not */
+    memcpy(suites2, chrome_suites, sizeof(suites2));
+    suites2[14] = chrome_suites[15];
+    suites2[15] = chrome_suites[14];
+    build_ch(&other, 0x0303, suites2, 16, &e);
+    memset(&h, 0, sizeof(h));
+    memset(&h2, 0, sizeof(h2));
+    assert_int_equal(tls_msg_client_hello(other.p, other.n, names, memo, &h, NULL, 0), TI_OK);
+    assert_int_equal(tls_msg_client_hello(other.p, other.n, names, NULL, &h2, NULL, 0), TI_OK);
+    tls_fp_memo_stats(memo, &hits, &misses);
+    assert_int_equal(misses, 2);
+    assert_int_equal(hits, 1);
+    assert_string_not_equal(h.ja3, "98487aa16281980e7d1120d399efb6a4");
+    assert_string_equal(h.ja3, h2.ja3);
+    assert_string_equal(h.ja4, h2.ja4);
+    assert_string_equal(h.ja4, "t13d1516h2_8daaf6152771_d8a2da3f94cd");
+    free_hello(&h);
+    free_hello(&h2);
+
+    /* 3000 suites: a key of 6 KB and a JA3 string of 15 KB, both past the
+     * memo's limits */
+    for (unsigned i = 0; i < 3000; i++)
+        b_u16(&big, 0x1000 + i);
+    build_ch_raw(&bigbody, 0x0303, 0, big.p, big.n, 1, &e);
+    memset(&h, 0, sizeof(h));
+    memset(&h2, 0, sizeof(h2));
+    assert_int_equal(tls_msg_client_hello(bigbody.p, bigbody.n, names, memo, &h, NULL, 0), TI_OK);
+    tls_fp_memo_stats(memo, &hits, &misses);
+    assert_int_equal(misses, 2);
+    assert_int_equal(hits, 1);
+    assert_int_equal(tls_msg_client_hello(bigbody.p, bigbody.n, names, NULL, &h2, NULL, 0), TI_OK);
+    assert_int_equal(strlen(h.ja3), 32);
+    assert_string_equal(h.ja3, h2.ja3);
+    assert_string_equal(h.ja4, h2.ja4);
+    assert_int_equal(strncmp(h.ja4, "t13d9916h2_", 11), 0);
+    free_hello(&h);
+    free_hello(&h2);
+
+    tls_fp_memo_free(memo);
+    b_free(&e);
+    b_free(&body);
+    b_free(&other);
+    b_free(&big);
+    b_free(&bigbody);
+}
+
 /* The FoxIO JA4 README/technical_details example: extensions
  * 001b,0000,0033,0010,4469,0017,002d,000d,0005,0023,0012,002b,ff01,000b,000a,0015
  * -> t13d1516h2_8daaf6152771_e5627efa2ab1; without signature algorithms the
@@ -1005,7 +1082,7 @@ static void test_server_hello_draft(void **state)
 static int salvage(const struct b *body, struct conn_client_hello *h, char *note, size_t nl)
 {
     memset(h, 0, sizeof(*h));
-    return tls_msg_client_hello_salvage(body->p, body->n, names, h, note, nl);
+    return tls_msg_client_hello_salvage(body->p, body->n, names, NULL, h, note, nl);
 }
 
 static void test_ch_salvage(void **state)
@@ -1101,7 +1178,7 @@ static void test_ch_salvage(void **state)
     for (size_t k = 0; k < body.n; k++) {
         int rc;
         memset(&h, 0, sizeof(h));
-        rc = tls_msg_client_hello_salvage(body.p, k, names, &h, note, sizeof(note));
+        rc = tls_msg_client_hello_salvage(body.p, k, names, NULL, &h, note, sizeof(note));
         if (k < suites_end) {
             assert_int_equal(rc, TI_ETRUNC);
             assert_null(h.suites);
@@ -1273,6 +1350,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ch_full),
+        cmocka_unit_test(test_fp_memo),
         cmocka_unit_test(test_ch_prefixes),
         cmocka_unit_test(test_ch_lengths),
         cmocka_unit_test(test_ch_ext_bodies),

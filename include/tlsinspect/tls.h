@@ -76,6 +76,9 @@ int tls_session_new(struct tls_session **out, struct conn *c,
                     const struct tls_limits *lim,
                     const struct tls_keylog *keylog);
 void tls_session_free(struct tls_session *s);     /* NULL is a no-op */
+/* Borrow a JA3/JA4 memo (tls_msg.h) that outlives the session. */
+struct tls_fp_memo;
+void tls_session_set_fp_memo(struct tls_session *s, struct tls_fp_memo *memo);
 
 /* TCP saw the SYN: raw side `side` is the client. */
 void tls_set_client_side(struct tls_session *s, int side);

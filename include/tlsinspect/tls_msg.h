@@ -46,12 +46,21 @@ extern const uint8_t TLS_HRR_RANDOM[32];
 /* Handshake header: type(1) length(3); *body borrows the body. */
 int tls_msg_header(struct cur *c, uint8_t *type, struct cur *body);
 
+/* JA3/JA4 digests already computed, by their exact input: one per
+ * analysis (not shared between threads).  A capture's ClientHellos mostly
+ * repeat, and an EVP digest costs more than parsing the hello. */
+struct tls_fp_memo;
+int tls_fp_memo_new(struct tls_fp_memo **out);
+void tls_fp_memo_free(struct tls_fp_memo *m);            /* NULL is a no-op */
+void tls_fp_memo_stats(const struct tls_fp_memo *m, uint64_t *hits, uint64_t *misses);
+
 /* ClientHello body.  *out must be zeroed (or freed) storage; on success it
  * owns suites/sni/alpn (released by conn_free) and has preferred_auth, JA3
- * and JA4 set.  note (may be NULL) receives the first problem found in an
- * extension body ("" if none): such a hello is still accepted. */
+ * and JA4 set (through memo, which may be NULL).  note (may be NULL)
+ * receives the first problem found in an extension body ("" if none): such
+ * a hello is still accepted. */
 int tls_msg_client_hello(const uint8_t *body, size_t len,
-                         const struct tls_names *names,
+                         const struct tls_names *names, struct tls_fp_memo *memo,
                          struct conn_client_hello *out,
                          char *note, size_t notelen);
 
@@ -64,7 +73,7 @@ int tls_msg_client_hello(const uint8_t *body, size_t len,
  * note says what was lost.  Used so that a damaged hello still shows what
  * the client offered. */
 int tls_msg_client_hello_salvage(const uint8_t *body, size_t len,
-                                 const struct tls_names *names,
+                                 const struct tls_names *names, struct tls_fp_memo *memo,
                                  struct conn_client_hello *out,
                                  char *note, size_t notelen);
 
