@@ -866,7 +866,8 @@ static bool fp_key_put(uint8_t *key, size_t cap, size_t *len, const void *p, siz
     if (n > cap || cap - *len < sizeof(count) + n)
         return false;
     memcpy(key + *len, &count, sizeof(count));
-    memcpy(key + *len + sizeof(count), p, n);
+    if (n > 0)                         /* p may be NULL for an empty list */
+        memcpy(key + *len + sizeof(count), p, n);
     *len += sizeof(count) + n;
     return true;
 }
