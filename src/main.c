@@ -508,10 +508,14 @@ int main(int argc, char **argv)
     if (!isatty(fileno(out)))
         (void)setvbuf(out, NULL, _IOFBF, REPORT_OUT_BUFFER);
 
+    errno = 0;
     rc = ropts.format == REPORT_TEXT ? report_text(out, a, &ropts) : report_json(out, a, &ropts);
     status = exit_status(a, &fail_on);
     if (fflush(out) != 0 || rc != TI_OK || (out != stdout && fclose(out) != 0)) {
-        fprintf(stderr, "tlsinspect: writing the report failed\n");
+        int e = errno;
+        fprintf(stderr, "tlsinspect: writing the report to %s failed: %s\n",
+                output != NULL ? output : "standard output",
+                rc == TI_ENOMEM ? ti_strerror(rc) : e != 0 ? strerror(e) : "write error");
         status = EXIT_USAGE;
     }
     analysis_free(a);
