@@ -1006,6 +1006,39 @@ static void test_json_empty(void **state)
     free(out);
 }
 
+/* A FILE with a descriptor gets the document by write(2), past stdio: what
+ * the caller had buffered in the FILE still comes first, and the bytes are
+ * those of the stdio path (a memory stream has no descriptor). */
+static void test_json_fd_path(void **state)
+{
+    struct fixture *f = *state;
+    struct report_opts o = {.format = REPORT_JSON, .version = "0.1.0"};
+    char *mem = run(&f->a, REPORT_JSON, false, false, false);
+    FILE *t = tmpfile();
+    char *got;
+    long n;
+
+    assert_non_null(t);
+    assert_int_equal(fputs("prefix\n", t) >= 0, 1);        /* still in stdio's buffer */
+    assert_int_equal(report_json(t, &f->a, &o), TI_OK);
+    assert_int_equal(fputs("suffix\n", t) >= 0, 1);
+    assert_int_equal(fflush(t), 0);
+    n = ftell(t);
+    assert_true(n > 0);
+    assert_int_equal((size_t)n, strlen("prefix\n") + strlen(mem) + strlen("suffix\n"));
+    got = malloc((size_t)n + 1);
+    assert_non_null(got);
+    rewind(t);
+    assert_int_equal(fread(got, 1, (size_t)n, t), (size_t)n);
+    got[n] = '\0';
+    assert_memory_equal(got, "prefix\n", 7);
+    assert_memory_equal(got + 7, mem, strlen(mem));
+    assert_string_equal(got + 7 + strlen(mem), "suffix\n");
+    free(got);
+    free(mem);
+    fclose(t);
+}
+
 static void test_write_error(void **state)
 {
     struct fixture *f = *state;
@@ -1192,6 +1225,7 @@ int main(void)
         cmocka_unit_test(test_json_edges),
         cmocka_unit_test(test_json_empty),
         cmocka_unit_test(test_text_tls13_hidden),
+        cmocka_unit_test_setup_teardown(test_json_fd_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_ladder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_fold_needs_identical, setup, teardown),
