@@ -121,13 +121,15 @@ clean:
 	rm -rf build build-asan build-fuzz tlsinspect
 
 # ---- fuzzing: libFuzzer harnesses in tests/fuzz/ (clang; ASan + UBSan) --------
-#   make fuzz        each harness for FUZZ_SECONDS (default 60) over the seeds
+#   make fuzz        each harness for FUZZ_SECONDS (default 60) over the seeds,
+#                    or FUZZ_RUNS executions (make fuzz FUZZ_NAMES=pipeline FUZZ_RUNS=10000000)
 #   make fuzz-ci     each harness for about 30 s (CI)
 #   build-fuzz/replay_<h> FILE|DIR...   replay inputs without libFuzzer
 # The regression corpus tests/fuzz/regress/<h>/ is replayed by `make unit`
 # (tests/test_fuzz_regress.c).
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
+# FUZZ_RUNS (unset): when set, each harness runs that many executions instead
 FUZZ_CI_SECONDS ?= 30
 FUZZ_NAMES      := tls decode x509 pipeline
 FUZZ_SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -158,7 +160,7 @@ fuzz-seeds: build-fuzz/mkseeds
 	@sh tests/fuzz/mkseeds.sh build-fuzz/mkseeds build-fuzz/seeds
 
 fuzz: fuzz-build fuzz-seeds
-	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-ci: fuzz-build fuzz-seeds
 	@sh tests/fuzz/run.sh $(FUZZ_CI_SECONDS) $(FUZZ_NAMES)

@@ -2,6 +2,7 @@
 # run.sh - run each libFuzzer harness in turn for a set time; fail on the first crash, hang or leak.
 #
 #   sh tests/fuzz/run.sh SECONDS [HARNESS...]       (make fuzz / make fuzz-ci)
+#   FUZZ_RUNS=N sh tests/fuzz/run.sh 0 HARNESS      a long run: N executions, no time limit
 #
 # Corpus per harness: build-fuzz/corpus/<h>/ (new inputs land there), over the
 # seeds from captures (build-fuzz/seeds/<h>/, tests/fuzz/mkseeds.sh) and the
@@ -24,10 +25,11 @@ for h in $harnesses; do
         *) maxlen=4096 ;;
     esac
     mkdir -p "$out/corpus/$h" "$out/artifacts/$h" "$out/seeds/$h"
-    echo "fuzz: $h for ${secs}s"
+    if [ -n "${FUZZ_RUNS:-}" ]; then echo "fuzz: $h for $FUZZ_RUNS executions"; else echo "fuzz: $h for ${secs}s"; fi
+    if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS"; else limit="-max_total_time=$secs"; fi
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
+    "$bin" "$limit" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
         -print_final_stats=1 -artifact_prefix="$out/artifacts/$h/" \
         "$out/corpus/$h" "$out/seeds/$h" "tests/fuzz/regress/$h" > "$out/$h.log" 2>&1
     rc=$?
