@@ -529,6 +529,158 @@ static void test_truncated_mid_record(void **state)
     capture_close(cap);
 }
 
+/* ---- reading ahead ------------------------------------------------------------ */
+
+/* Read files (BPF bpf) twice at once, in this thread and with
+ * capture_read_ahead(): the same packets in the same order with the same
+ * bytes, and the same counters and errors at the end.  Returns the count. */
+static size_t same_with_read_ahead(char *const *files, size_t n, const char *bpf)
+{
+    struct capture *direct = open_ok(files, n, bpf), *ahead = open_ok(files, n, bpf);
+    struct cap_packet p, q;
+    const struct cap_input *ia, *ib;
+    size_t na, nb, count = 0;
+    uint64_t da, ta, db, tb;
+    int ra, rb;
+
+    assert_int_equal(capture_read_ahead(ahead), TI_OK);
+    assert_int_equal(capture_read_ahead(ahead), TI_OK);   /* a second call changes nothing */
+    for (;;) {
+        ra = capture_next(direct, &p);
+        rb = capture_next(ahead, &q);
+        assert_int_equal(ra, rb);
+        if (ra != 1)
+            break;
+        assert_int_equal(p.ts, q.ts);
+        assert_int_equal(p.caplen, q.caplen);
+        assert_int_equal(p.len, q.len);
+        assert_int_equal(p.input, q.input);
+        assert_int_equal(p.linktype, q.linktype);
+        if (p.caplen > 0)
+            assert_memory_equal(p.data, q.data, p.caplen);
+        count++;
+    }
+    assert_int_equal(ra, 0);
+    assert_int_equal(capture_next(ahead, &q), 0);       /* stays at the end */
+    ia = capture_inputs(direct, &na);
+    ib = capture_inputs(ahead, &nb);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(ia[i].packets, ib[i].packets);
+        assert_int_equal(ia[i].bytes, ib[i].bytes);
+        assert_int_equal(ia[i].truncated, ib[i].truncated);
+        if (ia[i].error == NULL)
+            assert_null(ib[i].error);
+        else
+            assert_string_equal(ia[i].error, ib[i].error);
+    }
+    capture_progress(direct, &da, &ta);
+    capture_progress(ahead, &db, &tb);
+    assert_int_equal(da, db);
+    assert_int_equal(ta, tb);
+    capture_close(direct);
+    capture_close(ahead);
+    return count;
+}
+
+/* One record of caplen bytes (EN10MB, snaplen 262144), appended by hand. */
+static void append_record(FILE *f, uint32_t sec, uint32_t caplen, uint8_t fill)
+{
+    uint32_t h[4] = {sec, 0, caplen, caplen};
+    uint8_t *b = malloc(caplen);
+
+    assert_non_null(b);
+    memset(b, fill, caplen);
+    assert_int_equal(fwrite(h, sizeof h, 1, f), 1);
+    assert_int_equal(fwrite(b, 1, caplen, f), caplen);
+    free(b);
+}
+
+static void test_read_ahead(void **state)
+{
+    struct tdir *t = *state;
+    char big[PATH_CAP], a[PATH_CAP], b[PATH_CAP], gz[PATH_CAP], cut[PATH_CAP], huge[PATH_CAP];
+    struct wpkt *w = calloc(6000, sizeof *w);
+    const struct wpkt w2[3] = {{1, 5, 8443, 0}, {2, 0, 6972, 1000}, {4000, 0, 80, 3}};
+    char *files[3];
+    uint64_t size;
+    uint8_t pkt[8] = {0};
+
+    assert_non_null(w);
+    tpath(t, "big.pcap", big);
+    tpath(t, "a.pcap", a);
+    tpath(t, "b.pcap", b);
+    tpath(t, "big.pcap.gz", gz);
+    tpath(t, "cut.pcap", cut);
+    tpath(t, "huge.pcap", huge);
+
+    /* ~5 MB: many batches, the ring wraps and the reader waits for room */
+    for (size_t i = 0; i < 6000; i++) {
+        w[i].ts_sec = 1000 + (int64_t)(i / 10);
+        w[i].ts_frac = (int64_t)(i % 10) * 1000;
+        w[i].dport = i % 3 == 0 ? 8443 : 6972;
+        w[i].extra = (i * 37) % 1400;
+    }
+    write_pcap(big, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, 1, w, 6000);
+    files[0] = big;
+    assert_int_equal(same_with_read_ahead(files, 1, NULL), 6000);
+    assert_int_equal(same_with_read_ahead(files, 1, "tcp dst port 8443"), 2000);
+    gzip_file(big, gz);
+    files[0] = gz;
+    assert_int_equal(same_with_read_ahead(files, 1, NULL), 6000);
+
+    /* merged with a smaller file and an empty one */
+    write_pcap(a, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, 2, w2, 3);
+    write_pcap(b, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, 3, NULL, 0);
+    files[0] = a;
+    files[1] = big;
+    files[2] = b;
+    assert_int_equal(same_with_read_ahead(files, 3, NULL), 6003);
+
+    /* damage: the error and the counts are the reader thread's, after the join */
+    size = write_pcap(cut, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, 1, w, 6000);
+    assert_int_equal(truncate(cut, (off_t)(size - 100)), 0);
+    files[0] = cut;
+    assert_int_equal(same_with_read_ahead(files, 1, NULL), 5999);
+
+    /* packets of the largest size libpcap reads (256 KiB): each outgrows a batch */
+    {
+        pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
+        pcap_dumper_t *d = pcap_dump_open(dead, huge);
+        FILE *f;
+
+        assert_non_null(d);
+        pcap_dump_close(d);
+        pcap_close(dead);
+        f = fopen(huge, "ab");
+        assert_non_null(f);
+        append_record(f, 1, 60, 0x11);
+        append_record(f, 2, 262144, 0x22);
+        append_record(f, 3, 262144, 0x33);
+        append_record(f, 4, 0, 0);
+        append_record(f, 5, 100, 0x44);
+        assert_int_equal(fclose(f), 0);
+    }
+    files[0] = huge;
+    assert_int_equal(same_with_read_ahead(files, 1, NULL), 5);
+
+    /* closed early, with the reader thread waiting for room: no hang, no leak */
+    files[0] = big;
+    for (int k = 0; k < 3; k++) {
+        struct capture *cap = open_ok(files, 1, NULL);
+        struct cap_packet p;
+
+        assert_int_equal(capture_read_ahead(cap), TI_OK);
+        for (int j = 0; j < k * 1000; j++)
+            assert_int_equal(capture_next(cap, &p), 1);
+        if (k > 0)
+            pkt[0] = p.data[MARK_IDX];
+        capture_close(cap);
+    }
+    assert_int_equal(pkt[0], (1999 & 0xff));
+    free(w);
+}
+
 /* Files libpcap cannot open: TI_EIO and "FILE: why". */
 static void expect_open_fail(const char *path, int want)
 {
@@ -890,6 +1042,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pcapng, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pcapng_mixed_linktypes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_linktype_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_ahead, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
