@@ -4,7 +4,6 @@
 #   make demo       install build dependencies if missing, run on a bundled capture
 #   make test       install dependencies if missing, build, run every test
 #   make asan       the unit and golden tests under AddressSanitizer + UBSan
-#   make tsan       the read-ahead thread's tests under ThreadSanitizer (clang)
 #   make captures   regenerate the fixtures in captures/ (then: make update-golden)
 #   make update-golden   rewrite captures/*.expected.json from the current build
 #   make bench      performance benchmark (see README)
@@ -24,7 +23,7 @@ WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-proto
               -Wformat=2 -Wvla -Wno-unused-parameter
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude \
               $(WARN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS     := $(PKG_LIBS) -pthread $(EXTRA_LDFLAGS)
+LDLIBS     := $(PKG_LIBS) $(EXTRA_LDFLAGS)
 
 BUILD      ?= build
 SRCS       := $(sort $(wildcard src/*.c))
@@ -37,7 +36,7 @@ TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all deps demo test check unit golden smoke conformance asan asan-run tsan captures \
+.PHONY: all deps demo test check unit golden smoke conformance asan asan-run captures \
         update-golden bench fuzz clean
 
 all: tlsinspect
@@ -104,16 +103,6 @@ asan-run: $(TEST_BINS) $(OBJS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect
 
-# ThreadSanitizer over the tests of the one part that runs a second thread
-# (capture_read_ahead(): test_capture drives the batch ring, test_read_ahead
-# whole analyses).  Needs clang (sh tests/deps.sh fuzz).
-TSAN_TESTS := test_capture test_read_ahead
-tsan:
-	@$(MAKE) --no-print-directory BUILD=build-tsan CC=clang OPT=-O1 \
-	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=thread" \
-	  $(TSAN_TESTS:%=build-tsan/tests/%)
-	@TSAN_OPTIONS=halt_on_error=1 sh tests/run_unit.sh $(TSAN_TESTS:%=build-tsan/tests/%)
-
 captures: $(BUILD)/gen
 	sh tests/gen/make_captures.sh $(BUILD)/gen
 
@@ -129,7 +118,7 @@ bench: tlsinspect $(BUILD)/gen
 	@sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),5)
 
 clean:
-	rm -rf build build-asan build-fuzz build-tsan tlsinspect
+	rm -rf build build-asan build-fuzz tlsinspect
 
 # ---- fuzzing: libFuzzer harnesses in tests/fuzz/ (clang; ASan + UBSan) --------
 #   make fuzz        each harness for FUZZ_SECONDS (default 60) over the seeds,

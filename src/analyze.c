@@ -515,8 +515,6 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     rc = capture_open(&cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
-    if (o->read_ahead)
-        (void)capture_read_ahead(cap);  /* without the thread, reading stays here */
     rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, &ops);
     if (rc != TI_OK) {
         snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));

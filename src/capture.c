@@ -1,17 +1,14 @@
-/* capture.c - open pcap/pcapng(.gz) files with libpcap, merge them by timestamp, read ahead. */
+/* capture.c - open pcap/pcapng(.gz) files with libpcap and merge them by timestamp. */
 #include "tlsinspect/capture.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <sys/types.h>
 
 #include <pcap/pcap.h>
@@ -41,57 +38,6 @@
                                               small packet; the progress line needs no
                                               more, and EOF or damage takes the exact offset */
 
-/* Reading ahead (capture_read_ahead()): a second thread runs libpcap and
- * copies each packet into a batch; the caller's thread takes whole batches.
- * The batches form a small ring, so memory stays CAP_BATCHES x
- * CAP_BATCH_BYTES whatever the capture's size; a batch changes hands under
- * a mutex once per CAP_BATCH_BYTES, not once per packet.  A packet larger
- * than a batch (libpcap allows up to 256 KiB, more for a few link types)
- * gets a batch of its own, grown to fit. */
-#define CAP_BATCH_BYTES (256u * 1024u)
-#define CAP_BATCHES 4u
-#define CAP_REC_ALIGN 8u
-
-/* A packet in a batch: this header, then caplen bytes, padded to CAP_REC_ALIGN. */
-struct cap_rec {
-    int64_t ts;
-    uint32_t caplen;
-    uint32_t len;
-    uint32_t input;
-    int32_t linktype;          /* so the consumer never reads the inputs the reader updates */
-};
-
-struct cap_batch {
-    uint8_t *buf;
-    size_t cap;                /* bytes allocated at buf */
-    size_t len;                /* bytes of records */
-    size_t pos;                /* consumer: next record */
-    uint64_t done;             /* file bytes read when the batch was closed (progress) */
-    bool last;                 /* no packet after this batch */
-};
-
-/* The fields each side writes sit on cache lines of their own: a line
- * written by one CPU and read by the other on every packet would move
- * between them each time. */
-#define CAP_CACHE_LINE 64
-
-struct cap_ahead {
-    pthread_t thread;
-    pthread_mutex_t mu;        /* with cv[]: for a side that has waited too long */
-    pthread_cond_t cv[2];      /* CAP_READER, CAP_CONSUMER */
-    struct cap_batch b[CAP_BATCHES];
-    /* Batch k (mod CAP_BATCHES) is the reader's while k >= posted, the
-     * consumer's while taken <= k < posted.  Both only grow. */
-    _Alignas(CAP_CACHE_LINE) _Atomic unsigned posted;   /* reader */
-    _Atomic bool sleeping_reader;
-    bool oom;                  /* reader: a batch could not grow */
-    _Alignas(CAP_CACHE_LINE) _Atomic unsigned taken;    /* consumer */
-    _Atomic bool sleeping_consumer;
-    _Atomic bool stop;         /* the consumer is done: end early */
-    struct cap_batch *cur;     /* consumer: the batch being read (batch `taken`), or NULL */
-    uint64_t done;             /* consumer: progress of the batches taken */
-};
-
 /* One input file: the libpcap handle and its pending (not yet returned) packet. */
 struct cap_src {
     pcap_t *pcap;
@@ -110,11 +56,7 @@ struct capture {
     size_t n;
     struct cap_input *inputs;
     struct cap_src *srcs;
-    struct cap_ahead *ahead;   /* NULL: capture_next() reads in this thread */
-    bool ahead_over;           /* the reader thread ended: no more packets */
 };
-
-static void cap_ahead_stop(struct capture *cap);
 
 static void cap_err(char *errbuf, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -318,7 +260,6 @@ void capture_close(struct capture *cap)
 {
     if (cap == NULL)
         return;
-    cap_ahead_stop(cap);
     for (size_t i = 0; i < cap->n; i++) {
         cap_free_src(&cap->srcs[i]);
         free(cap->inputs[i].file);
@@ -439,7 +380,7 @@ static int64_t cap_ts_us(const struct timeval *tv)
     return sec * 1000000 + (int64_t)tv->tv_usec % 1000000;
 }
 
-static int cap_next_direct(struct capture *cap, struct cap_packet *pkt)
+int capture_next(struct capture *cap, struct cap_packet *pkt)
 {
     size_t best = cap->n;
     int64_t best_ts = 0;
@@ -476,282 +417,6 @@ static int cap_next_direct(struct capture *cap, struct cap_packet *pkt)
     return 1;
 }
 
-static uint64_t cap_bytes_read(const struct capture *cap)
-{
-    uint64_t d = 0;
-
-    for (size_t i = 0; i < cap->n; i++)
-        d += cap->inputs[i].bytes;
-    return d;
-}
-
-/* ---- reading ahead ------------------------------------------------------------- */
-
-/* Append one packet to b; false when it does not fit (b is not empty) or
- * cannot (out of memory). */
-static bool cap_batch_put(struct cap_batch *b, const struct cap_packet *pkt, bool *oom)
-{
-    struct cap_rec rec;
-    size_t need = (sizeof rec + (size_t)pkt->caplen + CAP_REC_ALIGN - 1) & ~(size_t)(CAP_REC_ALIGN - 1);
-
-    if (need > b->cap - b->len) {
-        uint8_t *p;
-
-        if (b->len > 0)
-            return false;
-        p = realloc(b->buf, need);      /* an empty batch grows to hold one big packet */
-        if (p == NULL) {
-            *oom = true;
-            return false;
-        }
-        b->buf = p;
-        b->cap = need;
-    }
-    rec.ts = pkt->ts;
-    rec.caplen = pkt->caplen;
-    rec.len = pkt->len;
-    rec.input = pkt->input;
-    rec.linktype = pkt->linktype;
-    memcpy(b->buf + b->len, &rec, sizeof rec);
-    if (pkt->caplen > 0)
-        memcpy(b->buf + b->len + sizeof rec, pkt->data, pkt->caplen);
-    b->len += need;
-    return true;
-}
-
-/* Waiting for the other side.  A batch changes hands every few tens of
- * microseconds; putting a thread to sleep and waking it costs about as much
- * (more in a VM, where the wake-up is an interrupt to the other CPU: 40 us
- * each, a quarter of the run, on the benchmark machine).  So a side first
- * spins, for up to CAP_SPIN_NS, and only then sleeps on its cv.  Sleeping
- * is safe against a lost wake-up: the sleeper sets its `sleeping` flag and
- * then checks its condition, the other side changes the condition and then
- * checks that flag (both sequentially consistent, so one sees the other).
- * One flag per side: with a shared one, a side leaving its sleep could
- * clear the flag the other had just set. */
-#define CAP_SPIN_NS 200000L
-
-static void cap_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-enum { CAP_READER, CAP_CONSUMER };
-
-static _Atomic bool *cap_sleeping(struct cap_ahead *ah, int side)
-{
-    return side == CAP_READER ? &ah->sleeping_reader : &ah->sleeping_consumer;
-}
-
-static bool cap_reader_may_go(struct cap_ahead *ah)
-{
-    return atomic_load(&ah->stop) ||
-           atomic_load(&ah->posted) - atomic_load(&ah->taken) < CAP_BATCHES;
-}
-
-static bool cap_consumer_may_go(struct cap_ahead *ah)
-{
-    return atomic_load(&ah->posted) != atomic_load(&ah->taken);
-}
-
-static void cap_wait(struct cap_ahead *ah, int side, bool (*ready)(struct cap_ahead *))
-{
-    struct timespec t0, t;
-
-    if (ready(ah))
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (unsigned i = 1;; i++) {
-        cap_relax();
-        if (ready(ah))
-            return;
-        if (i % 256 == 0) {
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > CAP_SPIN_NS)
-                break;
-        }
-    }
-    pthread_mutex_lock(&ah->mu);
-    atomic_store(cap_sleeping(ah, side), true);
-    while (!ready(ah))
-        pthread_cond_wait(&ah->cv[side], &ah->mu);
-    atomic_store(cap_sleeping(ah, side), false);
-    pthread_mutex_unlock(&ah->mu);
-}
-
-/* After changing what `side` waits for. */
-static void cap_wake(struct cap_ahead *ah, int side)
-{
-    if (!atomic_load(cap_sleeping(ah, side)))
-        return;
-    pthread_mutex_lock(&ah->mu);
-    pthread_cond_signal(&ah->cv[side]);
-    pthread_mutex_unlock(&ah->mu);
-}
-
-/* Hand the filled batch b to the consumer and wait for a free one; NULL
- * when it was the last or the consumer asked to stop. */
-static struct cap_batch *cap_ahead_post(struct capture *cap, struct cap_batch *b, bool last)
-{
-    struct cap_ahead *ah = cap->ahead;
-    unsigned next;
-
-    b->done = cap_bytes_read(cap);
-    b->last = last;
-    next = atomic_fetch_add(&ah->posted, 1) + 1;
-    cap_wake(ah, CAP_CONSUMER);
-    if (last)
-        return NULL;
-    cap_wait(ah, CAP_READER, cap_reader_may_go);
-    if (atomic_load(&ah->stop))
-        return NULL;
-    return &ah->b[next % CAP_BATCHES];
-}
-
-static void *cap_ahead_main(void *arg)
-{
-    struct capture *cap = arg;
-    struct cap_ahead *ah = cap->ahead;
-    struct cap_batch *b = &ah->b[0];
-    struct cap_packet pkt;
-    bool have = false;
-
-    b->len = 0;
-    for (;;) {
-        if (!have)
-            have = cap_next_direct(cap, &pkt) == 1;
-        if (!have || ah->oom) {
-            (void)cap_ahead_post(cap, b, true);
-            return NULL;
-        }
-        if (cap_batch_put(b, &pkt, &ah->oom)) {
-            have = false;
-            continue;
-        }
-        if (ah->oom)
-            continue;               /* ends the capture here; capture_next() says ENOMEM */
-        b = cap_ahead_post(cap, b, false);
-        if (b == NULL)
-            return NULL;
-        b->len = 0;
-    }
-}
-
-int capture_read_ahead(struct capture *cap)
-{
-    struct cap_ahead *ah;
-
-    if (cap->ahead != NULL)
-        return TI_OK;
-    ah = calloc(1, sizeof *ah);
-    if (ah == NULL)
-        return TI_ENOMEM;
-    for (unsigned i = 0; i < CAP_BATCHES; i++) {
-        ah->b[i].buf = malloc(CAP_BATCH_BYTES);
-        if (ah->b[i].buf == NULL)
-            goto fail;
-        ah->b[i].cap = CAP_BATCH_BYTES;
-    }
-    atomic_init(&ah->posted, 0);
-    atomic_init(&ah->taken, 0);
-    atomic_init(&ah->stop, false);
-    atomic_init(&ah->sleeping_reader, false);
-    atomic_init(&ah->sleeping_consumer, false);
-    if (pthread_mutex_init(&ah->mu, NULL) != 0)
-        goto fail;
-    if (pthread_cond_init(&ah->cv[0], NULL) != 0) {
-        pthread_mutex_destroy(&ah->mu);
-        goto fail;
-    }
-    if (pthread_cond_init(&ah->cv[1], NULL) != 0) {
-        pthread_cond_destroy(&ah->cv[0]);
-        pthread_mutex_destroy(&ah->mu);
-        goto fail;
-    }
-    cap->ahead = ah;
-    if (pthread_create(&ah->thread, NULL, cap_ahead_main, cap) != 0) {
-        cap->ahead = NULL;
-        pthread_cond_destroy(&ah->cv[1]);
-        pthread_cond_destroy(&ah->cv[0]);
-        pthread_mutex_destroy(&ah->mu);
-        goto fail;
-    }
-    return TI_OK;
-fail:
-    for (unsigned i = 0; i < CAP_BATCHES; i++)
-        free(ah->b[i].buf);
-    free(ah);
-    return TI_ENOMEM;
-}
-
-/* Stop the reader (if it still runs), wait for it, free the batches.  The
- * inputs' counters and errors are final after this. */
-static void cap_ahead_stop(struct capture *cap)
-{
-    struct cap_ahead *ah = cap->ahead;
-
-    if (ah == NULL)
-        return;
-    atomic_store(&ah->stop, true);
-    cap_wake(ah, CAP_READER);
-    pthread_join(ah->thread, NULL);
-    pthread_cond_destroy(&ah->cv[1]);
-    pthread_cond_destroy(&ah->cv[0]);
-    pthread_mutex_destroy(&ah->mu);
-    for (unsigned i = 0; i < CAP_BATCHES; i++)
-        free(ah->b[i].buf);
-    free(ah);
-    cap->ahead = NULL;
-}
-
-/* The consumer's side of capture_next(). */
-static int cap_next_ahead(struct capture *cap, struct cap_packet *pkt)
-{
-    struct cap_ahead *ah = cap->ahead;
-    struct cap_batch *b = ah->cur;
-    struct cap_rec rec;
-
-    while (b == NULL || b->pos >= b->len) {
-        if (b != NULL && b->last) {
-            /* The reader has ended: join it, so the inputs' counters and
-             * errors are final when the caller reads them. */
-            bool oom = ah->oom;
-            cap_ahead_stop(cap);
-            cap->ahead_over = true;
-            return oom ? TI_ENOMEM : 0;
-        }
-        if (b != NULL) {            /* give the used one back */
-            atomic_fetch_add(&ah->taken, 1);
-            cap_wake(ah, CAP_READER);
-        }
-        cap_wait(ah, CAP_CONSUMER, cap_consumer_may_go);
-        b = &ah->b[atomic_load(&ah->taken) % CAP_BATCHES];
-        b->pos = 0;
-        ah->cur = b;
-        ah->done = b->done;
-    }
-    memcpy(&rec, b->buf + b->pos, sizeof rec);
-    pkt->ts = rec.ts;
-    pkt->caplen = rec.caplen;
-    pkt->len = rec.len;
-    pkt->input = rec.input;
-    pkt->linktype = rec.linktype;
-    pkt->data = b->buf + b->pos + sizeof rec;
-    b->pos += (sizeof rec + (size_t)rec.caplen + CAP_REC_ALIGN - 1) & ~(size_t)(CAP_REC_ALIGN - 1);
-    return 1;
-}
-
-int capture_next(struct capture *cap, struct cap_packet *pkt)
-{
-    if (cap->ahead != NULL)
-        return cap_next_ahead(cap, pkt);
-    if (cap->ahead_over)
-        return 0;
-    return cap_next_direct(cap, pkt);
-}
-
 const struct cap_input *capture_inputs(const struct capture *cap, size_t *n)
 {
     *n = cap->n;
@@ -760,10 +425,12 @@ const struct cap_input *capture_inputs(const struct capture *cap, size_t *n)
 
 void capture_progress(const struct capture *cap, uint64_t *done, uint64_t *total)
 {
-    uint64_t t = 0;
+    uint64_t d = 0, t = 0;
 
-    for (size_t i = 0; i < cap->n; i++)
-        t += cap->inputs[i].size;      /* fixed at open */
-    *done = cap->ahead != NULL ? cap->ahead->done : cap_bytes_read(cap);
+    for (size_t i = 0; i < cap->n; i++) {
+        d += cap->inputs[i].bytes;
+        t += cap->inputs[i].size;
+    }
+    *done = d;
     *total = t;
 }

@@ -297,17 +297,6 @@ static int parse_size(const char *s, size_t min, size_t *out)
     return 0;
 }
 
-/* Read the capture in a second thread (analyze_opts.read_ahead) when there
- * is a second CPU to run it, unless TLSINSPECT_READ_AHEAD=0. */
-static bool read_ahead_wanted(void)
-{
-    const char *env = getenv("TLSINSPECT_READ_AHEAD");
-
-    if (env != NULL && strcmp(env, "0") == 0)
-        return false;
-    return sysconf(_SC_NPROCESSORS_ONLN) > 1;
-}
-
 static bool color_auto(FILE *out, const char *output)
 {
     return output == NULL && isatty(fileno(out)) && getenv("NO_COLOR") == NULL &&
@@ -369,7 +358,6 @@ int main(int argc, char **argv)
     }
     nargs = argc;
     analyze_opts_default(&opts);
-    opts.read_ahead = read_ahead_wanted();
     parse_fail_on("error", &fail_on);
 
     /* Everything after a lone "--" is the BPF expression (as tcpdump takes it). */

@@ -11,8 +11,7 @@
 # independently of the golden file, so a careless update cannot drop one.
 # captures/cases/NAME.case runs a fixture again with other options: lines
 # "files: ...", "args: ...", "must: ...", "not: ...", golden NAME.expected.json.
-# tlsinspect must exit 0 or 1 (2 = it could not read the input), and give
-# the same report with TLSINSPECT_READ_AHEAD=0 (no reading thread).
+# tlsinspect must exit 0 or 1 (2 = it could not read the input).
 set -u
 bin=$1; update=${2:-}
 pass=0; fail=0
@@ -26,14 +25,6 @@ run_case() {
     rc=$?
     if [ $rc -gt 1 ]; then
         echo "FAIL $label: exit $rc: $(cat "$tmp/err")"; fail=$((fail + 1)); return
-    fi
-    # The same report when the capture is read in this thread only (by
-    # default a second one reads it on a multi-CPU machine).
-    # shellcheck disable=SC2086
-    TLSINSPECT_READ_AHEAD=0 "$bin" -f json $args $files > "$tmp/one-thread.json" 2>/dev/null
-    if ! cmp -s "$tmp/out.json" "$tmp/one-thread.json"; then
-        echo "FAIL $label: the report differs with TLSINSPECT_READ_AHEAD=0:"
-        diff -u "$tmp/one-thread.json" "$tmp/out.json" | head -20; fail=$((fail + 1)); return
     fi
     if [ -f "$findings" ]; then
         bad=""

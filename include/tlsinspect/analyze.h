@@ -55,11 +55,6 @@ struct analyze_opts {
      * x509_pool_new(..., &this->trust, ...) that several analyses share, so
      * a certificate seen by each is parsed once.  NULL: a pool of its own. */
     struct x509_pool *pool;
-    /* Read the capture in a second thread (capture_read_ahead()): with a
-     * second CPU the file is read while the packets are analysed.  The
-     * report is the same either way.  Off by default; main.c turns it on
-     * when more than one CPU is online. */
-    bool read_ahead;
 };
 void analyze_opts_default(struct analyze_opts *o);
 

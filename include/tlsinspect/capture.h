@@ -51,18 +51,7 @@ struct capture;
 int capture_open(struct capture **out, char *const *files, size_t nfiles,
                  const char *bpf, char *errbuf, size_t errlen);
 
-/* Read ahead: from now on a second thread runs libpcap (and the filter)
- * and hands packets over in batches, so reading the file overlaps with what
- * the caller does with each packet.  Packets, their order and the inputs'
- * counters are the same as without it; capture_inputs() is final once
- * capture_next() has returned 0.  Costs a copy of each packet and
- * CAP_BATCHES x CAP_BATCH_BYTES (1 MiB) of memory; worth it with a second
- * CPU.  TI_OK, or TI_ENOMEM when the thread cannot start (reading then
- * stays in the caller's thread). */
-int capture_read_ahead(struct capture *cap);
-
-/* Next packet in timestamp order: 1 = packet, 0 = end of all inputs,
- * TI_ENOMEM (< 0) when reading ahead ran out of memory for a packet. */
+/* Next packet in timestamp order: 1 = packet, 0 = end of all inputs. */
 int capture_next(struct capture *cap, struct cap_packet *pkt);
 
 const struct cap_input *capture_inputs(const struct capture *cap, size_t *n);

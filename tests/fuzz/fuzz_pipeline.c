@@ -4,9 +4,7 @@
  * in memory (a memfd) and read through capture.c, then as src/analyze.c does
  * it: decode -> flow table -> TLS session per flow -> verification ->
  * findings, and a report (text, verbose text, JSON or JSONL, by the input's
- * length) written to /dev/null; when bit 2 of the length is set, the input
- * is analysed a second time with the capture read ahead in a second thread
- * and the two analyses must agree -- through
+ * length) written to /dev/null -- through
  * analyze_run() itself, so the harness tests the real glue.  Every port is
  * selected so that no seed's flows are filtered out.
  */
@@ -90,29 +88,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opts.flow_limits.max_total_bytes = 64u * 1024u;
     if (analyze_run(&opts, &a, err, sizeof(err)) != TI_OK)
         return 0;                      /* not a capture libpcap reads */
-    if (size & 4) {
-        /* Half the inputs again with the capture read in a second thread
-         * (capture_read_ahead(), as main.c does on a multi-CPU machine):
-         * the same packets must give the same analysis. */
-        struct analysis *b = NULL;
-
-        opts.read_ahead = true;
-        FUZZ_CHECK(analyze_run(&opts, &b, err, sizeof(err)) == TI_OK);
-        FUZZ_CHECK(b->packets == a->packets && b->nconns == a->nconns);
-        FUZZ_CHECK(b->first_ts == a->first_ts && b->last_ts == a->last_ts);
-        FUZZ_CHECK(memcmp(b->decode_counts, a->decode_counts, sizeof(a->decode_counts)) == 0);
-        FUZZ_CHECK(b->inputs[0].packets == a->inputs[0].packets);
-        FUZZ_CHECK(b->inputs[0].bytes == a->inputs[0].bytes);
-        FUZZ_CHECK(b->inputs[0].truncated == a->inputs[0].truncated);
-        for (size_t i = 0; i < a->nconns; i++) {
-            FUZZ_CHECK(b->conns[i]->outcome == a->conns[i]->outcome);
-            FUZZ_CHECK(b->conns[i]->n_findings == a->conns[i]->n_findings);
-            FUZZ_CHECK(b->conns[i]->tcp.bytes[0] == a->conns[i]->tcp.bytes[0]);
-            FUZZ_CHECK(b->conns[i]->tcp.bytes[1] == a->conns[i]->tcp.bytes[1]);
-        }
-        analysis_free(a);
-        a = b;                         /* the report below is the read-ahead one's */
-    }
     FUZZ_CHECK(a->ninputs == 1);
     FUZZ_CHECK(memchr(a->inputs[0].format, 0, sizeof(a->inputs[0].format)) != NULL);
     FUZZ_CHECK(memchr(a->inputs[0].linktype_name, 0, sizeof(a->inputs[0].linktype_name)) != NULL);
