@@ -14,7 +14,9 @@
 #    file, touching every packet) and `tlsinspect -f json --cafile ...` on
 #    the same file, the report written to BUILD/bench/report.json.  Both
 #    read the file from the page cache (it is read once before the runs).
-# 3. Prints each run, then the medians: MB/s (10^6 bytes/s of file), the
+# 3. Prints each run, the spread of the pairs (a warning when the bare pass
+#    itself varied by more than 25%: the machine changed speed), then the
+#    medians: MB/s (10^6 bytes/s of file), the
 #    wall-clock time ratio tlsinspect / bare pass (and the CPU-time ratio,
 #    user + sys, for information), and tlsinspect's peak RSS (getrusage
 #    through BUILD/bench/runstat).  Targets (README "Performance"): median
@@ -109,10 +111,15 @@ awk -v s="$size" -v max_ratio="$max_ratio" -v max_rss="$max_rss_kib" '
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
         return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
     }
-    { n++; bw[n] = $1; bc[n] = $2; tw[n] = $3; tc[n] = $4; if ($5 > rss) rss = $5 }
+    { n++; bw[n] = $1; bc[n] = $2; tw[n] = $3; tc[n] = $4; if ($5 > rss) rss = $5
+      r = $3 / $1; if (n == 1 || r < rmin) rmin = r; if (n == 1 || r > rmax) rmax = r
+      if (n == 1 || $1 < bmin) bmin = $1; if (n == 1 || $1 > bmax) bmax = $1 }
     END {
         b = median(bw, n); t = median(tw, n); cb = median(bc, n); ct = median(tc, n)
         ratio = t / b
+        printf "spread: pair ratios %.2f-%.2f; bare pass %.3f-%.3f s\n", rmin, rmax, bmin, bmax
+        if (n > 1 && bmax > 1.25 * bmin)
+            printf "bench: warning: the bare pass varied by %.0f%% between runs: the machine changed speed during the bench (a shared VM?); compare the medians of several benches\n", (bmax / bmin - 1) * 100
         printf "median of %d runs: bare pass %.3f s = %.0f MB/s; tlsinspect %.3f s = %.0f MB/s; ratio %.2f (cpu time %.3f / %.3f s: %.2f); peak RSS %.1f MiB\n",
                n, b, s / b / 1e6, t, s / t / 1e6, ratio, ct, cb, ct / cb, rss / 1024
         ok_t = ratio <= max_ratio; ok_m = rss <= max_rss
