@@ -7,6 +7,7 @@
 #   make captures   regenerate the fixtures in captures/ (then: make update-golden)
 #   make update-golden   rewrite captures/*.expected.json from the current build
 #   make bench      performance benchmark (see README)
+#   make bench-ir   instruction counts of the same under callgrind (valgrind)
 
 VERSION    := 0.1.0
 CC         ?= cc
@@ -37,7 +38,7 @@ TEST_SUPPORT := $(wildcard tests/support/*.c)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
 .PHONY: all deps demo test check unit golden smoke conformance asan asan-run captures \
-        update-golden bench fuzz clean
+        update-golden bench bench-ir fuzz clean
 
 all: tlsinspect
 
@@ -116,6 +117,13 @@ bench: tlsinspect $(BUILD)/gen
 	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/pcap_pass tests/bench/pcap_pass.c $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/runstat tests/bench/runstat.c
 	@sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),5)
+
+# Instruction counts under callgrind (tests/bench/bench_ir.sh): steady where
+# the VM's clock is not.  make bench-ir [BENCH_IR_MB=100]
+bench-ir: tlsinspect $(BUILD)/gen
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/pcap_pass tests/bench/pcap_pass.c $(LDLIBS)
+	@sh tests/bench/bench_ir.sh $(BUILD) $(or $(BENCH_IR_MB),100)
 
 clean:
 	rm -rf build build-asan build-fuzz tlsinspect
