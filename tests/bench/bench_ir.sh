@@ -45,6 +45,7 @@ ir() {
 echo "capture: $cap, $(wc -c < "$cap" | tr -d ' ') bytes"
 bare=$(ir "$dir/bare.callgrind" "$dir/pcap_pass" "$cap")
 ti=$(ir "$dir/tlsinspect.callgrind" ./tlsinspect -f json --cafile "$trust" -o /dev/null "$cap")
+[ -n "$bare" ] && [ -n "$ti" ] || exit 1     # ir() said why
 awk -v b="$bare" -v t="$ti" 'BEGIN {
     printf "instructions: bare pass %.1f M, tlsinspect %.1f M, ratio %.2f\n", b / 1e6, t / 1e6, t / b }'
 echo "tlsinspect, inclusive instructions (callgrind_annotate $dir/tlsinspect.callgrind for more):"
