@@ -112,17 +112,17 @@ update-golden: tlsinspect
 	@sh tests/golden_diff.sh ./tlsinspect --update
 
 # ---- benchmark (tests/bench/bench.sh): make bench [BENCH_GB=4] [BENCH_RUNS=5] ----
-bench: tlsinspect $(BUILD)/gen
-	@mkdir -p $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/pcap_pass tests/bench/pcap_pass.c $(LDLIBS)
+$(BUILD)/bench/pcap_pass: tests/bench/pcap_pass.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+bench: tlsinspect $(BUILD)/gen $(BUILD)/bench/pcap_pass
 	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/runstat tests/bench/runstat.c
 	@sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),5)
 
 # Instruction counts under callgrind (tests/bench/bench_ir.sh): steady where
 # the VM's clock is not.  make bench-ir [BENCH_IR_MB=100]
-bench-ir: tlsinspect $(BUILD)/gen
-	@mkdir -p $(BUILD)/bench
-	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/pcap_pass tests/bench/pcap_pass.c $(LDLIBS)
+bench-ir: tlsinspect $(BUILD)/gen $(BUILD)/bench/pcap_pass
 	@sh tests/bench/bench_ir.sh $(BUILD) $(or $(BENCH_IR_MB),100)
 
 clean:
