@@ -1176,7 +1176,7 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
         put(&d, doc, "worse", json_boolean(worse));
         if (d.oom)
             goto oom_reasons;
-        if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', out) == EOF)
+        if (report_json_dumpf(out, doc) != TI_OK)
             rc = TI_EIO;
     } else {
         const json_t *x;

@@ -385,9 +385,24 @@ static void assert_keys(json_t *o, const char *const *keys, size_t n)
     assert_int_equal(i, n);
 }
 
+/* v as report_json_dumpf() writes it. */
+static char *dump(const json_t *v)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+
+    assert_non_null(m);
+    assert_int_equal(report_json_dumpf(m, v), TI_OK);
+    assert_int_equal(fclose(m), 0);
+    return buf;
+}
+
 /* report_json_document() is the document report_json() printed: the same
- * values (json_equal with a parse of the text), and dumped the way diff and
- * jansson dump it (JSON_INDENT(2), key order kept) it is the same bytes. */
+ * values (json_equal with a parse of the text), and dumped by
+ * report_json_dumpf() -- the jansson-walking twin of the streaming writer,
+ * which diff uses -- it is the same bytes.  Every object whose members are
+ * all scalars sits on one line, every other container is indented. */
 static void check_document(const struct analysis *a, const char *out)
 {
     struct report_opts o = {.format = REPORT_JSON, .version = "0.1.0"};
@@ -395,15 +410,46 @@ static void check_document(const struct analysis *a, const char *out)
     json_t *text = parse(out);
     assert_non_null(doc);
     assert_true(json_equal(doc, text));
-    char *dumped = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    assert_non_null(dumped);
-    size_t n = strlen(dumped);
-    assert_int_equal(strlen(out), n + 1);
-    assert_memory_equal(out, dumped, n);
-    assert_int_equal(out[n], '\n');
+    char *dumped = dump(doc);
+    assert_string_equal(out, dumped);
     free(dumped);
     json_decref(text);
     json_decref(doc);
+}
+
+/* The layout itself, on a literal: indented containers, objects of scalars
+ * on one line (with jansson's escaping of keys and values), empty ones as
+ * {} and [], and an object holding a container indented again. */
+static void test_json_layout(void **state)
+{
+    (void)state;
+    json_error_t e;
+    json_t *v = json_loads("{\"a\": [{\"code\": \"0x1301\", \"name\": \"TLS_AES_128_GCM_SHA256\"}, "
+                           "{\"k\\\"q\": \"\\u0001\", \"n\": null, \"t\": true, \"i\": -3}], "
+                           "\"e\": {}, \"f\": [], \"s\": [\"x\", 2], "
+                           "\"o\": {\"p\": 1, \"q\": {\"r\": 1.5}}}",
+                           JSON_PRESERVE_ORDER, &e);
+    assert_non_null(v);
+    char *got = dump(v);
+    assert_string_equal(got,
+        "{\n"
+        "  \"a\": [\n"
+        "    {\"code\": \"0x1301\", \"name\": \"TLS_AES_128_GCM_SHA256\"},\n"
+        "    {\"k\\\"q\": \"\\u0001\", \"n\": null, \"t\": true, \"i\": -3}\n"
+        "  ],\n"
+        "  \"e\": {},\n"
+        "  \"f\": [],\n"
+        "  \"s\": [\n"
+        "    \"x\",\n"
+        "    2\n"
+        "  ],\n"
+        "  \"o\": {\n"
+        "    \"p\": 1,\n"
+        "    \"q\": {\"r\": 1.5}\n"
+        "  }\n"
+        "}\n");
+    free(got);
+    json_decref(v);
 }
 
 /* ---- report_escape ---------------------------------------------------------------- */
@@ -617,8 +663,8 @@ static void test_json_document(void **state)
     assert_string_equal(json_string_value(json_array_get(json_object_get(doc, "warnings"), 0)),
                         "2 packets were not IP");
 
-    /* indented with two spaces */
-    assert_non_null(strstr(out, "\n  \"tool\": {\n    \"name\": \"tlsinspect\""));
+    /* indented with two spaces; an object of scalars on one line */
+    assert_non_null(strstr(out, "\n  \"tool\": {\"name\": \"tlsinspect\", \"version\": \"0.1.0\"},\n"));
     check_document(&f->a, out);      /* (a) and (c) share cached values */
 
     json_decref(doc);
@@ -1216,6 +1262,7 @@ int main(void)
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_json_layout),
         cmocka_unit_test_setup_teardown(test_json_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_invalid_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_wire_bytes, setup, teardown),

@@ -1,7 +1,10 @@
 /* report.h - text, JSON and JSONL reports of an analysis.
  *
  * JSON is streamed in SPEC's shape with a deterministic order, laid out as
- * jansson's json_dumpf() lays it out (JSON_INDENT(2) / JSON_COMPACT);
+ * jansson's json_dumpf() lays it out with JSON_INDENT(2), except that an
+ * object whose members are all scalars sits on one line as jansson writes it
+ * without indentation ({"code": "0x1301", "name": "..."}); JSONL is
+ * JSON_COMPACT;
  * certificate and other wire strings carry arbitrary bytes, so invalid
  * UTF-8 in them is written as the text "\xNN" (see report_escape()).
  */
@@ -38,6 +41,10 @@ int report_json(FILE *out, const struct analysis *a, const struct report_opts *o
  * with a saved report. */
 struct json_t;
 struct json_t *report_json_document(const struct analysis *a, const struct report_opts *o);
+
+/* Any jansson value v (a report_json_document(), a diff) written as
+ * report_json() lays its document out, then a newline; TI_OK or TI_EIO. */
+int report_json_dumpf(FILE *out, const struct json_t *v);
 
 /* Length (1-4) of the valid UTF-8 sequence starting at p, 0 when the byte at
  * p does not start one (RFC 3629 3: no overlong forms, no surrogates, nothing
