@@ -324,7 +324,11 @@ static void cap_mark_truncated(struct cap_src *src, struct cap_input *in, const 
     in->error = strdup(buf);   /* NULL on ENOMEM: truncated still says it */
 }
 
-/* Read the next record of one input that passes the filter into src's pending slot. */
+static void cap_ended(struct cap_src *src, struct cap_input *in, int rc);
+
+/* Read the next record of one input that passes the filter into src's
+ * pending slot.  Runs once per packet: the end of the input and its
+ * messages are in cap_ended(), out of this path. */
 static void cap_fill(struct cap_src *src, struct cap_input *in)
 {
     while (!src->done) {
@@ -340,29 +344,36 @@ static void cap_fill(struct cap_src *src, struct cap_input *in)
             src->pending = true;
             return;
         }
-        src->done = true;
-        cap_update_bytes(src, in);
-        if (rc == PCAP_ERROR_BREAK) {
-            /* Clean EOF for libpcap, but a gzip stream cut at a record
-             * boundary still lacks its trailer. */
-            int zerr = Z_OK;
-            if (src->gz != NULL) {
-                (void)gzerror(src->gz, &zerr);
-                if (zerr != Z_OK)
-                    cap_mark_truncated(src, in, "compressed stream ends early");
-            }
-        } else if (strstr(pcap_geterr(src->pcap), "different from the type of the first interface")) {
-            /* libpcap gives a pcapng file one link type, its first
-             * interface's, and stops at an interface with another. */
-            char why[PCAP_ERRBUF_SIZE + 256];
-            snprintf(why, sizeof why, "pcapng interfaces with different link types (the first is %s): "
-                     "libpcap reads no further; split the file per interface, e.g. "
-                     "tshark -r FILE -Y 'frame.interface_id == N' -w PART (%s)",
-                     in->linktype_name, pcap_geterr(src->pcap));
-            cap_mark_truncated(src, in, why);
-        } else {
-            cap_mark_truncated(src, in, pcap_geterr(src->pcap));
+        cap_ended(src, in, rc);
+    }
+}
+
+/* The input ended (rc from pcap_next_ex): clean EOF, or why not. */
+__attribute__((noinline, cold))
+static void cap_ended(struct cap_src *src, struct cap_input *in, int rc)
+{
+    src->done = true;
+    cap_update_bytes(src, in);
+    if (rc == PCAP_ERROR_BREAK) {
+        /* Clean EOF for libpcap, but a gzip stream cut at a record
+         * boundary still lacks its trailer. */
+        int zerr = Z_OK;
+        if (src->gz != NULL) {
+            (void)gzerror(src->gz, &zerr);
+            if (zerr != Z_OK)
+                cap_mark_truncated(src, in, "compressed stream ends early");
         }
+    } else if (strstr(pcap_geterr(src->pcap), "different from the type of the first interface")) {
+        /* libpcap gives a pcapng file one link type, its first
+         * interface's, and stops at an interface with another. */
+        char why[PCAP_ERRBUF_SIZE + 256];
+        snprintf(why, sizeof why, "pcapng interfaces with different link types (the first is %s): "
+                 "libpcap reads no further; split the file per interface, e.g. "
+                 "tshark -r FILE -Y 'frame.interface_id == N' -w PART (%s)",
+                 in->linktype_name, pcap_geterr(src->pcap));
+        cap_mark_truncated(src, in, why);
+    } else {
+        cap_mark_truncated(src, in, pcap_geterr(src->pcap));
     }
 }
 
@@ -384,6 +395,23 @@ int capture_next(struct capture *cap, struct cap_packet *pkt)
 {
     size_t best = cap->n;
     int64_t best_ts = 0;
+
+    if (cap->n == 1) {              /* one file: no merge */
+        struct cap_src *src = &cap->srcs[0];
+
+        if (!src->pending)
+            cap_fill(src, &cap->inputs[0]);
+        if (!src->pending)
+            return 0;
+        src->pending = false;
+        pkt->data = src->data;
+        pkt->caplen = src->hdr->caplen;
+        pkt->len = src->hdr->len;
+        pkt->ts = cap_ts_us(&src->hdr->ts);
+        pkt->linktype = cap->inputs[0].linktype;
+        pkt->input = 0;
+        return 1;
+    }
 
     /* k-way merge; a linear scan is fine for the handful of rotated files,
      * and the strict < sends ties to the file named first. */

@@ -322,12 +322,31 @@ static void jw_key(struct jw *w, const char *key)
 {
     int d = w->depth - 1;
     bool first = d < 0 || w->count[d]++ == 0;
+    size_t klen = strlen(key);
+    size_t ind = (size_t)w->depth * 2;
 
+    /* The usual member of an indented object, when it fits: in one go.
+     * ,\n<indent>"key":<space> */
+    if (!w->compact && !(d >= 0 && w->flat[d]) && klen + ind + 6 <= w->cap - w->len) {
+        char *o = w->buf + w->len;
+
+        if (!first)
+            *o++ = ',';
+        *o++ = '\n';
+        memset(o, ' ', ind);
+        o += ind;
+        *o++ = '"';
+        memcpy(o, key, klen);
+        o += klen;
+        memcpy(o, "\": ", 3);
+        w->len = (size_t)(o + 3 - w->buf);
+        return;
+    }
     if (!first)
         jw_putc(w, ',');
     jw_member(w, first);
     jw_putc(w, '"');
-    jw_put(w, key, strlen(key));
+    jw_put(w, key, klen);
     jw_put(w, w->compact ? "\":" : "\": ", w->compact ? 2 : 3);
 }
 
@@ -405,6 +424,17 @@ static void jw_uint(struct jw *w, uint64_t v)
     jw_int(w, v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII and DEL
+ * but '"' and '\\' (what jw_string() need not look at one by one). */
+static const uint8_t jw_plain[256] = {
+    [0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0x22 '"' */
+    [0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    [0x40] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    [0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,    /* 0x5c '\\' */
+    [0x60] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    [0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* The NUL-terminated s as a JSON string, escaped as jansson's dump_string()
  * escapes: \" \\ \b \f \n \r \t, other C0 controls as \u00XX (upper case),
  * '/', DEL and valid non-ASCII UTF-8 as they are.  A byte that is not part
@@ -420,14 +450,13 @@ static void jw_string(struct jw *w, const char *s)
     jw_before(w);
     jw_putc(w, '"');
     for (;;) {
-        unsigned char c = p[i];
+        unsigned char c;
         char esc[6] = {'\\'};
         size_t elen = 2;
 
-        if ((unsigned char)(c - 0x20) < 0x60 && c != '"' && c != '\\') {   /* 0x20..0x7f */
+        while (jw_plain[p[i]])      /* the common case: a run of plain ASCII */
             i++;
-            continue;
-        }
+        c = p[i];
         if (c == '\0')
             break;
         if (c >= 0x80) {

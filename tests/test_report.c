@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
 
 #include "tlsinspect/err.h"
@@ -450,6 +451,31 @@ static void test_json_layout(void **state)
         "}\n");
     free(got);
     json_decref(v);
+}
+
+/* conn_ip_str() formats IPv4 itself: the same text as inet_ntop() for every
+ * value of each byte, and IPv6 through inet_ntop(). */
+static void test_ip_str(void **state)
+{
+    (void)state;
+    char got[64], want[64];
+    struct conn_endpoint e = {.ipver = 4};
+
+    for (unsigned v = 0; v < 256; v++) {
+        for (int pos = 0; pos < 4; pos++) {
+            memset(e.ip, 0, sizeof(e.ip));
+            e.ip[pos] = (uint8_t)v;
+            e.ip[(pos + 1) % 4] = (uint8_t)(255 - v);
+            assert_non_null(inet_ntop(AF_INET, e.ip, want, sizeof(want)));
+            assert_string_equal(conn_ip_str(&e, got, sizeof(got)), want);
+        }
+    }
+    e.ipver = 6;
+    memset(e.ip, 0, sizeof(e.ip));
+    e.ip[0] = 0x20, e.ip[1] = 0x01, e.ip[2] = 0x0d, e.ip[3] = 0xb8, e.ip[15] = 1;
+    assert_string_equal(conn_ip_str(&e, got, sizeof(got)), "2001:db8::1");
+    e.ipver = 4;
+    assert_string_equal(conn_ip_str(&e, got, 4), "");    /* too small: inet_ntop fails */
 }
 
 /* ---- report_escape ---------------------------------------------------------------- */
@@ -1263,6 +1289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_json_layout),
+        cmocka_unit_test(test_ip_str),
         cmocka_unit_test_setup_teardown(test_json_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_invalid_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_wire_bytes, setup, teardown),
