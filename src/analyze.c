@@ -142,8 +142,7 @@ static bool an_start(struct an_ctx *x, struct flow *f, struct an_flow *af)
 fail:
     x->oom = true;
     if (af->c != NULL) {
-        conn_free(af->c);
-        free(af->c);
+        conn_delete(af->c);
         af->c = NULL;
     }
     return false;
@@ -260,8 +259,7 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
             x->oom = true;
     }
     if (af->c != NULL) {
-        conn_free(af->c);
-        free(af->c);
+        conn_delete(af->c);
     }
     free(af);
     f->app = NULL;
@@ -566,8 +564,7 @@ void analysis_free(struct analysis *a)
     if (a == NULL)
         return;
     for (size_t i = 0; i < a->nconns; i++) {
-        conn_free(a->conns[i]);
-        free(a->conns[i]);
+        conn_delete(a->conns[i]);
     }
     free(a->conns);
     for (size_t i = 0; i < a->ninputs; i++) {

@@ -41,10 +41,9 @@ void conn_init(struct conn *c)
         c->alerts[i].after_msg = -1;
 }
 
-void conn_free(struct conn *c)
+/* Free what c owns; c itself is left as it is. */
+static void conn_release(struct conn *c)
 {
-    if (c == NULL)
-        return;
     for (size_t i = 0; i < CONN_MAX_HELLOS; i++) {
         struct conn_client_hello *h = &c->ch[i];
         free(h->suites);
@@ -58,7 +57,22 @@ void conn_free(struct conn *c)
     for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
         free(c->findings[i].message);
     }
+}
+
+void conn_free(struct conn *c)
+{
+    if (c == NULL)
+        return;
+    conn_release(c);
     conn_init(c);
+}
+
+void conn_delete(struct conn *c)
+{
+    if (c == NULL)
+        return;
+    conn_release(c);
+    free(c);
 }
 
 void conn_add_event(struct conn *c, int64_t ts, enum conn_event_kind kind,

@@ -190,10 +190,6 @@ static enum decode_result decode_link(int linktype, struct cur *c, enum decode_n
     uint16_t etype = 0;
     uint8_t b[4];
 
-    if (decode_is_raw(linktype)) {
-        *net = NET_BY_VERSION;
-        return DECODE_TCP;
-    }
     switch (linktype) {
     case DLT_EN10MB:
         if (cur_skip(c, 12) || cur_u16(c, &etype))
@@ -233,6 +229,11 @@ static enum decode_result decode_link(int linktype, struct cur *c, enum decode_n
             *net = NET_OTHER;
         return *net == NET_OTHER ? DECODE_NOT_IP : DECODE_TCP;
     default:
+        /* raw IP last: its values are not switch labels (decode_is_raw) */
+        if (decode_is_raw(linktype)) {
+            *net = NET_BY_VERSION;
+            return DECODE_TCP;
+        }
         return DECODE_UNSUPPORTED_LINK;
     }
 }
