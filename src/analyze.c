@@ -125,10 +125,9 @@ static bool an_start(struct an_ctx *x, struct flow *f, struct an_flow *af)
 {
     if (af->s != NULL)
         return true;
-    af->c = malloc(sizeof(*af->c));
+    af->c = conn_arena_get(x->a->conn_arena);
     if (af->c == NULL)
         goto fail;
-    conn_init(af->c);
     if (tls_session_new(&af->s, af->c, x->a->pool, x->a->names, &x->tls_lim, x->a->keylog) != TI_OK)
         goto fail;
     tls_session_set_fp_memo(af->s, x->memo);
@@ -141,10 +140,8 @@ static bool an_start(struct an_ctx *x, struct flow *f, struct an_flow *af)
     return true;
 fail:
     x->oom = true;
-    if (af->c != NULL) {
-        conn_delete(af->c);
-        af->c = NULL;
-    }
+    conn_arena_put(x->a->conn_arena, af->c);
+    af->c = NULL;
     return false;
 }
 
@@ -258,9 +255,7 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
         else
             x->oom = true;
     }
-    if (af->c != NULL) {
-        conn_delete(af->c);
-    }
+    conn_arena_put(x->a->conn_arena, af->c);
     free(af);
     f->app = NULL;
 }
@@ -472,6 +467,11 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     *out = NULL;
     if (a == NULL)
         return TI_ENOMEM;
+    a->conn_arena = conn_arena_new();
+    if (a->conn_arena == NULL) {
+        free(a);
+        return TI_ENOMEM;
+    }
     memset(&x, 0, sizeof(x));
     x.a = a;
     x.o = o;
@@ -563,9 +563,9 @@ void analysis_free(struct analysis *a)
 {
     if (a == NULL)
         return;
-    for (size_t i = 0; i < a->nconns; i++) {
-        conn_delete(a->conns[i]);
-    }
+    for (size_t i = 0; i < a->nconns; i++)
+        conn_arena_put(a->conn_arena, a->conns[i]);
+    conn_arena_free(a->conn_arena);
     free(a->conns);
     for (size_t i = 0; i < a->ninputs; i++) {
         free(a->inputs[i].file);

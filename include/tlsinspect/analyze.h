@@ -70,6 +70,7 @@ struct analysis {
     uint64_t packets;               /* all packets read */
     int64_t first_ts, last_ts;      /* microseconds; 0 if no packet */
     struct conn **conns;            /* in report order (first timestamp, then endpoints) */
+    struct conn_arena *conn_arena;  /* where the conns live */
     size_t nconns;
     struct analyze_global_finding *global;   /* CAPTURE_TRUNCATED, LIMIT_REACHED ... */
     size_t nglobal;

@@ -214,10 +214,19 @@ struct conn {
 void conn_init(struct conn *c);
 void conn_free(struct conn *c);
 
-/* Release a malloc'd connection and free it: conn_free() without the
- * re-initialisation (5 KB of memset per connection when a report's
- * connections are let go).  conn_delete(NULL) is a no-op. */
-void conn_delete(struct conn *c);
+
+/* Where an analysis keeps its connections: slots from large chunks (huge
+ * pages where the kernel allows), so a report's thousands of connections
+ * do not cost a page fault per 4 KiB.  conn_arena_get() gives an
+ * initialised connection (NULL when out of memory); conn_arena_put()
+ * releases one and keeps its slot for the next get; conn_arena_free()
+ * unmaps everything -- put back (or conn_free()) the connections first, it
+ * does not release what they own.  NULL-safe: put(c NULL), free(NULL). */
+struct conn_arena;
+struct conn_arena *conn_arena_new(void);
+struct conn *conn_arena_get(struct conn_arena *ar);
+void conn_arena_put(struct conn_arena *ar, struct conn *c);
+void conn_arena_free(struct conn_arena *ar);
 
 /* Append helpers that respect the capacities (set the overflow flags). */
 void conn_add_event(struct conn *c, int64_t ts, enum conn_event_kind kind,
