@@ -278,8 +278,6 @@ static void check_chain(struct conn *c)
 
     if (!v->done)
         return;
-    leaf_desc(c, false, leaf, sizeof(leaf));
-    expected_server(c, server, sizeof(server));
     switch (vd->result) {
     case X509_CHAIN_SELF_SIGNED:
         id = FINDING_CHAIN_SELF_SIGNED;
@@ -313,6 +311,11 @@ static void check_chain(struct conn *c)
         break;
     default:
         break;
+    }
+    /* the texts below only when a finding needs them: most chains pass */
+    if (id >= 0 || (vd->name_checked && !vd->name_ok)) {
+        leaf_desc(c, false, leaf, sizeof(leaf));
+        expected_server(c, server, sizeof(server));
     }
     if (id >= 0) {
         /* Name the certificate OpenSSL stopped at: depth 0 is the leaf; a

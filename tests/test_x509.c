@@ -1154,6 +1154,22 @@ static void test_cache(void **state)
     assert_int_equal(x509_verify_count(pool), 6);
     assert_int_equal(x509_verify(pool, chain, 2, T0 + 6400 - DAY - 1, "cucm.steven.lab", false, &v), TI_OK);
     assert_int_equal(x509_verify_count(pool), 7);
+    /* the order of the chain is part of the key */
+    const struct x509_cert *swapped[2] = {chain[1], chain[0]};
+    assert_int_equal(x509_verify(pool, swapped, 2, T0, "cucm.steven.lab", false, &v), TI_OK);
+    assert_int_equal(x509_verify_count(pool), 8);
+    /* a key longer than the stack buffer (a 700-byte name): kept whole,
+     * so a name differing only in its last byte is another verdict */
+    char longname[701];
+    memset(longname, 'a', 700);
+    longname[700] = '\0';
+    assert_int_equal(x509_verify(pool, chain, 2, T0, longname, false, &v), TI_OK);
+    assert_int_equal(x509_verify_count(pool), 9);
+    assert_int_equal(x509_verify(pool, chain, 2, T0, longname, false, &v), TI_OK);
+    assert_int_equal(x509_verify_count(pool), 9);
+    longname[699] = 'b';
+    assert_int_equal(x509_verify(pool, chain, 2, T0, longname, false, &v), TI_OK);
+    assert_int_equal(x509_verify_count(pool), 10);
     x509_pool_free(pool);
 }
 
