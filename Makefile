@@ -18,7 +18,11 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS_PKG := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS_PKG   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
-OPT        ?= -O2
+# Link-time optimisation: the per-packet path crosses capture.c, decode.c,
+# flow.c, reasm.c and analyze.c; inlining across them cut 5% of the
+# instructions on the benchmark (make bench-ir) and 8% of the time.
+# The link lines use ALL_CFLAGS, so they get -flto too.
+OPT        ?= -O2 -flto=auto
 CFLAGS     ?= $(OPT) -g
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wformat=2 -Wvla -Wno-unused-parameter

@@ -411,7 +411,7 @@ static size_t seal(const struct suite_case *sc, const uint8_t *secret, uint64_t 
 static void test_round_trip_all_suites(void **state)
 {
     uint8_t secret[48], rec[600], out[600], type, content[300];
-    size_t hash_len, out_len;
+    size_t hash_len = 0, out_len = 0;
     struct tls13_dir_keys k;
 
     (void)state;

@@ -271,8 +271,8 @@ static void test_ch_prefixes(void **state)
     struct b body = {0}, msg = {0};
     struct conn_client_hello h;
     size_t noext;
-    struct cur c, bodyc;
-    uint8_t type;
+    struct cur c, bodyc = {0};
+    uint8_t type = 0;
 
     (void)state;
     noext = full_hello(&body);
