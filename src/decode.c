@@ -399,7 +399,7 @@ static enum decode_result decode_tcp(struct decode_ip_payload *pl, struct pkt_in
     struct cur *c = &pl->cap;
     const uint8_t *t = c->p;
     struct cur opts = cur_make(NULL, 0);
-    uint32_t thl;
+    uint32_t thl, plen, pwire;
 
     if (pl->wire_len < TCP_MIN_HDR_LEN)
         return DECODE_MALFORMED;
@@ -417,10 +417,16 @@ static enum decode_result decode_tcp(struct decode_ip_payload *pl, struct pkt_in
     out->flags = t[13] & (TCPF_FIN | TCPF_SYN | TCPF_RST | TCPF_PSH | TCPF_ACK);
     out->window = ti_be16(t + 14);
     out->mss = decode_tcp_mss(opts);
+    /* from locals: the flag stores above may alias out's fields, and
+     * reading them back merged two 4-byte stores into one 8-byte load that
+     * the CPU cannot forward (a stall on every TCP packet) */
+    plen = (uint32_t)cur_left(c);
+    pwire = pl->wire_len - thl;
     out->payload = c->p;
-    out->payload_len = (uint32_t)cur_left(c);
-    out->payload_wire_len = pl->wire_len - thl;
-    out->snap_cut = out->payload_len < out->payload_wire_len;
+    out->payload_len = plen;
+    out->payload_wire_len = pwire;
+    out->snap_cut = plen < pwire;
+    out->has_payload = plen > 0 || pwire > 0;
     return DECODE_TCP;
 }
 

@@ -454,7 +454,7 @@ static void flow_on_payload(struct flow_table *t, struct flow *f, int side,
 void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
 {
     bool syn = p->flags & TCPF_SYN, ack = p->flags & TCPF_ACK;
-    bool payload = p->payload_len > 0 || p->payload_wire_len > 0;
+    bool payload = p->has_payload;
     struct flow_side_stats *st;
     struct flow *f;
     uint32_t h;

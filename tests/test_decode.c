@@ -191,6 +191,7 @@ static void check_tcp(const struct pkt *p, enum decode_result r, const struct pk
     assert_int_equal(pi->payload_len, PAYLOAD_LEN);
     assert_int_equal(pi->payload_wire_len, PAYLOAD_LEN);
     assert_false(pi->snap_cut);
+    assert_true(pi->has_payload);
     assert_memory_equal(pi->payload, PAYLOAD, PAYLOAD_LEN);
 }
 
@@ -607,6 +608,7 @@ static void test_ethernet_padding(void **state)
     assert_int_equal(pi.payload_len, 0);
     assert_int_equal(pi.payload_wire_len, 0);
     assert_false(pi.snap_cut);
+    assert_false(pi.has_payload);     /* padding is not payload */
     assert_int_equal(pi.flags, TCPF_ACK);
 
     /* 2-byte payload then 4 padding bytes */
@@ -649,11 +651,12 @@ static void test_snaplen_cut(void **state)
     assert_true(pi.snap_cut);
     assert_ptr_equal(pi.payload, p.b + 54);
 
-    /* cut exactly after the TCP header */
+    /* cut exactly after the TCP header: no byte captured, yet payload */
     assert_int_equal(decode_packet(DLT_EN10MB, p.b, 54, (uint32_t)p.n, &pi), DECODE_TCP);
     assert_int_equal(pi.payload_len, 0);
     assert_int_equal(pi.payload_wire_len, 1000);
     assert_true(pi.snap_cut);
+    assert_true(pi.has_payload);
 
     /* one byte short of complete */
     assert_int_equal(decode_packet(DLT_EN10MB, p.b, (uint32_t)p.n - 1, (uint32_t)p.n, &pi),

@@ -170,6 +170,7 @@ static struct pkt_info pk(uint8_t a, uint16_t sp, uint8_t b, uint16_t dp, uint8_
     if (payload) {
         p.payload = (const uint8_t *)payload;
         p.payload_len = p.payload_wire_len = (uint32_t)strlen(payload);
+        p.has_payload = true;          /* as decode_tcp() sets it */
     }
     return p;
 }
@@ -588,6 +589,7 @@ static void test_snap_cut_stats(void **state)
     /* a cut packet with nothing captured at all: a pure hole */
     p = pk(2, 8443, 1, 40000, TCPF_ACK, 6401, NULL);
     p.payload_wire_len = 100;
+    p.has_payload = true;
     p.snap_cut = true;
     flow_packet(t, &p, 2);
     feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 6501, "ok"), 3);
@@ -678,6 +680,7 @@ static void test_ipv6_and_hash_direction(void **state)
     q.seq = 20;
     q.payload = (const uint8_t *)"v6";
     q.payload_len = q.payload_wire_len = 2;
+    q.has_payload = true;
     flow_packet(t, &q, 1);
     assert_int_equal(h->opens, 1);
     assert_int_equal(h->live[1]->len[1], 2);

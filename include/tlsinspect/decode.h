@@ -38,19 +38,24 @@ const char *decode_result_name(enum decode_result r);
 #define TCPF_PSH 0x08
 #define TCPF_ACK 0x10
 
+/* Written by decode_packet() and read right away by the flow table: the
+ * addresses come first, 8-byte aligned, so that no store or load of them
+ * straddles a cache line. */
 struct pkt_info {
-    uint8_t ipver;            /* 4 or 6 */
-    uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes, rest zero */
-    uint16_t sport, dport;
-    uint32_t seq, ack;
-    uint8_t flags;            /* TCPF_* */
-    uint16_t window;
-    uint16_t mss;             /* MSS option, 0 if absent */
+    _Alignas(8) uint8_t src[16];  /* IPv4 in the first 4 bytes, rest zero */
+    uint8_t dst[16];
     const uint8_t *payload;   /* borrowed */
     uint32_t payload_len;     /* captured payload bytes */
     uint32_t payload_wire_len;/* payload bytes per the IP length */
-    bool snap_cut;            /* payload_len < payload_wire_len */
+    uint32_t seq, ack;
+    uint16_t sport, dport;
+    uint16_t window;
+    uint16_t mss;             /* MSS option, 0 if absent */
     uint16_t vlan_depth;      /* 802.1Q/ad tags crossed */
+    uint8_t ipver;            /* 4 or 6 */
+    uint8_t flags;            /* TCPF_* */
+    bool snap_cut;            /* payload_len < payload_wire_len */
+    bool has_payload;         /* payload_len > 0 || payload_wire_len > 0 */
 };
 
 /* Decode one packet captured on `linktype` (DLT_*). */
