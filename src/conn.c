@@ -54,11 +54,17 @@ const char *conn_auth_name(enum conn_auth a)
     return NULL;
 }
 
+/* The fields whose initial value is not zero. */
+static void conn_defaults(struct conn *c)
+{
+    for (size_t i = 0; i < CONN_MAX_ALERTS; i++)
+        c->alerts[i].after_msg = -1;
+}
+
 void conn_init(struct conn *c)
 {
     memset(c, 0, sizeof(*c));
-    for (size_t i = 0; i < CONN_MAX_ALERTS; i++)
-        c->alerts[i].after_msg = -1;
+    conn_defaults(c);
 }
 
 /* Free what c owns; c itself is left as it is. */
@@ -223,7 +229,7 @@ static struct conn_chunk *conn_chunk_new(struct conn_arena *ar)
         return NULL;
     if (ar->chunks == NULL) {
         k->nslots = CONN_ARENA_FIRST;
-        k->slots = malloc(k->nslots * sizeof(struct conn));
+        k->slots = calloc(k->nslots, sizeof(struct conn));   /* zeroed, as a mapping is */
     } else {
         k->nslots = CONN_ARENA_CHUNK / sizeof(struct conn);
         k->slots = conn_map_chunk();
@@ -248,14 +254,18 @@ struct conn *conn_arena_get(struct conn_arena *ar)
         CONN_UNPOISON(f, sizeof(*f));
         ar->free = f->next;
         c = (struct conn *)(void *)f;
+        CONN_UNPOISON(c, sizeof(*c));
+        conn_init(c);
     } else {
+        /* a slot never handed out is still zero (calloc, or a fresh
+         * mapping): only the non-zero defaults, no 5 KB memset */
         struct conn_chunk *k = ar->chunks;
         if ((k == NULL || k->used == k->nslots) && (k = conn_chunk_new(ar)) == NULL)
             return NULL;
         c = &k->slots[k->used++];
+        CONN_UNPOISON(c, sizeof(*c));
+        conn_defaults(c);
     }
-    CONN_UNPOISON(c, sizeof(*c));
-    conn_init(c);
     return c;
 }
 
