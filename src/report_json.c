@@ -318,11 +318,10 @@ static void jw_before(struct jw *w)
 }
 
 /* An object member's key (our own ASCII constants: nothing to escape). */
-static void jw_key(struct jw *w, const char *key)
+static void jw_key_n(struct jw *w, const char *key, size_t klen)
 {
     int d = w->depth - 1;
     bool first = d < 0 || w->count[d]++ == 0;
-    size_t klen = strlen(key);
     size_t ind = (size_t)w->depth * 2;
 
     /* The usual member of an indented object, when it fits: in one go.
@@ -348,6 +347,12 @@ static void jw_key(struct jw *w, const char *key)
     jw_putc(w, '"');
     jw_put(w, key, klen);
     jw_put(w, w->compact ? "\":" : "\": ", w->compact ? 2 : 3);
+}
+
+/* Keys are literals: inlined, their length is a constant. */
+static inline __attribute__((always_inline)) void jw_key(struct jw *w, const char *key)
+{
+    jw_key_n(w, key, strlen(key));
 }
 
 /* An object (flat: one whose members are all scalars) or an array. */
