@@ -215,9 +215,9 @@ void conn_init(struct conn *c);
 void conn_free(struct conn *c);
 
 
-/* Where an analysis keeps its connections: slots from large chunks (huge
- * pages where the kernel allows), so a report's thousands of connections
- * do not cost a page fault per 4 KiB.  conn_arena_get() gives an
+/* Where an analysis keeps its connections: slots from 2 MiB chunks faulted
+ * in at once, so a report's thousands of connections do not cost a page
+ * fault per 4 KiB.  conn_arena_get() gives an
  * initialised connection (NULL when out of memory); conn_arena_put()
  * releases one and keeps its slot for the next get; conn_arena_free()
  * unmaps everything -- put back (or conn_free()) the connections first, it
