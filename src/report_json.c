@@ -349,7 +349,7 @@ static void jw_key_n(struct jw *w, const char *key, size_t klen)
     jw_put(w, w->compact ? "\":" : "\": ", w->compact ? 2 : 3);
 }
 
-/* Keys are literals: inlined, their length is a constant. */
+/* Most keys are literals: inlined, their strlen() folds to a constant. */
 static inline __attribute__((always_inline)) void jw_key(struct jw *w, const char *key)
 {
     jw_key_n(w, key, strlen(key));
