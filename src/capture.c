@@ -391,6 +391,21 @@ static int64_t cap_ts_us(const struct timeval *tv)
     return sec * 1000000 + (int64_t)tv->tv_usec % 1000000;
 }
 
+/* Hand input i's pending packet (timestamp ts) to the caller; 1. */
+static inline int cap_take(struct capture *cap, size_t i, int64_t ts, struct cap_packet *pkt)
+{
+    struct cap_src *src = &cap->srcs[i];
+
+    src->pending = false;   /* data stays valid until the next read on this handle */
+    pkt->data = src->data;
+    pkt->caplen = src->hdr->caplen;
+    pkt->len = src->hdr->len;
+    pkt->ts = ts;
+    pkt->linktype = cap->inputs[i].linktype;
+    pkt->input = (unsigned)i;
+    return 1;
+}
+
 int capture_next(struct capture *cap, struct cap_packet *pkt)
 {
     size_t best = cap->n;
@@ -403,14 +418,7 @@ int capture_next(struct capture *cap, struct cap_packet *pkt)
             cap_fill(src, &cap->inputs[0]);
         if (!src->pending)
             return 0;
-        src->pending = false;
-        pkt->data = src->data;
-        pkt->caplen = src->hdr->caplen;
-        pkt->len = src->hdr->len;
-        pkt->ts = cap_ts_us(&src->hdr->ts);
-        pkt->linktype = cap->inputs[0].linktype;
-        pkt->input = 0;
-        return 1;
+        return cap_take(cap, 0, cap_ts_us(&src->hdr->ts), pkt);
     }
 
     /* k-way merge; a linear scan is fine for the handful of rotated files,
@@ -431,18 +439,7 @@ int capture_next(struct capture *cap, struct cap_packet *pkt)
     }
     if (best == cap->n)
         return 0;
-
-    {
-        struct cap_src *src = &cap->srcs[best];
-        src->pending = false;   /* data stays valid until the next read on this handle */
-        pkt->data = src->data;
-        pkt->caplen = src->hdr->caplen;
-        pkt->len = src->hdr->len;
-        pkt->ts = best_ts;
-        pkt->linktype = cap->inputs[best].linktype;
-        pkt->input = (unsigned)best;
-    }
-    return 1;
+    return cap_take(cap, best, best_ts, pkt);
 }
 
 const struct cap_input *capture_inputs(const struct capture *cap, size_t *n)

@@ -93,7 +93,6 @@ void conn_free(struct conn *c)
     conn_init(c);
 }
 
-
 void conn_add_event(struct conn *c, int64_t ts, enum conn_event_kind kind,
                     enum conn_dir from, uint8_t type, uint8_t level)
 {
