@@ -382,13 +382,17 @@ static void cap_ended(struct cap_src *src, struct cap_input *in, int rc)
 static int64_t cap_ts_us(const struct timeval *tv)
 {
     const int64_t lim = INT64_MAX / 1000000 / 4;   /* differences stay in range too */
-    int64_t sec = (int64_t)tv->tv_sec;
+    int64_t sec = (int64_t)tv->tv_sec, usec = (int64_t)tv->tv_usec;
 
     if (sec > lim)
         sec = lim;
     else if (sec < -lim)
         sec = -lim;
-    return sec * 1000000 + (int64_t)tv->tv_usec % 1000000;
+    /* libpcap gives 0..999999: the division is for hostile files only (a
+     * 64-bit divide on every packet showed in the profile) */
+    if (usec < 0 || usec >= 1000000)
+        usec %= 1000000;
+    return sec * 1000000 + usec;
 }
 
 /* Hand input i's pending packet (timestamp ts) to the caller; 1. */

@@ -297,6 +297,27 @@ static int parse_size(const char *s, size_t min, size_t *out)
     return 0;
 }
 
+/* The report is written and the process ends: the kernel takes the memory
+ * back at once, faster than freeing ten thousand connections and their
+ * strings one by one (2% of the run on the benchmark's 1 GB capture).
+ * Sanitizer builds still free everything, so LeakSanitizer keeps checking
+ * that the analysis owns what it allocates. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TI_FREE_AT_EXIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TI_FREE_AT_EXIT 1
+#endif
+#endif
+static void analysis_exit_free(struct analysis *a)
+{
+#ifdef TI_FREE_AT_EXIT
+    analysis_free(a);
+#else
+    (void)a;
+#endif
+}
+
 static bool color_auto(FILE *out, const char *output)
 {
     return output == NULL && isatty(fileno(out)) && getenv("NO_COLOR") == NULL &&
@@ -518,6 +539,6 @@ int main(int argc, char **argv)
                 rc == TI_ENOMEM ? ti_strerror(rc) : e != 0 ? strerror(e) : "write error");
         status = EXIT_USAGE;
     }
-    analysis_free(a);
+    analysis_exit_free(a);
     return status;
 }

@@ -1149,6 +1149,111 @@ static void test_random_damage(void **state)
     }
 }
 
+/* decode_packet() takes a fast path for untagged Ethernet + IPv4 (no
+ * options, no fragment) + TCP/UDP; decode_packet_general() is the walk it
+ * skips.  Over packets of that shape and its near misses, every prefix,
+ * wire lengths shorter, equal and longer than captured, and every header
+ * byte set to values that matter (version/IHL, lengths, flags, protocols,
+ * ports), both must give the same result and the same bytes in pkt_info. */
+static void fast_vs_general(const uint8_t *b, size_t k, uint32_t wirelen, unsigned *fast_tcp)
+{
+    uint8_t *copy = malloc(k ? k : 1);
+    struct pkt_info a, g;
+    enum decode_result ra, rg;
+
+    assert_non_null(copy);
+    memcpy(copy, b, k);
+    memset(&a, 0x5a, sizeof a);
+    memset(&g, 0xa5, sizeof g);
+    ra = decode_packet(DLT_EN10MB, copy, (uint32_t)k, wirelen, &a);
+    rg = decode_packet_general(DLT_EN10MB, copy, (uint32_t)k, wirelen, &g);
+    assert_int_equal(ra, rg);
+    assert_memory_equal(&a, &g, sizeof a);
+    if (ra == DECODE_TCP)
+        (*fast_tcp)++;
+    free(copy);
+}
+
+static void test_fast_path_matches_general(void **state)
+{
+    static const uint8_t mss_opts[4] = {2, 4, 0x05, 0xb4};
+    static const uint8_t vals[] = {0x00, 0x01, 0x04, 0x06, 0x11, 0x14, 0x20, 0x29, 0x3f,
+                                   0x40, 0x45, 0x46, 0x4f, 0x60, 0x7f, 0x80, 0x86, 0xdd,
+                                   0xff};
+    struct pkt pk[6];
+    unsigned tcp_results = 0;
+    size_t n = 0;
+
+    pk[n].n = 0;                                 /* TCP with payload */
+    eth(&pk[n], 0x0800);
+    ipv4(&pk[n], 0, 20 + PAYLOAD_LEN, 0x4000, 6);
+    tcp(&pk[n], NULL, 0, TCPF_ACK | TCPF_PSH, PAYLOAD, PAYLOAD_LEN);
+    n++;
+    pk[n].n = 0;                                 /* SYN with MSS */
+    eth(&pk[n], 0x0800);
+    ipv4(&pk[n], 0, 24, 0, 6);
+    tcp(&pk[n], mss_opts, 4, TCPF_SYN, NULL, 0);
+    n++;
+    pk[n].n = 0;                                 /* plain UDP (RTP-like) */
+    eth(&pk[n], 0x0800);
+    ipv4(&pk[n], 0, 8 + PAYLOAD_LEN, 0, 17);
+    app16(&pk[n], 16384);
+    app16(&pk[n], 20000);
+    app16(&pk[n], 8 + PAYLOAD_LEN);
+    app16(&pk[n], 0);
+    app(&pk[n], PAYLOAD, PAYLOAD_LEN);
+    n++;
+    pk[n].n = 0;                                 /* GTP-U: the general path's */
+    eth(&pk[n], 0x0800);
+    ipv4(&pk[n], 0, 8 + 8 + 40 + PAYLOAD_LEN, 0, 17);
+    udp_gtpu(&pk[n], 0x30, 0xff, 0, 40 + PAYLOAD_LEN);
+    ipv4(&pk[n], 0, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&pk[n]);
+    n++;
+    pk[n].n = 0;                                 /* IPv4 options: the general path's */
+    eth(&pk[n], 0x0800);
+    ipv4(&pk[n], 4, 20 + PAYLOAD_LEN, 0, 6);
+    tcp_std(&pk[n]);
+    n++;
+    pk[n].n = 0;                                 /* padded to the Ethernet minimum */
+    eth(&pk[n], 0x0800);
+    ipv4(&pk[n], 0, 20, 0, 6);
+    tcp(&pk[n], NULL, 0, TCPF_ACK, NULL, 0);
+    fill(&pk[n], 0, 6);
+    n++;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct pkt *p = &pk[i];
+        struct pkt m;
+
+        for (size_t k = 0; k <= p->n; k++) {
+            const uint32_t wires[] = {(uint32_t)p->n, (uint32_t)k, (uint32_t)k / 2,
+                                      (uint32_t)p->n + 1500, 0};
+            for (size_t w = 0; w < sizeof wires / sizeof wires[0]; w++)
+                fast_vs_general(p->b, k, wires[w], &tcp_results);
+        }
+        /* every byte of the Ethernet, IP and transport headers, damaged */
+        for (size_t pos = 12; pos < 14 + 20 + 20 && pos < p->n; pos++) {
+            for (size_t v = 0; v < sizeof vals; v++) {
+                m = *p;
+                m.b[pos] = vals[v];
+                fast_vs_general(m.b, m.n, (uint32_t)m.n, &tcp_results);
+                fast_vs_general(m.b, m.n, (uint32_t)m.n + 100, &tcp_results);
+                fast_vs_general(m.b, m.n > 40 ? m.n - 7 : m.n, (uint32_t)m.n, &tcp_results);
+            }
+        }
+        /* IPv4 total length: 0 (TSO), below the header, short, long */
+        for (unsigned tot = 0; tot < 20 + 40 + PAYLOAD_LEN + 40; tot++) {
+            m = *p;
+            m.b[16] = (uint8_t)(tot >> 8);
+            m.b[17] = (uint8_t)tot;
+            fast_vs_general(m.b, m.n, (uint32_t)m.n, &tcp_results);
+            fast_vs_general(m.b, m.n, 2000, &tcp_results);
+        }
+    }
+    assert_true(tcp_results > 1000);   /* the comparison saw real segments */
+}
+
 static void test_empty(void **state)
 {
     static const int lts[] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL,
@@ -1188,6 +1293,7 @@ int main(void)
         cmocka_unit_test(test_gtpu),
         cmocka_unit_test(test_bogus_ip_length),
         cmocka_unit_test(test_random_damage),
+        cmocka_unit_test(test_fast_path_matches_general),
         cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,13 @@ enum decode_result decode_packet(int linktype, const uint8_t *data,
                                  uint32_t caplen, uint32_t wirelen,
                                  struct pkt_info *out);
 
+/* The same without the fast path for untagged Ethernet + IPv4 + TCP/UDP:
+ * the reference decode_packet() is tested against (same result, same
+ * bytes in *out). */
+enum decode_result decode_packet_general(int linktype, const uint8_t *data,
+                                         uint32_t caplen, uint32_t wirelen,
+                                         struct pkt_info *out);
+
 /* True when this link type is one decode_packet() understands. */
 bool decode_linktype_supported(int linktype);
 

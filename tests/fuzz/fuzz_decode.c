@@ -4,7 +4,9 @@
  * a few it does not), bytes 1-2 a wire-length delta (bit 15: shorter than
  * captured, which a damaged capture can claim); the rest is the packet,
  * copied to an exact-size buffer so ASan flags any read past caplen.
- * Checks: pkt_info points inside the packet and its lengths agree.
+ * Checks: pkt_info points inside the packet and its lengths agree, and
+ * decode_packet() (with its fast path) gives what decode_packet_general()
+ * gives: the same result and the same bytes in pkt_info.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct pkt_info pi;
-    enum decode_result r;
+    struct pkt_info pi, pg;
+    enum decode_result r, rg;
     uint8_t *pkt;
     uint32_t caplen, wirelen;
     uint16_t delta;
@@ -41,6 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(pkt, data + 3, caplen);
     memset(&pi, 0xa5, sizeof(pi));
     r = decode_packet(link, pkt, caplen, wirelen, &pi);
+    memset(&pg, 0x5a, sizeof(pg));
+    rg = decode_packet_general(link, pkt, caplen, wirelen, &pg);
+    FUZZ_CHECK(r == rg);
+    FUZZ_CHECK(memcmp(&pi, &pg, sizeof(pi)) == 0);
     FUZZ_CHECK((unsigned)r <= DECODE_UNSUPPORTED_LINK);
     FUZZ_CHECK(decode_result_name(r) != NULL);
     if (r == DECODE_UNSUPPORTED_LINK)
