@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "tlsinspect/err.h"
+#include "tlsinspect/hash.h"
 #include "tlsinspect/tls_msg.h"
 
 const uint8_t TLS_HRR_RANDOM[32] = {
@@ -887,16 +888,6 @@ static bool fp_key(const struct conn_client_hello *h, const uint8_t *alpn0, size
            fp_key_put(key, cap, len, alpn0, alpn0 != NULL ? alpn0_len : 0);
 }
 
-static uint64_t fp_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 /* Hex digest (2 * 16 or 2 * 32 chars + NUL) of text[0, len); m (may be
  * NULL) lends its fetched digests and context. */
@@ -1187,7 +1178,7 @@ static int fingerprints(struct conn_client_hello *h, const uint8_t *alpn0, size_
     int rc;
 
     if (m != NULL && fp_key(h, alpn0, alpn0_len, key, sizeof(key), &len)) {
-        hash = fp_hash(key, len);
+        hash = ti_hash_bytes(key, len);
         slot = &m->slot[hash & (FP_MEMO_SLOTS - 1)];
         if (slot->key != NULL && slot->hash == hash && slot->len == len &&
             memcmp(slot->key, key, len) == 0) {

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "tlsinspect/err.h"
+#include "tlsinspect/hash.h"
 
 #define X509_POOL_INIT_SLOTS  256u          /* first size of the certificate table */
 #define X509_VCACHE_SLOTS     (2u * X509_VERIFY_CACHE_MAX) /* open addressing, load <= 1/2 */
@@ -38,15 +39,15 @@
 enum { X509_ROLE_SERVER = 0, X509_ROLE_CLIENT = 1 };
 
 struct x509_vcache_entry {
-    uint64_t hash;                 /* vkey_hash(key) */
+    uint64_t hash;                 /* ti_hash_bytes(key) */
     size_t key_len;
     struct x509_verdict verdict;
     uint8_t key[];                 /* the whole key: a hit compares every byte */
 };
 
 struct x509_pool {
-    struct x509_cert **slots;      /* open addressing by der_hash(), NULL = empty */
-    uint64_t *hashes;              /* der_hash() of slots[i] */
+    struct x509_cert **slots;      /* open addressing by ti_hash_bytes(DER), NULL = empty */
+    uint64_t *hashes;              /* ti_hash_bytes() of slots[i]'s DER */
     size_t n_slots;                /* power of two */
     size_t n_certs;
 
@@ -210,27 +211,10 @@ static int digest(struct x509_pool *pool, const void *data, size_t len, uint8_t 
     return TI_OK;
 }
 
-/* Interning finds a certificate by a fast hash of its DER, then the DER
- * itself: SHA-256 runs once per distinct certificate (for its fingerprint),
- * not once per connection presenting it -- a fleet presents the same chain
- * thousands of times. */
-static uint64_t der_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, v;
-    size_t i = 0;
-
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&v, p + i, 8);
-        h = (h ^ v) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    for (; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 32);
-}
-
+/* Interning finds a certificate by a fast hash of its DER (ti_hash_bytes),
+ * then the DER itself: SHA-256 runs once per distinct certificate (for its
+ * fingerprint), not once per connection presenting it -- a fleet presents
+ * the same chain thousands of times. */
 static bool der_equal(const struct x509_cert *c, const uint8_t *der, size_t len)
 {
     return c->der_len == len && (len == 0 || memcmp(c->der, der, len) == 0);
@@ -668,7 +652,7 @@ const struct x509_cert *x509_intern(struct x509_pool *pool, const uint8_t *der, 
 
     if (pool == NULL || (der == NULL && len > 0))
         return NULL;
-    h = der_hash(der, len);
+    h = ti_hash_bytes(der, len);
     j = (size_t)h & (pool->n_slots - 1);
     while (pool->slots[j] != NULL) {
         if (pool->hashes[j] == h && der_equal(pool->slots[j], der, len))
@@ -1156,28 +1140,6 @@ static void put_be64(uint8_t *p, uint64_t v)
         p[b] = (uint8_t)(v >> (56 - 8 * b));
 }
 
-/* 64-bit words through a multiply-xorshift mixer (as splitmix64 finalises):
- * spreading, not security -- the certificates' digests in the key are
- * already uniform, and a probe sequence is bounded by the cache size. */
-static uint64_t vkey_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-
-    while (n > 0) {
-        uint64_t w = 0;
-        size_t k = n < 8 ? n : 8;
-
-        memcpy(&w, p, k);
-        h ^= w;
-        h *= 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        p += k;
-        n -= k;
-    }
-    h ^= h >> 29;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 32);
-}
 
 static int vkey_make(struct vkey *k, const struct x509_pool *pool,
                      const struct x509_cert *const *chain, size_t n, int64_t at,
@@ -1206,7 +1168,7 @@ static int vkey_make(struct vkey *k, const struct x509_pool *pool,
         memcpy(o, chain[i]->sha256, 32);
     if (name_len > 0)
         memcpy(o, name, name_len);
-    k->hash = vkey_hash(k->b, k->len);
+    k->hash = ti_hash_bytes(k->b, k->len);
     return TI_OK;
 }
 

@@ -1,0 +1,38 @@
+/* hash.h - one fast non-cryptographic hash for the lookup tables.
+ *
+ * Used where a table finds an entry by a hash and then compares the whole
+ * key (certificate DER, verdict keys, ClientHello fingerprint keys): the
+ * hash only spreads keys over slots.  64-bit words through a
+ * multiply-xorshift mixer, the tail as one partial word, splitmix64's
+ * finaliser at the end.  Not for anything an attacker must not steer: a
+ * crafted collision costs a probe, never a wrong answer.
+ */
+#ifndef TLSINSPECT_HASH_H
+#define TLSINSPECT_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline uint64_t ti_hash_bytes(const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+    for (; n >= 8; p += 8, n -= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+    }
+    if (n > 0) {
+        w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+    }
+    h ^= h >> 29;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 32);
+}
+
+#endif
