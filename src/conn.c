@@ -67,16 +67,81 @@ void conn_init(struct conn *c)
     conn_defaults(c);
 }
 
+void conn_hello_free(struct conn_client_hello *h)
+{
+    free(h->suites);
+    free(h->sni);
+    for (size_t j = 0; h->alpn != NULL && j < h->n_alpn && j < CONN_MAX_ALPN; j++)
+        free(h->alpn[j]);
+    free(h->lists);
+    memset(h, 0, sizeof(*h));
+}
+
+/* The block behind a hello's lists: the ALPN pointers first (aligned as
+ * malloc aligns), then the 16-bit lists, then the point formats. */
+static size_t hello_lists_size(size_t n_alpn, size_t n16, size_t n8)
+{
+    return n_alpn * sizeof(char *) + n16 * sizeof(uint16_t) + n8;
+}
+
+static void *hello_take(uint8_t **p, const void *src, size_t n)
+{
+    void *at = *p;
+
+    if (n > 0)
+        memcpy(at, src, n);
+    *p += n;
+    return n > 0 ? at : NULL;
+}
+
+int conn_hello_keep_lists(struct conn_client_hello *h)
+{
+    size_t n16 = (size_t)h->n_exts + h->n_versions + h->n_sigalgs + h->n_groups +
+                 h->n_key_share_groups;
+    size_t size = hello_lists_size(h->n_alpn, n16, h->n_point_formats);
+    uint8_t *block = NULL, *p;
+
+    if (size > 0 && (block = malloc(size)) == NULL)
+        return TI_ENOMEM;
+    p = block;
+    h->alpn = hello_take(&p, h->alpn, h->n_alpn * sizeof(char *));
+    h->exts = hello_take(&p, h->exts, h->n_exts * sizeof(uint16_t));
+    h->versions = hello_take(&p, h->versions, h->n_versions * sizeof(uint16_t));
+    h->sigalgs = hello_take(&p, h->sigalgs, h->n_sigalgs * sizeof(uint16_t));
+    h->groups = hello_take(&p, h->groups, h->n_groups * sizeof(uint16_t));
+    h->key_share_groups = hello_take(&p, h->key_share_groups,
+                                     h->n_key_share_groups * sizeof(uint16_t));
+    h->point_formats = hello_take(&p, h->point_formats, h->n_point_formats);
+    free(h->lists);
+    h->lists = block;
+    return TI_OK;
+}
+
+int conn_hello_alloc_lists(struct conn_client_hello *h)
+{
+    size_t n16 = CONN_MAX_EXTS + CONN_MAX_VERSIONS + CONN_MAX_SIGALGS + 2 * CONN_MAX_GROUPS;
+    uint8_t *p = calloc(1, hello_lists_size(CONN_MAX_ALPN, n16, CONN_MAX_POINTFMTS));
+
+    if (p == NULL)
+        return TI_ENOMEM;
+    free(h->lists);
+    h->lists = p;
+    h->alpn = (char **)(void *)p;
+    p += CONN_MAX_ALPN * sizeof(char *);
+    h->exts = (uint16_t *)(void *)p;
+    h->versions = h->exts + CONN_MAX_EXTS;
+    h->sigalgs = h->versions + CONN_MAX_VERSIONS;
+    h->groups = h->sigalgs + CONN_MAX_SIGALGS;
+    h->key_share_groups = h->groups + CONN_MAX_GROUPS;
+    h->point_formats = (uint8_t *)(h->key_share_groups + CONN_MAX_GROUPS);
+    return TI_OK;
+}
+
 /* Free what c owns; c itself is left as it is. */
 static void conn_release(struct conn *c)
 {
-    for (size_t i = 0; i < CONN_MAX_HELLOS; i++) {
-        struct conn_client_hello *h = &c->ch[i];
-        free(h->suites);
-        free(h->sni);
-        for (size_t j = 0; j < h->n_alpn && j < CONN_MAX_ALPN; j++)
-            free(h->alpn[j]);
-    }
+    for (size_t i = 0; i < CONN_MAX_HELLOS; i++)
+        conn_hello_free(&c->ch[i]);
     for (size_t i = 0; i < 2; i++)
         free(c->malformed_why[i]);
     free(c->tls13_note);

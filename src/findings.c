@@ -332,7 +332,8 @@ static void check_chain(struct conn *c)
         add(c, id, remedy,
             "Core server certificate verification failed for (%s). Action=Terminate Error=%s "
             "server=%s depth=%d [%s; OpenSSL: %s]",
-            name, ats_error(vd->result), server, vd->depth, at, vd->openssl_error);
+            name, ats_error(vd->result), server, vd->depth, at,
+            vd->openssl_error != NULL ? vd->openssl_error : "");
     }
 
     if (vd->name_checked && !vd->name_ok) {
@@ -363,7 +364,9 @@ static void check_chain(struct conn *c)
         add(c, FINDING_CLIENT_CHAIN_UNTRUSTED,
             "Add the Expressway-C certificate's CA chain to CUCM tomcat-trust and CallManager-trust.",
             "The client certificate (%s) does not verify against the server's trust store: %s "
-            "(depth %d).", leaf, v->client_verdict.openssl_error, v->client_verdict.depth);
+            "(depth %d).", leaf,
+            v->client_verdict.openssl_error != NULL ? v->client_verdict.openssl_error : "",
+            v->client_verdict.depth);
     }
 }
 

@@ -518,10 +518,10 @@ static void jw_cstr(struct jw *w, const char *s)
     jw_str(w, s);
 }
 
-/* A fixed-size field where "" means absent (ja3, openssl_error, ...). */
+/* A field where NULL or "" means absent (ja3, openssl_error, ...). */
 static void jw_str_or_null(struct jw *w, const char *s)
 {
-    jw_str(w, s[0] ? s : NULL);
+    jw_str(w, s != NULL && s[0] ? s : NULL);
 }
 
 static void jw_hex16(struct jw *w, uint16_t v)
@@ -652,7 +652,8 @@ static void key_put(struct jw_key *k, const void *p, size_t n)
         k->over = true;
         return;
     }
-    memcpy(k->b + k->n, p, n);
+    if (n > 0)                         /* p may be NULL for an empty list */
+        memcpy(k->b + k->n, p, n);
     k->n += n;
 }
 
@@ -1166,11 +1167,11 @@ static void key_verdict(struct jw_key *k, const struct x509_verdict *v, bool nam
 {
     key_u64(k, (uint64_t)v->result);
     key_u64(k, (uint64_t)(int64_t)v->depth);
-    key_str(k, v->openssl_error[0] ? v->openssl_error : NULL);
+    key_str(k, v->openssl_error);
     if (name) {
         key_u64(k, v->name_checked);
         key_u64(k, v->name_ok);
-        key_str(k, v->matched[0] ? v->matched : NULL);
+        key_str(k, v->matched);
     }
 }
 

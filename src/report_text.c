@@ -912,7 +912,7 @@ static void verify_line(struct tctx *t, const struct conn_verification *v)
     fprintf(t->out, "chain %s", x509_chain_result_name(vd->result));
     if (vd->result != X509_CHAIN_OK && vd->result != X509_CHAIN_NOT_CHECKED)
         fprintf(t->out, " at depth %d", vd->depth);
-    if (vd->openssl_error[0]) {
+    if (vd->openssl_error != NULL && vd->openssl_error[0]) {
         fputs(" (", t->out);
         tputs(t, vd->openssl_error);
         fputc(')', t->out);
@@ -925,7 +925,7 @@ static void verify_line(struct tctx *t, const struct conn_verification *v)
             fputs("not checked", t->out);
         } else if (vd->name_ok) {
             fputs("ok", t->out);
-            if (vd->matched[0]) {
+            if (vd->matched != NULL && vd->matched[0]) {
                 fputs(" by ", t->out);
                 tputs(t, vd->matched);
             }

@@ -254,10 +254,30 @@ static int parse_ch_ext(uint16_t type, struct cur ext, struct conn_client_hello 
 
 static void hello_free(struct conn_client_hello *h)
 {
-    free(h->suites);
-    free(h->sni);
-    free_alpn(h);
-    memset(h, 0, sizeof(*h));
+    conn_hello_free(h);
+}
+
+/* Where a ClientHello's lists are filled, at their full capacities, before
+ * conn_hello_keep_lists() keeps what they hold. */
+struct hello_scratch {
+    char *alpn[CONN_MAX_ALPN];
+    uint16_t exts[CONN_MAX_EXTS];
+    uint16_t versions[CONN_MAX_VERSIONS];
+    uint16_t sigalgs[CONN_MAX_SIGALGS];
+    uint16_t groups[CONN_MAX_GROUPS];
+    uint16_t key_share_groups[CONN_MAX_GROUPS];
+    uint8_t point_formats[CONN_MAX_POINTFMTS];
+};
+
+static void hello_scratch_lists(struct conn_client_hello *h, struct hello_scratch *s)
+{
+    h->alpn = s->alpn;
+    h->exts = s->exts;
+    h->versions = s->versions;
+    h->sigalgs = s->sigalgs;
+    h->groups = s->groups;
+    h->key_share_groups = s->key_share_groups;
+    h->point_formats = s->point_formats;
 }
 
 static bool seen_ext(const uint16_t *types, size_t n, uint16_t type)
@@ -317,6 +337,7 @@ static int client_hello(const uint8_t *body, size_t len,
                         char *note, size_t notelen, bool lenient)
 {
     struct conn_client_hello h;
+    struct hello_scratch scratch;
     struct cur c = cur_make(body, len), sid = {NULL, NULL}, suites = {NULL, NULL};
     struct cur comp = {NULL, NULL}, exts = {NULL, NULL}, ext = {NULL, NULL};
     struct cur alpn0 = {NULL, NULL};
@@ -325,6 +346,7 @@ static int client_hello(const uint8_t *body, size_t len,
     int rc;
 
     memset(&h, 0, sizeof(h));
+    hello_scratch_lists(&h, &scratch);
     if (note != NULL && notelen > 0)
         note[0] = '\0';
     if ((rc = cur_u16(&c, &h.legacy_version)) != TI_OK ||
@@ -392,7 +414,8 @@ static int client_hello(const uint8_t *body, size_t len,
         snprintf(note, notelen, "ClientHello malformed (%s): read up to there", lost);
 
     tls_msg_preferred_auth(&h, names);
-    if ((rc = fingerprints(&h, alpn0.p, cur_left(&alpn0), memo)) != TI_OK) {
+    if ((rc = fingerprints(&h, alpn0.p, cur_left(&alpn0), memo)) != TI_OK ||
+        (rc = conn_hello_keep_lists(&h)) != TI_OK) {
         hello_free(&h);
         return rc;
     }

@@ -60,6 +60,16 @@ struct x509_pool {
 
     EVP_MD *sha256;                /* fetched once */
     EVP_MD_CTX *md;                /* reused for every digest */
+
+    struct x509_pool_str *strs;    /* verdicts' matched names, newest first */
+};
+
+/* A string the pool keeps for verdicts to point at (x509_verdict.matched):
+ * one per verification that matched a name, so it outlives the verdict
+ * cache being emptied and the connections holding copies of the verdict. */
+struct x509_pool_str {
+    struct x509_pool_str *next;
+    char s[];
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -958,7 +968,26 @@ void x509_pool_free(struct x509_pool *pool)
     X509_STORE_free(pool->store[X509_ROLE_CLIENT]);
     EVP_MD_CTX_free(pool->md);
     EVP_MD_free(pool->sha256);
+    while (pool->strs != NULL) {
+        struct x509_pool_str *next = pool->strs->next;
+        free(pool->strs);
+        pool->strs = next;
+    }
     free(pool);
+}
+
+/* A copy of s[0, n) that lives as long as the pool; NULL without memory. */
+static const char *pool_str(struct x509_pool *pool, const char *s, size_t n)
+{
+    struct x509_pool_str *e = malloc(sizeof(*e) + n + 1);
+
+    if (e == NULL)
+        return NULL;
+    memcpy(e->s, s, n);
+    e->s[n] = '\0';
+    e->next = pool->strs;
+    pool->strs = e;
+    return e->s;
 }
 
 /* ---- verification ---------------------------------------------------------- */
@@ -1057,8 +1086,9 @@ done:
         out->openssl_code = code;
         out->depth = depth < 0 ? 0 : depth;
     }
-    snprintf(out->openssl_error, sizeof(out->openssl_error), "%s",
-             X509_verify_cert_error_string(out->openssl_code));
+    /* static text for every code in OpenSSL 3 ("unknown certificate
+     * verification error" for codes it does not know) */
+    out->openssl_error = X509_verify_cert_error_string(out->openssl_code);
     X509_STORE_CTX_free(ctx);
     sk_X509_free(untrusted);
     ERR_clear_error();
@@ -1081,7 +1111,8 @@ static bool has_dns_san(X509 *x)
 
 /* RFC 6125 via OpenSSL: DNS SANs with wildcards, CN only when there is no
  * DNS SAN; IP literals only against IP SANs (never the CN). */
-static void verify_name(const struct x509_cert *leaf, const char *name, struct x509_verdict *out)
+static int verify_name(struct x509_pool *pool, const struct x509_cert *leaf, const char *name,
+                       struct x509_verdict *out)
 {
     uint8_t addr[16];
     char text[64];
@@ -1090,9 +1121,9 @@ static void verify_name(const struct x509_cert *leaf, const char *name, struct x
 
     out->name_checked = true;
     out->name_ok = false;
-    out->matched[0] = '\0';
+    out->matched = NULL;
     if (!leaf->parsed)
-        return;
+        return TI_OK;
     sb_init(&sb);
     if (inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1) {
         if (X509_check_ip_asc(x, name, 0) == 1) {
@@ -1112,11 +1143,14 @@ static void verify_name(const struct x509_cert *leaf, const char *name, struct x
         OPENSSL_free(peer);
     }
     sb_trim_utf8(&sb);
-    /* A matched name is a host name or an address: it fits; cut defensively. */
-    size_t n = sb.len < sizeof(out->matched) - 1 ? sb.len : sizeof(out->matched) - 1;
-    memcpy(out->matched, sb.buf, n);
-    out->matched[n] = '\0';
     ERR_clear_error();
+    if (sb.len == 0)
+        return TI_OK;
+    /* A matched name is a host name or an address: it fits; cut defensively
+     * (at a byte sb_trim_utf8 would keep: names here are host names) */
+    out->matched = pool_str(pool, sb.buf, sb.len < X509_MATCHED_MAX - 1 ? sb.len
+                                                                       : X509_MATCHED_MAX - 1);
+    return out->matched != NULL ? TI_OK : TI_ENOMEM;
 }
 
 /* The verdict cache's key: everything a verdict depends on, in bytes --
@@ -1243,7 +1277,7 @@ int x509_verify(struct x509_pool *pool, const struct x509_cert *const *chain,
     }
     if (n == 0) {
         out->result = X509_CHAIN_NO_CERTIFICATE;
-        snprintf(out->openssl_error, sizeof(out->openssl_error), "no certificate");
+        out->openssl_error = "no certificate";
         return TI_OK;
     }
     rc = vkey_make(&key, pool, chain, n, at, name, client);
@@ -1262,13 +1296,14 @@ int x509_verify(struct x509_pool *pool, const struct x509_cert *const *chain,
     } else if (!chain[0]->parsed) {
         out->result = X509_CHAIN_OTHER;
         out->openssl_code = X509_V_ERR_UNSPECIFIED;
-        snprintf(out->openssl_error, sizeof(out->openssl_error),
-                 "certificate could not be decoded");
+        out->openssl_error = "certificate could not be decoded";
     } else {
         verify_chain(store, chain, n, at, client, out);
     }
-    if (name != NULL)
-        verify_name(chain[0], name, out);
+    if (name != NULL && (rc = verify_name(pool, chain[0], name, out)) != TI_OK) {
+        vkey_done(&key);
+        return rc;
+    }
     pool->n_verify++;
     vcache_put(pool, &key, out);
     vkey_done(&key);

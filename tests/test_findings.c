@@ -90,7 +90,7 @@ static void field_case(struct fx *f)
     c->verify.verdict.depth = 0;
     c->verify.verdict.name_checked = true;
     c->verify.verdict.name_ok = true;
-    strcpy(c->verify.verdict.openssl_error, "self-signed certificate");
+    c->verify.verdict.openssl_error = "self-signed certificate";
     c->server.ipver = 4;
     memcpy(c->server.ip, "\x0a\x30\x24\xd7", 4);
     c->server.port = 6972;

@@ -119,8 +119,12 @@ static void set_ip4(struct conn_endpoint *e, uint8_t a, uint8_t b, uint8_t c, ui
     e->port = port;
 }
 
+/* The suites, and (once) empty lists of full capacity for the fields the
+ * tests fill by hand. */
 static void set_suites(struct conn_client_hello *h, const uint16_t *s, uint32_t n)
 {
+    if (h->lists == NULL)
+        assert_int_equal(conn_hello_alloc_lists(h), 0);
     h->suites = malloc(n * sizeof(uint16_t));
     assert_non_null(h->suites);
     memcpy(h->suites, s, n * sizeof(uint16_t));
@@ -191,10 +195,10 @@ static struct conn *make_field_case(uint64_t id, uint16_t client_port, int64_t t
     c->verify.verdict.result = X509_CHAIN_SELF_SIGNED;
     c->verify.verdict.depth = 0;
     c->verify.verdict.openssl_code = 18;
-    strcpy(c->verify.verdict.openssl_error, "self-signed certificate");
+    c->verify.verdict.openssl_error = "self-signed certificate";
     c->verify.verdict.name_checked = true;
     c->verify.verdict.name_ok = true;
-    strcpy(c->verify.verdict.matched, "DNS:cucm.steven.lab");
+    c->verify.verdict.matched = "DNS:cucm.steven.lab";
 
     assert_int_equal(conn_add_finding(c, FINDING_CHAIN_SELF_SIGNED, SEV_ERROR,
                      "server certificate CN=cucm-EC.steven.lab is self-signed and not trusted",
@@ -225,11 +229,11 @@ static struct conn *make_rsa_complete(uint64_t id, int64_t ts)
     struct conn_client_hello *h = &c->ch[0];
     c->n_ch = 1;
     h->legacy_version = 0x0303;
+    set_suites(h, suites, 3);
     h->versions[0] = 0x2a2a;
     h->versions[1] = 0x0304;
     h->versions[2] = 0x0303;
     h->n_versions = 3;
-    set_suites(h, suites, 3);
     h->groups[0] = 0x2a2a;
     h->groups[1] = 0x001d;
     h->n_groups = 2;
@@ -253,7 +257,7 @@ static struct conn *make_rsa_complete(uint64_t id, int64_t ts)
     c->verify.verdict.result = X509_CHAIN_OK;
     c->verify.verdict.name_checked = true;
     c->verify.verdict.name_ok = true;
-    strcpy(c->verify.verdict.matched, "DNS:cucm.steven.lab");
+    c->verify.verdict.matched = "DNS:cucm.steven.lab";
     return c;
 }
 

@@ -129,11 +129,7 @@ static struct tls_names *names;
 
 static void free_hello(struct conn_client_hello *h)
 {
-    free(h->suites);
-    free(h->sni);
-    for (unsigned i = 0; i < h->n_alpn; i++)
-        free(h->alpn[i]);
-    memset(h, 0, sizeof(*h));
+    conn_hello_free(h);
 }
 
 static int parse_ch(const struct b *body, struct conn_client_hello *h, char *note, size_t nl)

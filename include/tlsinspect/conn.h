@@ -72,26 +72,31 @@ struct conn_tcp {
     bool limit_hit[2];        /* out-of-order buffer limit reached */
 };
 
+/* The lists (exts ... alpn) point into one block the hello owns, `lists`,
+ * holding exactly the entries sent, at most CONN_MAX_* each: a connection
+ * keeps two hellos, and fixed arrays of those capacities were 1.4 KB of
+ * mostly nothing per connection.  A list with no entries may be NULL. */
 struct conn_client_hello {
     bool sslv2;               /* SSLv2-compatible ClientHello */
     int64_t ts;
     uint16_t legacy_version;
     uint16_t *suites;         /* owned, n_suites entries, order kept */
     uint32_t n_suites;
-    uint16_t exts[CONN_MAX_EXTS];          /* extension types, order kept */
+    uint16_t *exts;           /* extension types, order kept */
     uint16_t n_exts;
-    uint16_t versions[CONN_MAX_VERSIONS];  /* supported_versions */
+    uint16_t *versions;       /* supported_versions */
     uint16_t n_versions;
-    uint16_t sigalgs[CONN_MAX_SIGALGS];    /* signature_algorithms */
+    uint16_t *sigalgs;        /* signature_algorithms */
     uint16_t n_sigalgs;
-    uint16_t groups[CONN_MAX_GROUPS];      /* supported_groups */
+    uint16_t *groups;         /* supported_groups (at most CONN_MAX_GROUPS) */
     uint16_t n_groups;
-    uint16_t key_share_groups[CONN_MAX_GROUPS];
+    uint16_t *key_share_groups;            /* at most CONN_MAX_GROUPS */
     uint16_t n_key_share_groups;
-    uint8_t point_formats[CONN_MAX_POINTFMTS];
+    uint8_t *point_formats;
     uint16_t n_point_formats;
-    char *alpn[CONN_MAX_ALPN];             /* owned strings */
+    char **alpn;              /* the strings are owned too */
     uint16_t n_alpn;
+    void *lists;              /* owned: the block the lists above live in */
     char *sni;                /* owned, NULL when absent (bytes as sent, NUL-free) */
     uint8_t session_id_len;
     bool lists_truncated;     /* some list above exceeded its capacity */
@@ -213,6 +218,21 @@ struct conn {
  * conn_free(NULL) is a no-op. */
 void conn_init(struct conn *c);
 void conn_free(struct conn *c);
+
+/* Free what a ClientHello owns (suites, SNI, ALPN strings, the list block)
+ * and zero it. */
+void conn_hello_free(struct conn_client_hello *h);
+
+/* Point h's lists at one block the hello owns, sized to what they hold now
+ * (n_exts ... n_alpn entries; the ALPN strings change owner, not place):
+ * how a parser that filled them in scratch arrays of CONN_MAX_* entries
+ * keeps them.  With every count 0 the lists are set NULL and nothing is
+ * allocated.  TI_ENOMEM leaves h as it was. */
+int conn_hello_keep_lists(struct conn_client_hello *h);
+
+/* Give h empty lists of the full CONN_MAX_* capacities, owned by h: for a
+ * hello built field by field (the tests).  TI_ENOMEM without memory. */
+int conn_hello_alloc_lists(struct conn_client_hello *h);
 
 
 /* Where an analysis keeps its connections: slots from 2 MiB chunks faulted

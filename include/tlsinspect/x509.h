@@ -80,14 +80,20 @@ const char *x509_chain_result_name(enum x509_chain_result r);
 enum x509_name_source { X509_NAME_FROM_OPTION, X509_NAME_FROM_SNI, X509_NAME_FROM_SERVER_IP };
 const char *x509_name_source_name(enum x509_name_source s); /* option|sni|server_ip */
 
+/* Small on purpose: every connection holds three.  Its strings are not
+ * copied: openssl_error is static text, matched lives in the pool. */
 struct x509_verdict {
     enum x509_chain_result result;
     int depth;                   /* depth of the failing certificate, 0 = leaf */
     int openssl_code;            /* X509_V_ERR_*, 0 when ok */
-    char openssl_error[128];     /* X509_verify_cert_error_string() */
+    const char *openssl_error;   /* X509_verify_cert_error_string() or another
+                                    static text; NULL when none */
     bool name_checked;
     bool name_ok;
-    char matched[X509_MATCHED_MAX]; /* "DNS:cucm.example.com", "IP:10.0.0.1", "CN:..", or "" */
+    const char *matched;         /* "DNS:cucm.example.com", "IP:10.0.0.1", "CN:..",
+                                    at most X509_MATCHED_MAX - 1 bytes, owned by the
+                                    pool (valid until x509_pool_free()); NULL when
+                                    nothing matched */
 };
 
 struct x509_pool;
