@@ -518,12 +518,14 @@ static inline bool decode_fast(int linktype, const uint8_t *d, uint32_t caplen,
         *r = decode_tcp(&pl, out);
         return true;
     }
-    {
+    /* UDP: not TCP, unless GTP-U carries a packet (the general path's) */
+    if (cur_left(&pl.cap) < 4 || ti_be16(pl.cap.p) == GTPU_PORT ||
+        ti_be16(pl.cap.p + 2) == GTPU_PORT) {
         struct cur inner;
         uint32_t inner_wire;
 
         if (decode_gtpu(&pl, &inner, &inner_wire) == DECODE_TCP)
-            return false;                         /* a tunnel: the general path */
+            return false;
     }
     *r = DECODE_NOT_TCP;
     return true;
