@@ -115,14 +115,14 @@ update-golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect --update
 	@sh tests/golden_diff.sh ./tlsinspect --update
 
-# ---- benchmark (tests/bench/bench.sh): make bench [BENCH_GB=4] [BENCH_RUNS=5] ----
+# ---- benchmark (tests/bench/bench.sh): make bench [BENCH_GB=4] [BENCH_RUNS=9] ----
 $(BUILD)/bench/pcap_pass: tests/bench/pcap_pass.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 bench: tlsinspect $(BUILD)/gen $(BUILD)/bench/pcap_pass
 	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/runstat tests/bench/runstat.c
-	@sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),5)
+	@sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),9)
 
 # Instruction counts under callgrind (tests/bench/bench_ir.sh): steady where
 # the VM's clock is not.  make bench-ir [BENCH_IR_MB=100]
