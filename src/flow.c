@@ -142,11 +142,27 @@ static uint32_t flow_hash(const struct pkt_info *p)
     return (uint32_t)h;
 }
 
+/* Addresses compared as words: memcmp() of a length known only at run
+ * time (4 or 16) was a libc call per comparison, 1% of the benchmark. */
+static bool flow_ip_eq(uint8_t ipver, const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x[2], y[2];
+    uint32_t u, v;
+
+    if (ipver != 6) {
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        return u == v;
+    }
+    memcpy(x, a, 16);
+    memcpy(y, b, 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
 static bool flow_ep_eq(const struct conn_endpoint *e, uint8_t ipver, const uint8_t *ip,
                        uint16_t port)
 {
-    return e->ipver == ipver && e->port == port &&
-           memcmp(e->ip, ip, flow_iplen(ipver)) == 0;
+    return e->ipver == ipver && e->port == port && flow_ip_eq(ipver, e->ip, ip);
 }
 
 static struct flow *flow_lookup(const struct flow_table *t, const struct pkt_info *p,
