@@ -88,10 +88,11 @@ static void *hello_take(uint8_t **p, const void *src, size_t n)
 {
     void *at = *p;
 
-    if (n > 0)
-        memcpy(at, src, n);
+    if (n == 0)
+        return NULL;
+    memcpy(at, src, n);
     *p += n;
-    return n > 0 ? at : NULL;
+    return at;
 }
 
 int conn_hello_keep_lists(struct conn_client_hello *h)
@@ -101,7 +102,15 @@ int conn_hello_keep_lists(struct conn_client_hello *h)
     size_t size = hello_lists_size(h->n_alpn, n16, h->n_point_formats);
     uint8_t *block = NULL, *p;
 
-    if (size > 0 && (block = malloc(size)) == NULL)
+    if (size == 0) {               /* nothing sent: no block, no lists */
+        h->alpn = NULL;
+        h->exts = h->versions = h->sigalgs = h->groups = h->key_share_groups = NULL;
+        h->point_formats = NULL;
+        free(h->lists);
+        h->lists = NULL;
+        return TI_OK;
+    }
+    if ((block = malloc(size)) == NULL)
         return TI_ENOMEM;
     p = block;
     h->alpn = hello_take(&p, h->alpn, h->n_alpn * sizeof(char *));
