@@ -252,11 +252,6 @@ static int parse_ch_ext(uint16_t type, struct cur ext, struct conn_client_hello 
     }
 }
 
-static void hello_free(struct conn_client_hello *h)
-{
-    conn_hello_free(h);
-}
-
 /* Where a ClientHello's lists are filled, at their full capacities, before
  * conn_hello_keep_lists() keeps what they hold. */
 struct hello_scratch {
@@ -404,7 +399,7 @@ static int client_hello(const uint8_t *body, size_t len,
             h.lists_truncated = true;
         rc = parse_ch_ext(type, ext, &h, &alpn0);
         if (rc == TI_ENOMEM) {
-            hello_free(&h);
+            conn_hello_free(&h);
             return rc;
         }
         if (rc != TI_OK)
@@ -416,7 +411,7 @@ static int client_hello(const uint8_t *body, size_t len,
     tls_msg_preferred_auth(&h, names);
     if ((rc = fingerprints(&h, alpn0.p, cur_left(&alpn0), memo)) != TI_OK ||
         (rc = conn_hello_keep_lists(&h)) != TI_OK) {
-        hello_free(&h);
+        conn_hello_free(&h);
         return rc;
     }
     *out = h;
@@ -910,7 +905,6 @@ static bool fp_key(const struct conn_client_hello *h, const uint8_t *alpn0, size
            fp_key_put(key, cap, len, h->sigalgs, (size_t)h->n_sigalgs * sizeof(uint16_t)) &&
            fp_key_put(key, cap, len, alpn0, alpn0 != NULL ? alpn0_len : 0);
 }
-
 
 /* Hex digest (2 * 16 or 2 * 32 chars + NUL) of text[0, len); m (may be
  * NULL) lends its fetched digests and context. */

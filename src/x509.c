@@ -1146,8 +1146,7 @@ static int verify_name(struct x509_pool *pool, const struct x509_cert *leaf, con
     ERR_clear_error();
     if (sb.len == 0)
         return TI_OK;
-    /* A matched name is a host name or an address: it fits; cut defensively
-     * (at a byte sb_trim_utf8 would keep: names here are host names) */
+    /* A matched name is a host name or an address: it fits; cut defensively. */
     out->matched = pool_str(pool, sb.buf, sb.len < X509_MATCHED_MAX - 1 ? sb.len
                                                                        : X509_MATCHED_MAX - 1);
     return out->matched != NULL ? TI_OK : TI_ENOMEM;
