@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,10 +34,6 @@
  * a fresh mapping + 16.  Measured on the benchmark machine: 1 GB read in
  * 0.58 s of system time from malloc's buffer, 0.09 s from an aligned one. */
 #define CAP_BUF_ALIGN 4096u
-#define CAP_OFFSET_EVERY 64u               /* ftell()/gzoffset() after the first packet and
-                                              every N: either costs more than reading a
-                                              small packet; the progress line needs no
-                                              more, and EOF or damage takes the exact offset */
 
 /* One input file: the libpcap handle and its pending (not yet returned) packet. */
 struct cap_src {
@@ -196,6 +193,11 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const char *f
         snprintf(in->format, sizeof in->format, "%s", cap_format_name(cap_magic(m)));
     }
 
+    /* libpcap freads every packet twice (record header, then data); glibc
+     * locks and unlocks the stream around each fread even in a single-threaded
+     * program.  The capture is read by this thread only.  Measured on the
+     * benchmark machine: 0.267 -> 0.231 s for 1 GB (4.1 M freads). */
+    (void)__fsetlocking(fp, FSETLOCKING_BYCALLER);
     perr[0] = '\0';
     /* MICRO: libpcap scales nanosecond pcap and pcapng if_tsresol for us. */
     src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
@@ -336,7 +338,10 @@ static void cap_fill(struct cap_src *src, struct cap_input *in)
 
         if (rc == 1) {
             in->packets++;
-            if (in->packets == 1 || in->packets % CAP_OFFSET_EVERY == 0)
+            /* ftell() is an lseek(2): once here, then only when asked
+             * (capture_progress) and at the end (cap_ended); every 64
+             * packets it cost 3% of the benchmark's time. */
+            if (in->packets == 1)
                 cap_update_bytes(src, in);
             if (src->have_prog &&
                 pcap_offline_filter(&src->prog, src->hdr, src->data) == 0)
@@ -452,11 +457,13 @@ const struct cap_input *capture_inputs(const struct capture *cap, size_t *n)
     return cap->inputs;
 }
 
-void capture_progress(const struct capture *cap, uint64_t *done, uint64_t *total)
+void capture_progress(struct capture *cap, uint64_t *done, uint64_t *total)
 {
     uint64_t d = 0, t = 0;
 
     for (size_t i = 0; i < cap->n; i++) {
+        if (!cap->srcs[i].done && cap->inputs[i].packets > 0)
+            cap_update_bytes(&cap->srcs[i], &cap->inputs[i]);
         d += cap->inputs[i].bytes;
         t += cap->inputs[i].size;
     }

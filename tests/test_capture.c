@@ -205,7 +205,7 @@ static void test_single_file(void **state)
     struct cap_packet pkt;
     const struct cap_input *in;
     size_t nin, i = 0;
-    uint64_t size, done, total;
+    uint64_t size, done, total, off = 24;
     uint8_t expect[2048];
     struct capture *cap;
 
@@ -230,11 +230,12 @@ static void test_single_file(void **state)
     while (capture_next(cap, &pkt) == 1) {
         size_t len = mkpkt(expect, w[i].dport, 7, (unsigned)i, w[i].extra);
 
-        if (i == 0) {   /* one record read so far: header + 16 + 58 */
-            capture_progress(cap, &done, &total);
-            assert_int_equal(done, 24 + 16 + 58);
+        if (i == 0)   /* one record read so far: header + 16 + 58, kept without asking */
             assert_int_equal(in[0].bytes, 24 + 16 + 58);
-        }
+        capture_progress(cap, &done, &total);   /* exact at any packet, not a stale sample */
+        off += 16 + len;
+        assert_int_equal(done, off);
+        assert_int_equal(in[0].bytes, done);
 
         assert_true(i < 3);
         assert_int_equal(pkt.ts, w[i].ts_sec * 1000000 + w[i].ts_frac);

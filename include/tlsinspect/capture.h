@@ -56,8 +56,9 @@ int capture_next(struct capture *cap, struct cap_packet *pkt);
 
 const struct cap_input *capture_inputs(const struct capture *cap, size_t *n);
 
-/* Total bytes read / total size of all inputs, for a progress line. */
-void capture_progress(const struct capture *cap, uint64_t *done, uint64_t *total);
+/* Total bytes read / total size of all inputs, for a progress line (asks
+ * each open input for its offset: a system call each, not per packet). */
+void capture_progress(struct capture *cap, uint64_t *done, uint64_t *total);
 
 void capture_close(struct capture *cap);   /* NULL is a no-op */
 
