@@ -26,7 +26,7 @@ OPT        ?= -O2 -flto=auto
 CFLAGS     ?= $(OPT) -g
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wformat=2 -Wvla -Wno-unused-parameter
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude -pthread \
               $(WARN) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS     := $(PKG_LIBS) $(EXTRA_LDFLAGS)
 
@@ -41,7 +41,7 @@ TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all deps demo test check unit golden smoke conformance asan asan-run captures \
+.PHONY: all deps demo test check unit golden smoke conformance asan asan-run tsan tsan-run captures \
         update-golden bench bench-ir fuzz clean
 
 all: tlsinspect
@@ -108,6 +108,19 @@ asan-run: $(TEST_BINS) $(OBJS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect
 
+# ThreadSanitizer over what runs a second thread (the JSON report's writer,
+# src/outq.c): its unit tests, the report tests and every golden report.
+TSAN_TESTS := $(BUILD)/tests/test_outq $(BUILD)/tests/test_report
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+	  EXTRA_LDFLAGS="-fsanitize=thread" tsan-run
+
+tsan-run: $(TSAN_TESTS) $(OBJS)
+	$(CC) $(ALL_CFLAGS) -o $(BUILD)/tlsinspect $(OBJS) $(LDLIBS)
+	@TSAN_OPTIONS=halt_on_error=1 sh tests/run_unit.sh $(TSAN_TESTS)
+	@TSAN_OPTIONS=halt_on_error=1 sh tests/golden.sh $(BUILD)/tlsinspect
+
 captures: $(BUILD)/gen
 	sh tests/gen/make_captures.sh $(BUILD)/gen
 
@@ -130,7 +143,7 @@ bench-ir: tlsinspect $(BUILD)/gen $(BUILD)/bench/pcap_pass
 	@sh tests/bench/bench_ir.sh $(BUILD) $(or $(BENCH_IR_MB),100)
 
 clean:
-	rm -rf build build-asan build-fuzz tlsinspect
+	rm -rf build build-asan build-tsan build-fuzz tlsinspect
 
 # ---- fuzzing: libFuzzer harnesses in tests/fuzz/ (clang; ASan + UBSan) --------
 #   make fuzz        each harness for FUZZ_SECONDS (default 60) over the seeds,
@@ -145,7 +158,7 @@ FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 30
 FUZZ_NAMES      := tls decode x509 pipeline
 FUZZ_SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS     := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude \
+FUZZ_CFLAGS     := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude -pthread \
                    $(WARN) $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN)
 FUZZ_OBJS       := $(filter-out build-fuzz/obj/main.o,$(SRCS:src/%.c=build-fuzz/obj/%.o))
 FUZZ_HDRS       := $(wildcard tests/fuzz/*.h)

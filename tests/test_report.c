@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +352,28 @@ static char *run(const struct analysis *a, enum report_format fmt, bool color, b
     assert_non_null(buf);
     if (getenv("TEST_REPORT_DUMP"))      /* debugging aid: show what was asserted on */
         fprintf(stderr, "----\n%s----\n", buf);
+    return buf;
+}
+
+/* As run(), through a file with a descriptor: the JSON writer's thread
+ * (outq.h) writes it instead of stdio. */
+static char *run_fd(const struct analysis *a, enum report_format fmt)
+{
+    FILE *t = tmpfile();
+    struct report_opts o = {.format = fmt, .version = "0.1.0"};
+    char *buf;
+    long n;
+
+    assert_non_null(t);
+    assert_int_equal(report_json(t, a, &o), TI_OK);
+    n = ftell(t);
+    assert_true(n > 0);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    rewind(t);
+    assert_int_equal(fread(buf, 1, (size_t)n, t), (size_t)n);
+    buf[n] = '\0';
+    fclose(t);
     return buf;
 }
 
@@ -816,10 +839,17 @@ static void test_json_large_values(void **state)
     assert_string_equal(sget(json_array_get(cs, 1899), "name"), "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
     check_document(&f->a, out);
     json_decref(doc);
+    /* the same bytes when a writer thread writes them, 300 kB at once included */
+    char *fd_out = run_fd(&f->a, REPORT_JSON);
+    assert_string_equal(fd_out, out);
+    free(fd_out);
     free(out);
 
     /* compact lines: the same values */
     out = run(&f->a, REPORT_JSONL, false, false, false);
+    fd_out = run_fd(&f->a, REPORT_JSONL);
+    assert_string_equal(fd_out, out);
+    free(fd_out);
     char *l2s = strchr(out, '\n') + 1;
     *strchr(l2s, '\n') = '\0';                       /* the second line alone */
     json_t *l2 = parse(l2s);
@@ -1122,7 +1152,9 @@ static void test_write_error(void **state)
     if (full == NULL)
         skip();
     struct report_opts o = {.format = REPORT_JSON, .version = "x"};
+    errno = 0;
     assert_int_equal(report_json(full, &f->a, &o), TI_EIO);
+    assert_int_equal(errno, ENOSPC);   /* from the writer thread, for the message */
     clearerr(full);
     o.format = REPORT_TEXT;
     assert_int_equal(report_text(full, &f->a, &o), TI_EIO);
