@@ -21,7 +21,9 @@
 #    every run writes a new file as a user's run does: truncating and
 #    rewriting a file makes ext4 flush it when it is closed (auto_da_alloc),
 #    which put about 4% on tlsinspect's time in the program's exit, a cost
-#    of overwriting, not of the analysis.
+#    of overwriting, not of the analysis.  Then sync (untimed, before both
+#    programs' runs): otherwise the deleted report's journal commit and the
+#    write-back of the one before ran during the next timed run.
 # 3. Prints each run, the spread of the pairs (a warning when the bare pass
 #    itself varied by more than 25%: the machine changed speed), then the
 #    medians: MB/s (10^6 bytes/s of file), the
@@ -89,7 +91,12 @@ stat_of() {   # runstat's line -> "wall cpu maxrss status"
     sed -n 's/^runstat: wall \([0-9.]*\) user \([0-9.]*\) sys \([0-9.]*\) maxrss_kib \([0-9]*\) status \([0-9]*\)$/\1 \2 \3 \4 \5/p' "$1" |
         awk '{ printf "%s %.6f %s %s\n", $1, $2 + $3, $4, $5 }'
 }
+# Before each run, sync: the previous run's 94 MB report was otherwise being
+# written back (and its deletion committed to the journal) during the next
+# timed run, which moved tlsinspect's own report write between 0.03 and
+# 0.2 s -- the disk's schedule, not the analysis.  Both programs start clean.
 run_bare() {
+    sync
     cat "$cap" > /dev/null
     "$dir/runstat" /dev/null "$dir/pcap_pass" "$cap" 2> "$dir/bare.err" || {
         cat "$dir/bare.err" >&2; exit 1; }
@@ -97,6 +104,7 @@ run_bare() {
 run_ti() {
     rc=0
     rm -f "$report"
+    sync
     cat "$cap" > /dev/null
     "$dir/runstat" "$report" ./tlsinspect -f json --cafile "$trust" "$cap" 2> "$dir/ti.err" || rc=$?
     if [ "$rc" -gt 1 ]; then
