@@ -340,7 +340,7 @@ static void cap_fill(struct cap_src *src, struct cap_input *in)
             in->packets++;
             /* ftell() is an lseek(2): once here, then only when asked
              * (capture_progress) and at the end (cap_ended); every 64
-             * packets it cost 3% of the benchmark's time. */
+             * packets it cost 2-3% of the benchmark's time. */
             if (in->packets == 1)
                 cap_update_bytes(src, in);
             if (src->have_prog &&
