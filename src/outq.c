@@ -98,29 +98,25 @@ struct outq *outq_start(int fd, size_t nbuf, size_t bufsize, size_t align)
         }
         q->bufs[q->nbuf] = b;
     }
-    if (pthread_mutex_init(&q->mu, NULL) != 0) {
-        outq_free(q);
-        return NULL;
-    }
-    if (pthread_cond_init(&q->work, NULL) != 0) {
-        pthread_mutex_destroy(&q->mu);
-        outq_free(q);
-        return NULL;
-    }
-    if (pthread_cond_init(&q->room, NULL) != 0) {
-        pthread_cond_destroy(&q->work);
-        pthread_mutex_destroy(&q->mu);
-        outq_free(q);
-        return NULL;
-    }
-    if (pthread_create(&q->thread, NULL, writer, q) != 0) {
-        pthread_cond_destroy(&q->room);
-        pthread_cond_destroy(&q->work);
-        pthread_mutex_destroy(&q->mu);
-        outq_free(q);
-        return NULL;
-    }
+    if (pthread_mutex_init(&q->mu, NULL) != 0)
+        goto fail_mutex;
+    if (pthread_cond_init(&q->work, NULL) != 0)
+        goto fail_work;
+    if (pthread_cond_init(&q->room, NULL) != 0)
+        goto fail_room;
+    if (pthread_create(&q->thread, NULL, writer, q) != 0)
+        goto fail_thread;
     return q;
+
+fail_thread:
+    pthread_cond_destroy(&q->room);
+fail_room:
+    pthread_cond_destroy(&q->work);
+fail_work:
+    pthread_mutex_destroy(&q->mu);
+fail_mutex:
+    outq_free(q);
+    return NULL;
 }
 
 char *outq_buffer(struct outq *q)

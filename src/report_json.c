@@ -1514,7 +1514,7 @@ static int jw_begin(struct jw *w, FILE *out, const struct analysis *a, bool comp
         w->fd = fileno(out);
     else if (out != NULL)
         w->err = true;
-    if (w->fd >= 0)                 /* no thread to be had: write(2) from here */
+    if (w->fd >= 0)                 /* NULL (no thread): jw_write_out() writes */
         w->q = outq_start(w->fd, JW_OUT_BUFS, JW_BUF, JW_BUF_ALIGN);
     w->buf = w->q != NULL ? outq_buffer(w->q) : aligned_alloc(JW_BUF_ALIGN, JW_BUF);
     if (w->buf == NULL)
