@@ -603,7 +603,7 @@ static void test_not_tls(void **state)
 
 /* ---- STARTTLS: plaintext before the handshake ---------------------------- */
 
-#define PLAINTEXT_LIMIT (64u * 1024u)   /* TLS_MAX_PLAINTEXT_PREFIX in tls_record.c */
+#define PLAINTEXT_LIMIT (64u * 1024u)   /* TLS_MAX_PLAINTEXT_PREFIX in src/tls_internal.h */
 
 static void put_str(struct b *b, const char *s)
 {
