@@ -11,6 +11,7 @@
  *   pcapw.c     link-layer framing and file writers (libpcap for pcap, a
  *               minimal hand-written pcapng, gzip, cutting a file);
  *   scenarios.c the fixtures in captures/ (see captures/README.md);
+ *   seedrand.c  OpenSSL's RAND made deterministic, seeded per fixture;
  *   main.c      `gen OUTDIR`, `gen --list`, `gen --only NAME OUTDIR`.
  *
  * Timestamps are microseconds since the epoch.  The generator is test code:
@@ -40,6 +41,10 @@ struct gen_rng {
 void gen_rng_seed(struct gen_rng *r, uint64_t seed);
 uint64_t gen_rng_next(struct gen_rng *r);
 uint32_t gen_rng_range(struct gen_rng *r, uint32_t lo, uint32_t hi); /* inclusive */
+
+/* Make every random number OpenSSL draws from now on a function of LABEL
+ * (seedrand.c), so a fixture is the same bytes on every run.  Returns 0 or -1. */
+int gen_rand_seed(const char *label);
 
 /* ---- PKI ------------------------------------------------------------------ */
 struct gen_cred {

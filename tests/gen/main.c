@@ -58,8 +58,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen: mkdir %s: %s\n", ctx.outdir, strerror(errno));
         return 1;
     }
+    /* Seeded before the PKI (minted only when OUTDIR/pki is absent) and again
+     * before each fixture from its name, so `--only NAME` writes the same bytes
+     * as a full run. */
     if (snprintf(pkidir, sizeof pkidir, "%s/pki", ctx.outdir) >= (int)sizeof pkidir ||
-        gen_pki_load_or_create(&ctx.pki, pkidir) != 0)
+        gen_rand_seed("pki") != 0 || gen_pki_load_or_create(&ctx.pki, pkidir) != 0)
         return 1;
     for (size_t i = 0; i < gen_nfixtures; i++) {
         const struct gen_fixture *fx = &gen_fixtures[i];
@@ -67,7 +70,7 @@ int main(int argc, char **argv)
         if (only && !name_matches(fx->name, only))
             continue;
         fprintf(stderr, "%s\n", fx->name);
-        if (fx->fn(&ctx, fx) != 0) {
+        if (gen_rand_seed(fx->name) != 0 || fx->fn(&ctx, fx) != 0) {
             fprintf(stderr, "gen: %s: FAILED\n", fx->name);
             rc = 1;
         }
