@@ -4,8 +4,10 @@
 #   sh tests/gen/make_captures.sh build/gen [OUTDIR]
 #
 # The PKI in OUTDIR/pki is reused when present (delete it to mint a new one).
-# TLS randoms and keys change on every run, so afterwards review and refresh
-# the golden reports: `make update-golden`.  When tshark is installed, one
+# The output is reproducible (OpenSSL's RAND is seeded per fixture, see
+# seedrand.c); the committed fixtures predate that, so regenerating them
+# changes their bytes: afterwards review and refresh the golden reports with
+# `make update-golden`.  When tshark is installed, one
 # line per capture shows what it decodes (handshake messages, alerts).
 set -eu
 

@@ -86,6 +86,20 @@ fail:
     return NULL;
 }
 
+/* A session ticket carries, encrypted, the time its session was made; the
+ * seeded RAND (seedrand.c) fixes every other byte, so the time is pinned to
+ * the scenario's own clock to make the ticket, and the fixture, the same on
+ * every run. */
+static int tls_ticket_time_cb(SSL *s, void *arg)
+{
+    const struct gen_tls_cfg *cfg = arg;
+    SSL_SESSION *sess = SSL_get_session(s);
+
+    if (sess != NULL)
+        SSL_SESSION_set_time(sess, cfg->verify_time ? (long)cfg->verify_time : 1773161726L);
+    return 1;
+}
+
 static SSL_CTX *tls_server_ctx(const struct gen_tls_cfg *cfg)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -99,6 +113,8 @@ static SSL_CTX *tls_server_ctx(const struct gen_tls_cfg *cfg)
     /* The chain sent is exactly what the scenario says: no building it
      * from the trust store behind our back (missing-intermediate case). */
     SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+    if (SSL_CTX_set_session_ticket_cb(ctx, tls_ticket_time_cb, NULL, (void *)cfg) != 1)
+        goto fail;
     if (cfg->server_cipher_pref)
         SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     else
