@@ -39,6 +39,7 @@ HDRS       := $(wildcard include/tlsinspect/*.h src/*.h)
 TEST_SRCS  := $(sort $(wildcard tests/test_*.c))
 TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(wildcard tests/support/*.c)
+TEST_SUPPORT_H := $(wildcard tests/support/*.h)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
 .PHONY: all deps demo test check unit golden smoke conformance asan asan-run tsan tsan-run captures \
@@ -53,7 +54,7 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(LIBOBJS) $(TEST_SUPPORT) $(HDRS)
+$(BUILD)/tests/%: tests/%.c $(LIBOBJS) $(TEST_SUPPORT) $(TEST_SUPPORT_H) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS_PKG) -Itests -o $@ $< $(TEST_SUPPORT) $(LIBOBJS) \
 	    $(LDLIBS) $(TEST_LIBS_PKG)

@@ -10,8 +10,10 @@
  *
  * tshark is an oracle, not gospel: each known disagreement is listed in
  * `exceptions` with its reason.  The test fails on any disagreement not listed
- * there, and when field agreement falls below 99%.  Skips (loudly) when the
- * shared captures are absent.
+ * there, when field agreement falls below 99%, and when nothing was
+ * compared (no expected file, or no connection with roles in them).  When
+ * the shared captures are absent it skips loudly, except under CI=true,
+ * where that is a failure.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +31,8 @@
 #include "tlsinspect/analyze.h"
 #include "tlsinspect/conn.h"
 #include "tlsinspect/err.h"
+
+#include "support/ci.h"
 
 /* A known, explained disagreement: capture (path under captures/), the
  * client "ip:port" (or "*" for every connection) and the field.  A reason
@@ -314,6 +318,9 @@ static void test_tshark_conformance(void **state)
     snprintf(dir, sizeof(dir), "%s/captures/expected", shared_dir());
     d = opendir(dir);
     if (d == NULL) {
+        if (test_in_ci())
+            fail_msg("%s not found: under CI=true the tshark conformance test must run "
+                     "(set TLSINSPECT_SHARED to the shared directory)", dir);
         fprintf(stderr, "SKIPPED: %s not found: tshark conformance not run\n", dir);
         skip();
         return;
@@ -340,8 +347,11 @@ static void test_tshark_conformance(void **state)
     /* Every disagreement is explained, and at least 99% of the connections
      * agree (a connection agrees when all its fields are equal, or differ
      * only where tshark's answer is the wrong one). */
+    if (n == 0 || t.conns == 0 || t.fields == 0)
+        fail_msg("conformance compared nothing: %zu expected files, %u connections, %u fields "
+                 "in %s", n, t.conns, t.fields, dir);
     assert_int_equal(t.unexpected, 0);
-    assert_true(t.conns == 0 || (double)t.conns_agree / t.conns >= 0.99);
+    assert_true((double)t.conns_agree / t.conns >= 0.99);
 }
 
 int main(void)
