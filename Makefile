@@ -85,9 +85,9 @@ golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect
 	@sh tests/golden_diff.sh ./tlsinspect
 
-smoke: tlsinspect
+smoke: tlsinspect $(BUILD)/tests/shared_check
 	@sh tests/docs_sync.sh ./tlsinspect
-	@sh tests/shared_smoke.sh ./tlsinspect
+	@sh tests/shared_smoke.sh ./tlsinspect $(BUILD)/tests/shared_check
 
 conformance: $(BUILD)/tests/test_conformance
 	$(BUILD)/tests/test_conformance
@@ -98,7 +98,7 @@ asan:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" TLSINSPECT_BIN=build-asan/tlsinspect \
 	  asan-run
 
-asan-run: $(TEST_BINS) $(OBJS)
+asan-run: $(TEST_BINS) $(OBJS) $(BUILD)/tests/shared_check
 	$(CC) $(ALL_CFLAGS) -o $(BUILD)/tlsinspect $(OBJS) $(LDLIBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/run_unit.sh $(TEST_BINS)
@@ -107,7 +107,7 @@ asan-run: $(TEST_BINS) $(OBJS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/golden_diff.sh $(BUILD)/tlsinspect
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect
+	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect $(BUILD)/tests/shared_check
 
 # ThreadSanitizer over what runs a second thread (the JSON report's writer,
 # src/outq.c): its unit tests, the report tests and every golden report.
