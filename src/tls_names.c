@@ -16,15 +16,12 @@ struct tls_names {
     SSL *ssl;
 };
 
-struct tok {
-    uint16_t code;
-    const char *name;
-};
-
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Tables are sorted by code: looked up by binary search. */
-static const char *tok_find(const struct tok *t, size_t n, uint16_t code)
+/* Tables are sorted by code, without duplicates: looked up by binary search.
+ * Every table searched here is listed in name_tables[] at the end of this
+ * file, where test_tls_names asserts that order. */
+static const char *tok_find(const struct tls_name_tok *t, size_t n, uint16_t code)
 {
     size_t lo = 0, hi = n;
 
@@ -46,7 +43,7 @@ static const char *tok_find(const struct tok *t, size_t n, uint16_t code)
  * compiled out of Debian's OpenSSL 3: RC4, DES, 3DES, export; static DH/ECDH
  * and Kerberos were never implemented), so that old clients' offers still
  * print by name. */
-static const struct tok suite_fallback[] = {
+static const struct tls_name_tok suite_fallback[] = {
     {0x0000, "TLS_NULL_WITH_NULL_NULL"},
     {0x0001, "TLS_RSA_WITH_NULL_MD5"},
     {0x0002, "TLS_RSA_WITH_NULL_SHA"},
@@ -363,7 +360,7 @@ bool tls_is_grease(uint16_t code)
 
 /* RFC 8446 4.2.3, RFC 5246 7.4.1.4.1 (hash, signature) pairs, RFC 8734,
  * RFC 9189 (GOST), draft-tls-westerbaan-mldsa. */
-static const struct tok sigalgs[] = {
+static const struct tls_name_tok sigalgs[] = {
     {0x0101, "rsa_md5"},
     {0x0102, "dsa_md5"},
     {0x0103, "ecdsa_md5"},
@@ -446,7 +443,7 @@ enum conn_auth tls_sigalg_auth(uint16_t code)
 /* ---- groups ------------------------------------------------------------- */
 
 /* RFC 8422 5.1.1, RFC 7919, RFC 8446 4.2.7, RFC 8734, draft-kwiatkowski-tls-ecdhe-mlkem. */
-static const struct tok groups[] = {
+static const struct tls_name_tok groups[] = {
     {1, "sect163k1"}, {2, "sect163r1"}, {3, "sect163r2"}, {4, "sect193r1"},
     {5, "sect193r2"}, {6, "sect233k1"}, {7, "sect233r1"}, {8, "sect239k1"},
     {9, "sect283k1"}, {10, "sect283r1"}, {11, "sect409k1"}, {12, "sect409r1"},
@@ -476,7 +473,7 @@ const char *tls_group_name(uint16_t code)
 /* ---- extensions --------------------------------------------------------- */
 
 /* IANA "TLS ExtensionType Values". */
-static const struct tok exts[] = {
+static const struct tls_name_tok exts[] = {
     {0, "server_name"}, {1, "max_fragment_length"}, {2, "client_certificate_url"},
     {3, "trusted_ca_keys"}, {4, "truncated_hmac"}, {5, "status_request"},
     {6, "user_mapping"}, {7, "client_authz"}, {8, "server_authz"}, {9, "cert_type"},
@@ -514,7 +511,7 @@ const char *tls_ext_name(uint16_t code)
 /* ---- alerts, handshake types, versions --------------------------------- */
 
 /* RFC 8446 6, RFC 5246 7.2, RFC 6066, RFC 7301, RFC 7507, RFC 4279, SSL 3.0. */
-static const struct tok alerts[] = {
+static const struct tls_name_tok alerts[] = {
     {0, "close_notify"}, {10, "unexpected_message"}, {20, "bad_record_mac"},
     {21, "decryption_failed"}, {22, "record_overflow"}, {30, "decompression_failure"},
     {40, "handshake_failure"}, {41, "no_certificate"}, {42, "bad_certificate"},
@@ -546,7 +543,7 @@ const char *tls_alert_level_name(uint8_t level)
 }
 
 /* RFC 8446 B.3, RFC 5246 7.4, RFC 6066 (url, status), RFC 8879 (compressed). */
-static const struct tok hs_types[] = {
+static const struct tls_name_tok hs_types[] = {
     {0, "HelloRequest"}, {1, "ClientHello"}, {2, "ServerHello"},
     {3, "HelloVerifyRequest"}, {4, "NewSessionTicket"}, {5, "EndOfEarlyData"},
     {6, "HelloRetryRequest"}, {8, "EncryptedExtensions"}, {9, "RequestConnectionId"},
@@ -563,7 +560,7 @@ const char *tls_hs_name(uint8_t type)
     return tok_find(hs_types, NELEM(hs_types), type);
 }
 
-static const struct tok versions[] = {
+static const struct tls_name_tok versions[] = {
     {0x0002, "SSL 2.0"}, {0x0300, "SSL 3.0"}, {0x0301, "TLS 1.0"},
     {0x0302, "TLS 1.1"}, {0x0303, "TLS 1.2"}, {0x0304, "TLS 1.3"},
     {0xfefc, "DTLS 1.3"}, {0xfefd, "DTLS 1.2"}, {0xfeff, "DTLS 1.0"},
@@ -594,4 +591,20 @@ const char *tls_version_name(uint16_t v, char *buf, unsigned buflen)
         return NULL;
     snprintf(buf, buflen, "0x%04x", (unsigned)v);
     return buf;
+}
+
+static const struct tls_name_table name_tables[] = {
+    {"suite_fallback", suite_fallback, NELEM(suite_fallback)},
+    {"sigalgs", sigalgs, NELEM(sigalgs)},
+    {"groups", groups, NELEM(groups)},
+    {"exts", exts, NELEM(exts)},
+    {"alerts", alerts, NELEM(alerts)},
+    {"hs_types", hs_types, NELEM(hs_types)},
+    {"versions", versions, NELEM(versions)},
+};
+
+const struct tls_name_table *tls_name_tables(size_t *n)
+{
+    *n = NELEM(name_tables);
+    return name_tables;
 }

@@ -224,6 +224,70 @@ static void test_versions(void **state)
     assert_null(tls_version_name(0x1234, buf, 4));   /* too small for "0x1234" */
 }
 
+/* Index of the first entry not strictly above its predecessor (out of order
+ * or a duplicate code), or n when the table is sorted and unique. */
+static size_t first_unsorted(const struct tls_name_tok *t, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (t[i].code <= t[i - 1].code)
+            return i;
+    return n;
+}
+
+/* Every binary-searched table is sorted by code with no code twice, and
+ * every entry is found by the lookup it serves. */
+static void test_names_tables(void **state)
+{
+    static const struct tls_name_tok unsorted[] = {{1, "a"}, {3, "c"}, {2, "b"}};
+    static const struct tls_name_tok dup[] = {{1, "a"}, {2, "b"}, {2, "b2"}};
+    const struct tls_names *names = *state;
+    size_t n;
+    const struct tls_name_table *t = tls_name_tables(&n);
+
+    /* the check itself catches both faults */
+    assert_int_equal(first_unsorted(unsorted, 3), 2);
+    assert_int_equal(first_unsorted(dup, 3), 2);
+
+    assert_int_equal(n, 7);
+    for (size_t i = 0; i < n; i++) {
+        size_t bad = first_unsorted(t[i].toks, t[i].n);
+
+        assert_true(t[i].n > 0);
+        if (bad != t[i].n)
+            fail_msg("%s[%zu] (0x%04x %s) is not above %s[%zu] (0x%04x)", t[i].what, bad,
+                     t[i].toks[bad].code, t[i].toks[bad].name, t[i].what, bad - 1,
+                     t[i].toks[bad - 1].code);
+    }
+    /* each entry is reachable through its public lookup */
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < t[i].n; k++) {
+            const struct tls_name_tok *e = &t[i].toks[k];
+            const char *got = NULL;
+            char buf[16];
+
+            if (strcmp(t[i].what, "sigalgs") == 0)
+                got = tls_sigalg_name(e->code);
+            else if (strcmp(t[i].what, "groups") == 0)
+                got = tls_group_name(e->code);
+            else if (strcmp(t[i].what, "exts") == 0)
+                got = tls_ext_name(e->code);
+            else if (strcmp(t[i].what, "alerts") == 0)
+                got = tls_alert_name((uint8_t)e->code);
+            else if (strcmp(t[i].what, "hs_types") == 0)
+                got = tls_hs_name((uint8_t)e->code);
+            else if (strcmp(t[i].what, "versions") == 0)
+                got = tls_version_name(e->code, buf, sizeof buf);
+            else if (strcmp(t[i].what, "suite_fallback") == 0)
+                got = tls_suite_name(names, e->code);   /* OpenSSL's name may come first */
+            else
+                fail_msg("table %s has no lookup in this test", t[i].what);
+            assert_non_null(got);
+            if (strcmp(t[i].what, "suite_fallback") != 0)
+                assert_string_equal(got, e->name);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_groups_exts),
         cmocka_unit_test(test_alerts_hs),
         cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_names_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 #define TLSINSPECT_TLS_NAMES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tlsinspect/conn.h"
@@ -45,5 +46,19 @@ const char *tls_hs_name(uint8_t type);             /* "ClientHello" */
 /* "TLS 1.2", "TLS 1.3", "SSL 3.0", "TLS 1.3 draft 16", or NULL; buf for odd
  * values ("0x7f10") must be >= 16 bytes. */
 const char *tls_version_name(uint16_t v, char *buf, unsigned buflen);
+
+/* The code -> name tables looked up by binary search, so that a test can
+ * assert each stays sorted by code without duplicates (a misplaced entry
+ * would make its neighbours unfindable, silently). */
+struct tls_name_tok {
+    uint16_t code;
+    const char *name;
+};
+struct tls_name_table {
+    const char *what;                  /* the table's name in tls_names.c */
+    const struct tls_name_tok *toks;
+    size_t n;
+};
+const struct tls_name_table *tls_name_tables(size_t *n);
 
 #endif
