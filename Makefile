@@ -6,7 +6,7 @@
 #   make asan       the unit and golden tests under AddressSanitizer + UBSan
 #   make captures   regenerate the fixtures in captures/ (then: make update-golden)
 #   make update-golden   rewrite captures/*.expected.json from the current build
-#   make bench      performance benchmark (see README)
+#   make bench      performance benchmark (see docs/PERFORMANCE.md)
 #   make bench-ir   instruction counts of the same under callgrind (valgrind)
 
 VERSION    := 0.1.0
@@ -20,8 +20,9 @@ TEST_LIBS_PKG   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 # Link-time optimisation: the per-packet path crosses capture.c, decode.c,
 # flow.c, reasm.c, analyze.c and the TLS engine's files; inlining across
-# them is what keeps the split into files free (check with make bench-ir).
-# The link lines use ALL_CFLAGS, so they get -flto too.
+# them pays, and keeps the split into files free (figures in
+# docs/PERFORMANCE.md; check with make bench-ir).  The link lines use
+# ALL_CFLAGS, so they get -flto too.
 OPT        ?= -O2 -flto=auto
 CFLAGS     ?= $(OPT) -g
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -117,8 +117,8 @@ static int guess_server_side(const struct flow *f)
     return -1;
 }
 
-/* The conn and its TLS session (about 6 KiB together) are made at the
- * flow's first in-order bytes or gap, not when the flow opens: a flood of
+/* The conn and its TLS session are made at the flow's first in-order
+ * bytes or gap, not when the flow opens: a flood of
  * half-open connections whose data never becomes in order costs only the
  * flow table entry and its queued bytes. */
 static bool an_start(struct an_ctx *x, struct flow *f, struct an_flow *af)
@@ -343,9 +343,9 @@ static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct
 /* ---- the run -------------------------------------------------------------------- */
 
 /* The per-packet loop.  `hot`: GCC judges a function reached once from
- * main() by its call count, not its loop, and expanded the packet-info
- * memset inlined here as `rep stos`, whose start-up cost was a third of
- * this loop's time in perf on the benchmark machine (AMD EPYC). */
+ * main() by its call count, not by its loop, and optimises it for size:
+ * the packet-info memset inlined here then becomes `rep stos`, whose
+ * start-up cost dwarfs a 72-byte clear done once per packet. */
 __attribute__((hot))
 static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table *ft)
 {

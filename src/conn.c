@@ -219,7 +219,7 @@ const char *conn_ip_str(const struct conn_endpoint *e, char *buf, size_t len)
     int af = e->ipver == 6 ? AF_INET6 : AF_INET;
 
     /* IPv4 written here: glibc's inet_ntop() formats it through sprintf(),
-     * some 1,300 instructions, twice per connection in a JSON report.
+     * heavy for something done twice per connection in a JSON report.
      * test_report compares the two over every byte value. */
     if (af == AF_INET && len >= sizeof("255.255.255.255")) {
         char *o = buf;
@@ -240,16 +240,15 @@ const char *conn_ip_str(const struct conn_endpoint *e, char *buf, size_t len)
 
 /* ---- the arena ---------------------------------------------------------------
  *
- * A report keeps every connection to the end: on the benchmark's 1 GB
- * capture, 9,676 of them, 52 MB.  Taken one malloc() at a time, each new
- * 4 KiB page of that costs a page fault (14,000 of them per run).  The
- * arena hands out slots from chunks instead: a first small one from calloc
- * (small captures and the fuzzers pay nothing more), then 2 MiB mappings
- * faulted in by one madvise(MADV_POPULATE_WRITE) each.  (Transparent huge
- * pages, MADV_HUGEPAGE, took as few faults but made the run's time swing:
- * zeroing fresh 2 MiB pages cost from 1% to 21% of it on the benchmark VM,
- * where ordinary pages are recycled warm.)  Slots given back are reused
- * first. */
+ * A report keeps every connection to the end, tens of megabytes of them
+ * on a large capture.  Taken one malloc() at a time, each new 4 KiB page of
+ * that costs a page fault.  The arena hands out slots from chunks instead:
+ * a first small one from calloc (small captures and the fuzzers pay
+ * nothing more), then 2 MiB mappings faulted in by one
+ * madvise(MADV_POPULATE_WRITE) each.  Not transparent huge pages
+ * (MADV_HUGEPAGE): the kernel zeroes each fresh 2 MiB page, a cost that
+ * varies widely, where ordinary pages come back warm.  Slots given back
+ * are reused first.  (Measurements: docs/PERFORMANCE.md.) */
 #define CONN_ARENA_FIRST 32                        /* slots in the first chunk */
 #define CONN_ARENA_CHUNK ((size_t)2 << 20)         /* later chunks */
 
@@ -326,7 +325,7 @@ struct conn *conn_arena_get(struct conn_arena *ar)
         conn_init(c);
     } else {
         /* a slot never handed out is still zero (calloc, or a fresh
-         * mapping): only the non-zero defaults, no 5 KB memset */
+         * mapping): only the non-zero defaults, no memset of the slot */
         struct conn_chunk *k = ar->chunks;
         if ((k == NULL || k->used == k->nslots) && (k = conn_chunk_new(ar)) == NULL)
             return NULL;

@@ -1156,8 +1156,8 @@ static int verify_name(struct x509_pool *pool, const struct x509_cert *leaf, con
  * chain length, name length, day, trust store generation, role, each
  * certificate's SHA-256 in order, the name.  Kept whole in the entry and
  * compared on a hit, so the hash below only spreads keys over the slots.
- * (A SHA-256 of these bytes had been the key: 5,000 instructions a call
- * through EVP, two calls per connection.) */
+ * Not a SHA-256 of these bytes: a digest through EVP costs far more than
+ * the comparison, and it would run twice per connection. */
 #define VKEY_STACK 512
 
 struct vkey {

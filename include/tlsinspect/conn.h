@@ -74,8 +74,8 @@ struct conn_tcp {
 
 /* The lists (exts ... alpn) point into one block the hello owns, `lists`,
  * holding exactly the entries sent, at most CONN_MAX_* each: a connection
- * keeps two hellos, and fixed arrays of those capacities were 1.4 KB of
- * mostly nothing per connection.  A list with no entries may be NULL. */
+ * keeps two hellos, and fixed arrays of those capacities would be mostly
+ * empty in every connection.  A list with no entries may be NULL. */
 struct conn_client_hello {
     bool sslv2;               /* SSLv2-compatible ClientHello */
     int64_t ts;
