@@ -5,7 +5,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,8 @@
 #include "tlsinspect/capture.h"
 #include "tlsinspect/err.h"
 
+#include "support/tmpdir.h"
+
 #define PATH_CAP 512
 #define MAX_PKTS 256
 
@@ -29,11 +30,7 @@ static int setup(void **state)
 {
     struct tdir *t = calloc(1, sizeof *t);
 
-    if (t == NULL)
-        return -1;
-    snprintf(t->dir, sizeof t->dir, "%s/tlsinspect-capXXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(t->dir) == NULL) {
+    if (t == NULL || tmpdir_make(t->dir, sizeof t->dir, "cap") != 0) {
         free(t);
         return -1;
     }
@@ -44,20 +41,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct tdir *t = *state;
-    DIR *d = opendir(t->dir);
-    struct dirent *e;
-    char p[PATH_CAP * 2];
 
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof p, "%s/%s", t->dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(t->dir);
+    tmpdir_remove(t->dir);
     free(t);
     return 0;
 }

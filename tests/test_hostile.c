@@ -13,7 +13,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,9 @@
 #include "tlsinspect/findings.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/tls.h"
+
+#include "support/bytebuf.h"
+#include "support/tmpdir.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HOSTILE_ASAN 1
@@ -63,11 +65,7 @@ static int setup(void **state)
 {
     struct hdir *t = calloc(1, sizeof(*t));
 
-    if (t == NULL)
-        return -1;
-    snprintf(t->dir, sizeof(t->dir), "%s/tlsinspect-hostileXXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(t->dir) == NULL) {
+    if (t == NULL || tmpdir_make(t->dir, sizeof(t->dir), "hostile") != 0) {
         free(t);
         return -1;
     }
@@ -78,20 +76,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct hdir *t = *state;
-    DIR *d = opendir(t->dir);
-    struct dirent *e;
-    char p[HOSTILE_PATH * 2];
 
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof(p), "%s/%s", t->dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(t->dir);
+    tmpdir_remove(t->dir);
     free(t);
     return 0;
 }
@@ -116,13 +102,6 @@ static void put_be16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
-}
-
-static void put_be24(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 16);
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)v;
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -260,62 +239,23 @@ static void conv_send(struct conv *c, int side, const uint8_t *d, size_t n, size
 
 /* ---- TLS messages ------------------------------------------------------------ */
 
-struct buf {
-    uint8_t *p;
-    size_t n, cap;
-};
-
-static void buf_put(struct buf *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-static void buf_u8(struct buf *b, uint8_t v)
-{
-    buf_put(b, &v, 1);
-}
-
-static void buf_u16(struct buf *b, uint16_t v)
-{
-    uint8_t x[2];
-    put_be16(x, v);
-    buf_put(b, x, 2);
-}
-
-static void buf_u24(struct buf *b, uint32_t v)
-{
-    uint8_t x[3];
-    put_be24(x, v);
-    buf_put(b, x, 3);
-}
-
 /* Handshake message: type(1) length(3) body. */
-static void hs_wrap(struct buf *out, uint8_t type, const struct buf *body)
+static void hs_wrap(struct b *out, uint8_t type, const struct b *body)
 {
-    buf_u8(out, type);
-    buf_u24(out, (uint32_t)body->n);
-    buf_put(out, body->p, body->n);
+    b_u8(out, type);
+    b_u24(out, (uint32_t)body->n);
+    b_put(out, body->p, body->n);
 }
 
 /* Records of `type` carrying `d`, at most 16384 bytes each (RFC 8446 5.1). */
-static void records(struct buf *out, uint8_t type, const uint8_t *d, size_t n)
+static void records(struct b *out, uint8_t type, const uint8_t *d, size_t n)
 {
     do {
         size_t k = n < 16384 ? n : 16384;
-        buf_u8(out, type);
-        buf_u16(out, 0x0303);
-        buf_u16(out, (uint16_t)k);
-        buf_put(out, d, k);
+        b_u8(out, type);
+        b_u16(out, 0x0303);
+        b_u16(out, (uint16_t)k);
+        b_put(out, d, k);
         d += k;
         n -= k;
     } while (n > 0);
@@ -335,69 +275,69 @@ static uint16_t offer_suite(unsigned i)
 /* A ClientHello offering nsuites suites, a padding extension of `pad` bytes,
  * and the SNI extension last (so the name is only found when every byte
  * before it was parsed). */
-static void client_hello(struct buf *out, unsigned nsuites, size_t pad, const char *sni)
+static void client_hello(struct b *out, unsigned nsuites, size_t pad, const char *sni)
 {
-    struct buf body = {0}, ext = {0};
+    struct b body = {0}, ext = {0};
     uint8_t random[32];
 
     memset(random, 0x5a, sizeof(random));
-    buf_u16(&body, 0x0303);
-    buf_put(&body, random, sizeof(random));
-    buf_u8(&body, 0);                       /* session id */
-    buf_u16(&body, (uint16_t)(2 * nsuites));
+    b_u16(&body, 0x0303);
+    b_put(&body, random, sizeof(random));
+    b_u8(&body, 0);                       /* session id */
+    b_u16(&body, (uint16_t)(2 * nsuites));
     for (unsigned i = 0; i < nsuites; i++)
-        buf_u16(&body, offer_suite(i));
-    buf_u8(&body, 1);
-    buf_u8(&body, 0);                       /* null compression */
+        b_u16(&body, offer_suite(i));
+    b_u8(&body, 1);
+    b_u8(&body, 0);                       /* null compression */
     /* supported_groups: x25519, secp256r1 */
-    buf_u16(&ext, 10); buf_u16(&ext, 6); buf_u16(&ext, 4); buf_u16(&ext, 29); buf_u16(&ext, 23);
+    b_u16(&ext, 10); b_u16(&ext, 6); b_u16(&ext, 4); b_u16(&ext, 29); b_u16(&ext, 23);
     /* signature_algorithms: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256 */
-    buf_u16(&ext, 13); buf_u16(&ext, 6); buf_u16(&ext, 4); buf_u16(&ext, 0x0403); buf_u16(&ext, 0x0804);
+    b_u16(&ext, 13); b_u16(&ext, 6); b_u16(&ext, 4); b_u16(&ext, 0x0403); b_u16(&ext, 0x0804);
     if (pad > 0) {                          /* padding (RFC 7685) */
-        buf_u16(&ext, 21);
-        buf_u16(&ext, (uint16_t)pad);
+        b_u16(&ext, 21);
+        b_u16(&ext, (uint16_t)pad);
         for (size_t i = 0; i < pad; i++)
-            buf_u8(&ext, 0);
+            b_u8(&ext, 0);
     }
     if (sni != NULL) {                      /* server_name (RFC 6066 3) */
         size_t l = strlen(sni);
-        buf_u16(&ext, 0);
-        buf_u16(&ext, (uint16_t)(l + 5));
-        buf_u16(&ext, (uint16_t)(l + 3));
-        buf_u8(&ext, 0);
-        buf_u16(&ext, (uint16_t)l);
-        buf_put(&ext, sni, l);
+        b_u16(&ext, 0);
+        b_u16(&ext, (uint16_t)(l + 5));
+        b_u16(&ext, (uint16_t)(l + 3));
+        b_u8(&ext, 0);
+        b_u16(&ext, (uint16_t)l);
+        b_put(&ext, sni, l);
     }
-    buf_u16(&body, (uint16_t)ext.n);
-    buf_put(&body, ext.p, ext.n);
+    b_u16(&body, (uint16_t)ext.n);
+    b_put(&body, ext.p, ext.n);
     hs_wrap(out, 1, &body);
     free(body.p);
     free(ext.p);
 }
 
-static void server_hello(struct buf *out, uint16_t suite)
+static void server_hello(struct b *out, uint16_t suite)
 {
-    struct buf body = {0};
+    struct b body = {0};
     uint8_t random[32];
 
     memset(random, 0xa5, sizeof(random));
-    buf_u16(&body, 0x0303);
-    buf_put(&body, random, sizeof(random));
-    buf_u8(&body, 0);
-    buf_u16(&body, suite);
-    buf_u8(&body, 0);
-    buf_u16(&body, 0);                      /* no extensions */
+    b_u16(&body, 0x0303);
+    b_put(&body, random, sizeof(random));
+    b_u8(&body, 0);
+    b_u16(&body, suite);
+    b_u8(&body, 0);
+    b_u16(&body, 0);                      /* no extensions */
     hs_wrap(out, 2, &body);
     free(body.p);
 }
 
-static void certificate_msg(struct buf *out, const uint8_t *der, size_t n)
+static void certificate_msg(struct b *out, const uint8_t *der, size_t n)
 {
-    struct buf body = {0};
+    struct b body = {0};
 
-    buf_u24(&body, (uint32_t)(n + 3));
-    buf_u24(&body, (uint32_t)n);
-    buf_put(&body, der, n);
+    b_u24(&body, (uint32_t)(n + 3));
+    b_u24(&body, (uint32_t)n);
+    b_put(&body, der, n);
     hs_wrap(out, 11, &body);
     free(body.p);
 }
@@ -666,7 +606,7 @@ static void test_zero_length_packets(void **state)
 static void test_timestamps_backwards(void **state)
 {
     char path[HOSTILE_PATH];
-    struct buf ch = {0}, rec = {0}, sh = {0}, srec = {0};
+    struct b ch = {0}, rec = {0}, sh = {0}, srec = {0};
     struct analysis *a;
     struct conv c;
     FILE *f;
@@ -867,7 +807,7 @@ static uint8_t *nul_cert(size_t *len)
 static void test_cert_nul_in_names(void **state)
 {
     char path[HOSTILE_PATH];
-    struct buf cli = {0}, crec = {0}, srv = {0}, srec = {0};
+    struct b cli = {0}, crec = {0}, srv = {0}, srec = {0};
     const struct x509_cert *xc;
     struct analysis *a;
     struct conv c;
@@ -916,7 +856,7 @@ static void test_cert_nul_in_names(void **state)
 static void one_hello_capture(const char *path, unsigned nsuites, size_t pad, size_t mss,
                               bool reverse_middle)
 {
-    struct buf ch = {0}, rec = {0};
+    struct b ch = {0}, rec = {0};
     struct conv c;
     FILE *f = pcap_create(path, 1, 65535);
 
@@ -998,7 +938,7 @@ static void test_11k_client_hello_many_segments(void **state)
 static void test_handshake_message_over_limit(void **state)
 {
     char path[HOSTILE_PATH];
-    struct buf ch = {0}, rec = {0}, body = {0};
+    struct b ch = {0}, rec = {0}, body = {0};
     struct analysis *a;
     struct conv c;
     FILE *f;
@@ -1040,7 +980,7 @@ static void test_handshake_message_over_limit(void **state)
 static void test_record_limit(void **state)
 {
     char path[HOSTILE_PATH];
-    struct buf ch = {0}, rec = {0};
+    struct b ch = {0}, rec = {0};
     struct analysis *a;
     struct conv c;
     FILE *f;
@@ -1053,7 +993,7 @@ static void test_record_limit(void **state)
     client_hello(&ch, 4, 0, "cucm.example.com");
     records(&rec, 22, ch.p, ch.n);
     for (unsigned i = 0; i < TLS_MAX_RECORDS + 10; i++)
-        buf_put(&rec, hb, sizeof(hb));
+        b_put(&rec, hb, sizeof(hb));
     conv_send(&c, 0, rec.p, rec.n, 1460);
     assert_int_equal(fclose(f), 0);
 
@@ -1072,7 +1012,7 @@ static void test_record_limit(void **state)
 static void test_chain_over_cert_limit(void **state)
 {
     char path[HOSTILE_PATH];
-    struct buf cli = {0}, crec = {0}, srv = {0}, srec = {0}, body = {0}, list = {0};
+    struct b cli = {0}, crec = {0}, srv = {0}, srec = {0}, body = {0}, list = {0};
     struct analysis *a;
     struct conv c;
     size_t dlen;
@@ -1080,11 +1020,11 @@ static void test_chain_over_cert_limit(void **state)
     FILE *f;
 
     for (unsigned i = 0; i < CONN_MAX_CERTS + 4; i++) {
-        buf_u24(&list, (uint32_t)dlen);
-        buf_put(&list, der, dlen);
+        b_u24(&list, (uint32_t)dlen);
+        b_put(&list, der, dlen);
     }
-    buf_u24(&body, (uint32_t)list.n);
-    buf_put(&body, list.p, list.n);
+    b_u24(&body, (uint32_t)list.n);
+    b_put(&body, list.p, list.n);
     hpath(state, "chain20.pcap", path);
     f = pcap_create(path, 1, 65535);
     conv_init(&c, f, 0x0a000001u, 50008, 0x0a000002u, 8443);

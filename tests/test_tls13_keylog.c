@@ -21,6 +21,8 @@
 #include "tlsinspect/tls_msg.h"
 #include "tlsinspect/x509.h"
 
+#include "support/bytebuf.h"
+
 /* ---- helpers ------------------------------------------------------------ */
 
 /* Hex (whitespace ignored) into a fresh buffer. */
@@ -813,45 +815,21 @@ static void test_keylog_to_record(void **state)
 
 /* ---- the record layer with a key log (tls_record.c) ---------------------- */
 
-struct buf {
-    uint8_t *p;
-    size_t n, cap;
-};
-
-static void bput(struct buf *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-static void bu8(struct buf *b, unsigned v) { uint8_t x = (uint8_t)v; bput(b, &x, 1); }
-static void bu16(struct buf *b, unsigned v) { bu8(b, v >> 8); bu8(b, v); }
-static void bu24(struct buf *b, unsigned v) { bu8(b, v >> 16); bu16(b, v); }
-
 /* Handshake message type(1) length(3) body. */
-static void bmsg(struct buf *b, unsigned type, const struct buf *body)
+static void bmsg(struct b *b, unsigned type, const struct b *body)
 {
-    bu8(b, type);
-    bu24(b, (unsigned)body->n);
-    bput(b, body->p, body->n);
+    b_u8(b, type);
+    b_u24(b, (unsigned)body->n);
+    b_put(b, body->p, body->n);
 }
 
 /* Plaintext record. */
-static void brec(struct buf *b, unsigned type, const struct buf *frag)
+static void brec(struct b *b, unsigned type, const struct b *frag)
 {
-    bu8(b, type);
-    bu16(b, 0x0303);
-    bu16(b, (unsigned)frag->n);
-    bput(b, frag->p, frag->n);
+    b_u8(b, type);
+    b_u16(b, 0x0303);
+    b_u16(b, (unsigned)frag->n);
+    b_put(b, frag->p, frag->n);
 }
 
 static const uint8_t CLIENT_RANDOM[32] = {
@@ -909,21 +887,21 @@ static char *keylog_text(size_t hash_len, bool s_hs, bool c_hs, bool app, bool o
     return t;
 }
 
-static void client_hello(struct buf *out, bool early_data)
+static void client_hello(struct b *out, bool early_data)
 {
-    struct buf body = {0}, msg = {0};
+    struct b body = {0}, msg = {0};
 
-    bu16(&body, 0x0303);
-    bput(&body, CLIENT_RANDOM, 32);
-    bu8(&body, 0);                    /* session_id */
-    bu16(&body, 10);                  /* every suite tested */
-    bu16(&body, 0x1301); bu16(&body, 0x1302); bu16(&body, 0x1303);
-    bu16(&body, 0x1304); bu16(&body, 0x1305);
-    bu8(&body, 1); bu8(&body, 0);     /* compression: null */
-    bu16(&body, early_data ? 11 : 7);
-    bu16(&body, 43); bu16(&body, 3); bu8(&body, 2); bu16(&body, 0x0304);
+    b_u16(&body, 0x0303);
+    b_put(&body, CLIENT_RANDOM, 32);
+    b_u8(&body, 0);                    /* session_id */
+    b_u16(&body, 10);                  /* every suite tested */
+    b_u16(&body, 0x1301); b_u16(&body, 0x1302); b_u16(&body, 0x1303);
+    b_u16(&body, 0x1304); b_u16(&body, 0x1305);
+    b_u8(&body, 1); b_u8(&body, 0);     /* compression: null */
+    b_u16(&body, early_data ? 11 : 7);
+    b_u16(&body, 43); b_u16(&body, 3); b_u8(&body, 2); b_u16(&body, 0x0304);
     if (early_data) {
-        bu16(&body, 42); bu16(&body, 0);
+        b_u16(&body, 42); b_u16(&body, 0);
     }
     bmsg(&msg, TLS_HS_CLIENT_HELLO, &body);
     brec(out, 22, &msg);
@@ -931,21 +909,21 @@ static void client_hello(struct buf *out, bool early_data)
     free(msg.p);
 }
 
-static void server_hello(struct buf *out, uint16_t suite, bool hrr, bool psk)
+static void server_hello(struct b *out, uint16_t suite, bool hrr, bool psk)
 {
-    struct buf body = {0}, msg = {0};
+    struct b body = {0}, msg = {0};
     uint8_t rnd[32];
 
     memset(rnd, 0x77, sizeof(rnd));
-    bu16(&body, 0x0303);
-    bput(&body, hrr ? TLS_HRR_RANDOM : rnd, 32);
-    bu8(&body, 0);
-    bu16(&body, suite);
-    bu8(&body, 0);
-    bu16(&body, psk ? 12 : 6);
-    bu16(&body, 43); bu16(&body, 2); bu16(&body, 0x0304);
+    b_u16(&body, 0x0303);
+    b_put(&body, hrr ? TLS_HRR_RANDOM : rnd, 32);
+    b_u8(&body, 0);
+    b_u16(&body, suite);
+    b_u8(&body, 0);
+    b_u16(&body, psk ? 12 : 6);
+    b_u16(&body, 43); b_u16(&body, 2); b_u16(&body, 0x0304);
     if (psk) {
-        bu16(&body, 41); bu16(&body, 2); bu16(&body, 0);
+        b_u16(&body, 41); b_u16(&body, 2); b_u16(&body, 0);
     }
     bmsg(&msg, TLS_HS_SERVER_HELLO, &body);
     brec(out, 22, &msg);
@@ -956,34 +934,34 @@ static void server_hello(struct buf *out, uint16_t suite, bool hrr, bool psk)
 static const uint8_t FAKE_CERT[48] = {0x30, 0x2e, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 /* EncryptedExtensions [CertificateRequest] [Certificate CertificateVerify] Finished. */
-static void server_flight(struct buf *out, bool cr, bool cert)
+static void server_flight(struct b *out, bool cr, bool cert)
 {
-    struct buf b = {0};
+    struct b b = {0};
     uint8_t fin[32];
 
     memset(fin, 0xf1, sizeof(fin));
-    bu16(&b, 0);
+    b_u16(&b, 0);
     bmsg(out, TLS_HS_ENCRYPTED_EXTENSIONS, &b);
     if (cr) {
         b.n = 0;
-        bu8(&b, 0);                                   /* context */
-        bu16(&b, 8); bu16(&b, 13); bu16(&b, 4); bu16(&b, 2); bu16(&b, 0x0804);
+        b_u8(&b, 0);                                   /* context */
+        b_u16(&b, 8); b_u16(&b, 13); b_u16(&b, 4); b_u16(&b, 2); b_u16(&b, 0x0804);
         bmsg(out, TLS_HS_CERTIFICATE_REQUEST, &b);
     }
     if (cert) {
         b.n = 0;
-        bu8(&b, 0);                                   /* RFC 8446 4.4.2 */
-        bu24(&b, 3 + sizeof(FAKE_CERT) + 2);
-        bu24(&b, sizeof(FAKE_CERT));
-        bput(&b, FAKE_CERT, sizeof(FAKE_CERT));
-        bu16(&b, 0);
+        b_u8(&b, 0);                                   /* RFC 8446 4.4.2 */
+        b_u24(&b, 3 + sizeof(FAKE_CERT) + 2);
+        b_u24(&b, sizeof(FAKE_CERT));
+        b_put(&b, FAKE_CERT, sizeof(FAKE_CERT));
+        b_u16(&b, 0);
         bmsg(out, TLS_HS_CERTIFICATE, &b);
         b.n = 0;
-        bu16(&b, 0x0804); bu16(&b, 4); bu16(&b, 0xaaaa); bu16(&b, 0xbbbb);
+        b_u16(&b, 0x0804); b_u16(&b, 4); b_u16(&b, 0xaaaa); b_u16(&b, 0xbbbb);
         bmsg(out, TLS_HS_CERTIFICATE_VERIFY, &b);
     }
     b.n = 0;
-    bput(&b, fin, 32);
+    b_put(&b, fin, 32);
     bmsg(out, TLS_HS_FINISHED, &b);
     free(b.p);
 }
@@ -998,17 +976,17 @@ static const struct suite_case *suite_case(uint16_t suite)
 }
 
 /* A protected record of `plain` under this traffic secret. */
-static void sealed_with(struct buf *out, uint16_t suite, const uint8_t *secret, uint64_t seq,
+static void sealed_with(struct b *out, uint16_t suite, const uint8_t *secret, uint64_t seq,
                         uint8_t type, const uint8_t *plain, size_t n, size_t pad)
 {
     uint8_t rec[600];
     size_t len = seal(suite_case(suite), secret, seq, type, plain, n, pad, rec);
 
-    bput(out, rec, len);
+    b_put(out, rec, len);
 }
 
 /* A protected record of `plain` under the secret made of v. */
-static void sealed(struct buf *out, uint16_t suite, uint8_t v, uint64_t seq, uint8_t type,
+static void sealed(struct b *out, uint16_t suite, uint8_t v, uint64_t seq, uint8_t type,
                    const uint8_t *plain, size_t n, size_t pad)
 {
     uint8_t secret[48];
@@ -1053,7 +1031,7 @@ static void sess_close(struct sess *h)
 }
 
 /* side 0: client, 1: server */
-static void sess_feed(struct sess *h, int side, struct buf *b)
+static void sess_feed(struct sess *h, int side, struct b *b)
 {
     size_t step = h->chunk ? h->chunk : b->n;
 
@@ -1088,7 +1066,7 @@ static void test_session_decrypts_handshake(void **state)
             uint16_t suite = suites[si];
             char *kl = keylog_text(suite_case(suite)->hash_len, true, true, false, false);
             struct sess h;
-            struct buf b = {0}, flight = {0}, fin = {0};
+            struct b b = {0}, flight = {0}, fin = {0};
             uint8_t cfin[32];
 
             sess_open(&h, kl, chunks[ci]);
@@ -1096,7 +1074,7 @@ static void test_session_decrypts_handshake(void **state)
             sess_feed(&h, 0, &b);
             server_hello(&b, suite, false, false);
             /* RFC 8446 D.4 middlebox CCS from the server, in the clear */
-            bu8(&b, 20); bu16(&b, 0x0303); bu16(&b, 1); bu8(&b, 1);
+            b_u8(&b, 20); b_u16(&b, 0x0303); b_u16(&b, 1); b_u8(&b, 1);
             server_flight(&flight, false, true);
             sealed(&b, suite, SECRET_S_HS, 0, 22, flight.p, 30, 0);
             sealed(&b, suite, SECRET_S_HS, 1, 22, flight.p + 30, flight.n - 30, 9);
@@ -1108,7 +1086,7 @@ static void test_session_decrypts_handshake(void **state)
             assert_false(h.c.finished[DIR_CLIENT]);
             assert_false(tls_done(h.s));     /* the client's Finished is still to come */
             memset(cfin, 0xcf, sizeof(cfin));
-            bu8(&fin, TLS_HS_FINISHED); bu24(&fin, 32); bput(&fin, cfin, 32);
+            b_u8(&fin, TLS_HS_FINISHED); b_u24(&fin, 32); b_put(&fin, cfin, 32);
             sealed(&b, suite, SECRET_C_HS, 0, 22, fin.p, fin.n, 0);
             sess_feed(&h, 0, &b);
             assert_true(h.c.finished[DIR_CLIENT]);
@@ -1130,7 +1108,7 @@ static void test_session_client_encrypted_alert(void **state)
 {
     char *kl = keylog_text(32, true, true, false, false);
     struct sess h;
-    struct buf b = {0}, flight = {0};
+    struct b b = {0}, flight = {0};
     static const uint8_t alert[2] = {2, 48};
 
     (void)state;
@@ -1169,7 +1147,7 @@ static void test_session_mtls_server_alert(void **state)
     for (int with_app = 0; with_app < 2; with_app++) {
         char *kl = keylog_text(48, true, true, with_app != 0, false);
         struct sess h;
-        struct buf b = {0}, flight = {0}, cf = {0}, body = {0};
+        struct b b = {0}, flight = {0}, cf = {0}, body = {0};
         static const uint8_t alert[2] = {2, 48};
         uint8_t cfin[48];
 
@@ -1181,18 +1159,18 @@ static void test_session_mtls_server_alert(void **state)
         sealed(&b, 0x1302, SECRET_S_HS, 0, 22, flight.p, flight.n, 0);
         sess_feed(&h, 1, &b);
         /* Client Certificate, CertificateVerify, Finished in one record. */
-        bu8(&body, 0);
-        bu24(&body, 3 + sizeof(FAKE_CERT) + 2);
-        bu24(&body, sizeof(FAKE_CERT));
-        bput(&body, FAKE_CERT, sizeof(FAKE_CERT));
-        bu16(&body, 0);
+        b_u8(&body, 0);
+        b_u24(&body, 3 + sizeof(FAKE_CERT) + 2);
+        b_u24(&body, sizeof(FAKE_CERT));
+        b_put(&body, FAKE_CERT, sizeof(FAKE_CERT));
+        b_u16(&body, 0);
         bmsg(&cf, TLS_HS_CERTIFICATE, &body);
         body.n = 0;
-        bu16(&body, 0x0804); bu16(&body, 2); bu16(&body, 0x1234);
+        b_u16(&body, 0x0804); b_u16(&body, 2); b_u16(&body, 0x1234);
         bmsg(&cf, TLS_HS_CERTIFICATE_VERIFY, &body);
         memset(cfin, 0xcf, sizeof(cfin));
         body.n = 0;
-        bput(&body, cfin, 48);
+        b_put(&body, cfin, 48);
         bmsg(&cf, TLS_HS_FINISHED, &body);
         sealed(&b, 0x1302, SECRET_C_HS, 0, 22, cf.p, cf.n, 0);
         sess_feed(&h, 0, &b);
@@ -1227,7 +1205,7 @@ static void test_session_hrr(void **state)
 {
     char *kl = keylog_text(32, true, true, false, false);
     struct sess h;
-    struct buf b = {0}, flight = {0};
+    struct b b = {0}, flight = {0};
 
     (void)state;
     sess_open(&h, kl, 0);
@@ -1255,7 +1233,7 @@ static void test_session_hrr(void **state)
 /* One server flight under the given key log; returns the session open. */
 static void flight_with(struct sess *h, const char *kl, bool psk)
 {
-    struct buf b = {0}, flight = {0};
+    struct b b = {0}, flight = {0};
 
     sess_open(h, kl, 0);
     client_hello(&b, false);
@@ -1267,6 +1245,33 @@ static void flight_with(struct sess *h, const char *kl, bool psk)
     free(b.p);
     free(flight.p);
 }
+
+/* One key-log scenario for test_session_statements: what keylog_text()
+ * writes, whether the server's secret is damaged, whether the server
+ * resumes a PSK, and what the connection must then say. */
+struct statement_case {
+    const char *what;
+    size_t hash_len;                  /* secret length: 32 (SHA-256), 48 */
+    bool s_hs, c_hs, app, other_random, flip_secret, psk;
+    uint8_t certs;                    /* server certificates read */
+    bool keys_used;
+    const char *note;                 /* in tls13_note */
+};
+
+static const struct statement_case statements[] = {
+    {"a key log for another connection", 32, true, true, true, true, false, false,
+     0, false, "no key log entry for this connection's client random"},
+    {"the right random, the wrong secret: tag failure", 32, true, true, false, false, true, false,
+     0, false, "AEAD tag check failed: the key log does not match"},
+    {"SHA-384-sized secrets for a SHA-256 suite", 48, true, true, false, false, false, false,
+     0, false, "does not match this connection"},
+    {"only application secrets for this random", 32, false, false, true, false, false, false,
+     0, false, "no handshake traffic secrets"},
+    {"only the server's secret (OpenSSL client aborting early): certificate read, said so",
+     32, true, false, false, false, false, false, 1, true, "no CLIENT_HANDSHAKE_TRAFFIC_SECRET"},
+    {"PSK resumption: no certificate at all, stated", 32, true, true, false, false, false, true,
+     0, true, "PSK resumption"},
+};
 
 static void test_session_statements(void **state)
 {
@@ -1285,61 +1290,27 @@ static void test_session_statements(void **state)
     assert_int_equal(h.c.outcome, OUTCOME_ENCRYPTED);
     sess_close(&h);
 
-    /* A key log for another connection. */
-    kl = keylog_text(32, true, true, true, true);
-    flight_with(&h, kl, false);
-    assert_int_equal(h.c.n_server_certs, 0);
-    assert_false(h.c.keys_used);
-    assert_non_null(h.c.tls13_note);
-    assert_non_null(strstr(h.c.tls13_note, "no key log entry for this connection's client random"));
-    sess_close(&h);
-    free(kl);
+    /* Key logs that do not open this handshake, and one that opens it only
+     * in part: each says why in the connection's note. */
+    for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+        const struct statement_case *sc = &statements[i];
 
-    /* The right random, the wrong secret: tag failure. */
-    kl = keylog_text(32, true, true, false, false);
-    kl[strlen("SERVER_HANDSHAKE_TRAFFIC_SECRET ") + 65] ^= 1;   /* first hex digit of the secret */
-    flight_with(&h, kl, false);
-    assert_int_equal(h.c.n_server_certs, 0);
-    assert_false(h.c.keys_used);
-    assert_non_null(strstr(h.c.tls13_note, "AEAD tag check failed: the key log does not match"));
-    sess_close(&h);
-    free(kl);
-
-    /* SHA-384-sized secrets for a SHA-256 suite. */
-    kl = keylog_text(48, true, true, false, false);
-    flight_with(&h, kl, false);
-    assert_false(h.c.keys_used);
-    assert_non_null(strstr(h.c.tls13_note, "does not match this connection"));
-    sess_close(&h);
-    free(kl);
-
-    /* Only application secrets for this random. */
-    kl = keylog_text(32, false, false, true, false);
-    flight_with(&h, kl, false);
-    assert_false(h.c.keys_used);
-    assert_non_null(strstr(h.c.tls13_note, "no handshake traffic secrets"));
-    sess_close(&h);
-    free(kl);
-
-    /* Only the server's secret (OpenSSL client aborting early): certificate read, said so. */
-    kl = keylog_text(32, true, false, false, false);
-    flight_with(&h, kl, false);
-    assert_int_equal(h.c.n_server_certs, 1);
-    assert_true(h.c.keys_used);
-    assert_non_null(strstr(h.c.tls13_note, "no CLIENT_HANDSHAKE_TRAFFIC_SECRET"));
-    sess_close(&h);
-    free(kl);
-
-    /* PSK resumption: no certificate at all, stated. */
-    kl = keylog_text(32, true, true, false, false);
-    flight_with(&h, kl, true);
-    assert_int_equal(h.c.n_server_certs, 0);
-    assert_false(h.c.server_cert_msg_seen);
-    assert_true(h.c.keys_used);
-    assert_true(h.c.finished[DIR_SERVER]);
-    assert_non_null(strstr(h.c.tls13_note, "PSK resumption"));
-    sess_close(&h);
-    free(kl);
+        print_message("    %s\n", sc->what);
+        kl = keylog_text(sc->hash_len, sc->s_hs, sc->c_hs, sc->app, sc->other_random);
+        if (sc->flip_secret)    /* first hex digit of the server's secret */
+            kl[strlen("SERVER_HANDSHAKE_TRAFFIC_SECRET ") + 65] ^= 1;
+        flight_with(&h, kl, sc->psk);
+        assert_int_equal(h.c.n_server_certs, sc->certs);
+        assert_int_equal(h.c.keys_used, sc->keys_used);
+        if (sc->psk) {
+            assert_false(h.c.server_cert_msg_seen);
+            assert_true(h.c.finished[DIR_SERVER]);
+        }
+        assert_non_null(h.c.tls13_note);
+        assert_non_null(strstr(h.c.tls13_note, sc->note));
+        sess_close(&h);
+        free(kl);
+    }
 }
 
 /* 0-RTT records the hello announced are skipped, not taken for a bad key log. */
@@ -1347,7 +1318,7 @@ static void test_session_early_data(void **state)
 {
     char *kl = keylog_text(32, true, true, false, false);
     struct sess h;
-    struct buf b = {0}, flight = {0}, fin = {0};
+    struct b b = {0}, flight = {0}, fin = {0};
     static const uint8_t early[20] = {'G', 'E', 'T'};
     uint8_t cfin[32] = {0};
 
@@ -1361,7 +1332,7 @@ static void test_session_early_data(void **state)
     sess_feed(&h, 1, &b);
     sealed(&b, 0x1301, 0xee, 0, 23, early, sizeof(early), 0);   /* early traffic keys */
     sess_feed(&h, 0, &b);
-    bu8(&fin, TLS_HS_FINISHED); bu24(&fin, 32); bput(&fin, cfin, 32);
+    b_u8(&fin, TLS_HS_FINISHED); b_u24(&fin, 32); b_put(&fin, cfin, 32);
     sealed(&b, 0x1301, SECRET_C_HS, 0, 22, fin.p, fin.n, 0);
     sess_feed(&h, 0, &b);
     assert_true(h.c.finished[DIR_CLIENT]);
@@ -1376,7 +1347,7 @@ static void test_session_gap(void **state)
 {
     char *kl = keylog_text(32, true, true, false, false);
     struct sess h;
-    struct buf b = {0}, flight = {0}, r1 = {0};
+    struct b b = {0}, flight = {0}, r1 = {0};
 
     (void)state;
     /* Gap inside the first record: it is skipped, the second opens (seq 1). */
@@ -1415,20 +1386,20 @@ static void test_session_gap(void **state)
 
 /* NewSessionTicket body (RFC 8446 4.6.1): lifetime, age_add, nonce<0..255>,
  * ticket<1..2^16-1>, extensions<0..2^16-2>. */
-static void bu32_ticket(struct buf *b)
+static void bu32_ticket(struct b *b)
 {
-    bu16(b, 0); bu16(b, 7200);          /* ticket_lifetime */
-    bu16(b, 0x1234); bu16(b, 0x5678);   /* ticket_age_add */
-    bu8(b, 1); bu8(b, 0);               /* ticket_nonce */
-    bu16(b, 4); bu16(b, 0xabcd); bu16(b, 0xef01);
-    bu16(b, 0);                         /* extensions */
+    b_u16(b, 0); b_u16(b, 7200);          /* ticket_lifetime */
+    b_u16(b, 0x1234); b_u16(b, 0x5678);   /* ticket_age_add */
+    b_u8(b, 1); b_u8(b, 0);               /* ticket_nonce */
+    b_u16(b, 4); b_u16(b, 0xabcd); b_u16(b, 0xef01);
+    b_u16(b, 0);                         /* extensions */
 }
 
 /* A whole handshake (no client certificate) under the given key log: server
  * flight (seq 0), client Finished (seq 0); the session stays open. */
 static void handshake_with(struct sess *h, uint16_t suite, const char *kl, size_t chunk)
 {
-    struct buf b = {0}, flight = {0}, fin = {0};
+    struct b b = {0}, flight = {0}, fin = {0};
     uint8_t cfin[48];
     size_t hl = suite_case(suite)->hash_len;
 
@@ -1440,7 +1411,7 @@ static void handshake_with(struct sess *h, uint16_t suite, const char *kl, size_
     sealed(&b, suite, SECRET_S_HS, 0, 22, flight.p, flight.n, 0);
     sess_feed(h, 1, &b);
     memset(cfin, 0xcf, sizeof(cfin));
-    bu8(&fin, TLS_HS_FINISHED); bu24(&fin, (unsigned)hl); bput(&fin, cfin, hl);
+    b_u8(&fin, TLS_HS_FINISHED); b_u24(&fin, (unsigned)hl); b_put(&fin, cfin, hl);
     sealed(&b, suite, SECRET_C_HS, 0, 22, fin.p, fin.n, 0);
     sess_feed(h, 0, &b);
     assert_true(h->c.finished[DIR_CLIENT] && h->c.finished[DIR_SERVER]);
@@ -1485,7 +1456,7 @@ static void test_session_app_close_notify(void **state)
             uint16_t suite = suites[si];
             char *kl = keylog_text(suite_case(suite)->hash_len, true, true, true, false);
             struct sess h;
-            struct buf b = {0}, nst = {0}, body = {0};
+            struct b b = {0}, nst = {0}, body = {0};
             uint8_t data[300];
 
             memset(data, 0xda, sizeof(data));
@@ -1539,7 +1510,7 @@ static void test_session_key_update(void **state)
         const struct suite_case *sc = suite_case(suite);
         char *kl = keylog_text(sc->hash_len, true, true, true, false);
         struct sess h;
-        struct buf b = {0}, ku = {0}, body = {0};
+        struct b b = {0}, ku = {0}, body = {0};
         uint8_t c0[48], c1[48], c2[48], s0[48], s1[48], data[40] = {0};
 
         secret_of(SECRET_C_AP, sc->hash_len, c0);
@@ -1550,21 +1521,21 @@ static void test_session_key_update(void **state)
         handshake_with(&h, suite, kl, 0);
         /* Client: data, KeyUpdate(update_requested), data under generation 1. */
         sealed_with(&b, suite, c0, 0, 23, data, sizeof(data), 0);
-        bu8(&body, 1);
+        b_u8(&body, 1);
         bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
         sealed_with(&b, suite, c0, 1, 22, ku.p, ku.n, 0);
         sealed_with(&b, suite, c1, 0, 23, data, sizeof(data), 0);
         sess_feed(&h, 0, &b);
         /* Server answers with KeyUpdate(update_not_requested), then data. */
         ku.n = 0; body.n = 0;
-        bu8(&body, 0);
+        b_u8(&body, 0);
         bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
         sealed_with(&b, suite, s0, 0, 22, ku.p, ku.n, 0);
         sealed_with(&b, suite, s1, 0, 23, data, sizeof(data), 0);
         sess_feed(&h, 1, &b);
         /* Client: a second KeyUpdate, then close_notify under generation 2. */
         ku.n = 0; body.n = 0;
-        bu8(&body, 0);
+        b_u8(&body, 0);
         bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
         sealed_with(&b, suite, c1, 1, 22, ku.p, ku.n, 0);
         sealed_with(&b, suite, c2, 0, 21, CLOSE_NOTIFY, 2, 0);
@@ -1587,7 +1558,7 @@ static void test_session_key_update(void **state)
          * sealed under the old generation it fails the tag check. */
         handshake_with(&h, suite, kl, 0);
         ku.n = 0; body.n = 0;
-        bu8(&body, 0);
+        b_u8(&body, 0);
         bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
         sealed_with(&b, suite, c0, 0, 22, ku.p, ku.n, 0);
         sealed_with(&b, suite, c0, 0, 21, CLOSE_NOTIFY, 2, 0);
@@ -1608,7 +1579,7 @@ static void test_session_key_update(void **state)
 static void test_session_app_stops(void **state)
 {
     struct sess h;
-    struct buf b = {0}, ku = {0}, body = {0};
+    struct b b = {0}, ku = {0}, body = {0};
     uint8_t data[16] = {0}, c1[32];
     char *kl = keylog_text(32, true, true, true, false), *bad;
     static const uint8_t fatal[2] = {2, 10};   /* unexpected_message */
@@ -1678,7 +1649,7 @@ static void test_session_app_stops(void **state)
     secret_of(SECRET_C_AP, 32, c1);
     tls13_kdf_ref("SHA256", c1, 32, "traffic upd", NULL, 0, c1, 32);
     handshake_with(&h, 0x1301, kl, 0);
-    bu8(&body, 0);
+    b_u8(&body, 0);
     bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
     bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
     sealed(&b, 0x1301, SECRET_C_AP, 0, 22, ku.p, ku.n, 0);
@@ -1694,7 +1665,7 @@ static void test_session_app_stops(void **state)
     /* A malformed KeyUpdate (2 bytes of request): noted, keys change. */
     handshake_with(&h, 0x1301, kl, 0);
     ku.n = 0; body.n = 0;
-    bu8(&body, 0); bu8(&body, 0);
+    b_u8(&body, 0); b_u8(&body, 0);
     bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
     sealed(&b, 0x1301, SECRET_C_AP, 0, 22, ku.p, ku.n, 0);
     sealed_with(&b, 0x1301, c1, 0, 21, CLOSE_NOTIFY, 2, 0);
@@ -1706,7 +1677,7 @@ static void test_session_app_stops(void **state)
     /* A KeyUpdate under the handshake keys, before the client's Finished
      * (RFC 8446 4.6.3: unexpected_message): noted, no key change. */
     {
-        struct buf flight = {0};
+        struct b flight = {0};
         sess_open(&h, kl, 0);
         client_hello(&b, false);
         sess_feed(&h, 0, &b);
@@ -1715,7 +1686,7 @@ static void test_session_app_stops(void **state)
         sealed(&b, 0x1301, SECRET_S_HS, 0, 22, flight.p, flight.n, 0);
         sess_feed(&h, 1, &b);
         ku.n = 0; body.n = 0;
-        bu8(&body, 0);
+        b_u8(&body, 0);
         bmsg(&ku, TLS_HS_KEY_UPDATE, &body);
         sealed(&b, 0x1301, SECRET_C_HS, 0, 22, ku.p, ku.n, 0);
         sealed(&b, 0x1301, SECRET_C_HS, 1, 21, fatal, 2, 0);   /* still the handshake keys */

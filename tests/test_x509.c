@@ -5,7 +5,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,8 @@
 
 #include "tlsinspect/err.h"
 #include "tlsinspect/x509.h"
+
+#include "support/tmpdir.h"
 
 /* The pinned "capture time": 2023-11-14T22:13:20Z.  T0 + 3600 is the same
  * UTC day, T0 + DAY the next one. */
@@ -343,8 +344,7 @@ static int setup_pki(void **state)
     p->san_mix = mk_san_mix(p);
 
     /* trust files in a private directory */
-    snprintf(p->dir, sizeof(p->dir), "/tmp/test_x509.XXXXXX");
-    assert_non_null(mkdtemp(p->dir));
+    assert_int_equal(tmpdir_make(p->dir, sizeof(p->dir), "x509"), 0);
     snprintf(p->root_pem, sizeof(p->root_pem), "%s/root.pem", p->dir);
     snprintf(p->bundle_pem, sizeof(p->bundle_pem), "%s/bundle.pem", p->dir);
     snprintf(p->root_der, sizeof(p->root_der), "%s/root.cer", p->dir);
@@ -376,12 +376,6 @@ static int setup_pki(void **state)
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static int teardown_pki(void **state)
 {
     struct pki *p = *state;
@@ -396,7 +390,7 @@ static int teardown_pki(void **state)
         X509_free(all[i]);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         EVP_PKEY_free(keys[i]);
-    assert_int_equal(nftw(p->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+    assert_int_equal(tmpdir_remove(p->dir), 0);
     free(p);
     return 0;
 }
