@@ -14,6 +14,7 @@
 
 #include "tlsinspect/tls_msg.h"
 #include "support/bytebuf.h"
+#include "support/cert.h"
 
 /* ---- byte builder ------------------------------------------------------ */
 
@@ -1202,39 +1203,13 @@ static void test_ch_salvage(void **state)
 
 /* ---- Certificate ------------------------------------------------------- */
 
-/* A real self-signed EC certificate, DER. */
-static size_t make_cert(const char *cn, uint8_t **der)
-{
-    EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *nm;
-    int len;
-
-    assert_non_null(k);
-    assert_non_null(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    nm = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_issuer_name(x, nm);
-    X509_set_pubkey(x, k);
-    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-    *der = NULL;
-    len = i2d_X509(x, der);
-    assert_true(len > 0);
-    X509_free(x);
-    EVP_PKEY_free(k);
-    return (size_t)len;
-}
-
 static void test_certificate(void **state)
 {
     struct x509_pool *pool = NULL;
     char err[128];
     uint8_t *d1, *d2;
-    size_t l1 = make_cert("cucm-EC.example.com", &d1), l2 = make_cert("ca", &d2);
+    size_t l1 = test_cert_self_signed("cucm-EC.example.com", 7, &d1);
+    size_t l2 = test_cert_self_signed("ca", 7, &d2);
     const struct x509_cert *certs[4];
     uint16_t n = 99;
     bool trunc = true;

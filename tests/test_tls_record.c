@@ -14,6 +14,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/tls.h"
 #include "support/bytebuf.h"
+#include "support/cert.h"
 
 /* ---- byte builder ------------------------------------------------------ */
 
@@ -123,31 +124,6 @@ static void cert_msg(struct b *out, const uint8_t *const *der, const size_t *len
     }
     hs(out, 11, &body);
     b_free(&body);
-}
-
-static size_t make_cert(const char *cn, uint8_t **der)
-{
-    EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_NAME *nm;
-    int len;
-
-    assert_non_null(k);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    nm = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_issuer_name(x, nm);
-    X509_set_pubkey(x, k);
-    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-    *der = NULL;
-    len = i2d_X509(x, der);
-    assert_true(len > 0);
-    X509_free(x);
-    EVP_PKEY_free(k);
-    return (size_t)len;
 }
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -422,7 +398,7 @@ static void test_big_chain(void **state)
     struct fx *f = fx_new(NULL);
     struct b m = {0}, cl = {0}, sv = {0};
     uint8_t *real;
-    size_t lreal = make_cert("cucm-EC.lab", &real);
+    size_t lreal = test_cert_self_signed("cucm-EC.lab", 1, &real);
     uint8_t *blob = malloc(14000);
     const uint8_t *d[4];
     size_t l[4];
