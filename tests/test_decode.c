@@ -564,25 +564,26 @@ static void test_ipv6_ext_headers(void **state)
 
 static void test_fragments(void **state)
 {
+    /* IPv4 fragments: the first piece (MF), a later piece, and a fragment
+     * of UDP, which is a fragment too. */
+    static const struct { uint16_t frag; uint8_t proto; } v4[] = {
+        {0x2000 /* MF */, 6}, {185 /* offset 1480 */, 6}, {0x2000, 17},
+    };
     struct pkt p = {.n = 0};
     struct pkt_info pi;
 
-    eth(&p, 0x0800);
-    ipv4(&p, 0, 20 + PAYLOAD_LEN, 0x2000 /* MF */, 6);
-    tcp_std(&p);
-    assert_int_equal(dec(DLT_EN10MB, &p, &pi), DECODE_FRAGMENT);
-
-    p.n = 0;
-    eth(&p, 0x0800);
-    ipv4(&p, 0, 20 + PAYLOAD_LEN, 185 /* offset 1480 */, 6);
-    tcp_std(&p);
-    assert_int_equal(dec(DLT_EN10MB, &p, &pi), DECODE_FRAGMENT);
-
-    p.n = 0;                      /* a fragment of UDP is a fragment too */
-    eth(&p, 0x0800);
-    ipv4(&p, 0, 16, 0x2000, 17);
-    fill(&p, 0, 16);
-    assert_int_equal(dec(DLT_EN10MB, &p, &pi), DECODE_FRAGMENT);
+    for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+        p.n = 0;
+        eth(&p, 0x0800);
+        if (v4[i].proto == 6) {
+            ipv4(&p, 0, 20 + PAYLOAD_LEN, v4[i].frag, 6);
+            tcp_std(&p);
+        } else {
+            ipv4(&p, 0, 16, v4[i].frag, v4[i].proto);
+            fill(&p, 0, 16);
+        }
+        assert_int_equal(dec(DLT_EN10MB, &p, &pi), DECODE_FRAGMENT);
+    }
 
     for (int kind = 0; kind < 2; kind++) {   /* first piece (M=1), later piece */
         p.n = 0;
