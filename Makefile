@@ -89,6 +89,7 @@ golden: tlsinspect
 smoke: tlsinspect $(BUILD)/tests/shared_check
 	@sh tests/docs_sync.sh ./tlsinspect
 	@sh tests/shared_smoke.sh ./tlsinspect $(BUILD)/tests/shared_check
+	@sh tests/cli_output.sh ./tlsinspect
 
 conformance: $(BUILD)/tests/test_conformance
 	$(BUILD)/tests/test_conformance

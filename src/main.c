@@ -15,6 +15,7 @@
 #include "tlsinspect/diff.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
+#include "tlsinspect/outfile.h"
 #include "tlsinspect/report.h"
 
 #ifndef TLSINSPECT_VERSION
@@ -54,7 +55,7 @@ static const char usage_text[] =
 "                          (certificates, alerts) and, with application or\n"
 "                          CLIENT_RANDOM secrets, later records up to close_notify\n"
 "  -f, --format FMT        text, json or jsonl (one connection per line)   [text]\n"
-"  -o, --output FILE       write the report to FILE                    [stdout]\n"
+"  -o, --output FILE       write the report to FILE (never over an input)  [stdout]\n"
 "      --color WHEN        auto, always or never                         [auto]\n"
 "  -v, --verbose           text: every connection, cipher suite and certificate field\n"
 "  -q, --quiet             text: findings only\n"
@@ -324,11 +325,36 @@ static bool color_auto(FILE *out, const char *output)
            !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
 }
 
+/* -o must not name an input: captures, trust stores, key log (outfile.h). */
+static int refuse_clobber(const char *output, const struct analyze_opts *o, char *const *files,
+                          size_t nfiles)
+{
+    struct outfile_input in[8];
+    char errbuf[4200];
+    size_t n = 0;
+
+    if (output == NULL)
+        return EXIT_OK;
+    in[n++] = (struct outfile_input){"--cafile", o->trust.cafile, false};
+    in[n++] = (struct outfile_input){"--capath", o->trust.capath, true};
+    in[n++] = (struct outfile_input){"--client-cafile", o->trust.client_cafile, false};
+    in[n++] = (struct outfile_input){"--keylog", o->keylog, false};
+    if (outfile_check(output, in, n, errbuf, sizeof(errbuf)) != TI_OK)
+        return usage_error("%s", errbuf);
+    for (size_t i = 0; i < nfiles; i++) {
+        struct outfile_input f = {"input", files[i], false};
+        if (outfile_check(output, &f, 1, errbuf, sizeof(errbuf)) != TI_OK)
+            return usage_error("%s", errbuf);
+    }
+    return EXIT_OK;
+}
+
 static int run_diff(struct analyze_opts *opts, const struct report_opts *ropts, char **args,
                     int nargs, const char *bpf, const char *output, const char *color)
 {
     struct diff_opts dopts = {.version = TLSINSPECT_VERSION};
     char errbuf[1024] = "";
+    struct outfile of = {0};
     FILE *out = stdout;
     int status;
 
@@ -339,17 +365,28 @@ static int run_diff(struct analyze_opts *opts, const struct report_opts *ropts, 
     if (ropts->format == REPORT_JSONL)
         return usage_error("%s", "diff writes text or json, not jsonl");
     opts->now = (int64_t)time(NULL);
-    if (output != NULL && (out = fopen(output, "w")) == NULL) {
-        fprintf(stderr, "tlsinspect: %s: %s\n", output, strerror(errno));
-        return EXIT_USAGE;
+    if ((status = refuse_clobber(output, opts, args, 2)) != EXIT_OK)
+        return status;
+    if (output != NULL) {
+        if (outfile_open(&of, output, errbuf, sizeof(errbuf)) != TI_OK) {
+            fprintf(stderr, "tlsinspect: %s\n", errbuf);
+            return EXIT_USAGE;
+        }
+        out = of.fp;
     }
     dopts.json = ropts->format == REPORT_JSON;
     dopts.color = ropts->color || (strcmp(color, "auto") == 0 && color_auto(out, output));
     status = diff_run(opts, args[0], args[1], &dopts, out, errbuf, sizeof(errbuf));
     if (status == EXIT_USAGE)
         fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "diff failed");
-    if (fflush(out) != 0 || (out != stdout && fclose(out) != 0)) {
-        fprintf(stderr, "tlsinspect: writing the diff failed\n");
+    if (fflush(out) != 0 || ferror(out) || status == EXIT_USAGE) {
+        if (status != EXIT_USAGE)
+            fprintf(stderr, "tlsinspect: writing the diff failed\n");
+        outfile_abort(&of);
+        return EXIT_USAGE;
+    }
+    if (output != NULL && outfile_commit(&of, errbuf, sizeof(errbuf)) != TI_OK) {
+        fprintf(stderr, "tlsinspect: %s\n", errbuf);
         status = EXIT_USAGE;
     }
     return status;
@@ -365,6 +402,7 @@ int main(int argc, char **argv)
     char errbuf[1024] = "";
     struct analysis *a = NULL;
     struct progress prog;
+    struct outfile of = {0};
     FILE *out = stdout;
     int c, rc, status;
     int nargs;
@@ -492,6 +530,8 @@ int main(int argc, char **argv)
 
     opts.files = argv + optind;
     opts.nfiles = (size_t)(nargs - optind);
+    if ((status = refuse_clobber(output, &opts, opts.files, opts.nfiles)) != EXIT_OK)
+        return status;
     opts.bpf = bpf[0] ? bpf : NULL;
     opts.now = (int64_t)time(NULL);
     if (want_progress(opts.files, opts.nfiles)) {
@@ -514,12 +554,12 @@ int main(int argc, char **argv)
                     a->inputs[i].file, a->inputs[i].error ? a->inputs[i].error : "truncated");
 
     if (output != NULL) {
-        out = fopen(output, "w");
-        if (out == NULL) {
-            fprintf(stderr, "tlsinspect: %s: %s\n", output, strerror(errno));
+        if (outfile_open(&of, output, errbuf, sizeof(errbuf)) != TI_OK) {
+            fprintf(stderr, "tlsinspect: %s\n", errbuf);
             analysis_free(a);
             return EXIT_USAGE;
         }
+        out = of.fp;
     }
     if (strcmp(color, "auto") == 0)
         ropts.color = color_auto(out, output);
@@ -532,11 +572,15 @@ int main(int argc, char **argv)
     errno = 0;
     rc = ropts.format == REPORT_TEXT ? report_text(out, a, &ropts) : report_json(out, a, &ropts);
     status = exit_status(a, &fail_on);
-    if (fflush(out) != 0 || rc != TI_OK || (out != stdout && fclose(out) != 0)) {
+    if (fflush(out) != 0 || rc != TI_OK || ferror(out)) {
         int e = errno;
         fprintf(stderr, "tlsinspect: writing the report to %s failed: %s\n",
                 output != NULL ? output : "standard output",
                 rc == TI_ENOMEM ? ti_strerror(rc) : e != 0 ? strerror(e) : "write error");
+        outfile_abort(&of);     /* no partial report left behind */
+        status = EXIT_USAGE;
+    } else if (output != NULL && outfile_commit(&of, errbuf, sizeof(errbuf)) != TI_OK) {
+        fprintf(stderr, "tlsinspect: writing the report: %s\n", errbuf);
         status = EXIT_USAGE;
     }
     analysis_exit_free(a);
