@@ -229,6 +229,32 @@ static void fill_tcp(struct conn *c, const struct flow *f, int cs)
     }
 }
 
+/* A connection to the SSH tunnel port that carried bytes: counted per
+ * client/server pair. */
+static void note_ssh(struct analysis *a, const struct conn *c)
+{
+    size_t i;
+
+    if (c->tcp.bytes[DIR_CLIENT] + c->tcp.bytes[DIR_SERVER] == 0)
+        return;
+    for (i = 0; i < a->nssh; i++)
+        if (a->ssh[i].server.ipver == c->server.ipver && a->ssh[i].server.port == c->server.port &&
+            memcmp(a->ssh[i].server.ip, c->server.ip, sizeof(c->server.ip)) == 0 &&
+            a->ssh[i].client.ipver == c->client.ipver &&
+            memcmp(a->ssh[i].client.ip, c->client.ip, sizeof(c->client.ip)) == 0)
+            break;
+    if (i == a->nssh) {
+        if (a->nssh == ANALYZE_MAX_SSH)
+            return;
+        memset(&a->ssh[i], 0, sizeof(a->ssh[i]));
+        a->ssh[i].client = c->client;
+        a->ssh[i].client.port = 0;
+        a->ssh[i].server = c->server;
+        a->nssh++;
+    }
+    a->ssh[i].conns++;
+}
+
 static void an_release(void *ctx, struct flow *f, bool evicted)
 {
     struct an_ctx *x = ctx;
@@ -249,6 +275,9 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
     fill_tcp(af->c, f, cs);
     tls_finish(af->s);
     tls_session_free(af->s);
+    if ((!af->c->is_tls || af->c->outcome == OUTCOME_NOT_TLS) &&
+        role_for_port(&x->o->roles, af->c->server.port) == ROLE_SSH)
+        note_ssh(x->a, af->c);
     if (af->c->is_tls && af->c->outcome != OUTCOME_NOT_TLS) {
         if (push_conn(x, af->c) == TI_OK)
             af->c = NULL;
@@ -547,6 +576,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     for (size_t i = 0; i < a->nconns; i++) {
         struct conn *c = a->conns[i];
         c->id = i + 1;
+        c->role = (uint8_t)role_for_port(&o->roles, c->server.port);
         verify_conn(a, o, c);
         findings_run(c, a->names);
     }

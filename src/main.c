@@ -49,6 +49,10 @@ static const char usage_text[] =
 "                          verify client certificates in mutual TLS\n"
 "      --name ADDR=NAME    expected name for server address ADDR (the connect address\n"
 "                          the Expressway-C used); repeatable    [SNI, else server IP]\n"
+"      --role PORT=ROLE    what a server port carries: cucm, traversal, sip,\n"
+"                          edge-clients or generic; repeatable (defaults: 8443,\n"
+"                          6972, 6971 cucm; 7001-7009 traversal; 5061, 5062 sip;\n"
+"                          2222 ssh, not TLS; any other port generic)\n"
 "      --at WHEN           verification time: capture, now, or ISO-8601 such as\n"
 "                          2026-03-10T16:55:26Z                      [capture]\n"
 "      --keylog FILE       NSS key log (SSLKEYLOGFILE): decrypt TLS 1.3 handshakes\n"
@@ -83,7 +87,7 @@ static const char usage_text[] =
 enum {
     OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
     OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
-    OPT_MAX_RECORDS
+    OPT_MAX_RECORDS, OPT_ROLE
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +97,7 @@ static const struct option long_opts[] = {
     {"client-cafile", required_argument, NULL, OPT_CLIENT_CAFILE},
     {"name", required_argument, NULL, OPT_NAME},
     {"at", required_argument, NULL, OPT_AT},
+    {"role", required_argument, NULL, OPT_ROLE},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"format", required_argument, NULL, 'f'},
     {"output", required_argument, NULL, 'o'},
@@ -240,21 +245,22 @@ static int parse_fail_on(const char *s, struct fail_on *f)
     return 0;
 }
 
-static bool fails(const struct fail_on *f, int id)
+/* sev: the finding's own severity (ECDSA_SELECTED is info or warning by case) */
+static bool fails(const struct fail_on *f, int id, enum finding_severity sev)
 {
     if (id >= 0 && id < FINDING_COUNT && f->ids[id])
         return true;
-    return f->min_severity >= 0 && (int)finding_severity(id) >= f->min_severity;
+    return f->min_severity >= 0 && (int)sev >= f->min_severity;
 }
 
 static int exit_status(const struct analysis *a, const struct fail_on *f)
 {
     for (size_t i = 0; i < a->nglobal; i++)
-        if (fails(f, a->global[i].id))
+        if (fails(f, a->global[i].id, finding_severity(a->global[i].id)))
             return EXIT_FINDINGS;
     for (size_t i = 0; i < a->nconns; i++)
         for (size_t j = 0; j < a->conns[i]->n_findings; j++)
-            if (fails(f, a->conns[i]->findings[j].id))
+            if (fails(f, a->conns[i]->findings[j].id, a->conns[i]->findings[j].severity))
                 return EXIT_FINDINGS;
     return EXIT_OK;
 }
@@ -459,6 +465,11 @@ int main(int argc, char **argv)
                 return usage_error("invalid --at '%s' (capture, now or ISO-8601)", optarg);
             break;
         case OPT_KEYLOG: opts.keylog = optarg; break;
+        case OPT_ROLE:
+            if (role_map_add(&opts.roles, optarg) != 0)
+                return usage_error("invalid --role '%s' (want PORT=ROLE, ROLE one of cucm, "
+                                   "traversal, sip, edge-clients, generic)", optarg);
+            break;
         case 'f':
             if (strcmp(optarg, "text") == 0)
                 ropts.format = REPORT_TEXT;

@@ -38,6 +38,7 @@
 #include "tlsinspect/findings.h"
 #include "tlsinspect/outq.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/role.h"
 #include "tlsinspect/tls_names.h"
 
 static const char hex_lc[] = "0123456789abcdef";
@@ -1234,6 +1235,8 @@ static void sw_conn(struct jw *w, const struct conn *c)
     sw_endpoint(w, &c->client);
     jw_key(w, "server");
     sw_endpoint(w, &c->server);
+    jw_key(w, "role");
+    jw_cstr(w, role_name(c->role));
     jw_key(w, "start_ts");
     jw_time_us(w, c->first_ts);
     jw_key(w, "outcome");

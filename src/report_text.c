@@ -26,6 +26,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/role.h"
 #include "tlsinspect/tls_names.h"
 
 #define REPORT_FOLD_PORTS   10   /* client ports listed on a "(and N more ...)" line */
@@ -490,6 +491,7 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
 
 struct ep_row {
     char server[64];
+    const char *role;
     size_t conns, complete, failed, other;
     char auth[48];
     char *leaf;           /* escaped, owned */
@@ -524,6 +526,50 @@ static void verdict_desc(const struct conn *c, char *buf, size_t len)
     snprintf(buf, len, "%s%s", x509_chain_result_name(v->result), name);
 }
 
+/* The verdicts of an endpoint's verified connections: "ok, name ok" when
+ * they agree, else the mix by count ("17 ok, 3 self_signed, 1 expired;
+ * 2 name mismatch"), most frequent first. */
+static void verdict_mix(const struct analysis *a, const size_t *idx, size_t n, char *buf, size_t len)
+{
+    size_t count[X509_CHAIN_OTHER + 1] = {0}, kinds = 0, mism = 0, checked = 0, first = SIZE_MAX;
+    size_t off = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct conn *c = a->conns[idx[i]];
+        if (!c->verify.done || (unsigned)c->verify.verdict.result > X509_CHAIN_OTHER)
+            continue;
+        if (first == SIZE_MAX)
+            first = idx[i];
+        if (count[c->verify.verdict.result]++ == 0)
+            kinds++;
+        if (c->verify.verdict.name_checked) {
+            checked++;
+            mism += !c->verify.verdict.name_ok;
+        }
+    }
+    snprintf(buf, len, "-");
+    if (first == SIZE_MAX)
+        return;
+    if (kinds == 1 && (mism == 0 || mism == checked)) {
+        verdict_desc(a->conns[first], buf, len);
+        return;
+    }
+    for (size_t k = 0; k < kinds; k++) {
+        size_t best = 0;
+        for (size_t r = 1; r <= X509_CHAIN_OTHER; r++)
+            if (count[r] > count[best])
+                best = r;
+        int w = snprintf(buf + off, len - off, "%s%zu %s", k ? ", " : "", count[best],
+                         x509_chain_result_name((enum x509_chain_result)best));
+        count[best] = 0;
+        if (w < 0 || (size_t)w >= len - off)
+            return;
+        off += (size_t)w;
+    }
+    if (mism > 0)
+        snprintf(buf + off, len - off, "; %zu name mismatch", mism);
+}
+
 static void ep_fill(struct tctx *t, struct ep_row *r, const size_t *idx, size_t n)
 {
     const struct analysis *a = t->a;
@@ -534,6 +580,7 @@ static void ep_fill(struct tctx *t, struct ep_row *r, const size_t *idx, size_t 
 
     memset(r, 0, sizeof(*r));
     endpoint_str(&a->conns[idx[0]]->server, r->server, sizeof(r->server));
+    r->role = role_name(a->conns[idx[0]]->role);
     for (size_t i = 0; i < n; i++) {
         const struct conn *c = a->conns[idx[i]];
         r->conns++;
@@ -580,20 +627,14 @@ static void ep_fill(struct tctx *t, struct ep_row *r, const size_t *idx, size_t 
         }
     }
 
-    snprintf(r->verdict, sizeof(r->verdict), "-");
-    for (size_t i = 0; i < n; i++) {
-        const struct conn *c = a->conns[idx[i]];
-        if (c->verify.done && (best == SIZE_MAX || same_leaf(leaf_of(c), leaves[best]))) {
-            verdict_desc(c, r->verdict, sizeof(r->verdict));
-            break;
-        }
-    }
+    verdict_mix(a, idx, n, r->verdict, sizeof(r->verdict));
 }
 
 static void ep_table(struct tctx *t, const size_t *order, size_t n, size_t nep)
 {
     struct ep_row *rows = calloc(nep ? nep : 1, sizeof(*rows));
     size_t nr = 0, w_srv = strlen("server"), w_auth = strlen("auth"), w_leaf = strlen("leaf certificate");
+    size_t w_role = strlen("role");
 
     if (rows == NULL) {
         t->oom = true;
@@ -609,17 +650,21 @@ static void ep_table(struct tctx *t, const size_t *order, size_t n, size_t nep)
             w_srv = strlen(rows[nr].server);
         if (strlen(rows[nr].auth) > w_auth)
             w_auth = strlen(rows[nr].auth);
+        if (strlen(rows[nr].role) > w_role)
+            w_role = strlen(rows[nr].role);
         if (rows[nr].leaf && text_width(rows[nr].leaf) > w_leaf)
             w_leaf = text_width(rows[nr].leaf);
         nr++;
         i = j;
     }
     fputc('\n', t->out);
-    fprintf(t->out, "%-*s  conns  complete  failed  other  %-*s  %-*s  verdict\n",
-            (int)w_srv, "server", (int)w_auth, "auth", (int)w_leaf, "leaf certificate");
+    fprintf(t->out, "%-*s  %-*s  conns  complete  failed  other  %-*s  %-*s  verdict\n",
+            (int)w_srv, "server", (int)w_role, "role", (int)w_auth, "auth", (int)w_leaf,
+            "leaf certificate");
     for (size_t i = 0; i < nr; i++) {
         struct ep_row *r = &rows[i];
-        fprintf(t->out, "%-*s  %5zu  %8zu  ", (int)w_srv, r->server, r->conns, r->complete);
+        fprintf(t->out, "%-*s  %-*s  %5zu  %8zu  ", (int)w_srv, r->server, (int)w_role, r->role,
+                r->conns, r->complete);
         if (r->failed)
             tcolor(t, C_RED);
         fprintf(t->out, "%6zu", r->failed);

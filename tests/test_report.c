@@ -576,7 +576,7 @@ static void test_json_document(void **state)
     /* (a) */
     json_t *c = json_array_get(conns, 0);
     static const char *const conn_keys[] = {
-        "id", "client", "server", "start_ts", "outcome", "tcp", "client_hello", "server_hello",
+        "id", "client", "server", "role", "start_ts", "outcome", "tcp", "client_hello", "server_hello",
         "server_certificates", "certificate_request", "client_certificates", "alerts",
         "verification", "findings"};
     assert_keys(c, conn_keys, sizeof(conn_keys) / sizeof(conn_keys[0]));
@@ -1174,8 +1174,8 @@ static void test_text_ladder(void **state)
     assert_non_null(strstr(out, "\n4 TLS connections on 2 server endpoints\n"));
 
     /* endpoint table: 6972 (3 conns: 2 failed, 1 incomplete) sorted before 8443 */
-    const char *r6972 = strstr(out, "\n10.48.36.215:6972      3         0       2      1  ECDSA");
-    const char *r8443 = strstr(out, "\n10.48.36.215:8443      1         1       0      0  RSA  ");
+    const char *r6972 = strstr(out, "\n10.48.36.215:6972  generic      3         0       2      1  ECDSA");
+    const char *r8443 = strstr(out, "\n10.48.36.215:8443  generic      1         1       0      0  RSA  ");
     assert_non_null(r6972);
     assert_non_null(r8443);
     assert_true(r6972 < r8443);

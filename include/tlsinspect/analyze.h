@@ -15,11 +15,13 @@
 #include "tlsinspect/capture.h"
 #include "tlsinspect/conn.h"
 #include "tlsinspect/flow.h"
+#include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/x509.h"
 
 #define ANALYZE_MAX_NAMES    256   /* --name options */
 #define ANALYZE_MAX_WARNINGS 256   /* distinct warnings kept */
+#define ANALYZE_MAX_SSH      64    /* distinct client/server pairs of SSH tunnels kept */
 
 struct analyze_name {               /* --name ADDR=NAME */
     struct conn_endpoint addr;      /* port unused */
@@ -42,6 +44,7 @@ struct analyze_opts {
     int64_t at_time;                /* seconds, for AT_FIXED */
     int64_t now;                    /* seconds: "now" (main passes time(NULL)) */
     const char *keylog;
+    struct role_map roles;          /* --role PORT=ROLE */
     struct flow_limits flow_limits;
     struct tls_limits tls_limits;
     void (*progress)(void *ctx, uint64_t done, uint64_t total);  /* may be NULL */
@@ -57,6 +60,13 @@ struct analyze_opts {
     struct x509_pool *pool;
 };
 void analyze_opts_default(struct analyze_opts *o);
+
+/* TCP connections to an ssh-role port (the traversal zone's SSH tunnels,
+ * 2222): not TLS, so not connections of the report, but worth saying. */
+struct analyze_ssh {
+    struct conn_endpoint client, server;   /* ports: server's only */
+    uint64_t conns;
+};
 
 /* A capture-level finding (not tied to one connection). */
 struct analyze_global_finding {
@@ -74,6 +84,8 @@ struct analysis {
     size_t nconns;
     struct analyze_global_finding *global;   /* CAPTURE_TRUNCATED, LIMIT_REACHED ... */
     size_t nglobal;
+    struct analyze_ssh ssh[ANALYZE_MAX_SSH];
+    size_t nssh;
     char *warnings[ANALYZE_MAX_WARNINGS];
     size_t nwarnings;
     uint64_t warnings_dropped;
