@@ -2,7 +2,8 @@
  *
  * Layout (SPEC "Outputs", text):
  *   1. header: files, time span, connections and server endpoints;
- *   2. one line per server endpoint (sorted by address, then port);
+ *   2. the problems, one per root cause with its fix (problems.c);
+ *   2b. one line per server endpoint (sorted by address, then port);
  *   3. the connections that have findings (warning or error; info and
  *      connections without findings only with -v), each as a compact ladder
  *      followed by its findings and their remedies.  Identical repeated
@@ -10,7 +11,8 @@
  *      "(and N more identical connections: ports ...)" unless -v;
  *   4. capture-level findings and warnings;
  *   5. the summary line.
- * -q prints only one line per finding (folded the same way) and the summary.
+ * -q prints only one line per finding (folded the same way) with its fix
+ * line, and the summary.
  *
  * Every string that came off the wire or out of a certificate is printed
  * through report_escape(..., printable = true): control bytes and invalid
@@ -25,6 +27,7 @@
 
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
+#include "tlsinspect/problems.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/role.h"
 #include "tlsinspect/tls_names.h"
@@ -1133,6 +1136,12 @@ static void quiet_lines(struct tctx *t, const struct fold *f)
             if (f->count[g] > 1)
                 fprintf(t->out, "  (%zu connections)", f->count[g]);
             fputc('\n', t->out);
+            /* quiet drops the ladders, not what to do */
+            if (fd->remedy != NULL && fd->remedy[0]) {
+                fputs("  fix: ", t->out);
+                tputs(t, fd->remedy);
+                fputc('\n', t->out);
+            }
         }
     }
 }
@@ -1258,6 +1267,8 @@ int report_text(FILE *out, const struct analysis *a, const struct report_opts *o
         qsort_r(order, n, sizeof(size_t), order_cmp, &sc);
         size_t nep = count_endpoints(&t, order, n);
         header(&t, n, nep);
+        if (problems_text(out, a, o->color) == TI_ENOMEM)   /* the first screen: what to fix */
+            t.oom = true;
         if (n > 0)
             ep_table(&t, order, n, nep);
         for (size_t g = 0; g < f.ngroups; g++) {

@@ -552,9 +552,9 @@ static void test_json_document(void **state)
     char *out = run(&f->a, REPORT_JSON, false, false, false);
     json_t *doc = parse(out);
 
-    static const char *const top[] = {"tool", "inputs", "first_ts", "last_ts", "connections",
+    static const char *const top[] = {"tool", "inputs", "first_ts", "last_ts", "problems", "connections",
                                       "summary", "findings", "warnings"};
-    assert_keys(doc, top, 8);
+    assert_keys(doc, top, 9);
     json_t *tool = json_object_get(doc, "tool");
     assert_string_equal(sget(tool, "name"), "tlsinspect");
     assert_string_equal(sget(tool, "version"), "0.1.0");
@@ -1259,7 +1259,9 @@ static void test_text_quiet(void **state)
     char *out = run(&f->a, REPORT_TEXT, false, false, true);
     assert_null(strstr(out, "ClientHello"));
     assert_null(strstr(out, "tlsinspect "));
-    assert_null(strstr(out, "fix:"));
+    assert_null(strstr(out, "Problems:"));
+    /* -q keeps the fix lines: one after each finding line that has a remedy */
+    assert_non_null(strstr(out, "(2 connections)\n  fix: "));
     assert_non_null(strstr(out, "10.48.36.215:6972  CHAIN_SELF_SIGNED  server certificate "
                                 "CN=cucm-EC.steven.lab is self-signed and not trusted  (2 connections)\n"));
     assert_non_null(strstr(out, "10.48.36.215:6972  ECDSA_SELECTED  "));
@@ -1267,11 +1269,15 @@ static void test_text_quiet(void **state)
     assert_non_null(strstr(out, "capture  CAPTURE_TRUNCATED  "));
     assert_non_null(strstr(out, "4 connections: 1 complete, 2 failed, 1 incomplete, 0 encrypted; "
                                 "findings: 5 error, 3 warning\n"));
-    /* 3 + 1 finding lines, 1 capture line, 1 summary */
-    size_t lines = 0;
+    /* 3 + 1 finding lines, the three with a remedy followed by their fix line,
+     * 1 capture line, 1 summary */
+    size_t lines = 0, fixes = 0;
     for (const char *p = out; *p; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, 6);
+    for (const char *p = out; (p = strstr(p, "\n  fix: ")) != NULL; p++)
+        fixes++;
+    assert_int_equal(fixes, 3);
+    assert_int_equal(lines, 9);
     free(out);
 }
 
