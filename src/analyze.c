@@ -371,6 +371,54 @@ static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct
 
 /* ---- the run -------------------------------------------------------------------- */
 
+/* A segment on a port not inspected whose payload starts a TLS handshake
+ * record holding a ClientHello (RFC 8446 5.1: type 22, version 3.x; 4.1.2:
+ * msg_type 1): counted by the server port, so the report can say "TLS on
+ * 443: add -p 443".  Out of line: the per-packet loop only pays the test
+ * that the port is not selected. */
+__attribute__((noinline, cold))
+static void note_other_port(struct analysis *a, const struct pkt_info *pi)
+{
+    const uint8_t *b = pi->payload;
+    size_t i;
+
+    if (pi->payload_len < 6 || b[0] != 22 || b[1] != 3 || b[2] > 4 || b[5] != 1)
+        return;
+    for (i = 0; i < a->nother && a->other[i].port != pi->dport; i++)
+        ;
+    if (i == a->nother) {
+        if (a->nother == ANALYZE_MAX_OTHER) {
+            a->other_dropped++;
+            return;
+        }
+        a->other[a->nother].port = pi->dport;
+        a->other[a->nother++].hellos = 0;
+    }
+    a->other[i].hellos++;
+}
+
+static int other_cmp(const void *x, const void *y)
+{
+    const struct analyze_other_port *p = x, *q = y;
+    return p->port < q->port ? -1 : p->port > q->port;
+}
+
+static int copy_scope(struct analysis *a, const struct analyze_opts *o)
+{
+    struct analyze_scope *s = &a->scope;
+
+    memcpy(s->ports, o->ports, sizeof(s->ports));
+    s->nports = o->nports;
+    s->all_ports = o->all_ports;
+    s->roles = o->roles;
+    if ((o->trust.cafile && !(s->cafile = strdup(o->trust.cafile))) ||
+        (o->trust.capath && !(s->capath = strdup(o->trust.capath))) ||
+        (o->trust.client_cafile && !(s->client_cafile = strdup(o->trust.client_cafile))) ||
+        (o->keylog && !(s->keylog = strdup(o->keylog))))
+        return TI_ENOMEM;
+    return TI_OK;
+}
+
 /* The per-packet loop.  `hot`: GCC judges a function reached once from
  * main() by its call count, not by its loop, and optimises it for size:
  * the packet-info memset inlined here then becomes `rep stos`, whose
@@ -395,8 +443,11 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
         r = decode_packet(pkt.linktype, pkt.data, pkt.caplen, pkt.len, &pi);
         if ((unsigned)r < sizeof(a->decode_counts) / sizeof(a->decode_counts[0]))
             a->decode_counts[r]++;
-        if (r == DECODE_TCP)
+        if (r == DECODE_TCP) {
+            if (pi.payload_len > 0 && !o->all_ports && !flow_port_selected(ft, pi.sport, pi.dport))
+                note_other_port(a, &pi);
             flow_packet(ft, &pi, pkt.ts);
+        }
         if (x->oom)
             return TI_ENOMEM;
         if (o->progress != NULL && a->packets % ANALYZE_PROGRESS_EVERY == 0) {
@@ -571,6 +622,11 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     capture_close(cap);
     cap = NULL;
 
+    if (a->nother > 1)
+        qsort(a->other, a->nother, sizeof(a->other[0]), other_cmp);
+    rc = copy_scope(a, o);
+    if (rc != TI_OK)
+        goto fail;
     if (a->nconns > 1)
         qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
     for (size_t i = 0; i < a->nconns; i++) {
@@ -612,6 +668,10 @@ void analysis_free(struct analysis *a)
     free(a->global);
     for (size_t i = 0; i < a->nwarnings; i++)
         free(a->warnings[i]);
+    free(a->scope.cafile);
+    free(a->scope.capath);
+    free(a->scope.client_cafile);
+    free(a->scope.keylog);
     x509_pool_free(a->pool_owned);
     tls_names_free(a->names_owned);
     tls_keylog_free(a->keylog);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # cli_output.sh - -o refuses to write over any input (exit 2, the input left
-# byte for byte as it was) and replaces an existing report only whole.
+# byte for byte as it was) and replaces an existing report only whole; the
+# text report's first lines say what was and was not looked at.
 set -u
 bin=$1
 pass=0; fail=0
@@ -47,6 +48,22 @@ before=$(sum "$tmp/r.json")
 "$bin" -f json -o "$tmp/r.json" "$tmp/does-not-exist.pcap" 2> /dev/null; rc=$?
 if [ $rc -eq 2 ] && [ "$(sum "$tmp/r.json")" = "$before" ]; then ok; else bad "failed run changed r.json (exit $rc)"; fi
 if ls -a "$tmp" | grep -q '^\.tlsinspect-'; then bad "a temporary file was left behind"; else ok; fi
+
+# header: ports, trust store (a banner without one), key log; TLS on ports
+# not inspected named with the -p that adds them; the verdict mix
+has() { if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks: $2"; fi; }
+"$bin" captures/many-flows.pcap > "$tmp/mf.txt"
+has "$tmp/mf.txt" "inspected: TCP 8443 (cucm), 6972 (cucm); trust store: none; key log: none"
+has "$tmp/mf.txt" "NO TRUST STORE: server chains are not checked"
+has "$tmp/mf.txt" "TLS also on ports not inspected: 443 (2 ClientHellos), 5061 (4 ClientHellos, SIP TLS): add them with -p 8443,6972,443,5061 or -p all"
+"$bin" -p 6972 --cafile captures/pki/expressway-trust.pem --keylog captures/tls13-keylog.keys \
+    captures/traversal-7001.pcap captures/post-upgrade.pcap > "$tmp/tr.txt"
+has "$tmp/tr.txt" "trust store: --cafile captures/pki/expressway-trust.pem; key log: captures/tls13-keylog.keys"
+has "$tmp/tr.txt" "7001 (1 ClientHello, traversal zone), 8443 (4 ClientHellos, Expressway-C to CUCM/IM&P/Unity): add them with -p 6972,7001,8443 or -p all"
+if grep -q "NO TRUST STORE" "$tmp/tr.txt"; then bad "banner with a trust store"; else ok; fi
+"$bin" -p all --cafile captures/pki/expressway-trust.pem captures/many-flows.pcap > "$tmp/all.txt"
+has "$tmp/all.txt" "16 self_signed, 2 ok"
+if grep -q "ports not inspected" "$tmp/all.txt"; then bad "-p all has no port not inspected"; else ok; fi
 
 echo "cli output checks: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

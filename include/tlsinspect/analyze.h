@@ -22,6 +22,7 @@
 #define ANALYZE_MAX_NAMES    256   /* --name options */
 #define ANALYZE_MAX_WARNINGS 256   /* distinct warnings kept */
 #define ANALYZE_MAX_SSH      64    /* distinct client/server pairs of SSH tunnels kept */
+#define ANALYZE_MAX_OTHER    64    /* ports not inspected on which TLS was seen, kept */
 
 struct analyze_name {               /* --name ADDR=NAME */
     struct conn_endpoint addr;      /* port unused */
@@ -68,6 +69,24 @@ struct analyze_ssh {
     uint64_t conns;
 };
 
+/* A port not inspected (not in --ports) to which a TLS ClientHello went:
+ * the report names it so that 443 or 5061 traffic is not dropped without
+ * a word. */
+struct analyze_other_port {
+    uint16_t port;
+    uint64_t hellos;                /* segments that start a ClientHello record */
+};
+
+/* What the analysis was told to look at, for the reports' header: copies
+ * of the options (owned). */
+struct analyze_scope {
+    uint16_t ports[FLOW_MAX_PORTS];
+    size_t nports;
+    bool all_ports;
+    struct role_map roles;          /* --role */
+    char *cafile, *capath, *client_cafile, *keylog;   /* NULL when not given */
+};
+
 /* A capture-level finding (not tied to one connection). */
 struct analyze_global_finding {
     int id;                         /* enum finding_id */
@@ -86,6 +105,10 @@ struct analysis {
     size_t nglobal;
     struct analyze_ssh ssh[ANALYZE_MAX_SSH];
     size_t nssh;
+    struct analyze_other_port other[ANALYZE_MAX_OTHER];   /* by port */
+    size_t nother;
+    uint64_t other_dropped;         /* hellos on ports beyond ANALYZE_MAX_OTHER */
+    struct analyze_scope scope;
     char *warnings[ANALYZE_MAX_WARNINGS];
     size_t nwarnings;
     uint64_t warnings_dropped;
