@@ -581,14 +581,30 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
             goto fail;
         a->pool = a->pool_owned;
     }
+    {
+        const char *const *w;
+        size_t nw = x509_pool_warnings(a->pool, &w);
+        for (size_t i = 0; i < nw; i++)
+            analysis_warn(a, "%s", w[i]);
+    }
     verify_base = x509_verify_count(a->pool);
     if (o->keylog != NULL) {
         struct an_keylog_warn w = {a, o->keylog};
         rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
-        if (rc != TI_OK)
+        if (rc != TI_OK) {
+            char why[512];
+            snprintf(why, sizeof(why), "%s", errbuf);
+            snprintf(errbuf, errlen, "--keylog %s", why);
             goto fail;
-        if (a->keylog->n_entries == 0)
-            analysis_warn(a, "%s: no TLS secrets in the key log", o->keylog);
+        }
+        /* Not a key log at all (a binary, the wrong file): a usage error,
+         * not a report where every TLS 1.3 certificate stays hidden. */
+        if (a->keylog->n_entries == 0) {
+            snprintf(errbuf, errlen, "--keylog %s: not an NSS key log (no valid line such as "
+                     "CLIENT_RANDOM or SERVER_HANDSHAKE_TRAFFIC_SECRET)", o->keylog);
+            rc = TI_EUSAGE;
+            goto fail;
+        }
     }
     rc = tls_fp_memo_new(&x.memo);
     if (rc != TI_OK) {

@@ -62,7 +62,7 @@ static const char usage_text[] =
 "  -o, --output FILE       write the report to FILE (never over an input)  [stdout]\n"
 "      --color WHEN        auto, always or never                         [auto]\n"
 "  -v, --verbose           text: every connection, cipher suite and certificate field\n"
-"  -q, --quiet             text: findings only\n"
+"  -q, --quiet             text: findings only, with their fix lines\n"
 "      --fail-on LIST      finding ids, or error, warning, info, none, that make the\n"
 "                          exit status 1                                [error]\n"
 "      --max-connections N connections tracked at once               [262144]\n"

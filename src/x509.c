@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -62,6 +63,9 @@ struct x509_pool {
     EVP_MD_CTX *md;                /* reused for every digest */
 
     struct x509_pool_str *strs;    /* verdicts' matched names, newest first */
+
+    char *warnings[X509_POOL_MAX_WARNINGS]; /* trust store loading: damaged PEM blocks */
+    size_t n_warnings;
 };
 
 /* A string the pool keeps for verdicts to point at (x509_verdict.matched):
@@ -758,37 +762,91 @@ done:
 
 /* Add every certificate of a PEM bundle (CERTIFICATE or TRUSTED
  * CERTIFICATE blocks) or, failing that, of a single DER certificate. */
-static int trust_add(X509_STORE *store, const uint8_t *buf, size_t len, size_t *added,
-                     char *why, size_t whylen)
+static void pool_warn(struct x509_pool *pool, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void pool_warn(struct x509_pool *pool, const char *fmt, ...)
+{
+    va_list ap;
+    char *m = NULL;
+
+    if (pool->n_warnings >= X509_POOL_MAX_WARNINGS)
+        return;
+    va_start(ap, fmt);
+    if (vasprintf(&m, fmt, ap) < 0)
+        m = NULL;
+    va_end(ap);
+    if (m != NULL)
+        pool->warnings[pool->n_warnings++] = m;
+}
+
+static bool pem_is_cert(const char *name)
+{
+    return strcmp(name, PEM_STRING_X509) == 0 || strcmp(name, PEM_STRING_X509_OLD) == 0 ||
+           strcmp(name, PEM_STRING_X509_TRUSTED) == 0;
+}
+
+/* The certificates of a PEM bundle, block by block: a trust store exported
+ * by hand often has one block damaged (a line lost in copy and paste);
+ * that block is skipped with a warning naming the file and its number,
+ * the others are kept.  Failing that, a single DER certificate. */
+static int trust_add(struct x509_pool *pool, X509_STORE *store, const char *path,
+                     const uint8_t *buf, size_t len, size_t *added, char *why, size_t whylen)
 {
     BIO *bio = BIO_new_mem_buf(buf, (int)len);
-    STACK_OF(X509_INFO) *infos;
     const unsigned char *p = buf;
     X509 *x;
-    size_t found = 0;
+    size_t found = 0, block = 0;
     int rc = TI_OK;
 
     why[0] = '\0';
     if (bio == NULL)
         return TI_ENOMEM;
-    infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (infos == NULL) {
-        openssl_err_text(why, whylen, "PEM error");
-    } else {
-        for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
-            X509_INFO *inf = sk_X509_INFO_value(infos, i);
-            if (inf->x509 == NULL)
-                continue;
-            if (X509_STORE_add_cert(store, inf->x509) != 1) {
-                rc = TI_ENOMEM;
+    for (;;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long dlen = 0;
+        size_t before = (size_t)BIO_pending(bio);
+
+        if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1) {
+            unsigned long e = ERR_peek_last_error();
+            /* no further "-----BEGIN": the end of the bundle */
+            if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
                 break;
-            }
-            found++;
+            block++;
+            if (why[0] == '\0')
+                openssl_err_text(why, whylen, "PEM error");
+            pool_warn(pool, "%s: PEM block %zu is damaged (%s); skipped, the other blocks are kept",
+                      path, block, why);
+            ERR_clear_error();
+            if ((size_t)BIO_pending(bio) >= before)
+                break;              /* nothing consumed: stop rather than spin */
+            continue;
         }
-        sk_X509_INFO_pop_free(infos, X509_INFO_free);
+        block++;
+        if (pem_is_cert(name)) {
+            const unsigned char *q = data;
+            x = strcmp(name, PEM_STRING_X509_TRUSTED) == 0 ? d2i_X509_AUX(NULL, &q, dlen)
+                                                           : d2i_X509(NULL, &q, dlen);
+            if (x == NULL || q != data + dlen) {
+                pool_warn(pool, "%s: PEM block %zu is not a valid certificate; skipped, the "
+                          "other blocks are kept", path, block);
+            } else if (X509_STORE_add_cert(store, x) != 1) {
+                rc = TI_ENOMEM;
+            } else {
+                found++;
+            }
+            X509_free(x);
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+        ERR_clear_error();
+        if (rc != TI_OK)
+            break;
     }
-    if (rc == TI_OK && found == 0 && len > 0) {
+    BIO_free(bio);
+    if (rc == TI_OK && found == 0 && block == 0 && len > 0) {
         x = d2i_X509(NULL, &p, (long)len);
         if (x != NULL && p == buf + len) {
             if (X509_STORE_add_cert(store, x) == 1)
@@ -803,28 +861,31 @@ static int trust_add(X509_STORE *store, const uint8_t *buf, size_t len, size_t *
     return rc;
 }
 
-static int trust_file(X509_STORE *store, const char *path, char *errbuf, size_t errlen)
+/* Errors name the option at fault: "--cafile /x: No such file or directory". */
+static int trust_file(struct x509_pool *pool, X509_STORE *store, const char *opt, const char *path,
+                      char *errbuf, size_t errlen)
 {
-    char why[256];
+    char why[256], what[4200];
     uint8_t *buf;
     size_t len, added = 0;
     int rc = trust_read(path, &buf, &len, why, sizeof(why));
 
+    snprintf(what, sizeof(what), "%s %s", opt, path);
     if (rc != TI_OK) {
-        set_err(errbuf, errlen, path, why);
+        set_err(errbuf, errlen, what, why);
         return rc == TI_ENOMEM ? rc : TI_EIO;
     }
-    rc = trust_add(store, buf, len, &added, why, sizeof(why));
+    rc = trust_add(pool, store, path, buf, len, &added, why, sizeof(why));
     free(buf);
     if (rc != TI_OK) {
-        set_err(errbuf, errlen, path, "out of memory");
+        set_err(errbuf, errlen, what, "out of memory");
         return rc;
     }
     if (added == 0) {
         char msg[320];
         snprintf(msg, sizeof(msg), "no certificate found%s%s%s", why[0] ? " (" : "", why,
                  why[0] ? ")" : "");
-        set_err(errbuf, errlen, path, msg);
+        set_err(errbuf, errlen, what, msg);
         return TI_EIO;
     }
     return TI_OK;
@@ -832,14 +893,17 @@ static int trust_file(X509_STORE *store, const char *path, char *errbuf, size_t 
 
 /* --capath: every regular file of the directory whatever its name (not
  * only OpenSSL's hash.0 links); files that hold no certificate are skipped. */
-static int trust_dir(X509_STORE *store, const char *dir, char *errbuf, size_t errlen)
+static int trust_dir(struct x509_pool *pool, X509_STORE *store, const char *dir, char *errbuf,
+                     size_t errlen)
 {
     DIR *d = opendir(dir);
     size_t added = 0, seen = 0;
     int rc = TI_OK;
+    char what[4200];
 
+    snprintf(what, sizeof(what), "--capath %s", dir);
     if (d == NULL) {
-        set_err(errbuf, errlen, dir, strerror(errno));
+        set_err(errbuf, errlen, what, strerror(errno));
         return TI_EIO;
     }
     for (;;) {
@@ -867,18 +931,18 @@ static int trust_dir(X509_STORE *store, const char *dir, char *errbuf, size_t er
         rc = TI_OK;
         if (buf == NULL)
             continue;               /* unreadable: skip like OpenSSL's -CApath */
-        rc = trust_add(store, buf, len, &added, why, sizeof(why));
+        rc = trust_add(pool, store, path, buf, len, &added, why, sizeof(why));
         free(buf);
         if (rc != TI_OK)
             break;
     }
     closedir(d);
     if (rc != TI_OK) {
-        set_err(errbuf, errlen, dir, "out of memory");
+        set_err(errbuf, errlen, what, "out of memory");
         return rc;
     }
     if (added == 0) {
-        set_err(errbuf, errlen, dir, "no certificate found");
+        set_err(errbuf, errlen, what, "no certificate found");
         return TI_EIO;
     }
     return TI_OK;
@@ -916,9 +980,10 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
             goto fail;
         }
         if (opts->cafile != NULL)
-            rc = trust_file(pool->store[X509_ROLE_SERVER], opts->cafile, errbuf, errlen);
+            rc = trust_file(pool, pool->store[X509_ROLE_SERVER], "--cafile", opts->cafile, errbuf,
+                            errlen);
         if (rc == TI_OK && opts->capath != NULL)
-            rc = trust_dir(pool->store[X509_ROLE_SERVER], opts->capath, errbuf, errlen);
+            rc = trust_dir(pool, pool->store[X509_ROLE_SERVER], opts->capath, errbuf, errlen);
         if (rc != TI_OK)
             goto fail;
     }
@@ -928,7 +993,8 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
             rc = TI_ENOMEM;
             goto fail;
         }
-        rc = trust_file(pool->store[X509_ROLE_CLIENT], opts->client_cafile, errbuf, errlen);
+        rc = trust_file(pool, pool->store[X509_ROLE_CLIENT], "--client-cafile", opts->client_cafile,
+                        errbuf, errlen);
         if (rc != TI_OK)
             goto fail;
     }
@@ -952,10 +1018,18 @@ static void vcache_clear(struct x509_pool *pool)
     pool->n_verdicts = 0;
 }
 
+size_t x509_pool_warnings(const struct x509_pool *pool, const char *const **out)
+{
+    *out = (const char *const *)pool->warnings;
+    return pool->n_warnings;
+}
+
 void x509_pool_free(struct x509_pool *pool)
 {
     if (pool == NULL)
         return;
+    for (size_t i = 0; i < pool->n_warnings; i++)
+        free(pool->warnings[i]);
     if (pool->slots != NULL) {
         for (size_t i = 0; i < pool->n_slots; i++)
             cert_free(pool->slots[i]);

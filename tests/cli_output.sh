@@ -65,5 +65,13 @@ if grep -q "NO TRUST STORE" "$tmp/tr.txt"; then bad "banner with a trust store";
 has "$tmp/all.txt" "16 self_signed, 2 ok"
 if grep -q "ports not inspected" "$tmp/all.txt"; then bad "-p all has no port not inspected"; else ok; fi
 
+# errors name the option at fault; a file that is not a key log is refused
+"$bin" --keylog "$bin" captures/tls13-keylog.pcap > /dev/null 2> "$tmp/err"; rc=$?
+if [ $rc -eq 2 ] && grep -q "^tlsinspect: --keylog .*: not an NSS key log" "$tmp/err"; then ok
+else bad "--keylog binary: exit $rc: $(cat "$tmp/err")"; fi
+"$bin" --cafile "$tmp/none.pem" captures/post-upgrade.pcap > /dev/null 2> "$tmp/err"; rc=$?
+if [ $rc -eq 2 ] && grep -q "^tlsinspect: --cafile $tmp/none.pem: No such file" "$tmp/err"; then ok
+else bad "--cafile missing: exit $rc: $(cat "$tmp/err")"; fi
+
 echo "cli output checks: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
