@@ -653,6 +653,18 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         findings_run(c, a->names);
     }
     a->verifications = x509_verify_count(a->pool) - verify_base;
+    /* a --name for an address no connection went to is likely a typo */
+    for (size_t k = 0; k < o->nnames; k++) {
+        const struct conn_endpoint *e = &o->names[k].addr;
+        bool used = false;
+        char ip[64];
+        for (size_t i = 0; i < a->nconns && !used; i++)
+            used = a->conns[i]->server.ipver == e->ipver &&
+                   memcmp(a->conns[i]->server.ip, e->ip, sizeof(e->ip)) == 0;
+        if (!used)
+            analysis_warn(a, "--name %s=%s: no connection to that address in the capture",
+                          conn_ip_str(e, ip, sizeof(ip)), o->names[k].name);
+    }
     rc = global_findings(a);
     if (rc != TI_OK)
         goto fail;

@@ -197,19 +197,51 @@ static int parse_name(char *s, struct analyze_opts *o)
     return 0;
 }
 
-/* ISO-8601: 2026-03-10T16:55:26Z, 2026-03-10 16:55:26, 2026-03-10. UTC. */
+/* ISO-8601 as Expressway logs write it: 2022-07-11T18:55:25.910+02:00,
+ * 2026-03-10T16:55:26Z, 2026-03-10 16:55:26, 2026-03-10T16:55Z, 2026-03-10.
+ * Fractional seconds are accepted and dropped (verification is to the
+ * second); an offset (+hh:mm, +hhmm, -hh:mm) is applied; none means UTC. */
 static int parse_time(const char *s, int64_t *out)
 {
-    static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
-                                       "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%MZ", "%Y-%m-%d"};
+    static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
+                                       "%Y-%m-%d"};
     for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
         struct tm tm;
+        long off = 0;
         memset(&tm, 0, sizeof(tm));
         const char *end = strptime(s, fmts[i], &tm);
-        if (end != NULL && *end == '\0') {
-            *out = (int64_t)timegm(&tm);
-            return 0;
+        if (end == NULL)
+            continue;
+        if (i < 2 && *end == '.') {              /* fractional seconds */
+            const char *d = ++end;
+            while (*end >= '0' && *end <= '9')
+                end++;
+            if (end == d)
+                continue;
         }
+        if (*end == 'Z') {
+            end++;
+        } else if ((*end == '+' || *end == '-') && i < 3) {
+            int sign = *end == '-' ? -1 : 1, hh, mm;
+            const char *q = end + 1;
+            if (!(q[0] >= '0' && q[0] <= '9' && q[1] >= '0' && q[1] <= '9'))
+                continue;
+            hh = (q[0] - '0') * 10 + (q[1] - '0');
+            q += 2;
+            if (*q == ':')
+                q++;
+            if (!(q[0] >= '0' && q[0] <= '9' && q[1] >= '0' && q[1] <= '9'))
+                continue;
+            mm = (q[0] - '0') * 10 + (q[1] - '0');
+            if (hh > 23 || mm > 59)
+                continue;
+            off = sign * (hh * 3600L + mm * 60L);
+            end = q + 2;
+        }
+        if (*end != '\0')
+            continue;
+        *out = (int64_t)timegm(&tm) - off;       /* local time minus its offset is UTC */
+        return 0;
     }
     return -1;
 }
@@ -440,7 +472,8 @@ int main(int argc, char **argv)
         }
     }
 
-    while ((c = getopt_long(nargs, argv, "p:f:o:vqhV", long_opts, NULL)) != -1) {
+    opterr = 0;         /* our messages: "tlsinspect: ...", not argv[0]'s path */
+    while ((c = getopt_long(nargs, argv, ":p:f:o:vqhV", long_opts, NULL)) != -1) {
         size_t sz;
         switch (c) {
         case 'p':
@@ -525,9 +558,12 @@ int main(int argc, char **argv)
         case 'V':
             printf("tlsinspect %s\n", TLSINSPECT_VERSION);
             return EXIT_OK;
+        case ':':
+            return usage_error("option '%s' needs an argument", argv[optind - 1]);
         default:
-            fprintf(stderr, "Try 'tlsinspect --help' for more information.\n");
-            return EXIT_USAGE;
+            if (optopt != 0)
+                return usage_error("unknown option '-%c'", optopt);
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (strcmp(color, "always") == 0)

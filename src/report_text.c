@@ -288,9 +288,12 @@ static void sev_color_id(struct tctx *t, enum finding_severity s)
  * server endpoint, same client IP, same first ClientHello cipher list and
  * SNI, same selected suite, same leaf certificate, same outcome and the
  * same finding ids in the same order. */
+/* Identical connections: the same server, hello, outcome, certificate and
+ * findings.  The client's address and port do not count: a cluster of
+ * Expressway-C nodes failing the same way is one ladder. */
 static bool fold_same(const struct conn *x, const struct conn *y)
 {
-    if (endpoint_cmp(&x->server, &y->server) != 0 || !same_ip(&x->client, &y->client))
+    if (endpoint_cmp(&x->server, &y->server) != 0)
         return false;
     if (x->outcome != y->outcome || x->n_ch != y->n_ch)
         return false;
@@ -335,7 +338,6 @@ static uint64_t fold_hash(const struct conn *c)
 
     h = fnv(h, c->server.ip, sizeof(c->server.ip));
     h = fnv(h, &c->server.port, sizeof(c->server.port));
-    h = fnv(h, c->client.ip, sizeof(c->client.ip));
     h = fnv(h, &c->outcome, sizeof(c->outcome));
     if (c->n_ch > 0 && c->ch[0].suites != NULL)
         h = fnv(h, c->ch[0].suites, c->ch[0].n_suites * sizeof(uint16_t));
@@ -434,7 +436,13 @@ static void fold_line(struct tctx *t, const struct fold *f, size_t g)
             fprintf(t->out, ", ... +%zu", more - shown);
             break;
         }
-        fprintf(t->out, "%s %u", shown ? "," : "", (unsigned)t->a->conns[i]->client.port);
+        const struct conn *c = t->a->conns[i];
+        char cb[80];
+        /* another client: its address too */
+        if (same_ip(&c->client, &t->a->conns[f->rep[g]]->client))
+            fprintf(t->out, "%s %u", shown ? "," : "", (unsigned)c->client.port);
+        else
+            fprintf(t->out, "%s %s", shown ? "," : "", endpoint_str(&c->client, cb, sizeof(cb)));
         shown++;
     }
     fputs(")\n", t->out);
@@ -497,6 +505,18 @@ static void scope_lines(struct tctx *t)
         tcolor(t, C_RESET);
         fputc('\n', t->out);
     }
+    /* TLS 1.3 without keys: the hint is worth the first screen even though
+     * TLS13_CERT_HIDDEN itself is info (shown with -v) */
+    size_t hidden = 0;
+    for (size_t i = 0; i < a->nconns; i++)
+        for (size_t k = 0; k < a->conns[i]->n_findings && k < CONN_MAX_FINDINGS; k++)
+            hidden += reported(a->conns[i]) && a->conns[i]->findings[k].id == FINDING_TLS13_CERT_HIDDEN;
+    if (hidden > 0)
+        fprintf(t->out, "%zu TLS 1.3 connection%s hide%s the server certificate: %s\n", hidden,
+                hidden == 1 ? "" : "s", hidden == 1 ? "s" : "",
+                s->keylog ? "the key log given has no usable secrets for them (see -v)"
+                          : "capture with a key log (SSLKEYLOGFILE) and pass it with --keylog, "
+                            "or force TLS 1.2 for the test");
     if (a->nother == 0)
         return;
     fputs("TLS also on ports not inspected: ", t->out);

@@ -73,5 +73,30 @@ else bad "--keylog binary: exit $rc: $(cat "$tmp/err")"; fi
 if [ $rc -eq 2 ] && grep -q "^tlsinspect: --cafile $tmp/none.pem: No such file" "$tmp/err"; then ok
 else bad "--cafile missing: exit $rc: $(cat "$tmp/err")"; fi
 
+# --at as Expressway logs write times: fractional seconds, +hh:mm offsets
+at_time() {
+    "$bin" -f json --at "$1" --cafile captures/pki/expressway-trust.pem captures/rsa-ok-8443.pcap |
+        sed -n 's/^ *"time": "\(.*\)",$/\1/p' | head -1
+}
+for spec in "2026-03-10T18:55:25.910+02:00=2026-03-10T16:55:25Z" "2026-03-10T11:55:25-05:00=2026-03-10T16:55:25Z" \
+            "2026-03-10T16:55:25Z=2026-03-10T16:55:25Z" "2026-03-10T17:55:25.5+0100=2026-03-10T16:55:25Z"; do
+    got=$(at_time "${spec%%=*}")
+    if [ "$got" = "${spec#*=}" ]; then ok; else bad "--at ${spec%%=*}: $got, want ${spec#*=}"; fi
+done
+"$bin" --at 2026-03-10T16:55:25+2 captures/rsa-ok-8443.pcap > /dev/null 2>&1
+if [ $? -eq 2 ]; then ok; else bad "--at with a bad offset accepted"; fi
+# --name for an address no connection went to: a warning
+"$bin" --name 10.1.1.1=x captures/rsa-ok-8443.pcap > "$tmp/nm.txt"
+has "$tmp/nm.txt" "--name 10.1.1.1=x: no connection to that address in the capture"
+# TLS 1.3 without keys: the key-log hint without -v
+"$bin" captures/tls13-keylog.pcap > "$tmp/t13.txt"
+has "$tmp/t13.txt" "1 TLS 1.3 connection hides the server certificate: capture with a key log"
+# getopt's errors carry the program name, not argv[0]'s path
+"$bin" --bogus x 2> "$tmp/err"
+has "$tmp/err" "tlsinspect: unknown option '--bogus'"
+"$bin" --cafile 2> "$tmp/err"
+has "$tmp/err" "tlsinspect: option '--cafile' needs an argument"
+if grep -q "^\./\|^/" "$tmp/err"; then bad "a path as program name"; else ok; fi
+
 echo "cli output checks: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1250,6 +1250,13 @@ static void test_text_fold_needs_identical(void **state)
     assert_non_null(strstr(out, "10.48.36.215:6972  UNKNOWN_CA_ALERT  client sent fatal unknown_ca "
                                 "after the server Certificate  (3 connections)\n"));
     free(out);
+
+    /* another client (a second Expressway-C node) failing the same way
+     * folds too; its address is listed */
+    f->conns[4]->client.ip[3] = 47;
+    out = run(&f->a, REPORT_TEXT, false, false, false);
+    assert_non_null(strstr(out, "  (and 2 more identical connections: ports 31577, 10.48.36.47:31580)\n"));
+    free(out);
     f->a.nconns = 4;
 }
 
