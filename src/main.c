@@ -17,6 +17,7 @@
 #include "tlsinspect/findings.h"
 #include "tlsinspect/outfile.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/savecerts.h"
 
 #ifndef TLSINSPECT_VERSION
 #define TLSINSPECT_VERSION "0.0.0"
@@ -58,6 +59,8 @@ static const char usage_text[] =
 "      --keylog FILE       NSS key log (SSLKEYLOGFILE): decrypt TLS 1.3 handshakes\n"
 "                          (certificates, alerts) and, with application or\n"
 "                          CLIENT_RANDOM secrets, later records up to close_notify\n"
+"      --save-certs DIR    write every distinct certificate presented (server and\n"
+"                          client chains) to DIR as PEM, named CN_SHA256PREFIX.pem\n"
 "  -f, --format FMT        text, json or jsonl (one connection per line)   [text]\n"
 "  -o, --output FILE       write the report to FILE (never over an input)  [stdout]\n"
 "      --color WHEN        auto, always or never                         [auto]\n"
@@ -87,7 +90,7 @@ static const char usage_text[] =
 enum {
     OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
     OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
-    OPT_MAX_RECORDS, OPT_ROLE
+    OPT_MAX_RECORDS, OPT_ROLE, OPT_SAVE_CERTS
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +101,7 @@ static const struct option long_opts[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"at", required_argument, NULL, OPT_AT},
     {"role", required_argument, NULL, OPT_ROLE},
+    {"save-certs", required_argument, NULL, OPT_SAVE_CERTS},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"format", required_argument, NULL, 'f'},
     {"output", required_argument, NULL, 'o'},
@@ -435,7 +439,7 @@ int main(int argc, char **argv)
     static struct analyze_opts opts;   /* large: keep it off the stack */
     struct report_opts ropts = {.format = REPORT_TEXT, .version = TLSINSPECT_VERSION};
     struct fail_on fail_on;
-    const char *output = NULL, *color = "auto";
+    const char *output = NULL, *color = "auto", *save_certs = NULL;
     char bpf[BPF_MAX] = "";
     char errbuf[1024] = "";
     struct analysis *a = NULL;
@@ -498,6 +502,7 @@ int main(int argc, char **argv)
                 return usage_error("invalid --at '%s' (capture, now or ISO-8601)", optarg);
             break;
         case OPT_KEYLOG: opts.keylog = optarg; break;
+        case OPT_SAVE_CERTS: save_certs = optarg; break;
         case OPT_ROLE:
             if (role_map_add(&opts.roles, optarg) != 0)
                 return usage_error("invalid --role '%s' (want PORT=ROLE, ROLE one of cucm, "
@@ -600,6 +605,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "tlsinspect: warning: %s: %s; reporting what was read before it\n",
                     a->inputs[i].file, a->inputs[i].error ? a->inputs[i].error : "truncated");
 
+    if (save_certs != NULL) {
+        size_t nsaved;
+        if (savecerts_write(a, save_certs, &nsaved, errbuf, sizeof(errbuf)) != TI_OK) {
+            fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "--save-certs: out of memory");
+            analysis_free(a);
+            return EXIT_USAGE;
+        }
+    }
     if (output != NULL) {
         if (outfile_open(&of, output, errbuf, sizeof(errbuf)) != TI_OK) {
             fprintf(stderr, "tlsinspect: %s\n", errbuf);
