@@ -674,10 +674,44 @@ static void new_errors(struct dctx *d, json_t *reasons, const struct tally *b, c
     free(r);
 }
 
-enum status { ST_WORSE = 0, ST_CHANGED, ST_ONLY_BEFORE, ST_ONLY_AFTER, ST_UNCHANGED, ST_COUNT };
+enum status { ST_WORSE = 0, ST_BETTER, ST_CHANGED, ST_ONLY_BEFORE, ST_ONLY_AFTER, ST_UNCHANGED,
+              ST_COUNT };
 static const char *const status_names[ST_COUNT] = {
-    "worse", "changed", "only_before", "only_after", "unchanged"
+    "worse", "better", "changed", "only_before", "only_after", "unchanged"
 };
+
+/* The reasons for "better", the mirror of "worse": error findings gone,
+ * more complete handshakes (a larger share of them when the connection
+ * counts differ: 2/2 -> 3/3 is more traffic, not better). */
+static void improvements(struct dctx *d, json_t *out, const struct endpoint *b, const struct endpoint *a)
+{
+    const struct tally *tb = &b->t[F_FINDINGS], *ta = &a->t[F_FINDINGS];
+    uint64_t cb = b->outcome[O_COMPLETE], ca = a->outcome[O_COMPLETE];
+    char *r = NULL;
+
+    for (size_t i = 0; i < tb->n; i++) {
+        const char *sev = jstr_get(tb->items[i].value, "severity");
+        char *next = NULL;
+        if (sev == NULL || strcmp(sev, "error") != 0 || tally_find(ta, tb->items[i].key) != NULL)
+            continue;
+        if (asprintf(&next, "%s%s%s", r ? r : "error findings gone: ", r ? ", " : "",
+                     tb->items[i].key) < 0) {
+            d->oom = true;
+            break;
+        }
+        free(r);
+        r = next;
+    }
+    if (r != NULL && !d->oom)
+        add(d, out, json_string(r));
+    free(r);
+    if (ca > cb && (a->conns == b->conns || b->conns == 0 ||
+                    (double)ca / (double)a->conns > (double)cb / (double)b->conns)) {
+        char buf[96];
+        snprintf(buf, sizeof(buf), "complete handshakes %" PRIu64 " -> %" PRIu64, cb, ca);
+        add(d, out, json_string(buf));
+    }
+}
 
 struct row {
     const struct endpoint *b, *a;     /* one may be NULL */
@@ -724,12 +758,17 @@ static void compare_endpoint(struct dctx *d, struct row *r)
     }
 
     r->worse = json_array_size(reasons) > 0;
+    json_t *better = json_array();
+    if (r->a != NULL && r->b != NULL && !r->worse)
+        improvements(d, better, b, a);
     if (r->b == NULL)
         r->status = ST_ONLY_AFTER;
     else if (r->a == NULL)
         r->status = ST_ONLY_BEFORE;
     else if (r->worse)
         r->status = ST_WORSE;
+    else if (json_array_size(better) > 0)
+        r->status = ST_BETTER;
     else if (json_array_size(changes) > 0)
         r->status = ST_CHANGED;
     else
@@ -742,6 +781,10 @@ static void compare_endpoint(struct dctx *d, struct row *r)
     put(d, o, "status", json_string(status_names[r->status]));
     put(d, o, "worse", json_boolean(r->worse));
     put(d, o, "reasons", reasons);
+    if (r->status == ST_BETTER)
+        put(d, o, "improvements", better);
+    else
+        json_decref(better);
     put(d, o, "connections", conns);
     put(d, o, "changes", changes);
     r->obj = o;
@@ -750,8 +793,8 @@ static void compare_endpoint(struct dctx *d, struct row *r)
 /* Worse first, then changed, one-sided, unchanged; by address within. */
 static int row_rank(const struct row *r)
 {
-    return r->worse ? 0 : r->status == ST_CHANGED ? 1 :
-           r->status == ST_ONLY_BEFORE || r->status == ST_ONLY_AFTER ? 2 : 3;
+    return r->worse ? 0 : r->status == ST_BETTER ? 1 : r->status == ST_CHANGED ? 2 :
+           r->status == ST_ONLY_BEFORE || r->status == ST_ONLY_AFTER ? 3 : 4;
 }
 
 static int row_cmp(const void *pa, const void *pb)
@@ -1013,6 +1056,12 @@ static void text_row(struct dctx *d, FILE *out, const struct row *r)
         text_reasons(d, out, json_object_get(r->obj, "reasons"));
         fputc('\n', out);
         break;
+    case ST_BETTER:
+        fputs(d->color ? "  \033[32mbetter\033[0m: " : "  better: ", out);
+        json_array_foreach(json_object_get(r->obj, "improvements"), i, c)
+            fprintf(out, "%s%s", i ? "; " : "", json_string_value(c));
+        fputc('\n', out);
+        break;
     default:
         fputs(d->color ? "  \033[33mchanged\033[0m\n" : "  changed\n", out);
         break;
@@ -1170,7 +1219,7 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
         put(&d, doc, "capture_reasons", json_incref(reasons));
         put(&d, sum, "endpoints", juint(nrows));
         put(&d, sum, "worse", juint(nworse));
-        for (int s = ST_CHANGED; s < ST_COUNT; s++)
+        for (int s = ST_BETTER; s < ST_COUNT; s++)
             put(&d, sum, status_names[s], juint(count[s]));
         put(&d, doc, "summary", sum);
         put(&d, doc, "worse", json_boolean(worse));
@@ -1187,7 +1236,8 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
             fprintf(out, "note: %s\n", json_string_value(x));
         bool block_open = false;
         for (size_t k = 0; k < nrows; k++) {
-            bool block = rows[k].status == ST_WORSE || rows[k].status == ST_CHANGED;
+            bool block = rows[k].status == ST_WORSE || rows[k].status == ST_CHANGED ||
+                         rows[k].status == ST_BETTER;
             /* blank line before every block and between blocks and one-liners */
             if (k == 0 || block || block_open)
                 fputc('\n', out);
@@ -1203,8 +1253,9 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
             text_change(&d, out, json_array_get(capture_changes, 0), NULL);
         }
         /* an endpoint seen only AFTER and worse counts in both */
-        fprintf(out, "\n%zu endpoint%s: %zu worse, %zu changed, %zu unchanged, %zu only before, "
-                "%zu only after%s\n", nrows, nrows == 1 ? "" : "s", nworse, count[ST_CHANGED],
+        fprintf(out, "\n%zu endpoint%s: %zu worse, %zu better, %zu changed, %zu unchanged, %zu only "
+                "before, %zu only after%s\n", nrows, nrows == 1 ? "" : "s", nworse, count[ST_BETTER],
+                count[ST_CHANGED],
                 count[ST_UNCHANGED], count[ST_ONLY_BEFORE], count[ST_ONLY_AFTER],
                 worse ? "; something got worse" : "");
         if (d.oom)

@@ -106,7 +106,7 @@ static void test_refuses_same_file_and_hard_link(void **state)
 static void test_refuses_trust_store_and_capath_file(void **state)
 {
     struct fx *f = *state;
-    char ca[128], capath[128], inner[128], err[512] = "";
+    char ca[128], capath[128], inner[256], err[512] = "";
 
     path(ca, sizeof(ca), f, "trust.pem");
     path(capath, sizeof(capath), f, "cadir");
