@@ -98,5 +98,16 @@ has "$tmp/err" "tlsinspect: unknown option '--bogus'"
 has "$tmp/err" "tlsinspect: option '--cafile' needs an argument"
 if grep -q "^\./\|^/" "$tmp/err"; then bad "a path as program name"; else ok; fi
 
+# diff: a saved report with values the tool never writes is refused, naming them
+"$bin" -f json --cafile captures/pki/expressway-trust.pem captures/pre-upgrade.pcap > "$tmp/pre.json"
+sed 's/"ip": "10.48.36.215"/"ip": "10.48.36.999"/' "$tmp/pre.json" > "$tmp/bad-ip.json"
+sed '0,/"outcome": "complete"/s//"outcome": "great"/' "$tmp/pre.json" > "$tmp/bad-oc.json"
+for spec in "bad-ip:server ip '10.48.36.999' is not an IP address" "bad-oc:unknown outcome 'great'"; do
+    "$bin" diff "$tmp/${spec%%:*}.json" captures/post-upgrade.pcap > /dev/null 2> "$tmp/err"; rc=$?
+    if [ $rc -eq 2 ] && grep -qF "${spec#*:}" "$tmp/err"; then ok; else bad "diff ${spec%%:*}: exit $rc: $(cat "$tmp/err")"; fi
+done
+"$bin" diff "$tmp/pre.json" captures/post-upgrade.pcap > /dev/null 2>&1
+if [ $? -eq 1 ]; then ok; else bad "diff of a valid saved report"; fi
+
 echo "cli output checks: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
