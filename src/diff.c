@@ -1087,6 +1087,162 @@ static void add_note(struct dctx *d, json_t *notes, const struct side *s, const 
     free(msg);
 }
 
+/* What comparing two sides found: rows sorted worst first, the notes and
+ * the capture-level changes; owned, freed by result_free(). */
+struct result {
+    struct row *rows;
+    size_t nrows, nworse, count[ST_COUNT];
+    json_t *notes, *capture_changes, *reasons;
+    bool worse;
+};
+
+static void result_free(struct result *r)
+{
+    for (size_t i = 0; i < r->nrows; i++)
+        json_decref(r->rows[i].obj);
+    free(r->rows);
+    json_decref(r->notes);
+    json_decref(r->capture_changes);
+    json_decref(r->reasons);
+}
+
+/* The union of the server endpoints (BEFORE's, then AFTER's new ones),
+ * each compared; sorted worst first. */
+static int compare_rows(struct dctx *d, const struct side *sb, const struct side *sa,
+                        struct result *r)
+{
+    r->rows = calloc(sb->n + sa->n + 1, sizeof(*r->rows));
+    if (r->rows == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < sb->n; i++) {
+        json_t *slot = sa->index ? json_object_get(sa->index, sb->eps[i].server) : NULL;
+        struct row *row = &r->rows[r->nrows++];
+
+        row->b = &sb->eps[i];
+        row->a = slot ? &sa->eps[json_integer_value(slot)] : NULL;
+        row->key = &sb->eps[i];
+    }
+    for (size_t i = 0; i < sa->n; i++) {
+        struct row *row;
+
+        if (sb->index && json_object_get(sb->index, sa->eps[i].server))
+            continue;
+        row = &r->rows[r->nrows++];
+        row->a = &sa->eps[i];
+        row->key = &sa->eps[i];
+    }
+    for (size_t i = 0; i < r->nrows; i++) {
+        compare_endpoint(d, &r->rows[i]);
+        r->count[r->rows[i].status]++;
+        r->nworse += r->rows[i].worse;
+        r->worse = r->worse || r->rows[i].worse;
+    }
+    qsort(r->rows, r->nrows, sizeof(*r->rows), row_cmp);
+    return TI_OK;
+}
+
+/* Compare the two sides: endpoints, capture-level findings, notes. */
+static int compare_sides(struct dctx *d, const struct side *sb, const struct side *sa,
+                         struct result *r)
+{
+    r->notes = json_array();
+    r->capture_changes = json_array();
+    r->reasons = json_array();
+    if (r->notes == NULL || r->capture_changes == NULL || r->reasons == NULL ||
+        compare_rows(d, sb, sa, r) != TI_OK)
+        return TI_ENOMEM;
+
+    /* capture-level findings (CAPTURE_TRUNCATED ...) */
+    cmp_counts(d, r->capture_changes, F_FINDINGS, &sb->global, &sa->global);
+    new_errors(d, r->reasons, &sb->global, &sa->global);
+    r->worse = r->worse || json_array_size(r->reasons) > 0;
+
+    add_note(d, r->notes, sb, "BEFORE", sa);
+    add_note(d, r->notes, sa, "AFTER", sb);
+    if (sb->dropped || sa->dropped) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "more than %d server endpoints: %" PRIu64 " connections not compared",
+                 DIFF_MAX_ENDPOINTS, sb->dropped + sa->dropped);
+        add(d, r->notes, json_string(buf));
+    }
+    if (d->capped) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "more than %d distinct values of a field on an endpoint: "
+                 "the rest not compared", DIFF_MAX_VALUES);
+        add(d, r->notes, json_string(buf));
+    }
+    return d->oom ? TI_ENOMEM : TI_OK;
+}
+
+/* The diff as a JSON document (docs/json-schema.md), written to out. */
+static int result_json(struct dctx *d, const struct result *r, const struct side *sb,
+                       const struct side *sa, const struct diff_opts *o, FILE *out)
+{
+    json_t *doc = json_object(), *tool = json_object(), *eps = json_array(), *sum = json_object();
+    int rc = TI_OK;
+
+    put(d, doc, "schema_version", json_integer(DIFF_SCHEMA_VERSION));
+    put(d, tool, "name", json_string("tlsinspect"));
+    put(d, tool, "version", json_string(o->version ? o->version : "unknown"));
+    put(d, doc, "tool", tool);
+    put(d, doc, "before", side_json(d, sb));
+    put(d, doc, "after", side_json(d, sa));
+    put(d, doc, "notes", json_incref(r->notes));
+    for (size_t i = 0; i < r->nrows; i++)
+        add(d, eps, json_incref(r->rows[i].obj));
+    put(d, doc, "endpoints", eps);
+    put(d, doc, "capture_changes", json_incref(r->capture_changes));
+    put(d, doc, "capture_reasons", json_incref(r->reasons));
+    put(d, sum, "endpoints", juint(r->nrows));
+    put(d, sum, "worse", juint(r->nworse));
+    for (int s = ST_CHANGED; s < ST_COUNT; s++)
+        put(d, sum, status_names[s], juint(r->count[s]));
+    put(d, doc, "summary", sum);
+    put(d, doc, "worse", json_boolean(r->worse));
+    if (d->oom || doc == NULL)
+        rc = TI_ENOMEM;
+    else if (report_json_dumpf(out, doc) != TI_OK)
+        rc = TI_EIO;
+    json_decref(doc);
+    return rc;
+}
+
+/* The diff as text, written to out. */
+static int result_text(struct dctx *d, const struct result *r, const struct side *sb,
+                       const struct side *sa, FILE *out)
+{
+    const json_t *x;
+    size_t i;
+    bool block_open = false;
+
+    text_side(d, out, "before:", sb);
+    text_side(d, out, "after:", sa);
+    json_array_foreach(r->notes, i, x)
+        fprintf(out, "note: %s\n", json_string_value(x));
+    for (size_t k = 0; k < r->nrows; k++) {
+        bool block = r->rows[k].status == ST_WORSE || r->rows[k].status == ST_CHANGED;
+        /* blank line before every block and between blocks and one-liners */
+        if (k == 0 || block || block_open)
+            fputc('\n', out);
+        text_row(d, out, &r->rows[k]);
+        block_open = block;
+    }
+    if (json_array_size(r->capture_changes) > 0) {
+        fputc('\n', out);
+        fputs("capture-level findings", out);
+        if (json_array_size(r->reasons) > 0)
+            text_reasons(d, out, r->reasons);
+        fputc('\n', out);
+        text_change(d, out, json_array_get(r->capture_changes, 0), NULL);
+    }
+    /* an endpoint seen only AFTER and worse counts in both */
+    fprintf(out, "\n%zu endpoint%s: %zu worse, %zu changed, %zu unchanged, %zu only before, "
+            "%zu only after%s\n", r->nrows, r->nrows == 1 ? "" : "s", r->nworse,
+            r->count[ST_CHANGED], r->count[ST_UNCHANGED], r->count[ST_ONLY_BEFORE],
+            r->count[ST_ONLY_AFTER], r->worse ? "; something got worse" : "");
+    return d->oom ? TI_ENOMEM : TI_OK;
+}
+
 int diff_documents(json_t *before, enum diff_source before_source, const char *before_name,
                    json_t *after, enum diff_source after_source, const char *after_name,
                    const struct diff_opts *o, FILE *out)
@@ -1094,143 +1250,22 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
     struct dctx d = {.color = o->color};
     struct side sb = {.doc = before, .source = before_source, .name = before_name};
     struct side sa = {.doc = after, .source = after_source, .name = after_name};
-    struct row *rows = NULL;
-    size_t nrows = 0, nworse = 0, count[ST_COUNT] = {0};
-    json_t *doc = NULL, *notes = json_array(), *capture_changes = json_array(), *reasons;
-    bool worse = false;
-    int rc = TI_OK;
+    struct result r = {0};
+    int rc;
 
     side_fold(&d, &sb);
     side_fold(&d, &sa);
-    if (d.oom)
-        goto oom;
-
-    /* union of the servers: BEFORE's, then AFTER's new ones (sorted below) */
-    rows = calloc(sb.n + sa.n + 1, sizeof(*rows));
-    if (rows == NULL)
-        goto oom;
-    for (size_t i = 0; i < sb.n; i++) {
-        json_t *slot = sa.index ? json_object_get(sa.index, sb.eps[i].server) : NULL;
-        rows[nrows].b = &sb.eps[i];
-        rows[nrows].a = slot ? &sa.eps[json_integer_value(slot)] : NULL;
-        rows[nrows].key = &sb.eps[i];
-        nrows++;
-    }
-    for (size_t i = 0; i < sa.n; i++) {
-        if (sb.index && json_object_get(sb.index, sa.eps[i].server))
-            continue;
-        rows[nrows].a = &sa.eps[i];
-        rows[nrows].key = &sa.eps[i];
-        nrows++;
-    }
-    for (size_t i = 0; i < nrows; i++) {
-        compare_endpoint(&d, &rows[i]);
-        count[rows[i].status]++;
-        nworse += rows[i].worse;
-        worse = worse || rows[i].worse;
-    }
-    qsort(rows, nrows, sizeof(*rows), row_cmp);
-
-    /* capture-level findings (CAPTURE_TRUNCATED ...) */
-    reasons = json_array();
-    cmp_counts(&d, capture_changes, F_FINDINGS, &sb.global, &sa.global);
-    new_errors(&d, reasons, &sb.global, &sa.global);
-    worse = worse || json_array_size(reasons) > 0;
-
-    add_note(&d, notes, &sb, "BEFORE", &sa);
-    add_note(&d, notes, &sa, "AFTER", &sb);
-    if (sb.dropped || sa.dropped) {
-        char buf[160];
-        snprintf(buf, sizeof(buf), "more than %d server endpoints: %" PRIu64 " connections not compared",
-                 DIFF_MAX_ENDPOINTS, sb.dropped + sa.dropped);
-        add(&d, notes, json_string(buf));
-    }
-    if (d.capped) {
-        char buf[160];
-        snprintf(buf, sizeof(buf), "more than %d distinct values of a field on an endpoint: "
-                 "the rest not compared", DIFF_MAX_VALUES);
-        add(&d, notes, json_string(buf));
-    }
-    if (d.oom)
-        goto oom;
-
-    if (o->json) {
-        json_t *tool = json_object(), *eps = json_array(), *sum = json_object();
-        doc = json_object();
-        put(&d, tool, "name", json_string("tlsinspect"));
-        put(&d, tool, "version", json_string(o->version ? o->version : "unknown"));
-        put(&d, doc, "tool", tool);
-        put(&d, doc, "before", side_json(&d, &sb));
-        put(&d, doc, "after", side_json(&d, &sa));
-        put(&d, doc, "notes", json_incref(notes));
-        for (size_t i = 0; i < nrows; i++)
-            add(&d, eps, json_incref(rows[i].obj));
-        put(&d, doc, "endpoints", eps);
-        put(&d, doc, "capture_changes", json_incref(capture_changes));
-        put(&d, doc, "capture_reasons", json_incref(reasons));
-        put(&d, sum, "endpoints", juint(nrows));
-        put(&d, sum, "worse", juint(nworse));
-        for (int s = ST_CHANGED; s < ST_COUNT; s++)
-            put(&d, sum, status_names[s], juint(count[s]));
-        put(&d, doc, "summary", sum);
-        put(&d, doc, "worse", json_boolean(worse));
-        if (d.oom)
-            goto oom_reasons;
-        if (report_json_dumpf(out, doc) != TI_OK)
-            rc = TI_EIO;
-    } else {
-        const json_t *x;
-        size_t i;
-        text_side(&d, out, "before:", &sb);
-        text_side(&d, out, "after:", &sa);
-        json_array_foreach(notes, i, x)
-            fprintf(out, "note: %s\n", json_string_value(x));
-        bool block_open = false;
-        for (size_t k = 0; k < nrows; k++) {
-            bool block = rows[k].status == ST_WORSE || rows[k].status == ST_CHANGED;
-            /* blank line before every block and between blocks and one-liners */
-            if (k == 0 || block || block_open)
-                fputc('\n', out);
-            text_row(&d, out, &rows[k]);
-            block_open = block;
-        }
-        if (json_array_size(capture_changes) > 0) {
-            fputc('\n', out);
-            fputs("capture-level findings", out);
-            if (json_array_size(reasons) > 0)
-                text_reasons(&d, out, reasons);
-            fputc('\n', out);
-            text_change(&d, out, json_array_get(capture_changes, 0), NULL);
-        }
-        /* an endpoint seen only AFTER and worse counts in both */
-        fprintf(out, "\n%zu endpoint%s: %zu worse, %zu changed, %zu unchanged, %zu only before, "
-                "%zu only after%s\n", nrows, nrows == 1 ? "" : "s", nworse, count[ST_CHANGED],
-                count[ST_UNCHANGED], count[ST_ONLY_BEFORE], count[ST_ONLY_AFTER],
-                worse ? "; something got worse" : "");
-        if (d.oom)
-            goto oom_reasons;
-    }
+    rc = d.oom ? TI_ENOMEM : compare_sides(&d, &sb, &sa, &r);
+    if (rc == TI_OK)
+        rc = o->json ? result_json(&d, &r, &sb, &sa, o, out) : result_text(&d, &r, &sb, &sa, out);
     if (rc == TI_OK && (fflush(out) != 0 || ferror(out)))
         rc = TI_EIO;
-    json_decref(reasons);
-    goto done;
-
-oom_reasons:
-    json_decref(reasons);
-oom:
-    rc = TI_ENOMEM;
-done:
-    for (size_t i = 0; i < nrows; i++)
-        json_decref(rows[i].obj);
-    free(rows);
-    json_decref(doc);
-    json_decref(notes);
-    json_decref(capture_changes);
+    result_free(&r);
     side_free(&sb);
     side_free(&sa);
     if (rc != TI_OK)
         return rc;
-    return worse ? 1 : 0;
+    return r.worse ? 1 : 0;
 }
 
 /* ---- loading a side ---------------------------------------------------------- */

@@ -208,6 +208,10 @@ static void identical_no_changes(void **state)
     struct result r = run(b, DIFF_CAPTURE, a, DIFF_CAPTURE, true);
     assert_int_equal(r.rc, 0);
     assert_true(json_is_false(json_object_get(r.json, "worse")));
+    /* the diff document is versioned, first member */
+    assert_string_equal(json_object_iter_key(json_object_iter(r.json)), "schema_version");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "schema_version")),
+                     DIFF_SCHEMA_VERSION);
     assert_int_equal(json_array_size(json_object_get(r.json, "endpoints")), 2);
     for (size_t i = 0; i < 2; i++) {
         json_t *e = json_array_get(json_object_get(r.json, "endpoints"), i);

@@ -552,9 +552,12 @@ static void test_json_document(void **state)
     char *out = run(&f->a, REPORT_JSON, false, false, false);
     json_t *doc = parse(out);
 
-    static const char *const top[] = {"tool", "inputs", "first_ts", "last_ts", "connections",
-                                      "summary", "findings", "warnings"};
-    assert_keys(doc, top, 8);
+    static const char *const top[] = {"schema_version", "tool", "inputs", "first_ts",
+                                      "last_ts", "connections", "summary", "findings",
+                                      "warnings"};
+    assert_keys(doc, top, 9);
+    assert_int_equal(iget(doc, "schema_version"), REPORT_SCHEMA_VERSION);
+    assert_int_equal(REPORT_SCHEMA_VERSION, 1);
     json_t *tool = json_object_get(doc, "tool");
     assert_string_equal(sget(tool, "name"), "tlsinspect");
     assert_string_equal(sget(tool, "version"), "0.1.0");
