@@ -31,8 +31,7 @@
 /* The buffer read(2) fills is page aligned: the kernel copies from the page
  * cache with `rep movsb`, which on some CPUs runs several times slower into a
  * destination that is not 64-byte aligned -- and malloc() of 256 KiB returns
- * a fresh mapping + 16.  Measured on the benchmark machine: 1 GB read in
- * 0.58 s of system time from malloc's buffer, 0.09 s from an aligned one. */
+ * a fresh mapping + 16. */
 #define CAP_BUF_ALIGN 4096u
 
 /* One input file: the libpcap handle and its pending (not yet returned) packet. */
@@ -195,8 +194,7 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const char *f
 
     /* libpcap freads every packet twice (record header, then data); glibc
      * locks and unlocks the stream around each fread even in a single-threaded
-     * program.  The capture is read by this thread only.  Measured on the
-     * benchmark machine: 0.267 -> 0.231 s for 1 GB (4.1 M freads). */
+     * program.  The capture is read by this thread only. */
     (void)__fsetlocking(fp, FSETLOCKING_BYCALLER);
     perr[0] = '\0';
     /* MICRO: libpcap scales nanosecond pcap and pcapng if_tsresol for us. */
@@ -338,9 +336,8 @@ static void cap_fill(struct cap_src *src, struct cap_input *in)
 
         if (rc == 1) {
             in->packets++;
-            /* ftell() is an lseek(2): once here, then only when asked
-             * (capture_progress) and at the end (cap_ended); every 64
-             * packets it cost 2-3% of the benchmark's time. */
+            /* ftell() is an lseek(2), a system call: once here, then only
+             * when asked (capture_progress) and at the end (cap_ended). */
             if (in->packets == 1)
                 cap_update_bytes(src, in);
             if (src->have_prog &&
