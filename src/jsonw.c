@@ -24,7 +24,7 @@
 #include "tlsinspect/hex.h"
 #include "tlsinspect/jsonw.h"
 #include "tlsinspect/outq.h"
-#include "tlsinspect/report.h"
+#include "tlsinspect/report.h"           /* report_utf8_seq() */
 
 #define JW_BUF (256u * 1024u)
 #define JW_BUF_ALIGN 4096u
