@@ -398,7 +398,7 @@ void jw_str(struct jw *w, const char *s)
         jw_string(w, s);
 }
 
-/* A string that must exist (outcome, severity, ...): NULL fails the report. */
+/* A string that must exist: NULL fails the text (oom). */
 void jw_cstr(struct jw *w, const char *s)
 {
     if (s == NULL)
