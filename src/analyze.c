@@ -544,11 +544,12 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
 
     if (a->nconns > 1)
         qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
+    a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
     for (size_t i = 0; i < a->nconns; i++) {
         struct conn *c = a->conns[i];
         c->id = i + 1;
         verify_conn(a, o, c);
-        findings_run(c, a->names);
+        findings_run_memo(c, a->names, a->fmemo);
     }
     a->verifications = x509_verify_count(a->pool) - verify_base;
     rc = global_findings(a);
@@ -571,6 +572,7 @@ void analysis_free(struct analysis *a)
     for (size_t i = 0; i < a->nconns; i++)
         conn_arena_put(a->conn_arena, a->conns[i]);
     conn_arena_free(a->conn_arena);
+    findings_memo_free(a->fmemo);       /* after the conns that borrow from it */
     free(a->conns);
     for (size_t i = 0; i < a->ninputs; i++) {
         free(a->inputs[i].file);

@@ -155,7 +155,8 @@ static void conn_release(struct conn *c)
         free(c->malformed_why[i]);
     free(c->tls13_note);
     for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
-        free(c->findings[i].message);
+        if (!c->findings[i].shared)
+            free(c->findings[i].message);
     }
 }
 
@@ -196,7 +197,22 @@ int conn_add_finding(struct conn *c, int id, enum finding_severity sev,
     }
     f->id = id;
     f->severity = sev;
+    f->shared = false;
     c->n_findings++;
+    return TI_OK;
+}
+
+int conn_add_finding_shared(struct conn *c, int id, enum finding_severity sev,
+                            const char *message, const char *remedy)
+{
+    if (c->n_findings >= CONN_MAX_FINDINGS)
+        return TI_ELIMIT;
+    struct conn_finding *f = &c->findings[c->n_findings++];
+    f->id = id;
+    f->severity = sev;
+    f->message = (char *)(uintptr_t)message;   /* borrowed: f->shared */
+    f->remedy = remedy ? remedy : "";
+    f->shared = true;
     return TI_OK;
 }
 

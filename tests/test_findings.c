@@ -312,6 +312,48 @@ static void test_names_table(void **state)
         assert_int_equal(finding_from_name(finding_name(i)), i);
 }
 
+/* The memo: a second connection with the same facts borrows the first one's
+ * messages (the same texts as without the memo); one fact changed (the
+ * server's address) gives its own text. */
+static void test_memo_shares_equal_messages(void **state)
+{
+    struct fx *f = *state;
+    struct findings_memo *m = findings_memo_new();
+    struct conn plain, a, b, other;
+
+    assert_non_null(m);
+    field_case(f);
+    plain = f->c;
+    a = f->c;
+    b = f->c;
+    other = f->c;
+    other.server.ip[3] = 0xd8;
+    findings_run(&plain, f->names);
+    findings_run_memo(&a, f->names, m);
+    findings_run_memo(&b, f->names, m);
+    findings_run_memo(&other, f->names, m);
+    assert_int_equal(a.n_findings, plain.n_findings);
+    assert_int_equal(b.n_findings, plain.n_findings);
+    assert_int_equal(plain.n_findings, 3);
+    for (size_t i = 0; i < plain.n_findings; i++) {
+        assert_false(plain.findings[i].shared);
+        assert_true(a.findings[i].shared);
+        assert_int_equal(a.findings[i].id, plain.findings[i].id);
+        assert_string_equal(a.findings[i].message, plain.findings[i].message);
+        assert_string_equal(a.findings[i].remedy, plain.findings[i].remedy);
+        assert_ptr_equal(b.findings[i].message, a.findings[i].message);
+    }
+    assert_ptr_not_equal(msg_of(&other, FINDING_CHAIN_SELF_SIGNED),
+                         msg_of(&a, FINDING_CHAIN_SELF_SIGNED));
+    assert_non_null(strstr(msg_of(&other, FINDING_CHAIN_SELF_SIGNED), "(10.48.36.216)"));
+    assert_ptr_equal(msg_of(&other, FINDING_UNKNOWN_CA_ALERT), msg_of(&a, FINDING_UNKNOWN_CA_ALERT));
+    conn_free(&plain);
+    conn_free(&a);
+    conn_free(&b);
+    conn_free(&other);
+    findings_memo_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +366,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls13_hidden_and_inference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_quality, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rsa_selected_is_not_ecdsa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_shares_equal_messages, setup, teardown),
         cmocka_unit_test(test_names_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,6 +85,7 @@ struct analysis {
     const struct tls_names *names;  /* cipher suite names for the reports */
     struct tls_names *names_owned;  /* == names when analyze_run made them */
     struct tls_keylog *keylog;      /* --keylog, loaded; NULL without */
+    struct findings_memo *fmemo;    /* findings' messages the conns share */
 };
 
 /* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options

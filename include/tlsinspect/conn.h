@@ -145,8 +145,9 @@ enum finding_severity { SEV_INFO = 0, SEV_WARNING, SEV_ERROR };
 struct conn_finding {
     int id;                   /* enum finding_id (findings.h) */
     enum finding_severity severity;
-    char *message;            /* owned */
+    char *message;            /* owned, unless shared */
     const char *remedy;       /* static text (the findings tables), not owned */
+    bool shared;              /* message borrowed (conn_add_finding_shared) */
 };
 
 struct conn_verification {
@@ -253,6 +254,11 @@ void conn_add_event(struct conn *c, int64_t ts, enum conn_event_kind kind,
                     enum conn_dir from, uint8_t type, uint8_t level);
 int conn_add_finding(struct conn *c, int id, enum finding_severity sev,
                      const char *message, const char *remedy);
+/* The same with a message the connection borrows (not copied, not freed):
+ * one text shared by the many connections that have the same finding.  It
+ * must outlive the connection. */
+int conn_add_finding_shared(struct conn *c, int id, enum finding_severity sev,
+                            const char *message, const char *remedy);
 
 /* Format an endpoint address ("10.0.0.1", "2001:db8::1"); buf >= 46 bytes. */
 const char *conn_ip_str(const struct conn_endpoint *e, char *buf, size_t len);
