@@ -109,6 +109,16 @@ char *report_escape(const char *s, bool printable)
         return NULL;
     w = out;
     for (size_t i = 0; i < len;) {
+        /* a run of printable ASCII, the whole of most texts, copied as it is */
+        size_t run = i;
+        while (run < len && p[run] >= 0x20 && p[run] < 0x7f)
+            run++;
+        if (run > i) {
+            memcpy(w, p + i, run - i);
+            w += run - i;
+            i = run;
+            continue;
+        }
         size_t n = report_utf8_seq(p + i, len - i);
         if (n == 0 || (printable && is_control_seq(p + i, n))) {
             size_t k = n == 0 ? 1 : n;

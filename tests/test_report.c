@@ -536,6 +536,9 @@ static void test_escape(void **state)
     check_escape("a\x01\x1b\x7f", true, "a\\x01\\x1b\\x7f");
     check_escape("\xc2\x85", true, "\\xc2\\x85");             /* C1 NEL */
     check_escape("\xc2\xa0", true, "\xc2\xa0");               /* NBSP is printable */
+    /* ASCII runs (copied whole) between every other kind of byte */
+    check_escape("ab\x01" "cd\xc3\xa9" "ef\xff" "gh\x7f", true, "ab\\x01cd\xc3\xa9" "ef\\xffgh\\x7f");
+    check_escape(" ~\x1f\x20", true, " ~\\x1f ");
 
     unsigned char one[1] = {0xc3};
     assert_int_equal(report_utf8_seq(one, 1), 0);
