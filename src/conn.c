@@ -155,7 +155,7 @@ static void conn_release(struct conn *c)
         free(c->malformed_why[i]);
     free(c->tls13_note);
     for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
-        if (!c->findings[i].shared)
+        if (!(c->findings_shared & (1u << i)))
             free(c->findings[i].message);
     }
 }
@@ -197,22 +197,25 @@ int conn_add_finding(struct conn *c, int id, enum finding_severity sev,
     }
     f->id = id;
     f->severity = sev;
-    f->shared = false;
+    c->findings_shared &= (uint16_t)~(1u << c->n_findings);
     c->n_findings++;
     return TI_OK;
 }
+
+_Static_assert(CONN_MAX_FINDINGS <= 16, "conn.findings_shared has one bit per finding");
 
 int conn_add_finding_shared(struct conn *c, int id, enum finding_severity sev,
                             const char *message, const char *remedy)
 {
     if (c->n_findings >= CONN_MAX_FINDINGS)
         return TI_ELIMIT;
-    struct conn_finding *f = &c->findings[c->n_findings++];
+    struct conn_finding *f = &c->findings[c->n_findings];
     f->id = id;
     f->severity = sev;
-    f->message = (char *)(uintptr_t)message;   /* borrowed: f->shared */
+    f->message = (char *)(uintptr_t)message;   /* borrowed: the bit below */
     f->remedy = remedy ? remedy : "";
-    f->shared = true;
+    c->findings_shared |= (uint16_t)(1u << c->n_findings);
+    c->n_findings++;
     return TI_OK;
 }
 

@@ -145,9 +145,8 @@ enum finding_severity { SEV_INFO = 0, SEV_WARNING, SEV_ERROR };
 struct conn_finding {
     int id;                   /* enum finding_id (findings.h) */
     enum finding_severity severity;
-    char *message;            /* owned, unless shared */
+    char *message;            /* owned, unless its bit in conn.findings_shared is set */
     const char *remedy;       /* static text (the findings tables), not owned */
-    bool shared;              /* message borrowed (conn_add_finding_shared) */
 };
 
 struct conn_verification {
@@ -212,6 +211,8 @@ struct conn {
     struct conn_verification verify;
     struct conn_finding findings[CONN_MAX_FINDINGS];
     uint16_t n_findings;
+    uint16_t findings_shared;  /* bit i: findings[i].message is borrowed
+                                  (conn_add_finding_shared), not owned */
 };
 
 /* Initialise / release a connection (frees owned strings and suites, never
