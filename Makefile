@@ -143,18 +143,21 @@ update-golden: tlsinspect
 	@sh tests/golden_diff.sh ./tlsinspect --update
 
 # ---- benchmark (tests/bench/bench.sh): make bench [BENCH_GB=4] [BENCH_RUNS=9] ----
+# [BENCH_WORKLOADS="1g dense"] [BENCH_DENSE_RUNS=3] [BENCH_DENSE_3M=1]
 $(BUILD)/bench/pcap_pass: tests/bench/pcap_pass.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 bench: tlsinspect $(BUILD)/gen $(BUILD)/bench/pcap_pass
 	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/runstat tests/bench/runstat.c
-	@sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),9)
+	@BENCH_WORKLOADS="$(BENCH_WORKLOADS)" BENCH_DENSE_RUNS="$(BENCH_DENSE_RUNS)" \
+	    BENCH_DENSE_3M="$(BENCH_DENSE_3M)" \
+	    sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),9)
 
 # Instruction counts under callgrind (tests/bench/bench_ir.sh): steady where
-# the VM's clock is not.  make bench-ir [BENCH_IR_MB=100]
+# the VM's clock is not.  make bench-ir [BENCH_IR_MB=100] [BENCH_IR_DENSE=20000]
 bench-ir: tlsinspect $(BUILD)/gen $(BUILD)/bench/pcap_pass
-	@sh tests/bench/bench_ir.sh $(BUILD) $(or $(BENCH_IR_MB),100)
+	@BENCH_IR_DENSE="$(BENCH_IR_DENSE)" sh tests/bench/bench_ir.sh $(BUILD) $(or $(BENCH_IR_MB),100)
 
 # ---- install: make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage] ------------
 PREFIX     ?= /usr/local
