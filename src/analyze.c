@@ -303,7 +303,7 @@ static bool verdict_equal(const struct x509_verdict *a, const struct x509_verdic
     return a->result == b->result && a->depth == b->depth && a->name_ok == b->name_ok;
 }
 
-static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c)
+static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c)
 {
     struct conn_verification *v = &c->verify;
     const char *name = name_for_server(o, &c->server);
@@ -311,7 +311,7 @@ static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct
     char ip[64];
 
     if (c->n_server_certs == 0 && c->n_client_certs == 0)
-        return;
+        return TI_OK;
     if (name != NULL) {
         v->name_source = X509_NAME_FROM_OPTION;
     } else if (ch != NULL && ch->sni != NULL && ch->sni[0] != '\0') {
@@ -321,7 +321,10 @@ static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct
         name = conn_ip_str(&c->server, ip, sizeof(ip));
         v->name_source = X509_NAME_FROM_SERVER_IP;
     }
-    snprintf(v->expected_name, sizeof(v->expected_name), "%s", name);
+    if ((v->expected_name = conn_strpool_intern(a->strpool, name, CONN_NAME_MAX)) == NULL) {
+        v->expected_name = "";
+        return TI_ENOMEM;
+    }
     switch (o->at) {
     case AT_NOW: v->time = o->now; break;
     case AT_FIXED: v->time = o->at_time; break;
@@ -338,6 +341,7 @@ static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct
     if (c->n_client_certs > 0 && x509_have_trust(a->pool, true))
         v->client_done = x509_verify(a->pool, c->client_certs, c->n_client_certs, v->time, NULL,
                                      true, &v->client_verdict) == TI_OK;
+    return TI_OK;
 }
 
 /* ---- the run -------------------------------------------------------------------- */
@@ -545,10 +549,19 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     if (a->nconns > 1)
         qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
     a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
+    a->strpool = conn_strpool_new();
+    if (a->strpool == NULL) {
+        rc = TI_ENOMEM;
+        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
+        goto fail;
+    }
     for (size_t i = 0; i < a->nconns; i++) {
         struct conn *c = a->conns[i];
         c->id = i + 1;
-        verify_conn(a, o, c);
+        if ((rc = verify_conn(a, o, c)) != TI_OK) {
+            snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
+            goto fail;
+        }
         findings_run_memo(c, a->names, a->fmemo);
     }
     a->verifications = x509_verify_count(a->pool) - verify_base;
@@ -572,7 +585,8 @@ void analysis_free(struct analysis *a)
     for (size_t i = 0; i < a->nconns; i++)
         conn_arena_put(a->conn_arena, a->conns[i]);
     conn_arena_free(a->conn_arena);
-    findings_memo_free(a->fmemo);       /* after the conns that borrow from it */
+    findings_memo_free(a->fmemo);       /* after the conns that borrow from them */
+    conn_strpool_free(a->strpool);
     free(a->conns);
     for (size_t i = 0; i < a->ninputs; i++) {
         free(a->inputs[i].file);

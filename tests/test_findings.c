@@ -84,7 +84,7 @@ static void field_case(struct fx *f)
     c->tcp.rst[DIR_CLIENT] = true;
     c->outcome = OUTCOME_FAILED;
     c->verify.done = true;
-    strcpy(c->verify.expected_name, "cucm.steven.lab");
+    c->verify.expected_name = "cucm.steven.lab";
     c->verify.name_source = X509_NAME_FROM_SNI;
     c->verify.verdict.result = X509_CHAIN_SELF_SIGNED;
     c->verify.verdict.depth = 0;
@@ -150,7 +150,7 @@ static void test_name_mismatch(void **state)
     field_case(f);
     f->c.verify.verdict.result = X509_CHAIN_OK;
     f->c.verify.verdict.name_ok = false;
-    strcpy(f->c.verify.expected_name, "10.48.36.215");
+    f->c.verify.expected_name = "10.48.36.215";
     f->c.verify.name_source = X509_NAME_FROM_SERVER_IP;
     findings_run(&f->c, f->names);
     assert_true(has(&f->c, FINDING_NAME_MISMATCH));

@@ -191,7 +191,7 @@ static struct conn *make_field_case(uint64_t id, uint16_t client_port, int64_t t
     c->outcome = OUTCOME_FAILED;
     c->verify.done = true;
     c->verify.time = ts / 1000000;
-    strcpy(c->verify.expected_name, "cucm.steven.lab");
+    c->verify.expected_name = "cucm.steven.lab";
     c->verify.name_source = X509_NAME_FROM_SNI;
     c->verify.verdict.result = X509_CHAIN_SELF_SIGNED;
     c->verify.verdict.depth = 0;
@@ -253,7 +253,7 @@ static struct conn *make_rsa_complete(uint64_t id, int64_t ts)
     c->outcome = OUTCOME_COMPLETE;
     c->verify.done = true;
     c->verify.time = ts / 1000000;
-    strcpy(c->verify.expected_name, "cucm.steven.lab");
+    c->verify.expected_name = "cucm.steven.lab";
     c->verify.name_source = X509_NAME_FROM_SNI;
     c->verify.verdict.result = X509_CHAIN_OK;
     c->verify.verdict.name_checked = true;

@@ -86,6 +86,7 @@ struct analysis {
     struct tls_names *names_owned;  /* == names when analyze_run made them */
     struct tls_keylog *keylog;      /* --keylog, loaded; NULL without */
     struct findings_memo *fmemo;    /* findings' messages the conns share */
+    struct conn_strpool *strpool;   /* the conns' expected names */
 };
 
 /* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options

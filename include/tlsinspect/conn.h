@@ -29,6 +29,7 @@
 #define CONN_MAX_EVENTS    32  /* ladder entries kept */
 #define CONN_MAX_FINDINGS  16
 #define CONN_SUITES_MAX    32767 /* a 2-byte vector cannot hold more */
+#define CONN_NAME_MAX      255   /* bytes of conn_verification.expected_name kept */
 
 enum conn_dir { DIR_CLIENT = 0, DIR_SERVER = 1 };
 
@@ -152,7 +153,8 @@ struct conn_finding {
 struct conn_verification {
     bool done;
     int64_t time;             /* seconds since the epoch the chain was judged at */
-    char expected_name[256];
+    const char *expected_name; /* "" until verified; at most CONN_NAME_MAX bytes,
+                                  borrowed from the analysis's conn_strpool */
     enum x509_name_source name_source;
     struct x509_verdict verdict;
     bool now_differs;         /* --at capture and the verdict today differs */
@@ -260,6 +262,15 @@ int conn_add_finding(struct conn *c, int id, enum finding_severity sev,
  * must outlive the connection. */
 int conn_add_finding_shared(struct conn *c, int id, enum finding_severity sev,
                             const char *message, const char *remedy);
+
+/* Strings many connections share (the names their chains were verified
+ * for), kept once each: conn_strpool_intern() gives the pool's copy of the
+ * first `max` bytes of s (NULL when out of memory), valid until
+ * conn_strpool_free().  NULL-safe free. */
+struct conn_strpool;
+struct conn_strpool *conn_strpool_new(void);
+const char *conn_strpool_intern(struct conn_strpool *p, const char *s, size_t max);
+void conn_strpool_free(struct conn_strpool *p);
 
 /* Format an endpoint address ("10.0.0.1", "2001:db8::1"); buf >= 46 bytes. */
 const char *conn_ip_str(const struct conn_endpoint *e, char *buf, size_t len);
