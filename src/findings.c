@@ -536,7 +536,7 @@ static void check_chain(struct conn *c, struct findings_memo *m)
     }
     if (id >= 0) {
         fk_init(&k, 'C');
-        fk_int(&k, id);
+        fk_int(&k, vd->result);            /* several share an id, not a wording */
         fk_int(&k, vd->depth);
         fk_ptr(&k, leaf_of(c, false));
         fk_ptr(&k, vd->depth > 0 && (size_t)vd->depth < c->n_server_certs

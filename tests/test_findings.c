@@ -347,6 +347,19 @@ static void test_memo_shares_equal_messages(void **state)
                          msg_of(&a, FINDING_CHAIN_SELF_SIGNED));
     assert_non_null(strstr(msg_of(&other, FINDING_CHAIN_SELF_SIGNED), "(10.48.36.216)"));
     assert_ptr_equal(msg_of(&other, FINDING_UNKNOWN_CA_ALERT), msg_of(&a, FINDING_UNKNOWN_CA_ALERT));
+
+    /* two verdicts of one finding id and one OpenSSL text, worded apart */
+    struct conn issuer = f->c, in_chain = f->c;
+    issuer.verify.verdict.result = X509_CHAIN_UNKNOWN_ISSUER;
+    in_chain.verify.verdict.result = X509_CHAIN_SELF_SIGNED_IN_CHAIN;
+    findings_run_memo(&issuer, f->names, m);
+    findings_run_memo(&in_chain, f->names, m);
+    assert_non_null(strstr(msg_of(&issuer, FINDING_CHAIN_UNKNOWN_ISSUER),
+                           "Error=unable to get local issuer certificate"));
+    assert_non_null(strstr(msg_of(&in_chain, FINDING_CHAIN_UNKNOWN_ISSUER),
+                           "Error=self signed certificate in certificate chain"));
+    conn_free(&issuer);
+    conn_free(&in_chain);
     conn_free(&plain);
     conn_free(&a);
     conn_free(&b);
