@@ -1,5 +1,6 @@
 /* main.c - command line, exit status, progress line: the only place with process-wide state. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,55 @@ struct progress {
     struct timespec start;
     bool shown;
 };
+
+/* ---- live capture and standard input: Ctrl-C ends the input, not the run ---- */
+
+/* Set by SIGINT/SIGTERM; the capture polls it (through analyze_opts.stop)
+ * and ends as if the input had, so the report still gets written. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* No SA_RESTART: a read blocked on standard input returns (EINTR) and the
+ * input ends there.  SA_RESETHAND: a second Ctrl-C kills as usual. */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* -i and "-" (standard input): what the command line may not combine; the
+ * stop flag for both.  EXIT_OK or EXIT_USAGE after a message. */
+static int check_inputs(struct analyze_opts *opts, const struct cli *cli)
+{
+    int nstdin = 0;
+
+    if (opts->iface != NULL && cli->nargs > 0)
+        return opts_usage_error("-i captures live: no capture file as well ('%s')", cli->args[0]);
+    if (opts->iface == NULL && opts->duration > 0)
+        return opts_usage_error("%s", "--duration goes with -i");
+    if (opts->iface == NULL && cli->nargs < 1)
+        return opts_usage_error("%s", "no capture file given");
+    for (int i = 0; i < cli->nargs; i++)
+        nstdin += strcmp(cli->args[i], "-") == 0;
+    if (nstdin > 1)
+        return opts_usage_error("%s", "standard input (-) can be read only once");
+    if (nstdin > 0 || opts->iface != NULL) {
+        catch_stop_signals();
+        opts->stop = &stop_requested;
+    }
+    return EXIT_OK;
+}
 
 static int exit_status(const struct analysis *a, const struct fail_on *f)
 {
@@ -100,6 +150,11 @@ static int run_diff(struct analyze_opts *opts, const struct cli *cli)
 
     if (cli->nargs != 2)
         return opts_usage_error("%s", "diff needs two inputs: BEFORE AFTER");
+    if (opts->iface != NULL)
+        return opts_usage_error("%s", "diff reads files, not -i");
+    if (strcmp(cli->args[0], "-") == 0 || strcmp(cli->args[1], "-") == 0)
+        return opts_usage_error("%s", "diff reads each input twice (report or capture?): "
+                                "save standard input to a file first");
     if (cli->bpf[0] != '\0')
         return opts_usage_error("%s", "diff takes no BPF expression");
     if (cli->report.format == REPORT_JSONL)
@@ -135,7 +190,7 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
     opts->nfiles = (size_t)cli->nargs;
     opts->bpf = cli->bpf[0] ? cli->bpf : NULL;
     opts->now = (int64_t)time(NULL);
-    if (want_progress(opts->files, opts->nfiles)) {
+    if (opts->stop == NULL && want_progress(opts->files, opts->nfiles)) {
         clock_gettime(CLOCK_MONOTONIC, &prog.start);
         prog.shown = false;
         opts->progress = progress_cb;
@@ -154,6 +209,11 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
         if (a->inputs[i].truncated)
             fprintf(stderr, "tlsinspect: warning: %s: %s; reporting what was read before it\n",
                     a->inputs[i].file, a->inputs[i].error ? a->inputs[i].error : "truncated");
+    for (size_t i = 0; i < a->ninputs; i++)
+        if (a->inputs[i].dropped > 0)
+            fprintf(stderr, "tlsinspect: warning: %s: the kernel dropped %llu packets "
+                    "(capture buffer full); connections may have gaps\n",
+                    a->inputs[i].file, (unsigned long long)a->inputs[i].dropped);
     return a;
 }
 
@@ -215,8 +275,8 @@ int main(int argc, char **argv)
     }
     if (cli.diff)
         return run_diff(&opts, &cli);
-    if (cli.nargs < 1)
-        return opts_usage_error("%s", "no capture file given");
+    if ((rc = check_inputs(&opts, &cli)) != EXIT_OK)
+        return rc;
     if (cli.report.verbose && cli.report.quiet)
         return opts_usage_error("%s", "-v and -q exclude each other");
     a = run_analysis(&opts, &cli);

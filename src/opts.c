@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,25 @@ enum {
     OPT_HELP = 'h', OPT_VERSION = 'V',
     OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
     OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
-    OPT_MAX_RECORDS
+    OPT_MAX_RECORDS, OPT_INTERFACE = 'i', OPT_DURATION = 300
 };
 
 #define OPTS_MAX 40                 /* getopt's table is built on the stack */
 
 static const struct opt_def opt_table[] = {
+    {"interface", 'i', "IFACE",
+     "capture live on IFACE (needs root or CAP_NET_RAW) until Ctrl-C, SIGTERM or --duration, "
+     "then report",
+     "Capture live on IFACE through libpcap (whole packets; the BPF filter after `--` applied "
+     "in the kernel) until Ctrl-C, SIGTERM or `--duration`, then report. Needs root or the "
+     "CAP_NET_RAW and CAP_NET_ADMIN capabilities; without them, or without such an "
+     "interface, an error and exit status 2. Packets the kernel dropped are counted in a "
+     "warning. Example: `tlsinspect -i eth0 --duration 60 -- host 10.48.36.215`",
+     NULL, false, OPT_INTERFACE},
+    {"duration", 0, "SECONDS",
+     "with -i: stop capturing after SECONDS",
+     "With `-i`: stop capturing after SECONDS (fractions allowed).",
+     "until stopped", false, OPT_DURATION},
     {"ports", 'p', "LIST",
      "TCP ports to inspect, comma-separated, or 'all' (any port whose first bytes look like TLS)",
      "TCP ports to inspect, comma-separated, or `all` for any TCP connection whose first "
@@ -103,10 +117,12 @@ static const struct opt_def opt_table[] = {
      "Out-of-order bytes buffered per direction before a hole is given up.",
      "262144", false, OPT_MAX_OOO},
     {"max-ooo-total", 0, "N",
-     "out-of-order bytes buffered in all connections",
-     "Out-of-order bytes buffered in all connections together; beyond it a hole is given up "
-     "(counted, `LIMIT_REACHED`).",
-     "33554432", false, OPT_MAX_OOO_TOTAL},
+     "memory for out-of-order data in all connections, headers included; beyond it "
+     "segments are dropped",
+     "Memory for out-of-order data in all connections together, each queued segment's "
+     "header and allocation rounding included; a segment that does not fit is dropped as "
+     "if not captured (a gap when its connection gets there; counted, `LIMIT_REACHED`).",
+     "16777216", false, OPT_MAX_OOO_TOTAL},
     {"max-handshake-bytes", 0, "N",
      "largest handshake message parsed (1 to 16777215)",
      "Largest handshake message parsed, 1 to 16777215; a larger one stops that connection's "
@@ -131,11 +147,13 @@ const struct opt_def *opts_table(size_t *n)
 
 static const char usage_head[] =
     "Usage: tlsinspect [OPTIONS] CAPTURE... [-- BPF-EXPRESSION]\n"
+    "       tlsinspect [OPTIONS] -i IFACE [--duration SECONDS] [-- BPF-EXPRESSION]\n"
     "       tlsinspect diff [OPTIONS] BEFORE AFTER\n"
     "       tlsinspect --help | --version\n"
     "\n"
     "Explain failed TLS handshakes in tcpdump captures (pcap, pcapng, .gz), offline.\n"
-    "Several CAPTURE files are read as one capture, merged in timestamp order.\n"
+    "Several CAPTURE files are read as one capture, merged in timestamp order;\n"
+    "'-' is standard input (tcpdump -w - ... | tlsinspect -).\n"
     "diff compares two captures, or a saved JSON report (-f json) and a capture,\n"
     "per server endpoint; exit status 1 when something got worse.\n"
     "\n"
@@ -150,6 +168,8 @@ static const char usage_tail[] =
     "  tlsinspect --cafile trust.pem tcpdump00.pcap tcpdump01.pcap\n"
     "  tlsinspect -f json -o r.json --name 10.48.36.215=cucm.steven.lab cap.pcap\n"
     "  tlsinspect -p all cap.pcapng -- host 10.48.36.215\n"
+    "  ssh expc tcpdump -s0 -w - port 6972 | tlsinspect --cafile trust.pem -\n"
+    "  tlsinspect -i eth0 --duration 60 -- host 10.48.36.215\n"
     "  tlsinspect diff --cafile trust.pem pre-upgrade.pcap post-upgrade.pcap\n";
 
 /* ---- documents -------------------------------------------------------------------- */
@@ -523,6 +543,20 @@ static int parse_limit(int id, const char *arg, struct analyze_opts *a)
     return EXIT_OK;
 }
 
+static int parse_duration(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    /* up to a year: the monotonic deadline stays far from overflow */
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > 366.0 * 86400)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 /* Options of the analysis (what is read and how it is judged). */
 static int parse_analysis_opt(int id, char *arg, struct analyze_opts *a)
 {
@@ -549,6 +583,11 @@ static int parse_analysis_opt(int id, char *arg, struct analyze_opts *a)
             return opts_usage_error("invalid --at '%s' (capture, now or ISO-8601)", arg);
         break;
     case OPT_KEYLOG: a->keylog = arg; break;
+    case OPT_INTERFACE: a->iface = arg; break;
+    case OPT_DURATION:
+        if (parse_duration(arg, &a->duration) != 0)
+            return opts_usage_error("invalid --duration '%s' (seconds, more than 0)", arg);
+        break;
     default:
         return parse_limit(id, arg, a);
     }

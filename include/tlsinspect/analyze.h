@@ -29,8 +29,11 @@ struct analyze_name {               /* --name ADDR=NAME */
 enum analyze_at { AT_CAPTURE = 0, AT_NOW, AT_FIXED };
 
 struct analyze_opts {
-    char *const *files;
+    char *const *files;             /* "-": standard input */
     size_t nfiles;
+    const char *iface;              /* non-NULL: capture live there instead of files */
+    double duration;                /* live: seconds, 0 until stopped */
+    const volatile sig_atomic_t *stop;  /* set by a signal: the capture ends (may be NULL) */
     const char *bpf;                /* NULL: no filter */
     uint16_t ports[FLOW_MAX_PORTS];
     size_t nports;
