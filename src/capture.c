@@ -216,8 +216,12 @@ static ssize_t cap_stream_inflate(struct cap_stream *st, uint8_t *buf, size_t si
         int r;
 
         if (st->z.avail_in == 0) {
-            ssize_t n = cap_stream_in(st, st->zbuf, CAP_GZ_BUFFER);
+            ssize_t n;
 
+            /* What is inflated goes out before waiting on a slow pipe. */
+            if ((uint8_t *)st->z.next_out != buf)
+                break;
+            n = cap_stream_in(st, st->zbuf, CAP_GZ_BUFFER);
             if (n < 0) {
                 if ((uint8_t *)st->z.next_out != buf)
                     break;    /* the error comes back with the next read */

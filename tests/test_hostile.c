@@ -5,7 +5,7 @@
  * a child process so that its peak memory can be measured on its own with
  * wait4(); the bound is 128 MiB (issue 7), checked in the
  * normal build (a sanitizer build shadows every byte, so there it is only
- * printed).  Runtime: a few seconds for the flood, the rest is instant.
+ * printed).  Runtime: a few seconds per flood variant, the rest is instant.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -82,7 +82,7 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf,
                       double duration, char *errbuf, size_t errlen);
 
 /* A flag a signal handler sets (Ctrl-C, SIGTERM): once it is non-zero,
- * capture_next() ends the capture -- within CAP_LIVE_TIMEOUT_MS on a quiet
+ * capture_next() ends the capture -- within 100 ms on a quiet
  * interface; a blocked read of standard input is cut by the signal itself
  * when the handler was installed without SA_RESTART.  NULL: never. */
 void capture_set_stop(struct capture *cap, const volatile sig_atomic_t *stop);
