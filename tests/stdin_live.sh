@@ -8,7 +8,8 @@
 # still written.
 # Live: openssl s_server on 127.0.0.1 with the fixture PKI, tlsinspect -i lo
 # on its port with --duration, openssl s_client against it; the report must
-# show the handshake.  A missing interface is exit 2 with a clear message.
+# show the handshake.  A missing interface, or no CAP_NET_RAW (dropped with
+# setpriv), is exit 2 with a message that says which.
 # Live capture needs root or CAP_NET_RAW: without it the live part is
 # skipped loudly, and fails under CI=true.  Everything is bounded in time.
 set -u
@@ -85,6 +86,20 @@ fi
 [ $rc -eq 2 ] && ok "live: -i with a file is a usage error" || bad "live: -i with a file: exit $rc"
 "$bin" --duration 1 captures/rsa-ok-8443.pcap > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok "live: --duration without -i is a usage error" || bad "live: --duration alone: exit $rc"
+
+# Without the privilege: drop CAP_NET_RAW/CAP_NET_ADMIN (setpriv, util-linux).
+if command -v setpriv > /dev/null 2>&1 &&
+   setpriv --bounding-set=-net_raw,-net_admin true 2> /dev/null; then
+    setpriv --inh-caps=-all --bounding-set=-net_raw,-net_admin \
+        "$bin" -i lo --duration 1 > /dev/null 2> "$tmp/err"; rc=$?
+    if [ $rc -eq 2 ] && grep -q "CAP_NET_RAW" "$tmp/err"; then
+        ok "live: without CAP_NET_RAW: exit 2 ($(cat "$tmp/err"))"
+    else
+        bad "live: without CAP_NET_RAW: exit $rc: $(cat "$tmp/err")"
+    fi
+else
+    echo "SKIPPED: live capture without privilege: setpriv cannot drop capabilities here"
+fi
 
 live_skip() {
     if [ "${CI:-}" = true ]; then
