@@ -376,6 +376,43 @@ static const char *cap_format_name(uint32_t magic)
 static int cap_open_common(struct cap_src *src, struct cap_input *in, const char *bpf,
                            bool live, char *errbuf, size_t errlen);
 
+/* A gzip file opened by name: zlib's gzFile behind fopencookie, its
+ * buffer the input's.  NULL after a message. */
+static FILE *cap_open_gz_file(struct cap_src *src, struct cap_input *in, const char *file,
+                              char *errbuf, size_t errlen)
+{
+    uint8_t m[CAP_SNIFF] = {0, 0, 0, 0};
+    gzFile gzf;
+    FILE *fp;
+
+    errno = 0;
+    gzf = gzopen(file, "rb");
+    if (gzf == NULL) {
+        cap_err(errbuf, errlen, "%s: cannot open gzip stream: %s", file,
+                errno ? strerror(errno) : "out of memory");
+        return NULL;
+    }
+    gzbuffer(gzf, CAP_GZ_BUFFER);
+    if (gzread(gzf, m, sizeof m) < 0 || gzrewind(gzf) != 0) {
+        int zerr;
+        cap_err(errbuf, errlen, "%s: gzip: %s", file, cap_gz_msg(gzf, file, &zerr));
+        gzclose(gzf);
+        return NULL;
+    }
+    fp = fopencookie(gzf, "rb", cap_gz_io);
+    if (fp == NULL) {
+        cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
+        gzclose(gzf);
+        return NULL;
+    }
+    if (src->iobuf != NULL)
+        setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+    src->gz = gzf;
+    snprintf(in->format, sizeof in->format, "%s+gzip", cap_format_name(cap_magic(m)));
+    return fp;
+}
+
+
 /* Open one input into src/in: fopen (unless the caller gave a stream),
  * sniff the magic, inflate if gzip, hand the FILE * to libpcap, compile
  * the filter.  `label` names the input in messages. */
@@ -437,34 +474,10 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
     gz = got >= 2 && m[0] == CAP_GZIP_ID1 && m[1] == CAP_GZIP_ID2;
 
     if (gz && s->fp == NULL && regular) {
-        gzFile gzf;
-
         fclose(fp);
-        errno = 0;
-        gzf = gzopen(file, "rb");
-        if (gzf == NULL) {
-            cap_err(errbuf, errlen, "%s: cannot open gzip stream: %s", file,
-                    errno ? strerror(errno) : "out of memory");
+        fp = cap_open_gz_file(src, in, file, errbuf, errlen);
+        if (fp == NULL)
             return TI_EIO;
-        }
-        gzbuffer(gzf, CAP_GZ_BUFFER);
-        memset(m, 0, sizeof m);
-        if (gzread(gzf, m, sizeof m) < 0 || gzrewind(gzf) != 0) {
-            int zerr;
-            cap_err(errbuf, errlen, "%s: gzip: %s", file, cap_gz_msg(gzf, file, &zerr));
-            gzclose(gzf);
-            return TI_EIO;
-        }
-        fp = fopencookie(gzf, "rb", cap_gz_io);
-        if (fp == NULL) {
-            cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
-            gzclose(gzf);
-            return TI_EIO;
-        }
-        if (src->iobuf != NULL)
-            setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
-        src->gz = gzf;
-        snprintf(in->format, sizeof in->format, "%s+gzip", cap_format_name(cap_magic(m)));
     } else if (gz || !regular) {
         /* Read once, front to back: the sniffed bytes are replayed (or
          * start the compressed input) instead of seeking back. */
