@@ -117,6 +117,33 @@ static void test_diff_and_bpf(void **state)
     assert_int_equal(cli.nargs, 1);
 }
 
+/* -i and --duration fill the analysis options; the combinations with
+ * files are checked by main (tests/stdin_live.sh). */
+static void test_live_options(void **state)
+{
+    struct cli cli;
+
+    (void)state;
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "2.5", "--", "tcp", "port", "8443",
+                           NULL), EXIT_OK);
+    assert_non_null(aopts.iface);
+    assert_string_equal(aopts.iface, "lo");
+    assert_true(aopts.duration > 2.49 && aopts.duration < 2.51);
+    assert_int_equal(cli.nargs, 0);
+    assert_string_equal(cli.bpf, "tcp port 8443");
+    assert_int_equal(parse(&cli, "--interface", "eth0", NULL), EXIT_OK);
+    assert_string_equal(aopts.iface, "eth0");
+    assert_true(aopts.duration == 0);
+    assert_int_equal(parse(&cli, "-", NULL), EXIT_OK);   /* standard input is an argument */
+    assert_int_equal(cli.nargs, 1);
+    assert_null(aopts.iface);
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "0", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "-1", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "1s", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "nan", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-i", NULL), EXIT_USAGE);      /* argument missing */
+}
+
 static void test_help_version(void **state)
 {
     struct cli cli;
@@ -231,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_every_option),
         cmocka_unit_test(test_diff_and_bpf),
+        cmocka_unit_test(test_live_options),
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_documents),
