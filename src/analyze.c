@@ -460,6 +460,21 @@ static int global_findings(struct analysis *a)
     return TI_OK;
 }
 
+/* The files (or standard input), or the interface, with the stop flag. */
+static int open_capture(const struct analyze_opts *o, struct capture **cap, char *errbuf,
+                        size_t errlen)
+{
+    int rc;
+
+    if (o->iface != NULL)
+        rc = capture_open_live(cap, o->iface, o->bpf, o->duration, errbuf, errlen);
+    else
+        rc = capture_open(cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
+    if (rc == TI_OK)
+        capture_set_stop(*cap, o->stop);
+    return rc;
+}
+
 int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
 {
     struct analysis *a = calloc(1, sizeof(*a));
@@ -519,13 +534,9 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
         goto fail;
     }
-    if (o->iface != NULL)
-        rc = capture_open_live(&cap, o->iface, o->bpf, o->duration, errbuf, errlen);
-    else
-        rc = capture_open(&cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
+    rc = open_capture(o, &cap, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
-    capture_set_stop(cap, o->stop);
     rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, &ops);
     if (rc != TI_OK) {
         snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
