@@ -6,6 +6,9 @@
 #   make asan       the unit and golden tests under AddressSanitizer + UBSan
 #   make captures   regenerate the fixtures in captures/ (then: make update-golden)
 #   make update-golden   rewrite captures/*.expected.json from the current build
+#   make docs       rewrite the option docs (man OPTIONS, README table) from src/opts.c
+#   make install    install binary and man page under PREFIX (/usr/local), DESTDIR honoured
+#   make uninstall  remove them
 #   make bench      performance benchmark (see docs/PERFORMANCE.md)
 #   make bench-ir   instruction counts of the same under callgrind (valgrind)
 
@@ -19,10 +22,10 @@ TEST_CFLAGS_PKG := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS_PKG   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 # Link-time optimisation: the per-packet path crosses capture.c, decode.c,
-# flow.c, reasm.c, analyze.c and the TLS engine's files; inlining across
-# them pays, and keeps the split into files free (figures in
-# docs/PERFORMANCE.md; check with make bench-ir).  The link lines use
-# ALL_CFLAGS, so they get -flto too.
+# flow.c, reasm.c, analyze.c and the TLS engine's files, and the report's
+# values cross into jsonw.c; inlining across them pays, and keeps the split
+# into files free (figures in docs/PERFORMANCE.md; check with make bench-ir).
+# The link lines use ALL_CFLAGS, so they get -flto too.
 OPT        ?= -O2 -flto=auto
 CFLAGS     ?= $(OPT) -g
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -44,7 +47,7 @@ TEST_SUPPORT_H := $(wildcard tests/support/*.h)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
 .PHONY: all deps demo test check unit golden smoke conformance asan asan-run tsan tsan-run captures \
-        update-golden bench bench-ir fuzz clean
+        update-golden docs install uninstall bench bench-ir fuzz clean
 
 all: tlsinspect
 
@@ -59,6 +62,10 @@ $(BUILD)/tests/%: tests/%.c $(LIBOBJS) $(TEST_SUPPORT) $(TEST_SUPPORT_H) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS_PKG) -Itests -o $@ $< $(TEST_SUPPORT) $(LIBOBJS) \
 	    $(LDLIBS) $(TEST_LIBS_PKG)
+
+$(BUILD)/optdocs: tools/optdocs.c $(LIBOBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS)
 
 $(BUILD)/gen: $(GEN_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -86,10 +93,13 @@ golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect
 	@sh tests/golden_diff.sh ./tlsinspect
 
-smoke: tlsinspect $(BUILD)/tests/shared_check
-	@sh tests/docs_sync.sh ./tlsinspect
+smoke: tlsinspect $(BUILD)/optdocs $(BUILD)/tests/shared_check
+	@sh tests/docs_sync.sh ./tlsinspect $(BUILD)/optdocs
+	@sh tests/func_length.sh
+	@sh tests/install.sh
 	@sh tests/shared_smoke.sh ./tlsinspect $(BUILD)/tests/shared_check
 	@sh tests/cli_output.sh ./tlsinspect
+	@sh tests/stdin_live.sh ./tlsinspect
 
 conformance: $(BUILD)/tests/test_conformance
 	$(BUILD)/tests/test_conformance
@@ -110,10 +120,12 @@ asan-run: $(TEST_BINS) $(OBJS) $(BUILD)/tests/shared_check
 	  sh tests/golden_diff.sh $(BUILD)/tlsinspect
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect $(BUILD)/tests/shared_check
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/stdin_live.sh $(BUILD)/tlsinspect
 
 # ThreadSanitizer over what runs a second thread (the JSON report's writer,
-# src/outq.c): its unit tests, the report tests and every golden report.
-TSAN_TESTS := $(BUILD)/tests/test_outq $(BUILD)/tests/test_report
+# src/outq.c): its unit tests, the writer's and the report's, and every golden report.
+TSAN_TESTS := $(BUILD)/tests/test_outq $(BUILD)/tests/test_jsonw $(BUILD)/tests/test_report
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
@@ -127,23 +139,43 @@ tsan-run: $(TSAN_TESTS) $(OBJS)
 captures: $(BUILD)/gen
 	sh tests/gen/make_captures.sh $(BUILD)/gen
 
+docs: $(BUILD)/optdocs
+	@sh tools/docs.sh $(BUILD)/optdocs
+
 update-golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect --update
 	@sh tests/golden_diff.sh ./tlsinspect --update
 
 # ---- benchmark (tests/bench/bench.sh): make bench [BENCH_GB=4] [BENCH_RUNS=9] ----
+# [BENCH_WORKLOADS="1g dense"] [BENCH_DENSE_RUNS=3] [BENCH_DENSE_3M=1]
 $(BUILD)/bench/pcap_pass: tests/bench/pcap_pass.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 bench: tlsinspect $(BUILD)/gen $(BUILD)/bench/pcap_pass
 	$(CC) $(ALL_CFLAGS) -o $(BUILD)/bench/runstat tests/bench/runstat.c
-	@sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),9)
+	@BENCH_WORKLOADS="$(BENCH_WORKLOADS)" BENCH_DENSE_RUNS="$(BENCH_DENSE_RUNS)" \
+	    BENCH_DENSE_3M="$(BENCH_DENSE_3M)" \
+	    sh tests/bench/bench.sh $(BUILD) $(or $(BENCH_GB),1) $(or $(BENCH_RUNS),9)
 
 # Instruction counts under callgrind (tests/bench/bench_ir.sh): steady where
-# the VM's clock is not.  make bench-ir [BENCH_IR_MB=100]
+# the VM's clock is not.  make bench-ir [BENCH_IR_MB=100] [BENCH_IR_DENSE=20000]
 bench-ir: tlsinspect $(BUILD)/gen $(BUILD)/bench/pcap_pass
-	@sh tests/bench/bench_ir.sh $(BUILD) $(or $(BENCH_IR_MB),100)
+	@BENCH_IR_DENSE="$(BENCH_IR_DENSE)" sh tests/bench/bench_ir.sh $(BUILD) $(or $(BENCH_IR_MB),100)
+
+# ---- install: make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage] ------------
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+INSTALL    ?= install
+
+install: tlsinspect
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1"
+	$(INSTALL) -m 755 tlsinspect "$(DESTDIR)$(BINDIR)/tlsinspect"
+	$(INSTALL) -m 644 man/tlsinspect.1 "$(DESTDIR)$(MANDIR)/man1/tlsinspect.1"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/tlsinspect" "$(DESTDIR)$(MANDIR)/man1/tlsinspect.1"
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz tlsinspect

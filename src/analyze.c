@@ -332,7 +332,7 @@ static bool verdict_equal(const struct x509_verdict *a, const struct x509_verdic
     return a->result == b->result && a->depth == b->depth && a->name_ok == b->name_ok;
 }
 
-static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c)
+static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c)
 {
     struct conn_verification *v = &c->verify;
     const char *name = name_for_server(o, &c->server);
@@ -340,7 +340,7 @@ static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct
     char ip[64];
 
     if (c->n_server_certs == 0 && c->n_client_certs == 0)
-        return;
+        return TI_OK;
     if (name != NULL) {
         v->name_source = X509_NAME_FROM_OPTION;
     } else if (ch != NULL && ch->sni != NULL && ch->sni[0] != '\0') {
@@ -350,7 +350,10 @@ static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct
         name = conn_ip_str(&c->server, ip, sizeof(ip));
         v->name_source = X509_NAME_FROM_SERVER_IP;
     }
-    snprintf(v->expected_name, sizeof(v->expected_name), "%s", name);
+    if ((v->expected_name = conn_strpool_intern(a->strpool, name, CONN_NAME_MAX)) == NULL) {
+        v->expected_name = "";
+        return TI_ENOMEM;
+    }
     switch (o->at) {
     case AT_NOW: v->time = o->now; break;
     case AT_FIXED: v->time = o->at_time; break;
@@ -367,6 +370,7 @@ static void verify_conn(struct analysis *a, const struct analyze_opts *o, struct
     if (c->n_client_certs > 0 && x509_have_trust(a->pool, true))
         v->client_done = x509_verify(a->pool, c->client_certs, c->n_client_certs, v->time, NULL,
                                      true, &v->client_verdict) == TI_OK;
+    return TI_OK;
 }
 
 /* ---- the run -------------------------------------------------------------------- */
@@ -536,6 +540,68 @@ static int global_findings(struct analysis *a)
     return TI_OK;
 }
 
+/* The files (or standard input), or the interface, with the stop flag. */
+static int open_capture(const struct analyze_opts *o, struct capture **cap, char *errbuf,
+                        size_t errlen)
+{
+    int rc;
+
+    if (o->iface != NULL)
+        rc = capture_open_live(cap, o->iface, o->bpf, o->duration, errbuf, errlen);
+    else
+        rc = capture_open(cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
+    if (rc == TI_OK)
+        capture_set_stop(*cap, o->stop);
+    return rc;
+}
+
+/* The trust store's warnings (damaged PEM blocks skipped) and the key log:
+ * a file that is not a key log at all is a usage error. */
+static int load_keylog(struct analysis *a, const struct analyze_opts *o, char *errbuf,
+                       size_t errlen)
+{
+    const char *const *pw;
+    size_t nw = x509_pool_warnings(a->pool, &pw);
+    int rc;
+
+    for (size_t i = 0; i < nw; i++)
+        analysis_warn(a, "%s", pw[i]);
+    if (o->keylog != NULL) {
+        struct an_keylog_warn w = {a, o->keylog};
+        rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
+        if (rc != TI_OK) {
+            char why[512];
+            snprintf(why, sizeof(why), "%s", errbuf);
+            snprintf(errbuf, errlen, "--keylog %s", why);
+            return rc;
+        }
+        /* Not a key log at all (a binary, the wrong file): a usage error,
+         * not a report where every TLS 1.3 certificate stays hidden. */
+        if (a->keylog->n_entries == 0) {
+            snprintf(errbuf, errlen, "--keylog %s: not an NSS key log (no valid line such as "
+                     "CLIENT_RANDOM or SERVER_HANDSHAKE_TRAFFIC_SECRET)", o->keylog);
+            return TI_EUSAGE;
+        }
+    }
+    return TI_OK;
+}
+
+/* A --name for an address no connection went to is likely a typo. */
+static void warn_unused_names(struct analysis *a, const struct analyze_opts *o)
+{
+    for (size_t k = 0; k < o->nnames; k++) {
+        const struct conn_endpoint *e = &o->names[k].addr;
+        bool used = false;
+        char ip[64];
+        for (size_t i = 0; i < a->nconns && !used; i++)
+            used = a->conns[i]->server.ipver == e->ipver &&
+                   memcmp(a->conns[i]->server.ip, e->ip, sizeof(e->ip)) == 0;
+        if (!used)
+            analysis_warn(a, "--name %s=%s: no connection to that address in the capture",
+                          conn_ip_str(e, ip, sizeof(ip)), o->names[k].name);
+    }
+}
+
 int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
 {
     struct analysis *a = calloc(1, sizeof(*a));
@@ -581,37 +647,16 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
             goto fail;
         a->pool = a->pool_owned;
     }
-    {
-        const char *const *w;
-        size_t nw = x509_pool_warnings(a->pool, &w);
-        for (size_t i = 0; i < nw; i++)
-            analysis_warn(a, "%s", w[i]);
-    }
     verify_base = x509_verify_count(a->pool);
-    if (o->keylog != NULL) {
-        struct an_keylog_warn w = {a, o->keylog};
-        rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
-        if (rc != TI_OK) {
-            char why[512];
-            snprintf(why, sizeof(why), "%s", errbuf);
-            snprintf(errbuf, errlen, "--keylog %s", why);
-            goto fail;
-        }
-        /* Not a key log at all (a binary, the wrong file): a usage error,
-         * not a report where every TLS 1.3 certificate stays hidden. */
-        if (a->keylog->n_entries == 0) {
-            snprintf(errbuf, errlen, "--keylog %s: not an NSS key log (no valid line such as "
-                     "CLIENT_RANDOM or SERVER_HANDSHAKE_TRAFFIC_SECRET)", o->keylog);
-            rc = TI_EUSAGE;
-            goto fail;
-        }
-    }
+    rc = load_keylog(a, o, errbuf, errlen);
+    if (rc != TI_OK)
+        goto fail;
     rc = tls_fp_memo_new(&x.memo);
     if (rc != TI_OK) {
         snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
         goto fail;
     }
-    rc = capture_open(&cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
+    rc = open_capture(o, &cap, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
     rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, &ops);
@@ -645,26 +690,25 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         goto fail;
     if (a->nconns > 1)
         qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
+    a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
+    a->strpool = conn_strpool_new();
+    if (a->strpool == NULL) {
+        rc = TI_ENOMEM;
+        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
+        goto fail;
+    }
     for (size_t i = 0; i < a->nconns; i++) {
         struct conn *c = a->conns[i];
         c->id = i + 1;
         c->role = (uint8_t)role_for_port(&o->roles, c->server.port);
-        verify_conn(a, o, c);
-        findings_run(c, a->names);
+        if ((rc = verify_conn(a, o, c)) != TI_OK) {
+            snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
+            goto fail;
+        }
+        findings_run_memo(c, a->names, a->fmemo);
     }
     a->verifications = x509_verify_count(a->pool) - verify_base;
-    /* a --name for an address no connection went to is likely a typo */
-    for (size_t k = 0; k < o->nnames; k++) {
-        const struct conn_endpoint *e = &o->names[k].addr;
-        bool used = false;
-        char ip[64];
-        for (size_t i = 0; i < a->nconns && !used; i++)
-            used = a->conns[i]->server.ipver == e->ipver &&
-                   memcmp(a->conns[i]->server.ip, e->ip, sizeof(e->ip)) == 0;
-        if (!used)
-            analysis_warn(a, "--name %s=%s: no connection to that address in the capture",
-                          conn_ip_str(e, ip, sizeof(ip)), o->names[k].name);
-    }
+    warn_unused_names(a, o);
     rc = global_findings(a);
     if (rc != TI_OK)
         goto fail;
@@ -685,6 +729,8 @@ void analysis_free(struct analysis *a)
     for (size_t i = 0; i < a->nconns; i++)
         conn_arena_put(a->conn_arena, a->conns[i]);
     conn_arena_free(a->conn_arena);
+    findings_memo_free(a->fmemo);       /* after the conns that borrow from them */
+    conn_strpool_free(a->strpool);
     free(a->conns);
     for (size_t i = 0; i < a->ninputs; i++) {
         free(a->inputs[i].file);

@@ -7,6 +7,7 @@
 
 #include "tlsinspect/conn.h"
 #include "tlsinspect/err.h"
+#include "tlsinspect/hash.h"
 
 /* AddressSanitizer cannot see slots handed back to the arena: poison them,
  * so a use after conn_arena_put() is still caught. */
@@ -59,6 +60,7 @@ static void conn_defaults(struct conn *c)
 {
     for (size_t i = 0; i < CONN_MAX_ALERTS; i++)
         c->alerts[i].after_msg = -1;
+    c->verify.expected_name = "";
 }
 
 void conn_init(struct conn *c)
@@ -155,7 +157,8 @@ static void conn_release(struct conn *c)
         free(c->malformed_why[i]);
     free(c->tls13_note);
     for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
-        free(c->findings[i].message);
+        if (!(c->findings_shared & (1u << i)))
+            free(c->findings[i].message);
     }
 }
 
@@ -196,6 +199,24 @@ int conn_add_finding(struct conn *c, int id, enum finding_severity sev,
     }
     f->id = id;
     f->severity = sev;
+    c->findings_shared &= (uint16_t)~(1u << c->n_findings);
+    c->n_findings++;
+    return TI_OK;
+}
+
+_Static_assert(CONN_MAX_FINDINGS <= 16, "conn.findings_shared has one bit per finding");
+
+int conn_add_finding_shared(struct conn *c, int id, enum finding_severity sev,
+                            const char *message, const char *remedy)
+{
+    if (c->n_findings >= CONN_MAX_FINDINGS)
+        return TI_ELIMIT;
+    struct conn_finding *f = &c->findings[c->n_findings];
+    f->id = id;
+    f->severity = sev;
+    f->message = (char *)(uintptr_t)message;   /* borrowed: the bit below */
+    f->remedy = remedy ? remedy : "";
+    c->findings_shared |= (uint16_t)(1u << c->n_findings);
     c->n_findings++;
     return TI_OK;
 }
@@ -365,4 +386,75 @@ void conn_arena_free(struct conn_arena *ar)
         free(k);
     }
     free(ar);
+}
+
+/* ---- the string pool -----------------------------------------------------------
+ *
+ * The name a chain is verified for was a 256-byte array in every
+ * connection; a capture has a few distinct names (SNI, --name, the server's
+ * address) over thousands of connections. */
+struct conn_strpool_ent {
+    uint64_t h;
+    char *s;                       /* NULL: empty slot */
+};
+
+struct conn_strpool {
+    struct conn_strpool_ent *v;
+    size_t cap, n;                 /* cap: a power of two, or 0 */
+};
+
+struct conn_strpool *conn_strpool_new(void)
+{
+    return calloc(1, sizeof(struct conn_strpool));
+}
+
+void conn_strpool_free(struct conn_strpool *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->cap; i++)
+        free(p->v[i].s);
+    free(p->v);
+    free(p);
+}
+
+static int strpool_grow(struct conn_strpool *p)
+{
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    struct conn_strpool_ent *v = calloc(cap, sizeof(*v));
+
+    if (v == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < p->cap; i++) {
+        if (p->v[i].s == NULL)
+            continue;
+        size_t j = (size_t)p->v[i].h & (cap - 1);
+        while (v[j].s != NULL)
+            j = (j + 1) & (cap - 1);
+        v[j] = p->v[i];
+    }
+    free(p->v);
+    p->v = v;
+    p->cap = cap;
+    return TI_OK;
+}
+
+const char *conn_strpool_intern(struct conn_strpool *p, const char *s, size_t max)
+{
+    size_t len = strnlen(s, max);
+    uint64_t h = ti_hash_bytes(s, len);
+    size_t i;
+
+    if ((p->n + 1) * 2 > p->cap && strpool_grow(p) != TI_OK)
+        return NULL;
+    for (i = (size_t)h & (p->cap - 1); p->v[i].s != NULL; i = (i + 1) & (p->cap - 1))
+        if (p->v[i].h == h && strncmp(p->v[i].s, s, len) == 0 && p->v[i].s[len] == '\0')
+            return p->v[i].s;
+    if ((p->v[i].s = malloc(len + 1)) == NULL)
+        return NULL;
+    memcpy(p->v[i].s, s, len);
+    p->v[i].s[len] = '\0';
+    p->v[i].h = h;
+    p->n++;
+    return p->v[i].s;
 }

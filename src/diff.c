@@ -14,12 +14,10 @@
  * by first occurrence, endpoints are sorted by status then address.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -1136,6 +1134,163 @@ static void add_note(struct dctx *d, json_t *notes, const struct side *s, const 
     free(msg);
 }
 
+/* What comparing two sides found: rows sorted worst first, the notes and
+ * the capture-level changes; owned, freed by result_free(). */
+struct result {
+    struct row *rows;
+    size_t nrows, nworse, count[ST_COUNT];
+    json_t *notes, *capture_changes, *reasons;
+    bool worse;
+};
+
+static void result_free(struct result *r)
+{
+    for (size_t i = 0; i < r->nrows; i++)
+        json_decref(r->rows[i].obj);
+    free(r->rows);
+    json_decref(r->notes);
+    json_decref(r->capture_changes);
+    json_decref(r->reasons);
+}
+
+/* The union of the server endpoints (BEFORE's, then AFTER's new ones),
+ * each compared; sorted worst first. */
+static int compare_rows(struct dctx *d, const struct side *sb, const struct side *sa,
+                        struct result *r)
+{
+    r->rows = calloc(sb->n + sa->n + 1, sizeof(*r->rows));
+    if (r->rows == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < sb->n; i++) {
+        json_t *slot = sa->index ? json_object_get(sa->index, sb->eps[i].server) : NULL;
+        struct row *row = &r->rows[r->nrows++];
+
+        row->b = &sb->eps[i];
+        row->a = slot ? &sa->eps[json_integer_value(slot)] : NULL;
+        row->key = &sb->eps[i];
+    }
+    for (size_t i = 0; i < sa->n; i++) {
+        struct row *row;
+
+        if (sb->index && json_object_get(sb->index, sa->eps[i].server))
+            continue;
+        row = &r->rows[r->nrows++];
+        row->a = &sa->eps[i];
+        row->key = &sa->eps[i];
+    }
+    for (size_t i = 0; i < r->nrows; i++) {
+        compare_endpoint(d, &r->rows[i]);
+        r->count[r->rows[i].status]++;
+        r->nworse += r->rows[i].worse;
+        r->worse = r->worse || r->rows[i].worse;
+    }
+    qsort(r->rows, r->nrows, sizeof(*r->rows), row_cmp);
+    return TI_OK;
+}
+
+/* Compare the two sides: endpoints, capture-level findings, notes. */
+static int compare_sides(struct dctx *d, const struct side *sb, const struct side *sa,
+                         struct result *r)
+{
+    r->notes = json_array();
+    r->capture_changes = json_array();
+    r->reasons = json_array();
+    if (r->notes == NULL || r->capture_changes == NULL || r->reasons == NULL ||
+        compare_rows(d, sb, sa, r) != TI_OK)
+        return TI_ENOMEM;
+
+    /* capture-level findings (CAPTURE_TRUNCATED ...) */
+    cmp_counts(d, r->capture_changes, F_FINDINGS, &sb->global, &sa->global);
+    new_errors(d, r->reasons, &sb->global, &sa->global);
+    r->worse = r->worse || json_array_size(r->reasons) > 0;
+
+    add_note(d, r->notes, sb, "BEFORE", sa);
+    add_note(d, r->notes, sa, "AFTER", sb);
+    if (sb->dropped || sa->dropped) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "more than %d server endpoints: %" PRIu64 " connections not compared",
+                 DIFF_MAX_ENDPOINTS, sb->dropped + sa->dropped);
+        add(d, r->notes, json_string(buf));
+    }
+    if (d->capped) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "more than %d distinct values of a field on an endpoint: "
+                 "the rest not compared", DIFF_MAX_VALUES);
+        add(d, r->notes, json_string(buf));
+    }
+    return d->oom ? TI_ENOMEM : TI_OK;
+}
+
+/* The diff as a JSON document (docs/json-schema.md), written to out. */
+static int result_json(struct dctx *d, const struct result *r, const struct side *sb,
+                       const struct side *sa, const struct diff_opts *o, FILE *out)
+{
+    json_t *doc = json_object(), *tool = json_object(), *eps = json_array(), *sum = json_object();
+    int rc = TI_OK;
+
+    put(d, doc, "schema_version", json_integer(DIFF_SCHEMA_VERSION));
+    put(d, tool, "name", json_string("tlsinspect"));
+    put(d, tool, "version", json_string(o->version ? o->version : "unknown"));
+    put(d, doc, "tool", tool);
+    put(d, doc, "before", side_json(d, sb));
+    put(d, doc, "after", side_json(d, sa));
+    put(d, doc, "notes", json_incref(r->notes));
+    for (size_t i = 0; i < r->nrows; i++)
+        add(d, eps, json_incref(r->rows[i].obj));
+    put(d, doc, "endpoints", eps);
+    put(d, doc, "capture_changes", json_incref(r->capture_changes));
+    put(d, doc, "capture_reasons", json_incref(r->reasons));
+    put(d, sum, "endpoints", juint(r->nrows));
+    put(d, sum, "worse", juint(r->nworse));
+    for (int s = ST_BETTER; s < ST_COUNT; s++)
+        put(d, sum, status_names[s], juint(r->count[s]));
+    put(d, doc, "summary", sum);
+    put(d, doc, "worse", json_boolean(r->worse));
+    if (d->oom || doc == NULL)
+        rc = TI_ENOMEM;
+    else if (report_json_dumpf(out, doc) != TI_OK)
+        rc = TI_EIO;
+    json_decref(doc);
+    return rc;
+}
+
+/* The diff as text, written to out. */
+static int result_text(struct dctx *d, const struct result *r, const struct side *sb,
+                       const struct side *sa, FILE *out)
+{
+    const json_t *x;
+    size_t i;
+    bool block_open = false;
+
+    text_side(d, out, "before:", sb);
+    text_side(d, out, "after:", sa);
+    json_array_foreach(r->notes, i, x)
+        fprintf(out, "note: %s\n", json_string_value(x));
+    for (size_t k = 0; k < r->nrows; k++) {
+        bool block = r->rows[k].status == ST_WORSE || r->rows[k].status == ST_CHANGED ||
+                     r->rows[k].status == ST_BETTER;
+        /* blank line before every block and between blocks and one-liners */
+        if (k == 0 || block || block_open)
+            fputc('\n', out);
+        text_row(d, out, &r->rows[k]);
+        block_open = block;
+    }
+    if (json_array_size(r->capture_changes) > 0) {
+        fputc('\n', out);
+        fputs("capture-level findings", out);
+        if (json_array_size(r->reasons) > 0)
+            text_reasons(d, out, r->reasons);
+        fputc('\n', out);
+        text_change(d, out, json_array_get(r->capture_changes, 0), NULL);
+    }
+    /* an endpoint seen only AFTER and worse counts in both */
+    fprintf(out, "\n%zu endpoint%s: %zu worse, %zu better, %zu changed, %zu unchanged, %zu only "
+            "before, %zu only after%s\n", r->nrows, r->nrows == 1 ? "" : "s", r->nworse,
+            r->count[ST_BETTER], r->count[ST_CHANGED], r->count[ST_UNCHANGED], r->count[ST_ONLY_BEFORE],
+            r->count[ST_ONLY_AFTER], r->worse ? "; something got worse" : "");
+    return d->oom ? TI_ENOMEM : TI_OK;
+}
+
 int diff_documents(json_t *before, enum diff_source before_source, const char *before_name,
                    json_t *after, enum diff_source after_source, const char *after_name,
                    const struct diff_opts *o, FILE *out)
@@ -1143,300 +1298,20 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
     struct dctx d = {.color = o->color};
     struct side sb = {.doc = before, .source = before_source, .name = before_name};
     struct side sa = {.doc = after, .source = after_source, .name = after_name};
-    struct row *rows = NULL;
-    size_t nrows = 0, nworse = 0, count[ST_COUNT] = {0};
-    json_t *doc = NULL, *notes = json_array(), *capture_changes = json_array(), *reasons;
-    bool worse = false;
-    int rc = TI_OK;
+    struct result r = {0};
+    int rc;
 
     side_fold(&d, &sb);
     side_fold(&d, &sa);
-    if (d.oom)
-        goto oom;
-
-    /* union of the servers: BEFORE's, then AFTER's new ones (sorted below) */
-    rows = calloc(sb.n + sa.n + 1, sizeof(*rows));
-    if (rows == NULL)
-        goto oom;
-    for (size_t i = 0; i < sb.n; i++) {
-        json_t *slot = sa.index ? json_object_get(sa.index, sb.eps[i].server) : NULL;
-        rows[nrows].b = &sb.eps[i];
-        rows[nrows].a = slot ? &sa.eps[json_integer_value(slot)] : NULL;
-        rows[nrows].key = &sb.eps[i];
-        nrows++;
-    }
-    for (size_t i = 0; i < sa.n; i++) {
-        if (sb.index && json_object_get(sb.index, sa.eps[i].server))
-            continue;
-        rows[nrows].a = &sa.eps[i];
-        rows[nrows].key = &sa.eps[i];
-        nrows++;
-    }
-    for (size_t i = 0; i < nrows; i++) {
-        compare_endpoint(&d, &rows[i]);
-        count[rows[i].status]++;
-        nworse += rows[i].worse;
-        worse = worse || rows[i].worse;
-    }
-    qsort(rows, nrows, sizeof(*rows), row_cmp);
-
-    /* capture-level findings (CAPTURE_TRUNCATED ...) */
-    reasons = json_array();
-    cmp_counts(&d, capture_changes, F_FINDINGS, &sb.global, &sa.global);
-    new_errors(&d, reasons, &sb.global, &sa.global);
-    worse = worse || json_array_size(reasons) > 0;
-
-    add_note(&d, notes, &sb, "BEFORE", &sa);
-    add_note(&d, notes, &sa, "AFTER", &sb);
-    if (sb.dropped || sa.dropped) {
-        char buf[160];
-        snprintf(buf, sizeof(buf), "more than %d server endpoints: %" PRIu64 " connections not compared",
-                 DIFF_MAX_ENDPOINTS, sb.dropped + sa.dropped);
-        add(&d, notes, json_string(buf));
-    }
-    if (d.capped) {
-        char buf[160];
-        snprintf(buf, sizeof(buf), "more than %d distinct values of a field on an endpoint: "
-                 "the rest not compared", DIFF_MAX_VALUES);
-        add(&d, notes, json_string(buf));
-    }
-    if (d.oom)
-        goto oom;
-
-    if (o->json) {
-        json_t *tool = json_object(), *eps = json_array(), *sum = json_object();
-        doc = json_object();
-        put(&d, tool, "name", json_string("tlsinspect"));
-        put(&d, tool, "version", json_string(o->version ? o->version : "unknown"));
-        put(&d, doc, "tool", tool);
-        put(&d, doc, "before", side_json(&d, &sb));
-        put(&d, doc, "after", side_json(&d, &sa));
-        put(&d, doc, "notes", json_incref(notes));
-        for (size_t i = 0; i < nrows; i++)
-            add(&d, eps, json_incref(rows[i].obj));
-        put(&d, doc, "endpoints", eps);
-        put(&d, doc, "capture_changes", json_incref(capture_changes));
-        put(&d, doc, "capture_reasons", json_incref(reasons));
-        put(&d, sum, "endpoints", juint(nrows));
-        put(&d, sum, "worse", juint(nworse));
-        for (int s = ST_BETTER; s < ST_COUNT; s++)
-            put(&d, sum, status_names[s], juint(count[s]));
-        put(&d, doc, "summary", sum);
-        put(&d, doc, "worse", json_boolean(worse));
-        if (d.oom)
-            goto oom_reasons;
-        if (report_json_dumpf(out, doc) != TI_OK)
-            rc = TI_EIO;
-    } else {
-        const json_t *x;
-        size_t i;
-        text_side(&d, out, "before:", &sb);
-        text_side(&d, out, "after:", &sa);
-        json_array_foreach(notes, i, x)
-            fprintf(out, "note: %s\n", json_string_value(x));
-        bool block_open = false;
-        for (size_t k = 0; k < nrows; k++) {
-            bool block = rows[k].status == ST_WORSE || rows[k].status == ST_CHANGED ||
-                         rows[k].status == ST_BETTER;
-            /* blank line before every block and between blocks and one-liners */
-            if (k == 0 || block || block_open)
-                fputc('\n', out);
-            text_row(&d, out, &rows[k]);
-            block_open = block;
-        }
-        if (json_array_size(capture_changes) > 0) {
-            fputc('\n', out);
-            fputs("capture-level findings", out);
-            if (json_array_size(reasons) > 0)
-                text_reasons(&d, out, reasons);
-            fputc('\n', out);
-            text_change(&d, out, json_array_get(capture_changes, 0), NULL);
-        }
-        /* an endpoint seen only AFTER and worse counts in both */
-        fprintf(out, "\n%zu endpoint%s: %zu worse, %zu better, %zu changed, %zu unchanged, %zu only "
-                "before, %zu only after%s\n", nrows, nrows == 1 ? "" : "s", nworse, count[ST_BETTER],
-                count[ST_CHANGED],
-                count[ST_UNCHANGED], count[ST_ONLY_BEFORE], count[ST_ONLY_AFTER],
-                worse ? "; something got worse" : "");
-        if (d.oom)
-            goto oom_reasons;
-    }
+    rc = d.oom ? TI_ENOMEM : compare_sides(&d, &sb, &sa, &r);
+    if (rc == TI_OK)
+        rc = o->json ? result_json(&d, &r, &sb, &sa, o, out) : result_text(&d, &r, &sb, &sa, out);
     if (rc == TI_OK && (fflush(out) != 0 || ferror(out)))
         rc = TI_EIO;
-    json_decref(reasons);
-    goto done;
-
-oom_reasons:
-    json_decref(reasons);
-oom:
-    rc = TI_ENOMEM;
-done:
-    for (size_t i = 0; i < nrows; i++)
-        json_decref(rows[i].obj);
-    free(rows);
-    json_decref(doc);
-    json_decref(notes);
-    json_decref(capture_changes);
+    result_free(&r);
     side_free(&sb);
     side_free(&sa);
     if (rc != TI_OK)
         return rc;
-    return worse ? 1 : 0;
-}
-
-/* ---- loading a side ---------------------------------------------------------- */
-
-/* A saved report starts with '{' (after blanks); no capture format does
- * (pcap a1b2c3d4/d4c3b2a1, pcapng 0a0d0d0a, gzip 1f8b). */
-static int looks_like_json(const char *path, char *errbuf, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    int ch;
-
-    if (f == NULL) {
-        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    do
-        ch = getc(f);
-    while (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n');
-    fclose(f);
-    return ch == '{';
-}
-
-/* A saved report is input: a server that is not an address or an outcome
- * the tool never writes would be compared as if it meant something.  The
- * first bad value is named (connection number, field, value). */
-static int check_report_values(const char *path, const json_t *conns, char *errbuf, size_t errlen)
-{
-    const json_t *c;
-    size_t i;
-
-    json_array_foreach(conns, i, c) {
-        const json_t *srv = json_object_get(c, "server"), *port = json_object_get(srv, "port");
-        const char *ip = jstr_get(srv, "ip"), *oc = jstr_get(c, "outcome");
-        unsigned char buf[16];
-        bool known = false;
-
-        if (ip == NULL || (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1)) {
-            snprintf(errbuf, errlen, "%s: connection %zu: server ip %s%s%s is not an IP address",
-                     path, i + 1, ip ? "'" : "", ip ? ip : "missing", ip ? "'" : "");
-            return TI_EUSAGE;
-        }
-        if (!json_is_integer(port) || json_integer_value(port) < 0 ||
-            json_integer_value(port) > 65535) {
-            snprintf(errbuf, errlen, "%s: connection %zu: server port is not 0-65535", path, i + 1);
-            return TI_EUSAGE;
-        }
-        for (int k = 0; oc != NULL && k < O_COUNT; k++)
-            known = known || strcmp(oc, diff_outcomes[k]) == 0;
-        if (!known) {
-            snprintf(errbuf, errlen, "%s: connection %zu: unknown outcome %s%s%s (complete, failed, "
-                     "incomplete, encrypted)", path, i + 1, oc ? "'" : "", oc ? oc : "missing",
-                     oc ? "'" : "");
-            return TI_EUSAGE;
-        }
-    }
-    return TI_OK;
-}
-
-static int load_report(const char *path, json_t **doc, char *errbuf, size_t errlen)
-{
-    json_error_t jerr;
-    struct stat st;
-    json_t *d, *tool;
-
-    if (stat(path, &st) == 0 && st.st_size > DIFF_MAX_REPORT) {
-        snprintf(errbuf, errlen, "%s: report larger than %ld bytes", path, (long)DIFF_MAX_REPORT);
-        return TI_ELIMIT;
-    }
-    d = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (d == NULL) {
-        snprintf(errbuf, errlen, "%s: not a capture, and not a JSON report (line %d: %s)%s", path,
-                 jerr.line, jerr.text,
-                 jerr.line > 1 ? "; diff reads `-f json` reports, not `-f jsonl`" : "");
-        return TI_EUSAGE;
-    }
-    tool = json_object_get(d, "tool");
-    if (!json_is_object(d) || !json_is_string(json_object_get(tool, "name")) ||
-        strcmp(json_string_value(json_object_get(tool, "name")), "tlsinspect") != 0 ||
-        !json_is_array(json_object_get(d, "connections"))) {
-        json_decref(d);
-        snprintf(errbuf, errlen, "%s: JSON, but not a report saved by `tlsinspect -f json`", path);
-        return TI_EUSAGE;
-    }
-    if (check_report_values(path, json_object_get(d, "connections"), errbuf, errlen) != TI_OK) {
-        json_decref(d);
-        return TI_EUSAGE;
-    }
-    *doc = d;
-    return TI_OK;
-}
-
-int diff_load(const struct analyze_opts *base, const char *path, const char *version,
-              json_t **doc, enum diff_source *source, char *errbuf, size_t errlen)
-{
-    struct analyze_opts *o;
-    struct analysis *a = NULL;
-    char *files[1];
-    int rc, js;
-
-    *doc = NULL;
-    js = looks_like_json(path, errbuf, errlen);
-    if (js < 0)
-        return TI_EIO;
-    if (js) {
-        *source = DIFF_REPORT;
-        return load_report(path, doc, errbuf, errlen);
-    }
-    *source = DIFF_CAPTURE;
-    o = malloc(sizeof(*o));         /* large (names[]): not on the stack */
-    files[0] = strdup(path);
-    if (o == NULL || files[0] == NULL) {
-        free(o);
-        free(files[0]);
-        snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
-        return TI_ENOMEM;
-    }
-    *o = *base;
-    o->files = files;
-    o->nfiles = 1;
-    rc = analyze_run(o, &a, errbuf, errlen);
-    if (rc == TI_OK) {
-        struct report_opts ro = {.format = REPORT_JSON, .version = version};
-        *doc = report_json_document(a, &ro);
-        if (*doc == NULL) {
-            snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
-            rc = TI_ENOMEM;
-        }
-    } else if (errbuf[0] == '\0') {
-        snprintf(errbuf, errlen, "%s: %s", path, ti_strerror(rc));
-    }
-    analysis_free(a);
-    free(files[0]);
-    free(o);
-    return rc;
-}
-
-int diff_run(const struct analyze_opts *base, const char *before, const char *after,
-             const struct diff_opts *o, FILE *out, char *errbuf, size_t errlen)
-{
-    json_t *db = NULL, *da = NULL;
-    enum diff_source sb = DIFF_CAPTURE, sa = DIFF_CAPTURE;
-    int rc;
-
-    if (errlen > 0)
-        errbuf[0] = '\0';
-    rc = diff_load(base, before, o->version, &db, &sb, errbuf, errlen);
-    if (rc == TI_OK)
-        rc = diff_load(base, after, o->version, &da, &sa, errbuf, errlen);
-    if (rc == TI_OK) {
-        rc = diff_documents(db, sb, before, da, sa, after, o, out);
-        if (rc < 0)
-            snprintf(errbuf, errlen, "%s", rc == TI_EIO ? "writing the diff failed"
-                                                         : ti_strerror(rc));
-    }
-    json_decref(db);
-    json_decref(da);
-    return rc < 0 ? 2 : rc;
+    return r.worse ? 1 : 0;
 }

@@ -10,10 +10,13 @@
  * reported separately in verification.chain.openssl_error.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tlsinspect/findings.h"
+#include "tlsinspect/hash.h"
 #include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/tls_names.h"
@@ -242,18 +245,203 @@ static const char *remedy(const struct conn *c, enum remedy_kind kind)
 
 #define MSG_MAX 1024
 
+/* ---- the message memo ----------------------------------------------------
+ *
+ * A capture repeats the same failure thousands of times: the same server,
+ * certificate and verdict, so the same message.  The frequent checks key
+ * their message by what it is made of (certificates and verdict strings by
+ * address: both live as long as the pool, which outlives the analysis's
+ * connections) and find it here instead of formatting it again; the
+ * connections borrow the one copy.  Bounded: past FMEMO_MAX entries new
+ * messages are formatted and owned per connection, as without a memo. */
+#define FKEY_MAX 400
+#define FMEMO_MAX (1u << 16)
+
+struct fkey {
+    uint8_t b[FKEY_MAX];
+    size_t n;
+    bool ok;                       /* false: too long to memo */
+};
+
+struct fmemo_entry {
+    uint64_t h;
+    uint32_t klen;
+    char *kv;                      /* the key's bytes, then the message */
+};
+
+struct findings_memo {
+    struct fmemo_entry *v;
+    size_t cap, n;                 /* cap: a power of two, or 0 */
+};
+
+struct findings_memo *findings_memo_new(void)
+{
+    return calloc(1, sizeof(struct findings_memo));
+}
+
+void findings_memo_free(struct findings_memo *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->v[i].kv);
+    free(m->v);
+    free(m);
+}
+
+static void fk_init(struct fkey *k, char tag)
+{
+    k->b[0] = (uint8_t)tag;
+    k->n = 1;
+    k->ok = true;
+}
+
+static void fk_put(struct fkey *k, const void *p, size_t n)
+{
+    if (!k->ok || n > sizeof(k->b) - k->n) {
+        k->ok = false;
+        return;
+    }
+    memcpy(k->b + k->n, p, n);
+    k->n += n;
+}
+
+static void fk_ptr(struct fkey *k, const void *p)
+{
+    fk_put(k, &p, sizeof(p));
+}
+
+static void fk_int(struct fkey *k, long v)
+{
+    fk_put(k, &v, sizeof(v));
+}
+
+static void fk_str(struct fkey *k, const char *str)
+{
+    fk_put(k, str, strlen(str) + 1);
+}
+
+/* The slot holding k, or the empty slot where it goes. */
+static struct fmemo_entry *fmemo_slot(struct findings_memo *m, const struct fkey *k, uint64_t h)
+{
+    size_t i = (size_t)h & (m->cap - 1);
+
+    for (;; i = (i + 1) & (m->cap - 1)) {
+        struct fmemo_entry *e = &m->v[i];
+        if (e->kv == NULL || (e->h == h && e->klen == k->n && memcmp(e->kv, k->b, k->n) == 0))
+            return e;
+    }
+}
+
+static const char *fmemo_find(struct findings_memo *m, const struct fkey *k)
+{
+    if (m == NULL || k == NULL || !k->ok || m->cap == 0)
+        return NULL;
+    struct fmemo_entry *e = fmemo_slot(m, k, ti_hash_bytes(k->b, k->n));
+    return e->kv != NULL ? e->kv + e->klen : NULL;
+}
+
+static int fmemo_grow(struct findings_memo *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    struct fmemo_entry *old = m->v, *v = calloc(cap, sizeof(*v));
+
+    if (v == NULL)
+        return -1;
+    m->v = v;
+    for (size_t i = 0, oc = m->cap; i < oc; i++) {
+        if (old[i].kv == NULL)
+            continue;
+        size_t j = (size_t)old[i].h & (cap - 1);
+        while (v[j].kv != NULL)
+            j = (j + 1) & (cap - 1);
+        v[j] = old[i];
+    }
+    m->cap = cap;
+    free(old);
+    return 0;
+}
+
+/* Keep msg under k; the stored copy, or NULL when the memo is full. */
+static const char *fmemo_add(struct findings_memo *m, const struct fkey *k, const char *msg)
+{
+    size_t len = strlen(msg) + 1;
+    uint64_t h;
+    struct fmemo_entry *e;
+
+    if (m == NULL || k == NULL || !k->ok || m->n >= FMEMO_MAX)
+        return NULL;
+    if ((m->n + 1) * 2 > m->cap && fmemo_grow(m) != 0)
+        return NULL;
+    h = ti_hash_bytes(k->b, k->n);
+    e = fmemo_slot(m, k, h);
+    if (e->kv == NULL) {
+        if ((e->kv = malloc(k->n + len)) == NULL)
+            return NULL;
+        memcpy(e->kv, k->b, k->n);
+        memcpy(e->kv + k->n, msg, len);
+        e->h = h;
+        e->klen = (uint32_t)k->n;
+        m->n++;
+    }
+    return e->kv + e->klen;
+}
+
+/* The finding with the message memoised under k, if it is there. */
+static bool memo_hit(struct conn *c, struct findings_memo *m, const struct fkey *k, int id,
+                     const char *remedy)
+{
+    const char *msg = fmemo_find(m, k);
+
+    if (msg == NULL)
+        return false;
+    (void)conn_add_finding_shared(c, id, finding_severity(id), msg, remedy);
+    return true;
+}
+
+static void vadd(struct conn *c, struct findings_memo *m, const struct fkey *k, int id,
+                 const char *remedy, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+
+static void vadd(struct conn *c, struct findings_memo *m, const struct fkey *k, int id,
+                 const char *remedy, const char *fmt, va_list ap)
+{
+    char msg[MSG_MAX];
+    const char *kept;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    kept = fmemo_add(m, k, msg);
+    if (kept != NULL)
+        (void)conn_add_finding_shared(c, id, finding_severity(id), kept, remedy);
+    else
+        (void)conn_add_finding(c, id, finding_severity(id), msg, remedy);
+}
+
 static void add(struct conn *c, int id, const char *remedy, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void add(struct conn *c, int id, const char *remedy, const char *fmt, ...)
 {
-    char msg[MSG_MAX];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vadd(c, NULL, NULL, id, remedy, fmt, ap);
     va_end(ap);
-    (void)conn_add_finding(c, id, finding_severity(id), msg, remedy);
+}
+
+/* add(), the message memoised under k (k NULL: not memoised). */
+static void add_memo(struct conn *c, struct findings_memo *m, const struct fkey *k, int id,
+                     const char *remedy, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void add_memo(struct conn *c, struct findings_memo *m, const struct fkey *k, int id,
+                     const char *remedy, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vadd(c, m, k, id, remedy, fmt, ap);
+    va_end(ap);
 }
 
 #define FD_STR_(x) #x
@@ -298,6 +486,16 @@ static void leaf_desc(const struct conn *c, bool client, char *buf, size_t len)
     }
     snprintf(buf, len, "CN=%s, %s, %s", leaf->cn ? leaf->cn : "(none)", leaf->key,
              leaf->self_signed ? "self-signed" : "CA-signed");
+}
+
+/* The certificate leaf_desc() describes (NULL: none): a memo key. */
+static const struct x509_cert *leaf_of(const struct conn *c, bool client)
+{
+    if (!client && c->n_server_certs > 0)
+        return c->server_certs[0];
+    if (client && c->n_client_certs > 0)
+        return c->client_certs[0];
+    return NULL;
 }
 
 /* The traffic server's wording for a chain verdict. */
@@ -399,9 +597,11 @@ static bool server_rejected_client_cert(const struct conn *c, const struct conn_
     return c->tcp.rst[DIR_SERVER] && !c->finished[DIR_SERVER];
 }
 
-static void check_alerts(struct conn *c)
+
+static void check_alerts(struct conn *c, struct findings_memo *m)
 {
     char leaf[512], after[128];
+    struct fkey k;
     bool unknown_ca_done = false, client_rejected_done = false;
 
     for (size_t i = 0; i < c->n_alerts; i++) {
@@ -422,21 +622,34 @@ static void check_alerts(struct conn *c)
             if (unknown_ca_done)
                 continue;
             unknown_ca_done = true;
+            fk_init(&k, 'U');
+            fk_int(&k, al->from);
+            fk_int(&k, al->after_msg);
+            fk_int(&k, al->after_msg_from);
+            fk_ptr(&k, leaf_of(c, al->from == DIR_SERVER));
+            /* the wording depends on whether the given store accepts the chain */
+            bool trusted_here = al->from == DIR_CLIENT && chain_ok(c);
+            fk_int(&k, trusted_here);
+            const char *fix = al->from == DIR_SERVER ? remedy(c, R_UNKNOWN_CA_BY_SERVER)
+                              : trusted_here         ? remedy(c, R_TRUST_DIFFERS)
+                                                     : remedy(c, R_UNKNOWN_CA_BY_CLIENT);
+            if (memo_hit(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix))
+                continue;
             leaf_desc(c, al->from == DIR_SERVER, leaf, sizeof(leaf));
-            if (al->from == DIR_CLIENT && chain_ok(c))
+            if (trusted_here)
                 /* The given trust store accepts the chain the client refused:
                  * adding a CA to the given store would change nothing. */
-                add(c, FINDING_UNKNOWN_CA_ALERT, remedy(c, R_TRUST_DIFFERS),
+                add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
                     "The client sent fatal unknown_ca (48) %s although the server's chain (%s) "
                     "verifies against the trust store given: the client's own trust store differs.",
                     after_desc(al, after, sizeof(after)), leaf);
             else if (al->from == DIR_CLIENT)
-                add(c, FINDING_UNKNOWN_CA_ALERT, remedy(c, R_UNKNOWN_CA_BY_CLIENT),
+                add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
                     "The client sent fatal unknown_ca (48) %s: it does not trust the server's "
                     "certificate (%s).",
                     after_desc(al, after, sizeof(after)), leaf);
             else
-                add(c, FINDING_UNKNOWN_CA_ALERT, remedy(c, R_UNKNOWN_CA_BY_SERVER),
+                add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
                     "The server sent fatal unknown_ca (48) %s: it does not trust the client's "
                     "certificate (%s).",
                     after_desc(al, after, sizeof(after)), leaf);
@@ -452,7 +665,15 @@ static void check_alerts(struct conn *c)
                 c->verify.expected_name);
             continue;
         }
-        add(c, FINDING_FATAL_ALERT, alert_remedy(al->description, c->role),
+        fk_init(&k, 'F');
+        fk_int(&k, al->from);
+        fk_int(&k, al->description);
+        fk_int(&k, al->after_msg);
+        fk_int(&k, al->after_msg_from);
+        const char *afix = alert_remedy(al->description, c->role);
+        if (memo_hit(c, m, &k, FINDING_FATAL_ALERT, afix))
+            continue;
+        add_memo(c, m, &k, FINDING_FATAL_ALERT, afix,
             "The %s sent fatal %s (%u) %s.", dir_name(al->from), name ? name : "alert",
             al->description, after_desc(al, after, sizeof(after)));
     }
@@ -475,15 +696,55 @@ static const char *expected_server(const struct conn *c, char *buf, size_t len)
     return buf;
 }
 
-static void check_chain(struct conn *c)
+/* The chain finding's message: the traffic server's words on the cucm
+ * path ("Action=Terminate" only for a connection that was terminated). */
+static void add_chain_finding(struct conn *c, struct findings_memo *m, const struct fkey *kp,
+                              int id, const char *fix, const char *name, const char *server,
+                              const char *leaf)
 {
+    const struct x509_verdict *vd = &c->verify.verdict;
+    bool ats = c->role == ROLE_CUCM, done = c->outcome == OUTCOME_COMPLETE;
+    /* Name the certificate OpenSSL stopped at: depth 0 is the leaf; a
+     * depth past the chain as sent is a CA from the trust store. */
+    char at[600];
+    if (vd->depth <= 0)
+        snprintf(at, sizeof(at), "%s", leaf);
+    else if ((size_t)vd->depth < c->n_server_certs && c->server_certs[vd->depth]->parsed)
+        snprintf(at, sizeof(at), "at depth %d: CN=%s; leaf %s", vd->depth,
+                 c->server_certs[vd->depth]->cn ? c->server_certs[vd->depth]->cn : "(none)", leaf);
+    else
+        snprintf(at, sizeof(at), "at depth %d: a CA certificate from the trust store; leaf %s",
+                 vd->depth, leaf);
+    const char *oerr = vd->openssl_error != NULL ? vd->openssl_error : "";
+    if (ats && !done)
+        add_memo(c, m, kp, id, fix,
+            "Core server certificate verification failed for (%s). Action=Terminate Error=%s "
+            "server=%s depth=%d [%s; OpenSSL: %s]",
+            name, ats_error(vd->result), server, vd->depth, at, oerr);
+    else if (ats)
+        add_memo(c, m, kp, id, fix,
+            "Core server certificate verification would fail for (%s): Error=%s server=%s "
+            "depth=%d; the handshake completed, so the client did not verify it [%s; OpenSSL: %s]",
+            name, ats_error(vd->result), server, vd->depth, at, oerr);
+    else
+        add_memo(c, m, kp, id, fix,
+            "Server certificate verification fails for (%s): %s, server=%s depth=%d%s [%s; "
+            "OpenSSL: %s]",
+            name, ats_error(vd->result), server, vd->depth,
+            done ? "; the handshake completed, so the client did not verify it" : "", at, oerr);
+}
+
+static void check_chain(struct conn *c, struct findings_memo *m)
+{
+    struct fkey k;
+    bool hit = false;
     const struct conn_verification *v = &c->verify;
     const struct x509_verdict *vd = &v->verdict;
     char leaf[512], server[400];
     const char *name = v->expected_name;
     int id = -1;
     enum remedy_kind rk = R_COUNT;
-    const char *fixed = NULL;
+    const char *fixed = NULL, *fix = NULL;
     /* The traffic server's log words belong to the cucm path, and
      * "Action=Terminate" only to a connection that was terminated. */
     bool ats = c->role == ROLE_CUCM, done = c->outcome == OUTCOME_COMPLETE;
@@ -518,42 +779,29 @@ static void check_chain(struct conn *c)
     default:
         break;
     }
+    if (id >= 0) {
+        fk_init(&k, 'C');
+        fk_int(&k, vd->result);            /* several share an id, not a wording */
+        fk_int(&k, vd->depth);
+        fk_ptr(&k, leaf_of(c, false));
+        fk_ptr(&k, vd->depth > 0 && (size_t)vd->depth < c->n_server_certs
+                       ? c->server_certs[vd->depth] : NULL);
+        fk_ptr(&k, vd->openssl_error);
+        fk_int(&k, c->server.ipver);
+        fk_put(&k, c->server.ip, sizeof(c->server.ip));
+        fk_str(&k, name);
+        fk_int(&k, ats);                   /* the wording depends on both */
+        fk_int(&k, done);
+        fix = fixed != NULL ? fixed : remedy(c, rk);
+        hit = memo_hit(c, m, &k, id, fix);
+    }
     /* the texts below only when a finding needs them: most chains pass */
-    if (id >= 0 || (vd->name_checked && !vd->name_ok)) {
+    if ((id >= 0 && !hit) || (vd->name_checked && !vd->name_ok)) {
         leaf_desc(c, false, leaf, sizeof(leaf));
         expected_server(c, server, sizeof(server));
     }
-    if (id >= 0) {
-        /* Name the certificate OpenSSL stopped at: depth 0 is the leaf; a
-         * depth past the chain as sent is a CA from the trust store. */
-        char at[600];
-        if (vd->depth <= 0)
-            snprintf(at, sizeof(at), "%s", leaf);
-        else if ((size_t)vd->depth < c->n_server_certs && c->server_certs[vd->depth]->parsed)
-            snprintf(at, sizeof(at), "at depth %d: CN=%s; leaf %s", vd->depth,
-                     c->server_certs[vd->depth]->cn ? c->server_certs[vd->depth]->cn : "(none)", leaf);
-        else
-            snprintf(at, sizeof(at), "at depth %d: a CA certificate from the trust store; leaf %s",
-                     vd->depth, leaf);
-        const char *fix = fixed != NULL ? fixed : remedy(c, rk);
-        const char *oerr = vd->openssl_error != NULL ? vd->openssl_error : "";
-        if (ats && !done)
-            add(c, id, fix,
-                "Core server certificate verification failed for (%s). Action=Terminate Error=%s "
-                "server=%s depth=%d [%s; OpenSSL: %s]",
-                name, ats_error(vd->result), server, vd->depth, at, oerr);
-        else if (ats)
-            add(c, id, fix,
-                "Core server certificate verification would fail for (%s): Error=%s server=%s "
-                "depth=%d; the handshake completed, so the client did not verify it [%s; OpenSSL: %s]",
-                name, ats_error(vd->result), server, vd->depth, at, oerr);
-        else
-            add(c, id, fix,
-                "Server certificate verification fails for (%s): %s, server=%s depth=%d%s [%s; "
-                "OpenSSL: %s]",
-                name, ats_error(vd->result), server, vd->depth,
-                done ? "; the handshake completed, so the client did not verify it" : "", at, oerr);
-    }
+    if (id >= 0 && !hit)
+        add_chain_finding(c, m, &k, id, fix, name, server, leaf);
 
     if (vd->name_checked && !vd->name_ok) {
         const struct x509_cert *lc = c->n_server_certs ? c->server_certs[0] : NULL;
@@ -597,8 +845,10 @@ static void check_chain(struct conn *c)
 
 /* ---- certificate selection ---------------------------------------------------- */
 
-static void check_ecdsa(struct conn *c, const struct tls_names *names)
+
+static void check_ecdsa(struct conn *c, const struct tls_names *names, struct findings_memo *m)
 {
+    struct fkey k;
     const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
     const struct x509_cert *leaf = c->n_server_certs ? c->server_certs[0] : NULL;
     bool ecdsa = false;
@@ -612,6 +862,21 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names)
         ecdsa = true;
     if (!ecdsa)
         return;
+    fk_init(&k, 'E');
+    fk_int(&k, c->sh.suite);
+    fk_ptr(&k, leaf);
+    fk_int(&k, ch ? (long)ch->preferred_auth : -1);
+    fk_int(&k, ch ? ch->preferred_suite : 0);
+    /* Choosing ECDSA is no fault: it is news only when that chain fails, or
+     * the connection failed anyway.  A complete handshake with a verified
+     * ECDSA chain is info, with nothing to do.  The message does not depend
+     * on it, so the memo's key need not either. */
+    const struct x509_verdict *vd = &c->verify.verdict;
+    bool chain_failed = c->verify.done && vd->result != X509_CHAIN_OK &&
+                        vd->result != X509_CHAIN_NOT_CHECKED && vd->result != X509_CHAIN_NO_CERTIFICATE;
+    bool warn = chain_failed || name_failed(c) || c->outcome == OUTCOME_FAILED;
+    enum finding_severity sev = warn ? SEV_WARNING : SEV_INFO;
+    const char *fix = warn ? remedy(c, R_ECDSA) : "";
     leaf_desc(c, false, leafd, sizeof(leafd));
     if (ch && ch->preferred_auth == AUTH_ECDSA && ch->preferred_suite)
         snprintf(pref, sizeof(pref), "the client preferred ECDSA (its first ECDHE suite is %s)",
@@ -624,18 +889,18 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names)
     else
         snprintf(pref, sizeof(pref), "the client's preference is unknown");
     const char *sname = tls_suite_name(names, c->sh.suite);
-    /* Choosing ECDSA is no fault: it is news only when that chain fails, or
-     * the connection failed anyway.  A complete handshake with a verified
-     * ECDSA chain is info, with nothing to do. */
-    const struct x509_verdict *vd = &c->verify.verdict;
-    bool chain_failed = c->verify.done && vd->result != X509_CHAIN_OK &&
-                        vd->result != X509_CHAIN_NOT_CHECKED && vd->result != X509_CHAIN_NO_CERTIFICATE;
-    bool warn = chain_failed || name_failed(c) || c->outcome == OUTCOME_FAILED;
-    char msg[MSG_MAX];
-    snprintf(msg, sizeof(msg), "The server selected %s and presented its ECDSA certificate (%s); %s.",
+    const char *msg = fmemo_find(m, &k);
+    if (msg != NULL) {
+        (void)conn_add_finding_shared(c, FINDING_ECDSA_SELECTED, sev, msg, fix);
+        return;
+    }
+    char buf[MSG_MAX];
+    snprintf(buf, sizeof(buf), "The server selected %s and presented its ECDSA certificate (%s); %s.",
              sname ? sname : "an ECDSA suite", leafd, pref);
-    (void)conn_add_finding(c, FINDING_ECDSA_SELECTED, warn ? SEV_WARNING : SEV_INFO, msg,
-                           warn ? remedy(c, R_ECDSA) : "");
+    if ((msg = fmemo_add(m, &k, buf)) != NULL)
+        (void)conn_add_finding_shared(c, FINDING_ECDSA_SELECTED, sev, msg, fix);
+    else
+        (void)conn_add_finding(c, FINDING_ECDSA_SELECTED, sev, buf, fix);
 }
 
 /* ---- TLS 1.3, capture quality ------------------------------------------------- */
@@ -714,11 +979,16 @@ static void check_capture(struct conn *c)
 
 void findings_run(struct conn *c, const struct tls_names *names)
 {
+    findings_run_memo(c, names, NULL);
+}
+
+void findings_run_memo(struct conn *c, const struct tls_names *names, struct findings_memo *m)
+{
     /* Root cause first, as SPEC's example orders them: the failed check,
      * then the alert it caused, then the certificate selection behind it. */
-    check_chain(c);
-    check_alerts(c);
-    check_ecdsa(c, names);
+    check_chain(c, m);
+    check_alerts(c, m);
+    check_ecdsa(c, names, m);
     check_tls13(c);
     check_capture(c);
 }

@@ -1,9 +1,6 @@
 /* main.c - command line, exit status, progress line: the only place with process-wide state. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
-#include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +12,7 @@
 #include "tlsinspect/diff.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
+#include "tlsinspect/opts.h"
 #include "tlsinspect/outfile.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/savecerts.h"
@@ -23,280 +21,71 @@
 #define TLSINSPECT_VERSION "0.0.0"
 #endif
 
-/* Exit codes (grep/diff convention); never renumbered. */
-enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
-
-#define BPF_MAX 4096
 #define PROGRESS_MIN_BYTES (64ull * 1024 * 1024)
 #define REPORT_OUT_BUFFER (1024u * 1024u)  /* stdio buffer of the report stream */
-
-static const char usage_text[] =
-"Usage: tlsinspect [OPTIONS] CAPTURE... [-- BPF-EXPRESSION]\n"
-"       tlsinspect diff [OPTIONS] BEFORE AFTER\n"
-"       tlsinspect --help | --version\n"
-"\n"
-"Explain failed TLS handshakes in tcpdump captures (pcap, pcapng, .gz), offline.\n"
-"Several CAPTURE files are read as one capture, merged in timestamp order.\n"
-"diff compares two captures, or a saved JSON report (-f json) and a capture,\n"
-"per server endpoint; exit status 1 when something got worse.\n"
-"\n"
-"Options:\n"
-"  -p, --ports LIST        TCP ports to inspect, comma-separated, or 'all' (any port\n"
-"                          whose first bytes look like TLS)          [8443,6972]\n"
-"      --cafile FILE       PEM (or DER) bundle of trusted CAs: the Expressway-C trust\n"
-"                          store, used to verify server certificates\n"
-"      --capath DIR        directory of PEM/DER CA certificates (any file names)\n"
-"      --client-cafile FILE  server-side trust store (CUCM tomcat-trust) used to\n"
-"                          verify client certificates in mutual TLS\n"
-"      --name ADDR=NAME    expected name for server address ADDR (the connect address\n"
-"                          the Expressway-C used); repeatable    [SNI, else server IP]\n"
-"      --role PORT=ROLE    what a server port carries: cucm, traversal, sip,\n"
-"                          edge-clients or generic; repeatable (defaults: 8443,\n"
-"                          6972, 6971 cucm; 7001-7009 traversal; 5061, 5062 sip;\n"
-"                          2222 ssh, not TLS; any other port generic)\n"
-"      --at WHEN           verification time: capture, now, or ISO-8601 such as\n"
-"                          2026-03-10T16:55:26Z                      [capture]\n"
-"      --keylog FILE       NSS key log (SSLKEYLOGFILE): decrypt TLS 1.3 handshakes\n"
-"                          (certificates, alerts) and, with application or\n"
-"                          CLIENT_RANDOM secrets, later records up to close_notify\n"
-"      --save-certs DIR    write every distinct certificate presented (server and\n"
-"                          client chains) to DIR as PEM, named CN_SHA256PREFIX.pem\n"
-"  -f, --format FMT        text, json or jsonl (one connection per line)   [text]\n"
-"  -o, --output FILE       write the report to FILE (never over an input)  [stdout]\n"
-"      --color WHEN        auto, always or never                         [auto]\n"
-"  -v, --verbose           text: every connection, cipher suite and certificate field\n"
-"  -q, --quiet             text: findings only, with their fix lines\n"
-"      --fail-on LIST      finding ids, or error, warning, info, none, that make the\n"
-"                          exit status 1                                [error]\n"
-"      --max-connections N connections tracked at once               [262144]\n"
-"      --max-ooo-bytes N   out-of-order bytes buffered per direction [262144]\n"
-"      --max-ooo-total N   out-of-order bytes buffered in all connections\n"
-"                                                                [33554432]\n"
-"      --max-handshake-bytes N  largest handshake message parsed     [262144]\n"
-"      --max-records N     TLS records read per connection before giving up on it\n"
-"                                                                  [100000]\n"
-"  -h, --help              this help\n"
-"  -V, --version           version\n"
-"\n"
-"Exit status: 0 no finding at or above --fail-on, 1 findings (also a truncated or\n"
-"damaged capture: CAPTURE_TRUNCATED), 2 usage error or unreadable input.\n"
-"\n"
-"Examples:\n"
-"  tlsinspect --cafile trust.pem tcpdump00.pcap tcpdump01.pcap\n"
-"  tlsinspect -f json -o report.json --name 10.48.36.215=cucm.steven.lab cap.pcap\n"
-"  tlsinspect -p all cap.pcapng -- host 10.48.36.215\n"
-"  tlsinspect diff --cafile trust.pem pre-upgrade.pcap post-upgrade.pcap\n";
-
-enum {
-    OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
-    OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
-    OPT_MAX_RECORDS, OPT_ROLE, OPT_SAVE_CERTS
-};
-
-static const struct option long_opts[] = {
-    {"ports", required_argument, NULL, 'p'},
-    {"cafile", required_argument, NULL, OPT_CAFILE},
-    {"capath", required_argument, NULL, OPT_CAPATH},
-    {"client-cafile", required_argument, NULL, OPT_CLIENT_CAFILE},
-    {"name", required_argument, NULL, OPT_NAME},
-    {"at", required_argument, NULL, OPT_AT},
-    {"role", required_argument, NULL, OPT_ROLE},
-    {"save-certs", required_argument, NULL, OPT_SAVE_CERTS},
-    {"keylog", required_argument, NULL, OPT_KEYLOG},
-    {"format", required_argument, NULL, 'f'},
-    {"output", required_argument, NULL, 'o'},
-    {"color", required_argument, NULL, OPT_COLOR},
-    {"colour", required_argument, NULL, OPT_COLOR},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
-    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
-    {"max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO},
-    {"max-ooo-total", required_argument, NULL, OPT_MAX_OOO_TOTAL},
-    {"max-handshake-bytes", required_argument, NULL, OPT_MAX_HS},
-    {"max-records", required_argument, NULL, OPT_MAX_RECORDS},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
-
-struct fail_on {
-    bool ids[FINDING_COUNT];
-    int min_severity;          /* -1: none by severity */
-};
 
 struct progress {
     struct timespec start;
     bool shown;
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ---- live capture and standard input: Ctrl-C ends the input, not the run ---- */
 
-static int usage_error(const char *fmt, ...)
+/* Set by SIGINT/SIGTERM; the capture polls it (through analyze_opts.stop)
+ * and ends as if the input had, so the report still gets written. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
 {
-    va_list ap;
-
-    fprintf(stderr, "tlsinspect: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry 'tlsinspect --help' for more information.\n");
-    return EXIT_USAGE;
+    (void)sig;
+    stop_requested = 1;
 }
 
-static int parse_ports(const char *s, struct analyze_opts *o)
+/* No SA_RESTART: a read blocked on standard input returns (EINTR) and the
+ * input ends there.  SA_RESETHAND: a second Ctrl-C kills as usual. */
+static void catch_stop_signals(void)
 {
-    char buf[512];
-    char *save = NULL, *tok;
+    struct sigaction sa;
 
-    if (strcmp(s, "all") == 0) {
-        o->all_ports = true;
-        o->nports = 0;
-        return 0;
-    }
-    if (strlen(s) >= sizeof(buf))
-        return -1;
-    strcpy(buf, s);
-    o->all_ports = false;
-    o->nports = 0;
-    for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        char *end;
-        long v;
-        errno = 0;
-        v = strtol(tok, &end, 10);
-        if (errno != 0 || *end != '\0' || v < 1 || v > 65535 || o->nports >= FLOW_MAX_PORTS)
-            return -1;
-        o->ports[o->nports++] = (uint16_t)v;
-    }
-    return o->nports > 0 ? 0 : -1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
-static int parse_addr(const char *s, struct conn_endpoint *e)
+/* -i and "-" (standard input): what the command line may not combine; the
+ * stop flag for both.  EXIT_OK or EXIT_USAGE after a message. */
+static int check_inputs(struct analyze_opts *opts, const struct cli *cli)
 {
-    memset(e, 0, sizeof(*e));
-    if (inet_pton(AF_INET, s, e->ip) == 1) {
-        e->ipver = 4;
-        return 0;
+    int nstdin = 0;
+
+    if (opts->iface != NULL && cli->nargs > 0)
+        return opts_usage_error("-i captures live: no capture file as well ('%s')", cli->args[0]);
+    if (opts->iface == NULL && opts->duration > 0)
+        return opts_usage_error("%s", "--duration goes with -i");
+    if (opts->iface == NULL && cli->nargs < 1)
+        return opts_usage_error("%s", "no capture file given");
+    for (int i = 0; i < cli->nargs; i++)
+        nstdin += strcmp(cli->args[i], "-") == 0;
+    if (nstdin > 1)
+        return opts_usage_error("%s", "standard input (-) can be read only once");
+    if (nstdin > 0 || opts->iface != NULL) {
+        catch_stop_signals();
+        opts->stop = &stop_requested;
     }
-    if (inet_pton(AF_INET6, s, e->ip) == 1) {
-        e->ipver = 6;
-        return 0;
-    }
-    return -1;
-}
-
-static int parse_name(char *s, struct analyze_opts *o)
-{
-    char *eq = strchr(s, '=');
-
-    if (eq == NULL || eq[1] == '\0' || o->nnames >= ANALYZE_MAX_NAMES)
-        return -1;
-    *eq = '\0';
-    if (parse_addr(s, &o->names[o->nnames].addr) != 0) {
-        *eq = '=';
-        return -1;
-    }
-    o->names[o->nnames].name = eq + 1;
-    o->nnames++;
-    return 0;
-}
-
-/* ISO-8601 as Expressway logs write it: 2022-07-11T18:55:25.910+02:00,
- * 2026-03-10T16:55:26Z, 2026-03-10 16:55:26, 2026-03-10T16:55Z, 2026-03-10.
- * Fractional seconds are accepted and dropped (verification is to the
- * second); an offset (+hh:mm, +hhmm, -hh:mm) is applied; none means UTC. */
-static int parse_time(const char *s, int64_t *out)
-{
-    static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
-                                       "%Y-%m-%d"};
-    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-        struct tm tm;
-        long off = 0;
-        memset(&tm, 0, sizeof(tm));
-        const char *end = strptime(s, fmts[i], &tm);
-        if (end == NULL)
-            continue;
-        if (i < 2 && *end == '.') {              /* fractional seconds */
-            const char *d = ++end;
-            while (*end >= '0' && *end <= '9')
-                end++;
-            if (end == d)
-                continue;
-        }
-        if (*end == 'Z') {
-            end++;
-        } else if ((*end == '+' || *end == '-') && i < 3) {
-            int sign = *end == '-' ? -1 : 1, hh, mm;
-            const char *q = end + 1;
-            if (!(q[0] >= '0' && q[0] <= '9' && q[1] >= '0' && q[1] <= '9'))
-                continue;
-            hh = (q[0] - '0') * 10 + (q[1] - '0');
-            q += 2;
-            if (*q == ':')
-                q++;
-            if (!(q[0] >= '0' && q[0] <= '9' && q[1] >= '0' && q[1] <= '9'))
-                continue;
-            mm = (q[0] - '0') * 10 + (q[1] - '0');
-            if (hh > 23 || mm > 59)
-                continue;
-            off = sign * (hh * 3600L + mm * 60L);
-            end = q + 2;
-        }
-        if (*end != '\0')
-            continue;
-        *out = (int64_t)timegm(&tm) - off;       /* local time minus its offset is UTC */
-        return 0;
-    }
-    return -1;
-}
-
-static int parse_fail_on(const char *s, struct fail_on *f)
-{
-    char buf[1024];
-    char *save = NULL, *tok;
-
-    if (strlen(s) >= sizeof(buf))
-        return -1;
-    strcpy(buf, s);
-    memset(f, 0, sizeof(*f));
-    f->min_severity = -1;
-    for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        int id;
-        if (strcmp(tok, "none") == 0)
-            continue;
-        if (strcmp(tok, "error") == 0) {
-            if (f->min_severity < 0 || f->min_severity > SEV_ERROR)
-                f->min_severity = SEV_ERROR;
-        } else if (strcmp(tok, "warning") == 0) {
-            if (f->min_severity < 0 || f->min_severity > SEV_WARNING)
-                f->min_severity = SEV_WARNING;
-        } else if (strcmp(tok, "info") == 0) {
-            f->min_severity = SEV_INFO;
-        } else if ((id = finding_from_name(tok)) >= 0) {
-            f->ids[id] = true;
-        } else {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* sev: the finding's own severity (ECDSA_SELECTED is info or warning by case) */
-static bool fails(const struct fail_on *f, int id, enum finding_severity sev)
-{
-    if (id >= 0 && id < FINDING_COUNT && f->ids[id])
-        return true;
-    return f->min_severity >= 0 && (int)sev >= f->min_severity;
+    return EXIT_OK;
 }
 
 static int exit_status(const struct analysis *a, const struct fail_on *f)
 {
     for (size_t i = 0; i < a->nglobal; i++)
-        if (fails(f, a->global[i].id, finding_severity(a->global[i].id)))
+        if (fail_on_matches(f, a->global[i].id, finding_severity(a->global[i].id)))
             return EXIT_FINDINGS;
     for (size_t i = 0; i < a->nconns; i++)
         for (size_t j = 0; j < a->conns[i]->n_findings; j++)
-            if (fails(f, a->conns[i]->findings[j].id, a->conns[i]->findings[j].severity))
+            if (fail_on_matches(f, a->conns[i]->findings[j].id, a->conns[i]->findings[j].severity))
                 return EXIT_FINDINGS;
     return EXIT_OK;
 }
@@ -327,22 +116,9 @@ static bool want_progress(char *const *files, size_t n)
     return total > PROGRESS_MIN_BYTES;
 }
 
-static int parse_size(const char *s, size_t min, size_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > SIZE_MAX / 2)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 /* The report is written and the process ends: the kernel takes the memory
  * back at once, faster than freeing ten thousand connections and their
- * strings one by one (2% of the run on the benchmark's 1 GB capture).
+ * strings one by one.
  * Sanitizer builds still free everything, so LeakSanitizer keeps checking
  * that the analysis owns what it allocates. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -382,17 +158,34 @@ static int refuse_clobber(const char *output, const struct analyze_opts *o, char
     in[n++] = (struct outfile_input){"--client-cafile", o->trust.client_cafile, false};
     in[n++] = (struct outfile_input){"--keylog", o->keylog, false};
     if (outfile_check(output, in, n, errbuf, sizeof(errbuf)) != TI_OK)
-        return usage_error("%s", errbuf);
+        return opts_usage_error("%s", errbuf);
     for (size_t i = 0; i < nfiles; i++) {
         struct outfile_input f = {"input", files[i], false};
         if (outfile_check(output, &f, 1, errbuf, sizeof(errbuf)) != TI_OK)
-            return usage_error("%s", errbuf);
+            return opts_usage_error("%s", errbuf);
     }
     return EXIT_OK;
 }
 
-static int run_diff(struct analyze_opts *opts, const struct report_opts *ropts, char **args,
-                    int nargs, const char *bpf, const char *output, const char *color)
+/* After the diff or report is written: flush, and rename the temporary
+ * file into place (or remove it when anything failed).  The status. */
+static int finish_output(struct outfile *of, FILE *out, const char *output, int status,
+                         bool failed)
+{
+    char errbuf[1024];
+
+    if (failed || fflush(out) != 0 || ferror(out)) {
+        outfile_abort(of);          /* no partial output left behind */
+        return EXIT_USAGE;
+    }
+    if (output != NULL && outfile_commit(of, errbuf, sizeof(errbuf)) != TI_OK) {
+        fprintf(stderr, "tlsinspect: writing %s: %s\n", output, errbuf);
+        return EXIT_USAGE;
+    }
+    return status;
+}
+
+static int run_diff(struct analyze_opts *opts, const struct cli *cli)
 {
     struct diff_opts dopts = {.version = TLSINSPECT_VERSION};
     char errbuf[1024] = "";
@@ -400,229 +193,104 @@ static int run_diff(struct analyze_opts *opts, const struct report_opts *ropts, 
     FILE *out = stdout;
     int status;
 
-    if (nargs != 2)
-        return usage_error("%s", "diff needs two inputs: BEFORE AFTER");
-    if (bpf[0] != '\0')
-        return usage_error("%s", "diff takes no BPF expression");
-    if (ropts->format == REPORT_JSONL)
-        return usage_error("%s", "diff writes text or json, not jsonl");
+    if (cli->nargs != 2)
+        return opts_usage_error("%s", "diff needs two inputs: BEFORE AFTER");
+    if (opts->iface != NULL)
+        return opts_usage_error("%s", "diff reads files, not -i");
+    if (strcmp(cli->args[0], "-") == 0 || strcmp(cli->args[1], "-") == 0)
+        return opts_usage_error("%s", "diff reads each input twice (report or capture?): "
+                                "save standard input to a file first");
+    if (cli->bpf[0] != '\0')
+        return opts_usage_error("%s", "diff takes no BPF expression");
+    if (cli->report.format == REPORT_JSONL)
+        return opts_usage_error("%s", "diff writes text or json, not jsonl");
     opts->now = (int64_t)time(NULL);
-    if ((status = refuse_clobber(output, opts, args, 2)) != EXIT_OK)
+    if ((status = refuse_clobber(cli->output, opts, cli->args, 2)) != EXIT_OK)
         return status;
-    if (output != NULL) {
-        if (outfile_open(&of, output, errbuf, sizeof(errbuf)) != TI_OK) {
+    if (cli->output != NULL) {
+        if (outfile_open(&of, cli->output, errbuf, sizeof(errbuf)) != TI_OK) {
             fprintf(stderr, "tlsinspect: %s\n", errbuf);
             return EXIT_USAGE;
         }
         out = of.fp;
     }
-    dopts.json = ropts->format == REPORT_JSON;
-    dopts.color = ropts->color || (strcmp(color, "auto") == 0 && color_auto(out, output));
-    status = diff_run(opts, args[0], args[1], &dopts, out, errbuf, sizeof(errbuf));
+    dopts.json = cli->report.format == REPORT_JSON;
+    dopts.color = cli->report.color ||
+                  (strcmp(cli->color, "auto") == 0 && color_auto(out, cli->output));
+    status = diff_run(opts, cli->args[0], cli->args[1], &dopts, out, errbuf, sizeof(errbuf));
     if (status == EXIT_USAGE)
         fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "diff failed");
-    if (fflush(out) != 0 || ferror(out) || status == EXIT_USAGE) {
-        if (status != EXIT_USAGE)
-            fprintf(stderr, "tlsinspect: writing the diff failed\n");
-        outfile_abort(&of);
-        return EXIT_USAGE;
-    }
-    if (output != NULL && outfile_commit(&of, errbuf, sizeof(errbuf)) != TI_OK) {
-        fprintf(stderr, "tlsinspect: %s\n", errbuf);
-        status = EXIT_USAGE;
-    }
-    return status;
+    if (status != EXIT_USAGE && (fflush(out) != 0 || ferror(out)))
+        fprintf(stderr, "tlsinspect: writing the diff failed\n");
+    return finish_output(&of, out, cli->output, status, status == EXIT_USAGE);
 }
 
-int main(int argc, char **argv)
+/* The analysis of the captures in cli, with a progress line on a terminal
+ * for large ones; NULL after a message. */
+static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli *cli)
 {
-    static struct analyze_opts opts;   /* large: keep it off the stack */
-    struct report_opts ropts = {.format = REPORT_TEXT, .version = TLSINSPECT_VERSION};
-    struct fail_on fail_on;
-    const char *output = NULL, *color = "auto", *save_certs = NULL;
-    char bpf[BPF_MAX] = "";
-    char errbuf[1024] = "";
     struct analysis *a = NULL;
     struct progress prog;
-    struct outfile of = {0};
-    FILE *out = stdout;
-    int c, rc, status;
-    int nargs;
-    bool diff_mode = false;
+    char errbuf[1024] = "";
+    int rc;
 
-    /* `tlsinspect diff ...`: drop the word, getopt sees the rest. */
-    if (argc > 1 && strcmp(argv[1], "diff") == 0) {
-        diff_mode = true;
-        argv[1] = argv[0];
-        argv++;
-        argc--;
-    }
-    nargs = argc;
-    analyze_opts_default(&opts);
-    parse_fail_on("error", &fail_on);
-
-    /* Everything after a lone "--" is the BPF expression (as tcpdump takes it). */
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0) {
-            size_t off = 0;
-            nargs = i;
-            for (int j = i + 1; j < argc; j++) {
-                int n = snprintf(bpf + off, sizeof(bpf) - off, "%s%s", j > i + 1 ? " " : "", argv[j]);
-                if (n < 0 || (size_t)n >= sizeof(bpf) - off)
-                    return usage_error("%s", "BPF expression too long");
-                off += (size_t)n;
-            }
-            break;
-        }
-    }
-
-    opterr = 0;         /* our messages: "tlsinspect: ...", not argv[0]'s path */
-    while ((c = getopt_long(nargs, argv, ":p:f:o:vqhV", long_opts, NULL)) != -1) {
-        size_t sz;
-        switch (c) {
-        case 'p':
-            if (parse_ports(optarg, &opts) != 0)
-                return usage_error("invalid port list '%s'", optarg);
-            break;
-        case OPT_CAFILE: opts.trust.cafile = optarg; break;
-        case OPT_CAPATH: opts.trust.capath = optarg; break;
-        case OPT_CLIENT_CAFILE: opts.trust.client_cafile = optarg; break;
-        case OPT_NAME:
-            if (parse_name(optarg, &opts) != 0)
-                return usage_error("invalid --name '%s' (want IP=NAME)", optarg);
-            break;
-        case OPT_AT:
-            if (strcmp(optarg, "capture") == 0)
-                opts.at = AT_CAPTURE;
-            else if (strcmp(optarg, "now") == 0)
-                opts.at = AT_NOW;
-            else if (parse_time(optarg, &opts.at_time) == 0)
-                opts.at = AT_FIXED;
-            else
-                return usage_error("invalid --at '%s' (capture, now or ISO-8601)", optarg);
-            break;
-        case OPT_KEYLOG: opts.keylog = optarg; break;
-        case OPT_SAVE_CERTS: save_certs = optarg; break;
-        case OPT_ROLE:
-            if (role_map_add(&opts.roles, optarg) != 0)
-                return usage_error("invalid --role '%s' (want PORT=ROLE, ROLE one of cucm, "
-                                   "traversal, sip, edge-clients, generic)", optarg);
-            break;
-        case 'f':
-            if (strcmp(optarg, "text") == 0)
-                ropts.format = REPORT_TEXT;
-            else if (strcmp(optarg, "json") == 0)
-                ropts.format = REPORT_JSON;
-            else if (strcmp(optarg, "jsonl") == 0)
-                ropts.format = REPORT_JSONL;
-            else
-                return usage_error("invalid format '%s' (text, json, jsonl)", optarg);
-            break;
-        case 'o': output = optarg; break;
-        case OPT_COLOR:
-            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
-                strcmp(optarg, "never") != 0)
-                return usage_error("invalid --color '%s' (auto, always, never)", optarg);
-            color = optarg;
-            break;
-        case 'v': ropts.verbose = true; break;
-        case 'q': ropts.quiet = true; break;
-        case OPT_FAIL_ON:
-            if (parse_fail_on(optarg, &fail_on) != 0)
-                return usage_error("invalid --fail-on '%s'", optarg);
-            break;
-        case OPT_MAX_CONN:
-            if (parse_size(optarg, 1, &sz) != 0)
-                return usage_error("invalid --max-connections '%s'", optarg);
-            opts.flow_limits.max_flows = sz;
-            break;
-        case OPT_MAX_OOO:
-            if (parse_size(optarg, 0, &sz) != 0)
-                return usage_error("invalid --max-ooo-bytes '%s'", optarg);
-            opts.flow_limits.max_dir_bytes = sz;
-            break;
-        case OPT_MAX_OOO_TOTAL:
-            if (parse_size(optarg, 0, &sz) != 0)
-                return usage_error("invalid --max-ooo-total '%s'", optarg);
-            opts.flow_limits.max_total_bytes = sz;
-            break;
-        case OPT_MAX_HS:
-            /* a handshake message's length is 24 bits */
-            if (parse_size(optarg, 1, &sz) != 0 || sz > 0xffffffu)
-                return usage_error("invalid --max-handshake-bytes '%s' (1 to 16777215)", optarg);
-            opts.tls_limits.max_hs_msg = sz;
-            break;
-        case OPT_MAX_RECORDS:
-            if (parse_size(optarg, 1, &sz) != 0)
-                return usage_error("invalid --max-records '%s'", optarg);
-            opts.tls_limits.max_records = sz;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        case 'V':
-            printf("tlsinspect %s\n", TLSINSPECT_VERSION);
-            return EXIT_OK;
-        case ':':
-            return usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default:
-            if (optopt != 0)
-                return usage_error("unknown option '-%c'", optopt);
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (strcmp(color, "always") == 0)
-        ropts.color = true;
-    if (diff_mode)
-        return run_diff(&opts, &ropts, argv + optind, nargs - optind, bpf, output, color);
-    if (optind >= nargs)
-        return usage_error("%s", "no capture file given");
-    if (ropts.verbose && ropts.quiet)
-        return usage_error("%s", "-v and -q exclude each other");
-
-    opts.files = argv + optind;
-    opts.nfiles = (size_t)(nargs - optind);
-    if ((status = refuse_clobber(output, &opts, opts.files, opts.nfiles)) != EXIT_OK)
-        return status;
-    opts.bpf = bpf[0] ? bpf : NULL;
-    opts.now = (int64_t)time(NULL);
-    if (want_progress(opts.files, opts.nfiles)) {
+    opts->files = cli->args;
+    opts->nfiles = (size_t)cli->nargs;
+    opts->bpf = cli->bpf[0] ? cli->bpf : NULL;
+    opts->now = (int64_t)time(NULL);
+    if (opts->stop == NULL && want_progress(opts->files, opts->nfiles)) {
         clock_gettime(CLOCK_MONOTONIC, &prog.start);
         prog.shown = false;
-        opts.progress = progress_cb;
-        opts.progress_ctx = &prog;
+        opts->progress = progress_cb;
+        opts->progress_ctx = &prog;
     }
-
-    rc = analyze_run(&opts, &a, errbuf, sizeof(errbuf));
-    if (opts.progress != NULL && prog.shown)
+    rc = analyze_run(opts, &a, errbuf, sizeof(errbuf));
+    if (opts->progress != NULL && prog.shown)
         fputs("\r\033[K", stderr);
+    opts->progress = NULL;          /* prog goes out of scope */
+    opts->progress_ctx = NULL;
     if (rc != TI_OK) {
         fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : ti_strerror(rc));
-        return EXIT_USAGE;
+        return NULL;
     }
     for (size_t i = 0; i < a->ninputs; i++)
         if (a->inputs[i].truncated)
             fprintf(stderr, "tlsinspect: warning: %s: %s; reporting what was read before it\n",
                     a->inputs[i].file, a->inputs[i].error ? a->inputs[i].error : "truncated");
+    for (size_t i = 0; i < a->ninputs; i++)
+        if (a->inputs[i].dropped > 0)
+            fprintf(stderr, "tlsinspect: warning: %s: the kernel dropped %llu packets "
+                    "(capture buffer full); connections may have gaps\n",
+                    a->inputs[i].file, (unsigned long long)a->inputs[i].dropped);
+    return a;
+}
 
-    if (save_certs != NULL) {
+/* The report of a to cli's output; the exit status. */
+static int write_report(struct analysis *a, struct cli *cli)
+{
+    struct outfile of = {0};
+    char errbuf[1024] = "";
+    FILE *out = stdout;
+    int rc, status;
+
+    if (cli->save_certs != NULL) {
         size_t nsaved;
-        if (savecerts_write(a, save_certs, &nsaved, errbuf, sizeof(errbuf)) != TI_OK) {
+        if (savecerts_write(a, cli->save_certs, &nsaved, errbuf, sizeof(errbuf)) != TI_OK) {
             fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "--save-certs: out of memory");
             analysis_free(a);
             return EXIT_USAGE;
         }
     }
-    if (output != NULL) {
-        if (outfile_open(&of, output, errbuf, sizeof(errbuf)) != TI_OK) {
+    if (cli->output != NULL) {
+        if (outfile_open(&of, cli->output, errbuf, sizeof(errbuf)) != TI_OK) {
             fprintf(stderr, "tlsinspect: %s\n", errbuf);
             analysis_free(a);
             return EXIT_USAGE;
         }
         out = of.fp;
     }
-    if (strcmp(color, "auto") == 0)
-        ropts.color = color_auto(out, output);
+    if (strcmp(cli->color, "auto") == 0)
+        cli->report.color = color_auto(out, cli->output);
     /* A report of a large capture is megabytes written in small pieces
      * (the text report prints line by line): one write(2) per MiB instead
      * of per 4 KiB.  Not on a terminal, where lines should appear as made. */
@@ -630,19 +298,51 @@ int main(int argc, char **argv)
         (void)setvbuf(out, NULL, _IOFBF, REPORT_OUT_BUFFER);
 
     errno = 0;
-    rc = ropts.format == REPORT_TEXT ? report_text(out, a, &ropts) : report_json(out, a, &ropts);
-    status = exit_status(a, &fail_on);
+    rc = cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
+                                           : report_json(out, a, &cli->report);
+    status = exit_status(a, &cli->fail_on);
     if (fflush(out) != 0 || rc != TI_OK || ferror(out)) {
         int e = errno;
         fprintf(stderr, "tlsinspect: writing the report to %s failed: %s\n",
-                output != NULL ? output : "standard output",
+                cli->output != NULL ? cli->output : "standard output",
                 rc == TI_ENOMEM ? ti_strerror(rc) : e != 0 ? strerror(e) : "write error");
-        outfile_abort(&of);     /* no partial report left behind */
-        status = EXIT_USAGE;
-    } else if (output != NULL && outfile_commit(&of, errbuf, sizeof(errbuf)) != TI_OK) {
-        fprintf(stderr, "tlsinspect: writing the report: %s\n", errbuf);
-        status = EXIT_USAGE;
+        status = finish_output(&of, out, cli->output, status, true);
+    } else {
+        status = finish_output(&of, out, cli->output, status, false);
     }
     analysis_exit_free(a);
     return status;
+}
+
+int main(int argc, char **argv)
+{
+    static struct analyze_opts opts;   /* large: keep it off the stack */
+    static struct cli cli;
+    struct analysis *a;
+    int rc;
+
+    rc = opts_parse(argc, argv, &opts, &cli);
+    if (rc != EXIT_OK)
+        return rc;
+    cli.report.version = TLSINSPECT_VERSION;
+    if (cli.action == CLI_HELP) {
+        opts_help(stdout);
+        return EXIT_OK;
+    }
+    if (cli.action == CLI_VERSION) {
+        printf("tlsinspect %s\n", TLSINSPECT_VERSION);
+        return EXIT_OK;
+    }
+    if (cli.diff)
+        return run_diff(&opts, &cli);
+    if ((rc = check_inputs(&opts, &cli)) != EXIT_OK)
+        return rc;
+    if (cli.report.verbose && cli.report.quiet)
+        return opts_usage_error("%s", "-v and -q exclude each other");
+    if ((rc = refuse_clobber(cli.output, &opts, cli.args, (size_t)cli.nargs)) != EXIT_OK)
+        return rc;
+    a = run_analysis(&opts, &cli);
+    if (a == NULL)
+        return EXIT_USAGE;
+    return write_report(a, &cli);
 }

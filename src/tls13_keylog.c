@@ -10,6 +10,7 @@
 #include <openssl/kdf.h>
 
 #include "tlsinspect/err.h"
+#include "tlsinspect/hex.h"
 #include "tlsinspect/tls13_keylog.h"
 
 /* ---- key log ------------------------------------------------------------ */
@@ -57,31 +58,6 @@ static void kl_warn(struct kl_parser *p, unsigned long line, const char *msg)
     p->bad++;
     if (p->warn != NULL && p->bad <= TLS_KEYLOG_MAX_WARNINGS)
         p->warn(p->warn_ctx, line, msg);
-}
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* Hex field of n characters into out (cap bytes); returns bytes or -1. */
-static int hex_decode(const char *s, size_t n, uint8_t *out, size_t cap)
-{
-    if (n == 0 || n % 2 != 0 || n / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (int)(n / 2);
 }
 
 static bool is_space(char ch)

@@ -7,6 +7,7 @@
 
 #include "tlsinspect/err.h"
 #include "tlsinspect/hash.h"
+#include "tlsinspect/hex.h"
 #include "tlsinspect/tls_msg.h"
 
 const uint8_t TLS_HRR_RANDOM[32] = {
@@ -749,11 +750,11 @@ static void sink_dec(struct sink *s, unsigned v)
     sink_put(s, tmp + i, sizeof(tmp) - i);
 }
 
-static void sink_hex4(struct sink *s, unsigned v)
+static void sink_hex4(struct sink *s, uint16_t v)
 {
-    static const char hexd[] = "0123456789abcdef";
-    char tmp[4] = {hexd[(v >> 12) & 15], hexd[(v >> 8) & 15], hexd[(v >> 4) & 15], hexd[v & 15]};
+    char tmp[4];
 
+    hex_u16(v, tmp);
     sink_put(s, tmp, sizeof(tmp));
 }
 
@@ -797,17 +798,6 @@ size_t tls_msg_ja3_string(const struct conn_client_hello *h, char *buf,
         buf[0] = '\0';
     ja3_emit(h, &s);
     return s.len;
-}
-
-static void hex_digest(const unsigned char *d, size_t n, char *out)
-{
-    static const char hexd[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexd[d[i] >> 4];
-        out[2 * i + 1] = hexd[d[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 /* ---- fingerprint memo -------------------------------------------------- */
@@ -922,7 +912,7 @@ static int fp_digest(struct tls_fp_memo *m, int alg, const char *text, size_t le
         ok = EVP_Digest(text, len, d, &dl, alg == FP_MD5 ? EVP_md5() : EVP_sha256(), NULL) == 1;
     if (!ok || dl != want)
         return TI_EUNSUPPORTED;
-    hex_digest(d, want, hex);
+    hex_encode(d, want, hex);
     return TI_OK;
 }
 
@@ -948,7 +938,7 @@ static int ja3_stream(const struct conn_client_hello *h, char out[33])
         rc = TI_EUNSUPPORTED;
         goto out;
     }
-    hex_digest(d, 16, out);
+    hex_encode(d, 16, out);
 out:
     EVP_MD_CTX_free(s.md);
     return rc;
@@ -1060,7 +1050,7 @@ static int ja4_hash12(const uint16_t *sorted, size_t n, const uint16_t *sig,
         rc = TI_EUNSUPPORTED;
         goto out;
     }
-    hex_digest(d, 32, hex);
+    hex_encode(d, 32, hex);
     memcpy(out, hex, 12);
     out[12] = '\0';
 out:
@@ -1104,16 +1094,14 @@ static bool is_alnum(uint8_t b)
  * last hex digit of the last byte. */
 static void ja4_alpn(const uint8_t *a, size_t n, char out[3])
 {
-    static const char hexd[] = "0123456789abcdef";
-
     if (a == NULL || n == 0) {
         out[0] = out[1] = '0';
     } else if (is_alnum(a[0]) && is_alnum(a[n - 1])) {
         out[0] = (char)a[0];
         out[1] = (char)a[n - 1];
     } else {
-        out[0] = hexd[a[0] >> 4];
-        out[1] = hexd[a[n - 1] & 15];
+        out[0] = hex_digit(a[0] >> 4);
+        out[1] = hex_digit(a[n - 1]);
     }
     out[2] = '\0';
 }

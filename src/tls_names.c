@@ -11,9 +11,16 @@
 
 /* Holds the OpenSSL objects SSL_CIPHER_find needs; never changed after
  * tls_names_new(), so one instance can serve every connection. */
+struct suite_ent {
+    uint16_t code;
+    const SSL_CIPHER *c;
+};
+
 struct tls_names {
     SSL_CTX *ctx;
     SSL *ssl;
+    struct suite_ent *suites;      /* the SSL's cipher list by code (see suite_find) */
+    size_t nsuites;
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -208,6 +215,45 @@ static const struct suite_pattern suite_patterns[] = {
     {"TLS_NULL_", AUTH_NONE, false},
 };
 
+static int suite_ent_cmp(const void *x, const void *y)
+{
+    const struct suite_ent *a = x, *b = y;
+
+    return (a->code > b->code) - (a->code < b->code);
+}
+
+/* SSL_CIPHER_find() goes through OpenSSL's generic binary search with a
+ * comparison callback (about 1,000 instructions a call), and a report asks
+ * for every suite of every ClientHello.  The suites of the SSL's cipher list
+ * (every one this OpenSSL has, at security level 0 and
+ * ALL:COMPLEMENTOFALL) sorted by code answer instead; a code not among them
+ * still goes to SSL_CIPHER_find(). */
+static int suites_index(struct tls_names *n)
+{
+    STACK_OF(SSL_CIPHER) *sk = SSL_get_ciphers(n->ssl);
+    int k = sk != NULL ? sk_SSL_CIPHER_num(sk) : 0;
+    size_t m = 0;
+
+    if (k <= 0)
+        return TI_OK;
+    n->suites = calloc((size_t)k, sizeof(*n->suites));
+    if (n->suites == NULL)
+        return TI_ENOMEM;
+    for (int i = 0; i < k; i++) {
+        const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+        uint32_t id = c != NULL ? SSL_CIPHER_get_id(c) : 0;
+
+        if ((id & 0xffff0000u) != 0x03000000u)   /* a TLS suite: 0x0300 + its code */
+            continue;
+        n->suites[m].code = (uint16_t)id;
+        n->suites[m].c = c;
+        m++;
+    }
+    qsort(n->suites, m, sizeof(*n->suites), suite_ent_cmp);
+    n->nsuites = m;
+    return TI_OK;
+}
+
 int tls_names_new(struct tls_names **out)
 {
     struct tls_names *n = calloc(1, sizeof(*n));
@@ -225,6 +271,8 @@ int tls_names_new(struct tls_names **out)
     n->ssl = SSL_new(n->ctx);
     if (n->ssl == NULL)
         goto fail;
+    if (suites_index(n) != TI_OK)
+        goto fail;
     *out = n;
     return TI_OK;
 fail:
@@ -238,6 +286,7 @@ void tls_names_free(struct tls_names *n)
         return;
     SSL_free(n->ssl);
     SSL_CTX_free(n->ctx);
+    free(n->suites);
     free(n);
 }
 
@@ -253,6 +302,15 @@ static const SSL_CIPHER *suite_find(const struct tls_names *n, uint16_t code)
 
     if (n == NULL || n->ssl == NULL)
         return NULL;
+    for (size_t lo = 0, hi = n->nsuites; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->suites[mid].code == code)
+            return n->suites[mid].c;
+        if (n->suites[mid].code < code)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     /* SSL_CIPHER_find only reads the SSL's method; the object is shared
      * read-only, hence the cast. */
     return SSL_CIPHER_find((SSL *)n->ssl, b);

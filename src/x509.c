@@ -25,6 +25,7 @@
 
 #include "tlsinspect/err.h"
 #include "tlsinspect/hash.h"
+#include "tlsinspect/hex.h"
 
 #define X509_POOL_INIT_SLOTS  256u          /* first size of the certificate table */
 #define X509_VCACHE_SLOTS     (2u * X509_VERIFY_CACHE_MAX) /* open addressing, load <= 1/2 */
@@ -164,17 +165,6 @@ static char *sb_dup(struct x509_sb *sb, bool *oom)
     return s;
 }
 
-static void hex_lower(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Lower-case hex of an octet string, capped at X509_MAX_STR. */
 static char *octets_hex(const ASN1_OCTET_STRING *os, bool *oom)
 {
@@ -190,7 +180,7 @@ static char *octets_hex(const ASN1_OCTET_STRING *os, bool *oom)
         *oom = true;
         return NULL;
     }
-    hex_lower(p, n, s);
+    hex_encode(p, n, s);
     return s;
 }
 
@@ -689,7 +679,7 @@ const struct x509_cert *x509_intern(struct x509_pool *pool, const uint8_t *der, 
         memcpy(c->der, der, len);
     c->der_len = len;
     memcpy(c->sha256, sha, sizeof(sha));
-    hex_lower(sha, sizeof(sha), c->sha256_hex);
+    hex_encode(sha, sizeof(sha), c->sha256_hex);
     if (cert_fill(c) != TI_OK) {
         cert_free(c);
         ERR_clear_error();

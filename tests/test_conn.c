@@ -104,11 +104,49 @@ static void test_arena_reuse(void **state)
     conn_arena_free(NULL);             /* no-op */
 }
 
+/* The string pool: one copy per distinct value (the same pointer back),
+ * values cut at max bytes as the 256-byte array they replace cut them, and
+ * still right after the table has grown. */
+static void test_strpool(void **state)
+{
+    struct conn_strpool *p = conn_strpool_new();
+    char name[64], longname[400];
+    const char *first[200];
+
+    (void)state;
+    assert_non_null(p);
+    const char *a = conn_strpool_intern(p, "cucm.steven.lab", CONN_NAME_MAX);
+    assert_string_equal(a, "cucm.steven.lab");
+    assert_ptr_equal(conn_strpool_intern(p, "cucm.steven.lab", CONN_NAME_MAX), a);
+    const char *b = conn_strpool_intern(p, "cucm.steven.la", CONN_NAME_MAX);
+    assert_string_equal(b, "cucm.steven.la");
+    assert_ptr_not_equal(a, b);
+    assert_ptr_equal(conn_strpool_intern(p, "cucm.steven.lab", 14), b);   /* cut */
+    assert_string_equal(conn_strpool_intern(p, "", CONN_NAME_MAX), "");
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    const char *l = conn_strpool_intern(p, longname, CONN_NAME_MAX);
+    assert_int_equal(strlen(l), CONN_NAME_MAX);
+    for (int i = 0; i < 200; i++) {
+        snprintf(name, sizeof(name), "host%d.example", i);
+        first[i] = conn_strpool_intern(p, name, CONN_NAME_MAX);
+        assert_string_equal(first[i], name);
+    }
+    for (int i = 0; i < 200; i++) {
+        snprintf(name, sizeof(name), "host%d.example", i);
+        assert_ptr_equal(conn_strpool_intern(p, name, CONN_NAME_MAX), first[i]);
+    }
+    assert_ptr_equal(conn_strpool_intern(p, "cucm.steven.lab", CONN_NAME_MAX), a);
+    conn_strpool_free(p);
+    conn_strpool_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_many),
         cmocka_unit_test(test_arena_reuse),
+        cmocka_unit_test(test_strpool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,6 +208,10 @@ static void identical_no_changes(void **state)
     struct result r = run(b, DIFF_CAPTURE, a, DIFF_CAPTURE, true);
     assert_int_equal(r.rc, 0);
     assert_true(json_is_false(json_object_get(r.json, "worse")));
+    /* the diff document is versioned, first member */
+    assert_string_equal(json_object_iter_key(json_object_iter(r.json)), "schema_version");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "schema_version")),
+                     DIFF_SCHEMA_VERSION);
     assert_int_equal(json_array_size(json_object_get(r.json, "endpoints")), 2);
     for (size_t i = 0; i < 2; i++) {
         json_t *e = json_array_get(json_object_get(r.json, "endpoints"), i);
@@ -736,6 +740,21 @@ static void load_detects_content(void **state)
     err[0] = '\0';
     assert_int_equal(diff_load(o, jsonl, "v", &doc, &src, err, sizeof(err)), TI_EUSAGE);
     assert_non_null(strstr(err, "jsonl"));
+
+    /* a report from a newer contract is refused, one without a version read */
+    char *newer = write_tmp("{\"schema_version\": 2, \"tool\": {\"name\": \"tlsinspect\"}, "
+                            "\"connections\": []}");
+    char *current = write_tmp("{\"schema_version\": 1, \"tool\": {\"name\": \"tlsinspect\"}, "
+                              "\"connections\": []}");
+    err[0] = '\0';
+    assert_int_equal(diff_load(o, newer, "v", &doc, &src, err, sizeof(err)), TI_EUSAGE);
+    assert_null(doc);
+    assert_non_null(strstr(err, "schema_version 2"));
+    assert_int_equal(diff_load(o, current, "v", &doc, &src, err, sizeof(err)), TI_OK);
+    json_decref(doc);
+    doc = NULL;
+    unlink(newer); unlink(current);
+    free(newer); free(current);
 
     /* not JSON: handed to the capture reader, which refuses it */
     err[0] = '\0';

@@ -85,7 +85,7 @@ static void field_case(struct fx *f)
     c->tcp.rst[DIR_CLIENT] = true;
     c->outcome = OUTCOME_FAILED;
     c->verify.done = true;
-    strcpy(c->verify.expected_name, "cucm.steven.lab");
+    c->verify.expected_name = "cucm.steven.lab";
     c->verify.name_source = X509_NAME_FROM_SNI;
     c->verify.verdict.result = X509_CHAIN_SELF_SIGNED;
     c->verify.verdict.depth = 0;
@@ -169,7 +169,7 @@ static void test_name_mismatch(void **state)
     field_case(f);
     f->c.verify.verdict.result = X509_CHAIN_OK;
     f->c.verify.verdict.name_ok = false;
-    strcpy(f->c.verify.expected_name, "10.48.36.215");
+    f->c.verify.expected_name = "10.48.36.215";
     f->c.verify.name_source = X509_NAME_FROM_SERVER_IP;
     findings_run(&f->c, f->names);
     assert_true(has(&f->c, FINDING_NAME_MISMATCH));
@@ -329,7 +329,7 @@ static void test_alert_after_name_mismatch_gets_name_fix(void **state)
     f->c.server_certs[0] = &f->rsa_leaf;
     f->c.verify.verdict.result = X509_CHAIN_OK;
     f->c.verify.verdict.name_ok = false;
-    strcpy(f->c.verify.expected_name, "10.48.36.215");
+    f->c.verify.expected_name = "10.48.36.215";
     f->c.alerts[0].description = 42;
     findings_run(&f->c, f->names);
     const struct conn_finding *fa = finding_of(&f->c, FINDING_FATAL_ALERT);
@@ -460,6 +460,61 @@ static void test_names_table(void **state)
         assert_int_equal(finding_from_name(finding_name(i)), i);
 }
 
+/* The memo: a second connection with the same facts borrows the first one's
+ * messages (the same texts as without the memo); one fact changed (the
+ * server's address) gives its own text. */
+static void test_memo_shares_equal_messages(void **state)
+{
+    struct fx *f = *state;
+    struct findings_memo *m = findings_memo_new();
+    struct conn plain, a, b, other;
+
+    assert_non_null(m);
+    field_case(f);
+    plain = f->c;
+    a = f->c;
+    b = f->c;
+    other = f->c;
+    other.server.ip[3] = 0xd8;
+    findings_run(&plain, f->names);
+    findings_run_memo(&a, f->names, m);
+    findings_run_memo(&b, f->names, m);
+    findings_run_memo(&other, f->names, m);
+    assert_int_equal(a.n_findings, plain.n_findings);
+    assert_int_equal(b.n_findings, plain.n_findings);
+    assert_int_equal(plain.n_findings, 3);
+    for (size_t i = 0; i < plain.n_findings; i++) {
+        assert_false(plain.findings_shared & (1u << i));
+        assert_true(a.findings_shared & (1u << i));
+        assert_int_equal(a.findings[i].id, plain.findings[i].id);
+        assert_string_equal(a.findings[i].message, plain.findings[i].message);
+        assert_string_equal(a.findings[i].remedy, plain.findings[i].remedy);
+        assert_ptr_equal(b.findings[i].message, a.findings[i].message);
+    }
+    assert_ptr_not_equal(msg_of(&other, FINDING_CHAIN_SELF_SIGNED),
+                         msg_of(&a, FINDING_CHAIN_SELF_SIGNED));
+    assert_non_null(strstr(msg_of(&other, FINDING_CHAIN_SELF_SIGNED), "(10.48.36.216)"));
+    assert_ptr_equal(msg_of(&other, FINDING_UNKNOWN_CA_ALERT), msg_of(&a, FINDING_UNKNOWN_CA_ALERT));
+
+    /* two verdicts of one finding id and one OpenSSL text, worded apart */
+    struct conn issuer = f->c, in_chain = f->c;
+    issuer.verify.verdict.result = X509_CHAIN_UNKNOWN_ISSUER;
+    in_chain.verify.verdict.result = X509_CHAIN_SELF_SIGNED_IN_CHAIN;
+    findings_run_memo(&issuer, f->names, m);
+    findings_run_memo(&in_chain, f->names, m);
+    assert_non_null(strstr(msg_of(&issuer, FINDING_CHAIN_UNKNOWN_ISSUER),
+                           "Error=unable to get local issuer certificate"));
+    assert_non_null(strstr(msg_of(&in_chain, FINDING_CHAIN_UNKNOWN_ISSUER),
+                           "Error=self signed certificate in certificate chain"));
+    conn_free(&issuer);
+    conn_free(&in_chain);
+    conn_free(&plain);
+    conn_free(&a);
+    conn_free(&b);
+    conn_free(&other);
+    findings_memo_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +533,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_complete_never_quotes_terminate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ecdsa_severity_follows_the_facts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remedies_follow_the_role, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_shares_equal_messages, setup, teardown),
         cmocka_unit_test(test_names_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,7 +191,7 @@ static struct conn *make_field_case(uint64_t id, uint16_t client_port, int64_t t
     c->outcome = OUTCOME_FAILED;
     c->verify.done = true;
     c->verify.time = ts / 1000000;
-    strcpy(c->verify.expected_name, "cucm.steven.lab");
+    c->verify.expected_name = "cucm.steven.lab";
     c->verify.name_source = X509_NAME_FROM_SNI;
     c->verify.verdict.result = X509_CHAIN_SELF_SIGNED;
     c->verify.verdict.depth = 0;
@@ -253,7 +253,7 @@ static struct conn *make_rsa_complete(uint64_t id, int64_t ts)
     c->outcome = OUTCOME_COMPLETE;
     c->verify.done = true;
     c->verify.time = ts / 1000000;
-    strcpy(c->verify.expected_name, "cucm.steven.lab");
+    c->verify.expected_name = "cucm.steven.lab";
     c->verify.name_source = X509_NAME_FROM_SNI;
     c->verify.verdict.result = X509_CHAIN_OK;
     c->verify.verdict.name_checked = true;
@@ -536,6 +536,9 @@ static void test_escape(void **state)
     check_escape("a\x01\x1b\x7f", true, "a\\x01\\x1b\\x7f");
     check_escape("\xc2\x85", true, "\\xc2\\x85");             /* C1 NEL */
     check_escape("\xc2\xa0", true, "\xc2\xa0");               /* NBSP is printable */
+    /* ASCII runs (copied whole) between every other kind of byte */
+    check_escape("ab\x01" "cd\xc3\xa9" "ef\xff" "gh\x7f", true, "ab\\x01cd\xc3\xa9" "ef\\xffgh\\x7f");
+    check_escape(" ~\x1f\x20", true, " ~\\x1f ");
 
     unsigned char one[1] = {0xc3};
     assert_int_equal(report_utf8_seq(one, 1), 0);
@@ -552,9 +555,12 @@ static void test_json_document(void **state)
     char *out = run(&f->a, REPORT_JSON, false, false, false);
     json_t *doc = parse(out);
 
-    static const char *const top[] = {"tool", "inputs", "first_ts", "last_ts", "problems", "connections",
-                                      "summary", "findings", "warnings"};
-    assert_keys(doc, top, 9);
+    static const char *const top[] = {"schema_version", "tool", "inputs", "first_ts",
+                                      "last_ts", "problems", "connections", "summary",
+                                      "findings", "warnings"};
+    assert_keys(doc, top, 10);
+    assert_int_equal(iget(doc, "schema_version"), REPORT_SCHEMA_VERSION);
+    assert_int_equal(REPORT_SCHEMA_VERSION, 1);
     json_t *tool = json_object_get(doc, "tool");
     assert_string_equal(sget(tool, "name"), "tlsinspect");
     assert_string_equal(sget(tool, "version"), "0.1.0");

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "tlsinspect/tls_names.h"
 
 static int setup(void **state)
@@ -57,6 +59,36 @@ static void test_suites_openssl(void **state)
     /* anonymous and PSK */
     assert_int_equal(tls_suite_auth(n, 0x00a6), AUTH_ANON);   /* DH_anon AES128 GCM */
     assert_int_equal(tls_suite_auth(n, 0x00a8), AUTH_PSK);    /* PSK AES128 GCM */
+}
+
+/* tls_names answers from its own index of the cipher list: for every code,
+ * the same SSL_CIPHER OpenSSL's SSL_CIPHER_find() gives (set up as
+ * tls_names_new() sets up its SSL), so names and authentication are as
+ * OpenSSL's. */
+static void test_suite_index_matches_openssl(void **state)
+{
+    const struct tls_names *n = *state;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+    SSL *ssl;
+    unsigned found = 0;
+
+    assert_non_null(ctx);
+    SSL_CTX_set_security_level(ctx, 0);
+    assert_int_equal(SSL_CTX_set_cipher_list(ctx, "ALL:COMPLEMENTOFALL"), 1);
+    ssl = SSL_new(ctx);
+    assert_non_null(ssl);
+    for (uint32_t code = 0; code <= 0xffff; code++) {
+        unsigned char b[2] = {(unsigned char)(code >> 8), (unsigned char)code};
+        const SSL_CIPHER *want = SSL_CIPHER_find(ssl, b);
+
+        if (tls_is_grease((uint16_t)code) || code == 0x00ff || code == 0x5600)
+            continue;
+        assert_ptr_equal(tls_suite_cipher(n, (uint16_t)code), want);
+        found += want != NULL;
+    }
+    assert_true(found > 100);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
 }
 
 static void test_suites_fallback(void **state)
@@ -293,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_suites_openssl),
         cmocka_unit_test(test_suites_fallback),
+        cmocka_unit_test(test_suite_index_matches_openssl),
         cmocka_unit_test(test_grease),
         cmocka_unit_test(test_sigalgs),
         cmocka_unit_test(test_groups_exts),

@@ -32,8 +32,11 @@ struct analyze_name {               /* --name ADDR=NAME */
 enum analyze_at { AT_CAPTURE = 0, AT_NOW, AT_FIXED };
 
 struct analyze_opts {
-    char *const *files;
+    char *const *files;             /* "-": standard input */
     size_t nfiles;
+    const char *iface;              /* non-NULL: capture live there instead of files */
+    double duration;                /* live: seconds, 0 until stopped */
+    const volatile sig_atomic_t *stop;  /* set by a signal: the capture ends (may be NULL) */
     const char *bpf;                /* NULL: no filter */
     uint16_t ports[FLOW_MAX_PORTS];
     size_t nports;
@@ -120,6 +123,8 @@ struct analysis {
     const struct tls_names *names;  /* cipher suite names for the reports */
     struct tls_names *names_owned;  /* == names when analyze_run made them */
     struct tls_keylog *keylog;      /* --keylog, loaded; NULL without */
+    struct findings_memo *fmemo;    /* findings' messages the conns share */
+    struct conn_strpool *strpool;   /* the conns' expected names */
 };
 
 /* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options

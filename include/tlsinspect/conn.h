@@ -29,6 +29,7 @@
 #define CONN_MAX_EVENTS    32  /* ladder entries kept */
 #define CONN_MAX_FINDINGS  16
 #define CONN_SUITES_MAX    32767 /* a 2-byte vector cannot hold more */
+#define CONN_NAME_MAX      255   /* bytes of conn_verification.expected_name kept */
 
 enum conn_dir { DIR_CLIENT = 0, DIR_SERVER = 1 };
 
@@ -145,14 +146,15 @@ enum finding_severity { SEV_INFO = 0, SEV_WARNING, SEV_ERROR };
 struct conn_finding {
     int id;                   /* enum finding_id (findings.h) */
     enum finding_severity severity;
-    char *message;            /* owned */
+    char *message;            /* owned, unless its bit in conn.findings_shared is set */
     const char *remedy;       /* static text (the findings tables), not owned */
 };
 
 struct conn_verification {
     bool done;
     int64_t time;             /* seconds since the epoch the chain was judged at */
-    char expected_name[256];
+    const char *expected_name; /* "" until verified; at most CONN_NAME_MAX bytes,
+                                  borrowed from the analysis's conn_strpool */
     enum x509_name_source name_source;
     struct x509_verdict verdict;
     bool now_differs;         /* --at capture and the verdict today differs */
@@ -212,6 +214,8 @@ struct conn {
     struct conn_verification verify;
     struct conn_finding findings[CONN_MAX_FINDINGS];
     uint16_t n_findings;
+    uint16_t findings_shared;  /* bit i: findings[i].message is borrowed
+                                  (conn_add_finding_shared), not owned */
 };
 
 /* Initialise / release a connection (frees owned strings and suites, never
@@ -254,6 +258,20 @@ void conn_add_event(struct conn *c, int64_t ts, enum conn_event_kind kind,
                     enum conn_dir from, uint8_t type, uint8_t level);
 int conn_add_finding(struct conn *c, int id, enum finding_severity sev,
                      const char *message, const char *remedy);
+/* The same with a message the connection borrows (not copied, not freed):
+ * one text shared by the many connections that have the same finding.  It
+ * must outlive the connection. */
+int conn_add_finding_shared(struct conn *c, int id, enum finding_severity sev,
+                            const char *message, const char *remedy);
+
+/* Strings many connections share (the names their chains were verified
+ * for), kept once each: conn_strpool_intern() gives the pool's copy of the
+ * first `max` bytes of s (NULL when out of memory), valid until
+ * conn_strpool_free().  NULL-safe free. */
+struct conn_strpool;
+struct conn_strpool *conn_strpool_new(void);
+const char *conn_strpool_intern(struct conn_strpool *p, const char *s, size_t max);
+void conn_strpool_free(struct conn_strpool *p);
 
 /* Format an endpoint address ("10.0.0.1", "2001:db8::1"); buf >= 46 bytes. */
 const char *conn_ip_str(const struct conn_endpoint *e, char *buf, size_t len);

@@ -25,6 +25,9 @@
 #define DIFF_MAX_ENDPOINTS 65536   /* server ip:port kept per side */
 #define DIFF_MAX_VALUES    256     /* distinct values tallied per field and endpoint */
 #define DIFF_MAX_REPORT    (1024L * 1024 * 1024)   /* bytes of a saved report read */
+/* "schema_version" of the diff's JSON document: raised when a field changes
+ * meaning or goes away, not when one is added. */
+#define DIFF_SCHEMA_VERSION 1
 
 struct diff_opts {
     bool json;                 /* JSON document instead of text */

@@ -47,4 +47,13 @@ const char *finding_severity_name(enum finding_severity s); /* "error" ... */
 struct tls_names;
 void findings_run(struct conn *c, const struct tls_names *names);
 
+/* The same, with the messages of the frequent findings kept in m and shared
+ * by the connections that have the same one (m NULL: findings_run).  m must
+ * outlive the connections.  NULL from findings_memo_new() when out of
+ * memory; findings_memo_free(NULL) is a no-op. */
+struct findings_memo;
+struct findings_memo *findings_memo_new(void);
+void findings_memo_free(struct findings_memo *m);
+void findings_run_memo(struct conn *c, const struct tls_names *names, struct findings_memo *m);
+
 #endif

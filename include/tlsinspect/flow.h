@@ -96,7 +96,8 @@ struct flow_stats {
     uint64_t reasm_limit_hits;      /* out-of-order limits reached */
     size_t peak_flows;
     size_t ooo_bytes_peak;
-    size_t ooo_bytes;               /* queued out of order now, all flows */
+    size_t ooo_bytes;               /* memory queued out of order now, all flows
+                                       (reasm_seg_cost() per span) */
 };
 
 struct flow_table;

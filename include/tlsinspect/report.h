@@ -18,6 +18,10 @@
 
 enum report_format { REPORT_TEXT = 0, REPORT_JSON, REPORT_JSONL };
 
+/* "schema_version", the first member of the JSON report: raised when a
+ * field changes meaning or goes away, not when one is added. */
+#define REPORT_SCHEMA_VERSION 1
+
 struct report_opts {
     enum report_format format;
     bool color;

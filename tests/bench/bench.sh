@@ -34,6 +34,22 @@
 #    when one is missed.  Other work on the machine skews the times: a
 #    warning says so when the load average exceeds half the cores.
 #
+# 4. The dense workload (docs/PERFORMANCE.md "Dense workload"): a capture that
+#    is nothing but handshakes, BUILD/bench/dense-<N>.pcap made once by
+#    `gen --dense` (one real 6972 Unknown CA connection replicated N times
+#    with distinct clients, about 1.8 KB a connection), N = 300,000, and
+#    3,000,000 too with BENCH_DENSE_3M=1 (5.4 GB of disk; memory grows with
+#    the connections kept for the report, so look at the 300,000 run's peak
+#    RSS first).  BENCH_DENSE_RUNS (3) pairs of the bare pass and
+#    `tlsinspect -q --cafile ...` (the text report to a file), then one
+#    `tlsinspect -f json -o FILE --cafile ...`.  Prints the median time
+#    ratio text / bare pass (and the CPU-time ratio, for information) and the
+#    peak RSS of both.  Targets: ratio at most 3.0, peak RSS at most 128 MiB
+#    for each.  BENCH_DENSE_SIZES ("300000") replaces the default size.
+#
+# BENCH_WORKLOADS ("1g dense") picks the workloads.  The exit status is 1
+# when any target is missed.
+#
 # The bare pass gives libpcap the same 256 KiB page-aligned stdio buffer tlsinspect does
 # (src/capture.c), so the ratio measures the analysis, not a buffer size.
 set -eu
@@ -47,13 +63,38 @@ report=$dir/report.json
 trust=captures/pki/expressway-trust.pem
 max_ratio=2.0
 max_rss_kib=65536
+workloads=${BENCH_WORKLOADS:-1g dense}
+dense_runs=${BENCH_DENSE_RUNS:-3}
+dense_max_ratio=3.0
+dense_max_rss_kib=131072
+status=0
 
 case "$gb" in ''|*[!0-9]*) echo "bench: BENCH_GB must be a whole number of GiB" >&2; exit 2 ;; esac
 case "$runs" in ''|*[!0-9]*|0) echo "bench: BENCH_RUNS must be a positive number" >&2; exit 2 ;; esac
+case "$dense_runs" in ''|*[!0-9]*|0) echo "bench: BENCH_DENSE_RUNS must be a positive number" >&2; exit 2 ;; esac
+has_workload() { case " $workloads " in *" $1 "*) return 0 ;; esac; return 1; }
 for f in "$build/gen" "$dir/pcap_pass" "$dir/runstat" ./tlsinspect; do
     [ -x "$f" ] || { echo "bench: $f is missing (run it through 'make bench')" >&2; exit 2; }
 done
 
+# ---- the machine ----------------------------------------------------------------
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
+mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
+echo "machine: ${cpu:-unknown CPU}, $cores cores, ${mem:-? GiB} RAM, $(uname -sr)"
+
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" -v c="$cores" 'BEGIN { exit !(c > 0 && l > c / 2) }'; then
+    echo "bench: warning: load average $load on $cores cores: other work competes, times are unreliable"
+fi
+
+stat_of() {   # runstat's line -> "wall cpu maxrss status"
+    sed -n 's/^runstat: wall \([0-9.]*\) user \([0-9.]*\) sys \([0-9.]*\) maxrss_kib \([0-9]*\) status \([0-9]*\)$/\1 \2 \3 \4 \5/p' "$1" |
+        awk '{ printf "%s %.6f %s %s\n", $1, $2 + $3, $4, $5 }'
+}
+
+if has_workload 1g; then
+echo "== workload 1g: bulk traffic with handshakes =="
 # ---- the capture --------------------------------------------------------------
 if [ ! -f "$cap" ]; then
     need_kib=$((gb * 1024 * 1024 + 1024 * 1024))
@@ -67,13 +108,8 @@ if [ ! -f "$cap" ]; then
         { cat "$cap.info.tmp" >&2; rm -f "$cap.info.tmp"; exit 1; }
     mv "$cap.info.tmp" "$cap.info"
 fi
-size=$(wc -c < "$cap" | tr -d ' ')
 
-# ---- the machine ----------------------------------------------------------------
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
-cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
-mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
-echo "machine: ${cpu:-unknown CPU}, $cores cores, ${mem:-? GiB} RAM, $(uname -sr)"
+size=$(wc -c < "$cap" | tr -d ' ')
 echo "capture: $cap, $size bytes"
 [ -f "$cap.info" ] && sed -n 's/^gen: bench: [^:]*: /  /p; s/^  handshakes/  bytes: handshakes/p; /^ *[0-9][0-9]* x /p' "$cap.info"
 
@@ -81,16 +117,8 @@ echo "capture: $cap, $size bytes"
 cat "$cap" > /dev/null
 
 # ---- the runs -------------------------------------------------------------------
-load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
-if awk -v l="$load" -v c="$cores" 'BEGIN { exit !(c > 0 && l > c / 2) }'; then
-    echo "bench: warning: load average $load on $cores cores: other work competes, times are unreliable"
-fi
 results=$dir/runs.txt
 : > "$results"
-stat_of() {   # runstat's line -> "wall cpu maxrss status"
-    sed -n 's/^runstat: wall \([0-9.]*\) user \([0-9.]*\) sys \([0-9.]*\) maxrss_kib \([0-9]*\) status \([0-9]*\)$/\1 \2 \3 \4 \5/p' "$1" |
-        awk '{ printf "%s %.6f %s %s\n", $1, $2 + $3, $4, $5 }'
-}
 # Before each run, sync: the previous run's 94 MB report was otherwise being
 # written back (and its deletion committed to the journal) during the next
 # timed run, which moved tlsinspect's own report write between 0.03 and
@@ -152,4 +180,94 @@ awk -v s="$size" -v max_ratio="$max_ratio" -v max_rss="$max_rss_kib" '
         printf "target time   (ratio <= %.1f):   %s\n", max_ratio, ok_t ? "met" : "NOT met"
         printf "target memory (RSS <= %d MiB): %s\n", max_rss / 1024, ok_m ? "met" : "NOT met"
         exit (ok_t && ok_m) ? 0 : 1
-    }' "$results"
+    }' "$results" || status=1
+fi
+
+# ---- the dense workload -------------------------------------------------------------
+# dense N: the capture of N replicated handshakes, the text runs paired with
+# the bare pass, one JSON run; prints the ratio and both peak RSS figures.
+dense() {
+    n=$1
+    dcap=$dir/dense-$n.pcap
+    dtext=$dir/dense-report.txt
+    djson=$dir/dense-report.json
+    echo "== workload dense: $n replicated handshakes =="
+    if [ ! -f "$dcap" ]; then
+        need_kib=$((n * 2 + 1024 * 1024))            # about 1.8 KB a connection
+        avail_kib=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
+        if [ "${avail_kib:-0}" -lt "$need_kib" ]; then
+            echo "bench: $dir has ${avail_kib} KiB free; the dense capture needs about ${need_kib} KiB" >&2
+            return 2
+        fi
+        echo "bench: generating $dcap (once; kept for later runs)"
+        "$build/gen" --dense captures/pki "$dcap" "$n" 2> "$dcap.info.tmp" ||
+            { cat "$dcap.info.tmp" >&2; rm -f "$dcap.info.tmp"; return 2; }
+        mv "$dcap.info.tmp" "$dcap.info"
+    fi
+    dsize=$(wc -c < "$dcap" | tr -d ' ')
+    echo "capture: $dcap, $dsize bytes"
+    [ -f "$dcap.info" ] && sed -n 's/^gen: dense: [^:]*: /  /p' "$dcap.info"
+    dres=$dir/dense-runs.txt
+    : > "$dres"
+    i=1
+    while [ "$i" -le "$dense_runs" ]; do
+        for who in $( [ $((i % 2)) -eq 1 ] && echo "bare ti" || echo "ti bare"); do
+            rm -f "$dtext"
+            sync
+            cat "$dcap" > /dev/null
+            if [ "$who" = bare ]; then
+                "$dir/runstat" /dev/null "$dir/pcap_pass" "$dcap" 2> "$dir/bare.err" || {
+                    cat "$dir/bare.err" >&2; return 2; }
+            else
+                rc=0
+                "$dir/runstat" "$dtext" ./tlsinspect -q --cafile "$trust" "$dcap" 2> "$dir/ti.err" || rc=$?
+                [ "$rc" -le 1 ] || { echo "bench: tlsinspect failed (exit $rc):" >&2; cat "$dir/ti.err" >&2; return 2; }
+            fi
+        done
+        bare=$(stat_of "$dir/bare.err")
+        ti=$(stat_of "$dir/ti.err")
+        # shellcheck disable=SC2086
+        set -- $bare $ti
+        echo "$1 $5 $7 $2 $6" >> "$dres"           # bare wall, text wall, text rss, bare cpu, text cpu
+        awk -v n="$i" -v b="$1" -v t="$5" -v r="$7" -v bc="$2" -v tc="$6" 'BEGIN {
+            printf "run %d: bare pass %.3f s  tlsinspect -q %.3f s (peak RSS %.1f MiB)  ratio %.2f (cpu %.2f)\n", n, b, t, r / 1024, t / b, tc / bc }'
+        i=$((i + 1))
+    done
+    rm -f "$djson"
+    sync
+    cat "$dcap" > /dev/null
+    rc=0
+    "$dir/runstat" /dev/null ./tlsinspect -f json -o "$djson" --cafile "$trust" "$dcap" 2> "$dir/ti.err" || rc=$?
+    [ "$rc" -le 1 ] || { echo "bench: tlsinspect -f json failed (exit $rc):" >&2; cat "$dir/ti.err" >&2; return 2; }
+    # shellcheck disable=SC2046
+    set -- $(stat_of "$dir/ti.err")
+    jwall=$1 jrss=$3
+    echo "report: text $(wc -c < "$dtext" | tr -d ' ') bytes, JSON $(wc -c < "$djson" | tr -d ' ') bytes; $(tail -n 1 "$dtext")"
+    rm -f "$djson"
+    awk -v n="$n" -v jw="$jwall" -v jr="$jrss" -v max_ratio="$dense_max_ratio" -v max_rss="$dense_max_rss_kib" '
+        function median(v, k,    i, j, t) {
+            for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+        }
+        { k++; bw[k] = $1; tw[k] = $2; if ($3 > rss) rss = $3; bc[k] = $4; tc[k] = $5 }
+        END {
+            b = median(bw, k); t = median(tw, k); ratio = t / b
+            printf "dense %d, median of %d runs: bare pass %.3f s; tlsinspect -q %.3f s, ratio %.2f (cpu time %.3f / %.3f s: %.2f), peak RSS %.1f MiB (%.0f bytes a connection); -f json -o FILE %.3f s, peak RSS %.1f MiB\n",
+                   n, k, b, t, ratio, median(tc, k), median(bc, k), median(tc, k) / median(bc, k), rss / 1024, rss * 1024 / n, jw, jr / 1024
+            ok_t = ratio <= max_ratio; ok_m = rss <= max_rss; ok_j = jr <= max_rss
+            printf "target dense %d time        (text ratio <= %.1f): %s\n", n, max_ratio, ok_t ? "met" : "NOT met"
+            printf "target dense %d memory text (RSS <= %d MiB):  %s\n", n, max_rss / 1024, ok_m ? "met" : "NOT met"
+            printf "target dense %d memory JSON (RSS <= %d MiB):  %s\n", n, max_rss / 1024, ok_j ? "met" : "NOT met"
+            exit (ok_t && ok_m && ok_j) ? 0 : 1
+        }' "$dres"
+}
+if has_workload dense; then
+    for n in ${BENCH_DENSE_SIZES:-300000} $( [ "${BENCH_DENSE_3M:-0}" = 1 ] && echo 3000000 ); do
+        case "$n" in ''|*[!0-9]*|0) echo "bench: BENCH_DENSE_SIZES: '$n' is not a connection count" >&2; exit 2 ;; esac
+        rc=0
+        dense "$n" || rc=$?
+        [ "$rc" -le 1 ] || exit "$rc"
+        [ "$rc" -eq 0 ] || status=1
+    done
+fi
+exit "$status"

@@ -12,15 +12,22 @@
 # instructions only: the kernel's copy of the file (in both programs) and of
 # the report, and cache misses, are not in it -- it is a guide for
 # optimising, not the target, which `make bench` measures.
+#
+# Then the same for the dense workload (BUILD/bench/dense-<N>.pcap, `gen
+# --dense`, N = BENCH_IR_DENSE, 20,000 by default, 0 to skip): the bare
+# pass, `tlsinspect -q --cafile ...` and `-f json`, with instructions per
+# connection -- the per-connection cost the 1 GB shape hides.
 set -eu
 
 build=${1:-build}
 mb=${2:-100}
+dense_n=${BENCH_IR_DENSE:-20000}
 dir=$build/bench
 cap=$dir/bench-${mb}m.pcap
 trust=captures/pki/expressway-trust.pem
 
 case "$mb" in ''|*[!0-9]*|0) echo "bench-ir: BENCH_IR_MB must be a positive number" >&2; exit 2 ;; esac
+case "$dense_n" in ''|*[!0-9]*) echo "bench-ir: BENCH_IR_DENSE must be a number of connections" >&2; exit 2 ;; esac
 command -v valgrind >/dev/null 2>&1 || {
     echo "bench-ir: valgrind is missing (Debian: apt-get install valgrind)" >&2; exit 2; }
 for f in "$build/gen" "$dir/pcap_pass" ./tlsinspect; do
@@ -52,3 +59,19 @@ echo "tlsinspect, inclusive instructions (callgrind_annotate $dir/tlsinspect.cal
 callgrind_annotate --inclusive=yes "$dir/tlsinspect.callgrind" 2> /dev/null |
     sed -n 's/^ *\([0-9,]*\) (\([ 0-9.]*%\)) *\(.*\)$/\2 \3/p' |
     grep -E 'src/[a-z0-9_]+\.c:|pcap_next_ex' | grep -v '^ *[0-9.]*% /' | head -n 16 | sed 's/^/  /'
+
+# ---- the dense workload ---------------------------------------------------------------
+[ "$dense_n" -gt 0 ] || exit 0
+dcap=$dir/dense-$dense_n.pcap
+if [ ! -f "$dcap" ]; then
+    echo "bench-ir: generating $dcap ($dense_n connections, once; kept for later runs)"
+    "$build/gen" --dense captures/pki "$dcap" "$dense_n" 2> "$dcap.info" || { cat "$dcap.info" >&2; exit 1; }
+fi
+echo "dense capture: $dcap, $dense_n connections, $(wc -c < "$dcap" | tr -d ' ') bytes"
+dbare=$(ir "$dir/dense-bare.callgrind" "$dir/pcap_pass" "$dcap")
+dtext=$(ir "$dir/dense-text.callgrind" ./tlsinspect -q --cafile "$trust" "$dcap")
+djson=$(ir "$dir/dense-json.callgrind" ./tlsinspect -f json --cafile "$trust" -o /dev/null "$dcap")
+[ -n "$dbare" ] && [ -n "$dtext" ] && [ -n "$djson" ] || exit 1
+awk -v n="$dense_n" -v b="$dbare" -v t="$dtext" -v j="$djson" 'BEGIN {
+    printf "dense instructions: bare pass %.1f M (%.0f a connection); tlsinspect -q %.1f M (%.0f a connection, ratio %.2f); -f json %.1f M (%.0f a connection, ratio %.2f)\n",
+           b / 1e6, b / n, t / 1e6, t / n, t / b, j / 1e6, j / n, j / b }'

@@ -60,7 +60,8 @@ static inline void fuzz_check_conn(const struct conn *c)
     if (c->tls13_note != NULL)
         fuzz_sink ^= strlen(c->tls13_note);
     FUZZ_CHECK((unsigned)c->outcome <= OUTCOME_NOT_TLS);
-    FUZZ_CHECK(memchr(c->verify.expected_name, 0, sizeof(c->verify.expected_name)) != NULL);
+    FUZZ_CHECK(c->verify.expected_name != NULL &&
+               memchr(c->verify.expected_name, 0, CONN_NAME_MAX + 1) != NULL);
 }
 
 #endif

@@ -163,6 +163,8 @@ struct plan {
     uint32_t rounds;
     uint32_t slot;                         /* TLS: node * 2 + port index */
     uint64_t seed;
+    uint32_t client;                       /* TLS: IPv4 client (host order), 0: the Expressway */
+    uint16_t cport;                        /* with client: its port */
 };
 
 struct bench {
@@ -497,6 +499,11 @@ static struct src *src_new(struct bench *b, const struct plan *pl)
         gen_conn_defaults(&s->cp, &r, EXPW_IP, CUCM_NODES[pl->slot / 2], pf->port, pl->start);
         /* ephemeral ports handed out in turn: no two live flows share one */
         s->cp.cport = (uint16_t)(30001u + (*next)++ % 30000u);
+        if (pl->client != 0) {
+            for (int k = 0; k < 4; k++)
+                s->cp.cip[k] = (uint8_t)(pl->client >> (24 - 8 * k));
+            s->cp.cport = pl->cport;
+        }
         if (pf->expect == GEN_C2S)
             s->cp.close = GEN_CLOSE_CLIENT_RST;
         else if (pf->expect == GEN_S2C)
@@ -546,7 +553,7 @@ static void src_free(struct src *s)
 }
 
 /* ---- set-up: transcripts, sizes, the plan -------------------------------- */
-static int make_profiles(struct bench *b, const struct gen_pki *pki)
+static int make_profile(struct bench *b, const struct gen_pki *pki, int i)
 {
     static const struct {
         const char *name;
@@ -562,7 +569,7 @@ static int make_profiles(struct bench *b, const struct gen_pki *pki)
         [P_TLS13_UNKNOWN_CA] = {"6972 TLS 1.3, Unknown CA", 6972, 5, GEN_C2S},
     };
 
-    for (int i = 0; i < P_COUNT; i++) {
+    {
         struct profile *pf = &b->prof[i];
         struct gen_tls_cfg cfg;
         struct gen_conn_params cp;
@@ -602,6 +609,14 @@ static int make_profiles(struct bench *b, const struct gen_pki *pki)
             pf->hs_bytes += BENCH_FRAME + probe.l.v[k].len;
         gen_pktlist_free(&probe.l);
     }
+    return 0;
+}
+
+static int make_profiles(struct bench *b, const struct gen_pki *pki)
+{
+    for (int i = 0; i < P_COUNT; i++)
+        if (make_profile(b, pki, i) != 0)
+            return -1;
     return 0;
 }
 
@@ -927,6 +942,143 @@ out:
     free(b.req);
     free(b.raw);
     free(b.rtp);
+    gen_pki_free(&pki);
+    return rc;
+}
+
+/* ---- the dense capture -------------------------------------------------------
+ *
+ *   gen --dense PKIDIR OUT.pcap CONNECTIONS
+ *
+ * The handshake-dense workload of `make bench`: one real OpenSSL handshake,
+ * the field case on 6972 (ECDSA selected, self-signed tomcat-ECDSA, the
+ * client sends Unknown CA and resets), replicated CONNECTIONS times with
+ * distinct clients (16 ports on each of consecutive addresses from
+ * 10.64.0.1) against the four CUCM nodes in turn, one SYN every DENSE_GAP_US,
+ * so about a hundred handshakes overlap.  Nothing else is in the file: it
+ * measures the per-connection cost, where the 1 GiB capture measures the
+ * per-byte cost.  Sources are made as they become due and merged by the
+ * same heap, so memory stays small for millions of connections. */
+#define DENSE_GAP_US 100u
+#define DENSE_PER_CLIENT 16u
+#define DENSE_CLIENT0 0x0a400001u           /* 10.64.0.1 */
+#define DENSE_MAX 50000000ull
+
+static struct plan dense_plan(struct bench *b, uint64_t i)
+{
+    struct plan p = {0};
+
+    p.kind = SRC_TLS;
+    p.prof = P_UNKNOWN_CA;
+    p.start = BENCH_T0 * GEN_US + i * DENSE_GAP_US;
+    p.slot = (uint32_t)(i % N_NODES) * 2 + 1;
+    p.seed = gen_rng_next(&b->rng);
+    p.client = DENSE_CLIENT0 + (uint32_t)(i / DENSE_PER_CLIENT);
+    p.cport = (uint16_t)(30001u + (i % DENSE_PER_CLIENT) * 1877u + (i / DENSE_PER_CLIENT) % 1877u);
+    return p;
+}
+
+int gen_dense_main(int argc, char **argv);
+
+int gen_dense_main(int argc, char **argv)
+{
+    struct bench b;
+    struct gen_pki pki;
+    unsigned long long n;
+    uint64_t next = 0;
+    char tmp[1100], *end;
+    pcap_t *pd = NULL;
+    pcap_dumper_t *d = NULL;
+    FILE *fp = NULL;
+    char *iobuf = NULL;
+    struct timespec t_start, t_end;
+    int rc = 1;
+
+    if (argc != 3) {
+        fprintf(stderr, "usage: gen --dense PKIDIR OUT.pcap CONNECTIONS\n");
+        return 2;
+    }
+    errno = 0;
+    n = strtoull(argv[2], &end, 10);
+    if (errno != 0 || *end != '\0' || n == 0 || n > DENSE_MAX) {
+        fprintf(stderr, "gen: dense: bad connection count '%s'\n", argv[2]);
+        return 2;
+    }
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", argv[1]) >= (int)sizeof tmp)
+        return 2;
+    clock_gettime(CLOCK_MONOTONIC, &t_start);
+    memset(&b, 0, sizeof b);
+    gen_rng_seed(&b.rng, 0xde45e000ULL);
+    if (gen_pki_load_or_create(&pki, argv[0]) != 0)
+        return 1;
+    /* OpenSSL's randomness from a fixed seed too: the same N gives the same
+     * file (the ECDSA signature's length varies with its random nonce) */
+    if (gen_rand_seed("dense") != 0 || make_profile(&b, &pki, P_UNKNOWN_CA) != 0)
+        goto out;
+    pd = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_MICRO);
+    fp = fopen(tmp, "wb");
+    iobuf = malloc(BENCH_IOBUF);
+    if (pd == NULL || fp == NULL || iobuf == NULL) {
+        fprintf(stderr, "gen: dense: %s: %s\n", tmp, strerror(errno));
+        goto out;
+    }
+    setvbuf(fp, iobuf, _IOFBF, BENCH_IOBUF);
+    d = pcap_dump_fopen(pd, fp);
+    if (d == NULL) {
+        fprintf(stderr, "gen: dense: %s\n", pcap_geterr(pd));
+        goto out;
+    }
+    fp = NULL;                             /* the dumper owns it now */
+    for (;;) {
+        while (next < n && (b.nheap == 0 || BENCH_T0 * GEN_US + next * DENSE_GAP_US <=
+                                                b.heap[0]->l.v[b.heap[0]->i].ts)) {
+            struct plan p = dense_plan(&b, next++);
+
+            b.prof[P_UNKNOWN_CA].count++;
+            if (start_source(&b, &p) != 0)
+                goto oom;
+        }
+        if (b.nheap == 0)
+            break;
+        if (write_top(&b, d) != 0)
+            goto oom;
+    }
+    if (pcap_dump_flush(d) != 0 || ferror(pcap_dump_file(d))) {
+        fprintf(stderr, "gen: dense: writing %s failed\n", tmp);
+        goto out;
+    }
+    pcap_dump_close(d);
+    d = NULL;
+    if (rename(tmp, argv[1]) != 0) {
+        fprintf(stderr, "gen: dense: rename %s: %s\n", tmp, strerror(errno));
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t_end);
+    b.file_bytes += 24;                    /* pcap file header */
+    fprintf(stderr, "gen: dense: %s: %llu bytes, %llu packets, %llu connections in %.1f s; "
+            "peak %zu open\n", argv[1], (unsigned long long)b.file_bytes,
+            (unsigned long long)b.packets, n,
+            (double)(t_end.tv_sec - t_start.tv_sec) + (t_end.tv_nsec - t_start.tv_nsec) / 1e9,
+            b.peak_tls);
+    fprintf(stderr, "  %llu x %s\n", n, b.prof[P_UNKNOWN_CA].name);
+    rc = 0;
+    goto out;
+oom:
+    fprintf(stderr, "gen: dense: out of memory\n");
+out:
+    if (d != NULL)
+        pcap_dump_close(d);
+    if (fp != NULL)
+        fclose(fp);
+    if (rc != 0)
+        remove(tmp);
+    if (pd != NULL)
+        pcap_close(pd);
+    free(iobuf);
+    for (size_t i = 0; i < b.nheap; i++)
+        src_free(b.heap[i]);
+    free(b.heap);
+    gen_transcript_free(&b.prof[P_UNKNOWN_CA].t);
     gen_pki_free(&pki);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* main.c - fixture generator CLI: `gen OUTDIR`, `gen --list`, `gen --only NAME OUTDIR`, `gen --bench ...`.
+/* main.c - fixture generator CLI: `gen OUTDIR`, `gen --list`, `gen --only NAME OUTDIR`, `gen --bench ...`, `gen --dense ...`.
  *
  * The PKI lives in OUTDIR/pki and is reused when present, so regenerating
  * one fixture keeps the certificates every other fixture was made with.
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 int gen_bench_main(int argc, char **argv);   /* bench.c */
+int gen_dense_main(int argc, char **argv);   /* bench.c */
 
 static void usage(FILE *f)
 {
@@ -18,7 +19,9 @@ static void usage(FILE *f)
                "       gen --only NAME OUTDIR write one fixture (NAME as in --list)\n"
                "       gen --list             list the fixtures\n"
                "       gen --bench PKIDIR OUT.pcap MEGABYTES [HANDSHAKES]\n"
-               "                              the benchmark capture (see bench.c)\n");
+               "                              the benchmark capture (see bench.c)\n"
+               "       gen --dense PKIDIR OUT.pcap CONNECTIONS\n"
+               "                              the handshake-dense benchmark capture (bench.c)\n");
 }
 
 /* NAME matches a fixture by its file name, with or without the extension. */
@@ -40,6 +43,8 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "--bench") == 0)
         return gen_bench_main(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "--dense") == 0)
+        return gen_dense_main(argc - 2, argv + 2);
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < gen_nfixtures; i++)
             printf("%-28s %s\n", gen_fixtures[i].name, gen_fixtures[i].what);
