@@ -1,7 +1,7 @@
 /* report_text.c - the human report: header, endpoint table, ladders, summary.
  *
  * Layout (SPEC "Outputs", text):
- *   1. header: files, time span, connections and server endpoints;
+ *   1. header: files, time span, connections, endpoints, scope (report_scope.c);
  *   2. the problems, one per root cause with its fix (problems.c);
  *   2b. one line per server endpoint (sorted by address, then port);
  *   3. the connections that have findings (warning or error; info and
@@ -460,82 +460,6 @@ static size_t count_endpoints(struct tctx *t, size_t *order, size_t n)
     return k;
 }
 
-/* What was looked at: ports (with their roles), trust stores, key log; a
- * banner without a trust store; the ports not inspected where TLS went. */
-static void scope_lines(struct tctx *t)
-{
-    const struct analyze_scope *s = &t->a->scope;
-    const struct analysis *a = t->a;
-
-    fputs("inspected: ", t->out);
-    if (s->all_ports || s->nports == 0) {
-        fputs("every TCP port whose first bytes are TLS", t->out);
-    } else {
-        fputs("TCP ", t->out);
-        for (size_t i = 0; i < s->nports; i++)
-            fprintf(t->out, "%s%u (%s)", i ? ", " : "", s->ports[i], role_name(role_for_port(&s->roles, s->ports[i])));
-    }
-    fputs("; trust store: ", t->out);
-    if (s->cafile == NULL && s->capath == NULL) {
-        fputs("none", t->out);
-    } else {
-        if (s->cafile) {
-            fputs("--cafile ", t->out);
-            tputs(t, s->cafile);
-        }
-        if (s->capath) {
-            fputs(s->cafile ? ", --capath " : "--capath ", t->out);
-            tputs(t, s->capath);
-        }
-    }
-    if (s->client_cafile) {
-        fputs("; client certificates: --client-cafile ", t->out);
-        tputs(t, s->client_cafile);
-    }
-    fputs("; key log: ", t->out);
-    if (s->keylog)
-        tputs(t, s->keylog);
-    else
-        fputs("none", t->out);
-    fputc('\n', t->out);
-    if (s->cafile == NULL && s->capath == NULL) {
-        tcolor(t, C_YELLOW);
-        fputs("NO TRUST STORE: server chains are not checked (not_checked); give the client's trust "
-              "store with --cafile to verify them", t->out);
-        tcolor(t, C_RESET);
-        fputc('\n', t->out);
-    }
-    /* TLS 1.3 without keys: the hint is worth the first screen even though
-     * TLS13_CERT_HIDDEN itself is info (shown with -v) */
-    size_t hidden = 0;
-    for (size_t i = 0; i < a->nconns; i++)
-        for (size_t k = 0; k < a->conns[i]->n_findings && k < CONN_MAX_FINDINGS; k++)
-            hidden += reported(a->conns[i]) && a->conns[i]->findings[k].id == FINDING_TLS13_CERT_HIDDEN;
-    if (hidden > 0)
-        fprintf(t->out, "%zu TLS 1.3 connection%s hide%s the server certificate: %s\n", hidden,
-                hidden == 1 ? "" : "s", hidden == 1 ? "s" : "",
-                s->keylog ? "the key log given has no usable secrets for them (see -v)"
-                          : "capture with a key log (SSLKEYLOGFILE) and pass it with --keylog, "
-                            "or force TLS 1.2 for the test");
-    if (a->nother == 0)
-        return;
-    fputs("TLS also on ports not inspected: ", t->out);
-    for (size_t i = 0; i < a->nother; i++) {
-        int role = role_for_port(&s->roles, a->other[i].port);
-        fprintf(t->out, "%s%u (%" PRIu64 " ClientHello%s%s%s)", i ? ", " : "", a->other[i].port,
-                a->other[i].hellos, a->other[i].hellos == 1 ? "" : "s",
-                role != ROLE_GENERIC ? ", " : "", role != ROLE_GENERIC ? role_desc(role) : "");
-    }
-    if (a->other_dropped)
-        fprintf(t->out, " and %" PRIu64 " more on other ports", a->other_dropped);
-    fputs(": add them with -p ", t->out);
-    for (size_t i = 0; i < s->nports; i++)
-        fprintf(t->out, "%u,", s->ports[i]);
-    for (size_t i = 0; i < a->nother; i++)
-        fprintf(t->out, "%u%s", a->other[i].port, i + 1 < a->nother ? "," : "");
-    fputs(" or -p all\n", t->out);
-}
-
 static void header(struct tctx *t, size_t nconns, size_t nendpoints)
 {
     const struct analysis *a = t->a;
@@ -572,7 +496,8 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
                 duration(a->last_ts - a->first_ts, b3, sizeof(b3)));
     fprintf(t->out, "%zu TLS connection%s on %zu server endpoint%s\n", nconns,
             nconns == 1 ? "" : "s", nendpoints, nendpoints == 1 ? "" : "s");
-    scope_lines(t);
+    if (report_scope_text(t->out, a, t->o->color) != TI_OK)
+        t->oom = true;
 }
 
 /* ---- 2. per-endpoint table --------------------------------------------------------- */
