@@ -465,6 +465,8 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
         fputs(", ", t->out);
         tputs(t, in->linktype_name);
         fprintf(t->out, ", %" PRIu64 " pkts)", in->packets);
+        if (a->inputs_extract != NULL && a->inputs_extract[i])
+            fputs(" tlsinspect extract: packet counts are the extract's", t->out);
         if (in->truncated) {
             tcolor(t, C_RED);
             fputs(" TRUNCATED", t->out);
