@@ -16,7 +16,7 @@
 #define TLSINSPECT_VERSION "0.0.0"
 #endif
 
-#define EX_MAX_IFACES      16          /* distinct link types in one pcapng */
+#define EX_MAX_IFACES      16          /* distinct link types named in the refusal */
 #define EX_SNAPLEN_MAX     262144u     /* libpcap's MAXIMUM_SNAPLEN */
 #define EX_HEAD            43u         /* record(5) + hs header(4) + version(2) + random(32) */
 #define EX_RANDOM_OFF      11u
@@ -53,7 +53,6 @@ struct ex_held {
     struct extract_conn *xc;
     int64_t ts;
     uint32_t caplen, len;
-    int linktype;
     uint8_t data[];
 };
 
@@ -168,17 +167,14 @@ static int ng_header(struct extract *x, uint32_t snaplen)
     return TI_OK;
 }
 
-static void ng_packet(struct extract *x, int64_t ts, uint32_t caplen, uint32_t len, int linktype,
+static void ng_packet(struct extract *x, int64_t ts, uint32_t caplen, uint32_t len,
                       const uint8_t *data)
 {
     static const uint8_t zero[4];
     uint8_t h[28], t[4];
-    uint32_t iface = 0, total = (uint32_t)(32 + ng_pad4(caplen));
+    uint32_t iface = 0, total = (uint32_t)(32 + ng_pad4(caplen));   /* one interface */
     uint64_t us = ts < 0 ? 0 : (uint64_t)ts;
 
-    for (size_t i = 0; i < x->nifaces; i++)
-        if (x->ifaces[i] == linktype)
-            iface = (uint32_t)i;
     ng_put32(h, PCAPNG_EPB);
     ng_put32(h + 4, total);
     ng_put32(h + 8, iface);
@@ -193,13 +189,13 @@ static void ng_packet(struct extract *x, int64_t ts, uint32_t caplen, uint32_t l
         x->werr = true;
 }
 
-static void ex_write(struct extract *x, int64_t ts, uint32_t caplen, uint32_t len, int linktype,
+static void ex_write(struct extract *x, int64_t ts, uint32_t caplen, uint32_t len,
                      const uint8_t *data)
 {
     x->st.packets_out++;
     x->st.bytes_out += caplen;
     if (x->ng) {
-        ng_packet(x, ts, caplen, len, linktype, data);
+        ng_packet(x, ts, caplen, len, data);
     } else {
         struct pcap_pkthdr h;
         h.ts.tv_sec = (time_t)(ts / 1000000);
@@ -261,11 +257,13 @@ int extract_open(struct extract **out, const struct extract_opts *o, const struc
         snaplen = EX_SNAPLEN_MAX;
     if (x->nifaces == 0)
         x->ifaces[x->nifaces++] = DLT_EN10MB;
-    if (!x->ng && x->nifaces > 1) {
-        /* One pcap file has one link type; rewriting link headers would
-         * change what the analysis decodes.  pcapng has one per interface. */
-        snprintf(errbuf, errlen, "-w %s: the inputs have %zu link types and a pcap file holds one; "
-                 "name the extract *.pcapng", o->path, x->nifaces);
+    if (x->nifaces > 1) {
+        /* A pcap file has one link type.  pcapng could have an interface
+         * per link type, but libpcap (and so tlsinspect) refuses to read
+         * such a file, and rewriting link headers would change what the
+         * analysis decodes: one extract per link type. */
+        snprintf(errbuf, errlen, "-w %s: the inputs have %zu link types and libpcap reads one per "
+                 "file; extract the inputs of each link type separately", o->path, x->nifaces);
         rc = TI_EUSAGE;
         goto fail;
     }
@@ -371,7 +369,7 @@ static void ex_drain(struct extract *x)
         if (x->head == NULL)
             x->tail = NULL;
         if (xc->state == XC_KEEP)
-            ex_write(x, e->ts, e->caplen, e->len, e->linktype, e->data);
+            ex_write(x, e->ts, e->caplen, e->len, e->data);
         x->held_bytes -= sizeof(*e) + e->caplen;
         xc->held--;
         xc_maybe_free(xc);
@@ -437,7 +435,6 @@ static void ex_hold(struct extract *x, struct extract_conn *xc, const struct cap
     e->ts = pkt->ts;
     e->caplen = pkt->caplen;
     e->len = pkt->len;
-    e->linktype = pkt->linktype;
     memcpy(e->data, pkt->data, pkt->caplen);
     if (x->tail != NULL)
         x->tail->next = e;
@@ -464,7 +461,7 @@ void extract_packet(struct extract *x, struct extract_conn *xc, int side,
         return;
     xc->last_kept_ts = pkt->ts;
     if (xc->state == XC_KEEP && x->head == NULL)
-        ex_write(x, pkt->ts, pkt->caplen, pkt->len, pkt->linktype, pkt->data);
+        ex_write(x, pkt->ts, pkt->caplen, pkt->len, pkt->data);
     else
         ex_hold(x, xc, pkt);
 }

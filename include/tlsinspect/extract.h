@@ -25,9 +25,10 @@
  *
  * Format: pcap through libpcap's pcap_dump(); pcapng (OUT ends in
  * ".pcapng") written here, because libpcap 1.10 has no pcapng writer: one
- * section whose SHB comment is EXTRACT_MARK, one interface per link type,
- * enhanced packet blocks in microseconds.  Several inputs with different
- * link types need pcapng (pcap has one link type per file).
+ * section whose SHB comment is EXTRACT_MARK (how a re-analysis knows it
+ * reads an extract; a pcap file has no place for it), one interface,
+ * enhanced packet blocks in microseconds.  Inputs of different link types
+ * are refused: libpcap reads neither a pcap nor a pcapng holding several.
  */
 #ifndef TLSINSPECT_EXTRACT_H
 #define TLSINSPECT_EXTRACT_H
