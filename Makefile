@@ -46,8 +46,8 @@ TEST_SUPPORT := $(wildcard tests/support/*.c)
 TEST_SUPPORT_H := $(wildcard tests/support/*.h)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all deps demo test check unit golden smoke conformance asan asan-run tsan tsan-run captures \
-        update-golden docs install uninstall bench bench-ir fuzz clean
+.PHONY: all deps demo test check unit golden smoke extract-test conformance asan asan-run tsan \
+        tsan-run captures update-golden docs install uninstall bench bench-ir fuzz clean
 
 all: tlsinspect
 
@@ -84,7 +84,7 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: tlsinspect unit golden smoke
+check: tlsinspect unit golden smoke extract-test
 
 unit: $(TEST_BINS)
 	@sh tests/run_unit.sh $(TEST_BINS)
@@ -99,6 +99,11 @@ smoke: tlsinspect $(BUILD)/optdocs $(BUILD)/tests/shared_check
 	@sh tests/install.sh
 	@sh tests/shared_smoke.sh ./tlsinspect $(BUILD)/tests/shared_check
 	@sh tests/stdin_live.sh ./tlsinspect
+
+# -w: the extract of every fixture reports the same; bulk data is dropped.
+extract-test: tlsinspect $(BUILD)/gen
+	@sh tests/extract_equal.sh ./tlsinspect
+	@sh tests/extract_cli.sh ./tlsinspect $(BUILD)/gen
 
 conformance: $(BUILD)/tests/test_conformance
 	$(BUILD)/tests/test_conformance
