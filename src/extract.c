@@ -445,11 +445,14 @@ static void ex_hold(struct extract *x, struct extract_conn *xc, const struct cap
     x->held_bytes += sizeof(*e) + pkt->caplen;
     if (x->held_bytes > x->st.held_peak)
         x->st.held_peak = x->held_bytes;
-    /* Over the limit: the oldest held connection is written now, whatever
-     * its handshake turns into. */
+    /* Over the limit: the oldest held connection is decided now, whatever
+     * its handshake turns into: written if it carried bytes (it may be
+     * TLS), dropped if not (a SYN never answered, waiting for the idle
+     * timeout, would otherwise hold everything behind it). */
     while (x->held_bytes > x->o.max_held_bytes && x->head != NULL) {
+        struct extract_conn *old = x->head->xc;
         x->st.forced++;
-        ex_decide(x, x->head->xc, true);
+        ex_decide(x, old, old->head_len[0] > 0 || old->head_len[1] > 0);
     }
 }
 
@@ -479,9 +482,19 @@ void extract_stream(struct extract_conn *xc, int side, const uint8_t *d, size_t 
 
 void extract_handshake_done(struct extract *x, struct extract_conn *xc, const struct conn *c)
 {
-    /* failed/findings need the outcome and the findings: at the end. */
-    if (xc->state == XC_UNDECIDED && x->o.only == EXTRACT_ALL)
+    if (xc->state != XC_UNDECIDED)
+        return;
+    if (x->o.only == EXTRACT_ALL) {
         ex_decide(x, xc, c->is_tls);
+    } else if (x->o.only == EXTRACT_FAILED && !c->tls13 && c->finished[DIR_CLIENT] &&
+               c->finished[DIR_SERVER] && c->n_alerts == 0 && !c->alerts_truncated) {
+        /* TLS 1.2 with both Finished and no alert before: complete, whatever
+         * follows (tls.h: only an alert before the end fails a handshake).
+         * Dropped now, so a long connection does not hold the others. */
+        ex_decide(x, xc, false);
+    }
+    /* Otherwise (findings, TLS 1.3) the outcome and findings are known
+     * only when the connection ends. */
 }
 
 static bool ex_selected(const struct extract *x, const struct conn *c)

@@ -33,6 +33,21 @@ conns=$(jq '.connections | length' "$tmp/a.json")
 if same "$tmp/a.json" "$tmp/b.json" > "$tmp/d" 2>&1; then ok
 else bad "bulk: the extract's report differs"; head -20 "$tmp/d"; fi
 
+# ---- --only: the selected connections, the same as in the full report -------------
+for only in failed findings; do
+    # shellcheck disable=SC2086
+    "$bin" -f json $trust -w "$tmp/only.pcap" --only $only "$tmp/bulk.pcap" > "$tmp/a.json"
+    # shellcheck disable=SC2086
+    "$bin" -f json $trust "$tmp/only.pcap" > "$tmp/b.json"
+    if [ $only = failed ]; then sel='select(.outcome == "failed" or .outcome == "incomplete")'
+    else sel='select(.findings | length > 0)'; fi
+    jq -S "[.connections[] | $sel | del(.id)]" "$tmp/a.json" > "$tmp/na"
+    jq -S "[.connections[] | del(.id)]" "$tmp/b.json" > "$tmp/nb"
+    n=$(jq length "$tmp/na"); all=$(jq '.connections | length' "$tmp/a.json")
+    if [ "$n" -gt 0 ] && [ "$n" -lt "$all" ] && diff -u "$tmp/na" "$tmp/nb" > "$tmp/d"; then ok
+    else bad "--only $only: $n of $all selected, or the extract's connections differ"; head -20 "$tmp/d"; fi
+done
+
 # ---- the regression-fixture workflow ---------------------------------------------
 # shellcheck disable=SC2086
 "$bin" $trust -w "$tmp/case.pcap" -f json -o "$tmp/case.json" captures/post-upgrade.pcap; rc=$?
