@@ -609,7 +609,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         const struct cap_input *in = capture_inputs(cap, &nin);
         int64_t idle = o->flow_limits.idle_timeout_us;
 
-        rc = extract_open(&x.ex, o->extract, in, nin, idle > 0 ? idle / 2 : 0, errbuf, errlen);
+        rc = extract_open(&x.ex, o->extract, in, nin, o->keylog, idle > 0 ? idle / 2 : 0, errbuf,
+                          errlen);
         if (rc != TI_OK)
             goto fail;
         ops.packet = an_packet;
@@ -638,7 +639,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         goto fail;
     }
     if (x.ex != NULL) {
-        rc = extract_finish(x.ex, o->keylog, &a->extract, errbuf, errlen);
+        rc = extract_finish(x.ex, &a->extract, errbuf, errlen);
         extract_free(x.ex);
         x.ex = NULL;
         if (rc != TI_OK)

@@ -58,6 +58,7 @@ struct ex_held {
 
 struct extract {
     struct extract_opts o;
+    const char *keylog_in;      /* --keylog, the source of --write-keylog */
     int64_t keepalive_us;
     /* writer */
     bool ng;
@@ -220,13 +221,23 @@ static bool same_file(const char *a, const char *b)
 }
 
 int extract_open(struct extract **out, const struct extract_opts *o, const struct cap_input *in,
-                 size_t nin, int64_t keepalive_us, char *errbuf, size_t errlen)
+                 size_t nin, const char *keylog_in, int64_t keepalive_us, char *errbuf,
+                 size_t errlen)
 {
     struct extract *x;
     uint32_t snaplen = 0;
     int rc;
 
     *out = NULL;
+    if (o->keylog_out != NULL && keylog_in == NULL) {
+        snprintf(errbuf, errlen, "--write-keylog needs --keylog (the lines are taken from it)");
+        return TI_EUSAGE;
+    }
+    if (o->keylog_out != NULL &&
+        (strcmp(o->keylog_out, keylog_in) == 0 || same_file(o->keylog_out, keylog_in))) {
+        snprintf(errbuf, errlen, "--write-keylog %s: that is the --keylog file", o->keylog_out);
+        return TI_EUSAGE;
+    }
     for (size_t i = 0; i < nin; i++)
         if (in[i].file != NULL && same_file(o->path, in[i].file)) {
             snprintf(errbuf, errlen, "-w %s: that is an input; write the extract elsewhere", o->path);
@@ -236,6 +247,7 @@ int extract_open(struct extract **out, const struct extract_opts *o, const struc
     if (x == NULL)
         return TI_ENOMEM;
     x->o = *o;
+    x->keylog_in = keylog_in;
     x->keepalive_us = keepalive_us;
     x->ng = extract_path_is_pcapng(o->path);
     for (size_t i = 0; i < nin; i++) {
@@ -628,8 +640,7 @@ static int ex_close_out(struct extract *x)
     return rc;
 }
 
-int extract_finish(struct extract *x, const char *keylog_in, struct extract_stats *st,
-                   char *errbuf, size_t errlen)
+int extract_finish(struct extract *x, struct extract_stats *st, char *errbuf, size_t errlen)
 {
     int rc;
 
@@ -645,8 +656,8 @@ int extract_finish(struct extract *x, const char *keylog_in, struct extract_stat
         snprintf(errbuf, errlen, "-w %s: %s", x->o.path, ti_strerror(TI_ENOMEM));
         return TI_ENOMEM;
     }
-    if (x->o.keylog_out != NULL && keylog_in != NULL) {
-        rc = write_keylog(x, keylog_in, errbuf, errlen);
+    if (x->o.keylog_out != NULL) {
+        rc = write_keylog(x, x->keylog_in, errbuf, errlen);
         if (rc != TI_OK)
             return rc;
     }

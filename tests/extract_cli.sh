@@ -82,6 +82,11 @@ usage "--write-keylog without --keylog" "$bin" -w "$tmp/k.pcap" --write-keylog "
     captures/rsa-ok-8443.pcap
 usage "bad --only" "$bin" -w "$tmp/x.pcap" --only some captures/rsa-ok-8443.pcap
 usage "bad --connection" "$bin" -w "$tmp/x.pcap" --connection 10.0.0.1 captures/rsa-ok-8443.pcap
+cp captures/tls13-keylog.keys "$tmp/in.keys"
+usage "--write-keylog onto --keylog" "$bin" -w "$tmp/k.pcap" --keylog "$tmp/in.keys" \
+    --write-keylog "$tmp/in.keys" captures/tls13-keylog.pcap
+cmp -s captures/tls13-keylog.keys "$tmp/in.keys" && ok || bad "--write-keylog onto --keylog changed it"
+usage "-w onto the report" "$bin" -w "$tmp/r.out" -o "$tmp/r.out" captures/rsa-ok-8443.pcap
 usage "-w onto its input" "$bin" -w "$tmp/in.pcap" "$tmp/in.pcap"
 cmp -s captures/rsa-ok-8443.pcap "$tmp/in.pcap" && ok || bad "-w onto its input changed the input"
 usage "-w with mixed link types" "$bin" -w "$tmp/m.pcapng" captures/sll.pcap captures/rsa-ok-8443.pcap

@@ -76,12 +76,15 @@ struct extract_stats {
 struct extract;
 struct extract_conn;                /* one per flow */
 
-/* Open OUT for the inputs' link types.  keepalive_us: a connection silent
- * that long in the extract gets its next packet written (half the flow idle
- * timeout; 0 = never).  TI_EUSAGE (pcap with mixed link types, OUT is an
- * input) or TI_EIO with "why" in errbuf. */
+/* Open OUT for the inputs' link types.  keylog_in: the --keylog file the
+ * --write-keylog lines come from (must be given when o->keylog_out is).
+ * keepalive_us: a connection silent that long in the extract gets its next
+ * packet written (half the flow idle timeout; 0 = never).  TI_EUSAGE
+ * (mixed link types, OUT is an input, the key log would overwrite its
+ * source) or TI_EIO with "why" in errbuf. */
 int extract_open(struct extract **out, const struct extract_opts *o, const struct cap_input *in,
-                 size_t nin, int64_t keepalive_us, char *errbuf, size_t errlen);
+                 size_t nin, const char *keylog_in, int64_t keepalive_us, char *errbuf,
+                 size_t errlen);
 
 /* A new flow between a and b.  NULL when out of memory. */
 struct extract_conn *extract_conn_new(struct extract *x, const struct conn_endpoint *a,
@@ -104,11 +107,9 @@ void extract_handshake_done(struct extract *x, struct extract_conn *xc, const st
  * the report, else NULL.  xc is gone afterwards. */
 void extract_conn_end(struct extract *x, struct extract_conn *xc, const struct conn *c);
 
-/* After the last flow ended: write what is held, the key log subset (read
- * from keylog_in, which must be given when opts.keylog_out is), close OUT.
- * TI_EIO / TI_ENOMEM with errbuf. */
-int extract_finish(struct extract *x, const char *keylog_in, struct extract_stats *st,
-                   char *errbuf, size_t errlen);
+/* After the last flow ended: write what is held and the key log subset,
+ * close OUT.  TI_EIO / TI_ENOMEM with errbuf. */
+int extract_finish(struct extract *x, struct extract_stats *st, char *errbuf, size_t errlen);
 
 /* Close and free without finishing (error paths); NULL is a no-op. */
 void extract_free(struct extract *x);
