@@ -34,7 +34,6 @@
 enum ex_state { XC_UNDECIDED = 0, XC_KEEP, XC_DROP };
 
 struct extract_conn {
-    struct conn_endpoint ep[2];
     enum ex_state state;
     bool ended;                 /* the flow left the table */
     uint32_t held;              /* queue entries pointing here */
@@ -65,7 +64,7 @@ struct extract {
     FILE *f;                    /* pcapng */
     pcap_t *dead;               /* pcap */
     pcap_dumper_t *dump;
-    int ifaces[EX_MAX_IFACES];  /* pcapng interface id -> link type */
+    int ifaces[EX_MAX_IFACES];  /* the inputs' link types (one is written) */
     size_t nifaces;
     bool werr;
     /* held packets, in arrival order */
@@ -327,8 +326,6 @@ struct extract_conn *extract_conn_new(struct extract *x, const struct conn_endpo
 
     if (xc == NULL)
         return NULL;
-    xc->ep[0] = *a;
-    xc->ep[1] = *b;
     xc->syn_side = -1;
     if (x->o.nendpoints > 0) {
         bool match = false;

@@ -13,7 +13,10 @@
  * bulk application data are dropped, as are connections not selected.
  * Re-analysing the extract therefore feeds the parser the same bytes up to
  * the same point and gives the same report; only packet and byte counters
- * differ (and eviction order when --max-connections is reached).
+ * differ (and eviction order when --max-connections is reached).  With a
+ * key log holding application secrets the parser reads every record up to
+ * the closing alert (record numbers are nonces), so such connections are
+ * written whole.
  *
  * Deciding: with --only all a connection is decided when its handshake is
  * over (the parser says done) or when it ends; with failed/findings when it
