@@ -594,7 +594,7 @@ static int write_keylog(struct extract *x, const char *in_path, char *errbuf, si
         size_t len = (size_t)n;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
-        if (len > EX_KEYLOG_LINE_MAX || !line_random(line, len, r) ||
+        if (x->nrandoms == 0 || len > EX_KEYLOG_LINE_MAX || !line_random(line, len, r) ||
             bsearch(r, x->randoms, x->nrandoms, EX_RANDOM_LEN, random_cmp) == NULL)
             continue;
         if (fwrite(line, 1, len, out) != len || fputc('\n', out) == EOF)
