@@ -1,16 +1,19 @@
 /* extract.c - `-w OUT`: the handshake packets of the inspected connections, as pcap or pcapng. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
 #include "tlsinspect/cur.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/extract.h"
+#include "tlsinspect/outq.h"
 
 #ifndef TLSINSPECT_VERSION
 #define TLSINSPECT_VERSION "0.0.0"
@@ -23,6 +26,9 @@
 #define EX_RANDOM_LEN      32u
 #define EX_KEYLOG_LINE_MAX 4096u       /* longer key log lines are not copied */
 #define EX_MARK_SCAN_MAX   65536u      /* SHB bytes read to find the mark */
+#define EX_OUT_BUFFER      (1024u * 1024u)  /* bytes per write(2) of OUT */
+#define EX_OUT_BUFS        3                /* outq buffers */
+#define EX_STDIO_BUFFER    (64u * 1024u)    /* stdio buffer before the outq */
 
 #define PCAPNG_SHB 0x0A0D0D0Au
 #define PCAPNG_IDB 0x00000001u
@@ -61,7 +67,7 @@ struct extract {
     int64_t keepalive_us;
     /* writer */
     bool ng;
-    FILE *f;                    /* pcapng */
+    FILE *f;                    /* pcapng (pcap: owned by dump) */
     pcap_t *dead;               /* pcap */
     pcap_dumper_t *dump;
     int ifaces[EX_MAX_IFACES];  /* the inputs' link types (one is written) */
@@ -100,6 +106,99 @@ int extract_only_parse(const char *s, enum extract_only *out)
             return 0;
         }
     return -1;
+}
+
+/* ---- the output stream --------------------------------------------------------- */
+
+/* OUT's bytes go to an outq (outq.h): the write(2) calls of an extract of
+ * tens of megabytes run on the writer thread, beside the analysis.  A
+ * FILE * (fopencookie) so that libpcap's pcap_dump() writes through it
+ * too. */
+struct ex_sink {
+    int fd;
+    struct outq *q;
+    char *buf;                  /* from outq_buffer(), or NULL */
+    size_t len;
+};
+
+static ssize_t sink_write(void *cookie, const char *d, size_t n)
+{
+    struct ex_sink *k = cookie;
+    size_t done = 0;
+
+    while (done < n) {
+        size_t take;
+        if (k->buf == NULL) {
+            k->buf = outq_buffer(k->q);
+            k->len = 0;
+        }
+        take = n - done < EX_OUT_BUFFER - k->len ? n - done : EX_OUT_BUFFER - k->len;
+        memcpy(k->buf + k->len, d + done, take);
+        k->len += take;
+        done += take;
+        if (k->len == EX_OUT_BUFFER) {
+            outq_submit(k->q, k->buf, k->len);
+            k->buf = NULL;
+        }
+    }
+    return (ssize_t)n;
+}
+
+static int sink_close(void *cookie)
+{
+    struct ex_sink *k = cookie;
+    int err;
+
+    if (k->buf != NULL)
+        outq_submit(k->q, k->buf, k->len);
+    err = outq_finish(k->q);
+    if (close(k->fd) != 0 && err == 0)
+        err = errno;
+    free(k);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+/* OUT opened for writing: through a writer thread, or (no thread to be
+ * had) a plain stdio stream with a large buffer. */
+static FILE *ex_fopen(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    static const cookie_io_functions_t io = {.write = sink_write, .close = sink_close};
+    struct ex_sink *k;
+    FILE *f;
+
+    if (fd < 0)
+        return NULL;
+    k = calloc(1, sizeof(*k));
+    if (k != NULL)
+        k->q = outq_start(fd, EX_OUT_BUFS, EX_OUT_BUFFER, 0);
+    if (k == NULL || k->q == NULL) {
+        free(k);
+        f = fdopen(fd, "wb");
+        if (f == NULL)
+            close(fd);
+        else
+            (void)setvbuf(f, NULL, _IOFBF, EX_OUT_BUFFER);
+        return f;
+    }
+    k->fd = fd;
+    f = fopencookie(k, "wb", io);
+    if (f == NULL) {
+        int e = errno;
+        (void)outq_finish(k->q);
+        close(fd);
+        free(k);
+        errno = e;
+        return NULL;
+    }
+    /* stdio gathers the packet-sized fwrite()s; the cookie is called per
+     * EX_STDIO_BUFFER bytes (cheaper than a call per fwrite unbuffered). */
+    (void)setvbuf(f, NULL, _IOFBF, EX_STDIO_BUFFER);
+    return f;
 }
 
 /* ---- writers ------------------------------------------------------------------ */
@@ -278,13 +377,13 @@ int extract_open(struct extract **out, const struct extract_opts *o, const struc
         rc = TI_EUSAGE;
         goto fail;
     }
+    x->f = ex_fopen(o->path);
+    if (x->f == NULL) {
+        snprintf(errbuf, errlen, "-w %s: %s", o->path, strerror(errno));
+        rc = TI_EIO;
+        goto fail;
+    }
     if (x->ng) {
-        x->f = fopen(o->path, "wb");
-        if (x->f == NULL) {
-            snprintf(errbuf, errlen, "-w %s: %s", o->path, strerror(errno));
-            rc = TI_EIO;
-            goto fail;
-        }
         rc = ng_header(x, snaplen);
         if (rc != TI_OK) {
             snprintf(errbuf, errlen, "-w %s: write error", o->path);
@@ -298,12 +397,13 @@ int extract_open(struct extract **out, const struct extract_opts *o, const struc
             snprintf(errbuf, errlen, "-w %s: %s", o->path, ti_strerror(rc));
             goto fail;
         }
-        x->dump = pcap_dump_open(x->dead, o->path);
+        x->dump = pcap_dump_fopen(x->dead, x->f);
         if (x->dump == NULL) {
-            snprintf(errbuf, errlen, "-w %s", pcap_geterr(x->dead));
+            snprintf(errbuf, errlen, "-w %s: %s", o->path, pcap_geterr(x->dead));
             rc = TI_EIO;
             goto fail;
         }
+        x->f = NULL;                /* the dumper owns it now */
     }
     *out = x;
     return TI_OK;
