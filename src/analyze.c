@@ -3,9 +3,11 @@
  * Glue only: each stage lives in its own module.  Here the flow table's
  * consumer callbacks create one struct conn + TLS session per flow, and when
  * a flow leaves the table its TCP facts are copied into the conn with the
- * sides mapped to client/server.  After the capture, connections are sorted
- * (first timestamp, then endpoints), verified (expected name and time chosen
- * per SPEC) and given their findings.
+ * sides mapped to client/server, and it is verified (expected name and time
+ * chosen per SPEC) and given its findings.  After the capture, connections
+ * are sorted (first timestamp, then endpoints).  With -w the extract
+ * (extract.h) sees every packet of every flow and is told when a handshake
+ * is over and when a flow leaves.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -645,8 +647,9 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         if (rc != TI_OK)
             goto fail;
         if (a->extract.forced > 0)
-            analysis_warn(a, "-w: %llu connection(s) written before their handshake was decided: "
-                          "more than %zu bytes were held (--max-extract-hold)",
+            analysis_warn(a, "-w: %llu connection(s) decided before their handshake ended (written "
+                          "if they carried data): more than %zu bytes were held "
+                          "(--max-extract-hold)",
                           (unsigned long long)a->extract.forced, o->extract->max_held_bytes);
     }
     rc = copy_inputs(a, cap);
