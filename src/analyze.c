@@ -536,6 +536,45 @@ static int open_capture(const struct analyze_opts *o, struct capture **cap, char
     return rc;
 }
 
+/* What the connections borrow from as they are judged, which is as they
+ * leave the table: so made before the first packet. */
+static int an_pools_new(struct analysis *a, char *errbuf, size_t errlen)
+{
+    a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
+    a->strpool = conn_strpool_new();
+    if (a->strpool != NULL)
+        return TI_OK;
+    snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(TI_ENOMEM));
+    return TI_ENOMEM;
+}
+
+/* -w: the extract, for the inputs' link types.  A flow silent for half the
+ * idle timeout gets a packet written, so the extract's flows live as long. */
+static int an_extract_open(struct an_ctx *x, struct capture *cap, char *errbuf, size_t errlen)
+{
+    size_t nin;
+    const struct cap_input *in = capture_inputs(cap, &nin);
+    int64_t idle = x->o->flow_limits.idle_timeout_us;
+
+    return extract_open(&x->ex, x->o->extract, in, nin, x->o->keylog, idle > 0 ? idle / 2 : 0,
+                        errbuf, errlen);
+}
+
+/* Every flow has left the table: write what is held, close the extract. */
+static int an_extract_finish(struct an_ctx *x, char *errbuf, size_t errlen)
+{
+    struct analysis *a = x->a;
+    int rc = extract_finish(x->ex, &a->extract, errbuf, errlen);
+
+    extract_free(x->ex);
+    x->ex = NULL;
+    if (rc == TI_OK && a->extract.forced > 0)
+        analysis_warn(a, "-w: %llu connection(s) decided before their handshake ended (written "
+                      "if they carried data): more than %zu bytes were held (--max-extract-hold)",
+                      (unsigned long long)a->extract.forced, x->o->extract->max_held_bytes);
+    return rc;
+}
+
 int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
 {
     struct analysis *a = calloc(1, sizeof(*a));
@@ -562,14 +601,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     x.o = o;
     x.tls_lim = o->tls_limits;
     ops.ctx = &x;
-    /* Connections are verified and judged as they leave the table. */
-    a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
-    a->strpool = conn_strpool_new();
-    if (a->strpool == NULL) {
-        rc = TI_ENOMEM;
-        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
+    if ((rc = an_pools_new(a, errbuf, errlen)) != TI_OK)
         goto fail;
-    }
 
     if (o->suite_names != NULL) {
         a->names = o->suite_names;
@@ -607,12 +640,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     if (rc != TI_OK)
         goto fail;
     if (o->extract != NULL) {
-        size_t nin;
-        const struct cap_input *in = capture_inputs(cap, &nin);
-        int64_t idle = o->flow_limits.idle_timeout_us;
-
-        rc = extract_open(&x.ex, o->extract, in, nin, o->keylog, idle > 0 ? idle / 2 : 0, errbuf,
-                          errlen);
+        rc = an_extract_open(&x, cap, errbuf, errlen);
         if (rc != TI_OK)
             goto fail;
         ops.packet = an_packet;
@@ -640,18 +668,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
         goto fail;
     }
-    if (x.ex != NULL) {
-        rc = extract_finish(x.ex, &a->extract, errbuf, errlen);
-        extract_free(x.ex);
-        x.ex = NULL;
-        if (rc != TI_OK)
-            goto fail;
-        if (a->extract.forced > 0)
-            analysis_warn(a, "-w: %llu connection(s) decided before their handshake ended (written "
-                          "if they carried data): more than %zu bytes were held "
-                          "(--max-extract-hold)",
-                          (unsigned long long)a->extract.forced, o->extract->max_held_bytes);
-    }
+    if (x.ex != NULL && (rc = an_extract_finish(&x, errbuf, errlen)) != TI_OK)
+        goto fail;
     rc = copy_inputs(a, cap);
     if (rc != TI_OK)
         goto fail;
