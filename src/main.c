@@ -14,6 +14,7 @@
 #include "tlsinspect/findings.h"
 #include "tlsinspect/opts.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/report_html.h"
 
 #ifndef TLSINSPECT_VERSION
 #define TLSINSPECT_VERSION "0.0.0"
@@ -158,13 +159,14 @@ static int run_diff(struct analyze_opts *opts, const struct cli *cli)
     if (cli->bpf[0] != '\0')
         return opts_usage_error("%s", "diff takes no BPF expression");
     if (cli->report.format == REPORT_JSONL)
-        return opts_usage_error("%s", "diff writes text or json, not jsonl");
+        return opts_usage_error("%s", "diff writes text, json or html, not jsonl");
     opts->now = (int64_t)time(NULL);
     if (cli->output != NULL && (out = fopen(cli->output, "w")) == NULL) {
         fprintf(stderr, "tlsinspect: %s: %s\n", cli->output, strerror(errno));
         return EXIT_USAGE;
     }
     dopts.json = cli->report.format == REPORT_JSON;
+    dopts.html = cli->report.format == REPORT_HTML;
     dopts.color = cli->report.color ||
                   (strcmp(cli->color, "auto") == 0 && color_auto(out, cli->output));
     status = diff_run(opts, cli->args[0], cli->args[1], &dopts, out, errbuf, sizeof(errbuf));
@@ -241,7 +243,8 @@ static int write_report(struct analysis *a, struct cli *cli)
 
     errno = 0;
     rc = cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
-                                           : report_json(out, a, &cli->report);
+         : cli->report.format == REPORT_HTML ? report_html(out, a, &cli->report, opts)
+         : report_json(out, a, &cli->report);
     status = exit_status(a, &cli->fail_on);
     if (fflush(out) != 0 || rc != TI_OK || (out != stdout && fclose(out) != 0)) {
         int e = errno;

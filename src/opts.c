@@ -79,10 +79,12 @@ static const struct opt_def opt_table[] = {
      "are warnings naming their line number. Example: `--keylog sslkeys.log`",
      NULL, false, OPT_KEYLOG},
     {"format", 'f', "FMT",
-     "text, json or jsonl (one connection per line)",
+     "text, json, jsonl (one connection per line) or html (one page; also for diff)",
      "`text`, `json` (one document, indented by two spaces, with each object whose members "
      "are all scalars, such as a cipher suite, an endpoint, an alert or a finding, on one "
-     "line) or `jsonl` (one compact connection object per line).",
+     "line), `jsonl` (one compact connection object per line) or `html` (one self-contained "
+     "page: inline CSS and SVG ladders, nothing loaded from elsewhere; also for `diff`). "
+     "Example: `-f html -o report.html`",
      "text", false, OPT_FORMAT},
     {"output", 'o', "FILE",
      "write the report to FILE",
@@ -672,8 +674,10 @@ static int parse_output_opt(int id, char *arg, struct cli *cli)
             cli->report.format = REPORT_JSON;
         else if (strcmp(arg, "jsonl") == 0)
             cli->report.format = REPORT_JSONL;
+        else if (strcmp(arg, "html") == 0)
+            cli->report.format = REPORT_HTML;
         else
-            return opts_usage_error("invalid format '%s' (text, json, jsonl)", arg);
+            return opts_usage_error("invalid format '%s' (text, json, jsonl, html)", arg);
         break;
     case OPT_OUTPUT: cli->output = arg; break;
     case OPT_COLOR:
