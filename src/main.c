@@ -219,8 +219,8 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
     return a;
 }
 
-/* The report of a to cli's output; the exit status. */
-static int write_report(struct analysis *a, struct cli *cli)
+/* The report of a (made with opts) to cli's output; the exit status. */
+static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli)
 {
     FILE *out = stdout;
     int rc, status;
@@ -285,5 +285,5 @@ int main(int argc, char **argv)
     a = run_analysis(&opts, &cli);
     if (a == NULL)
         return EXIT_USAGE;
-    return write_report(a, &cli);
+    return write_report(a, &opts, &cli);
 }

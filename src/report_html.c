@@ -115,6 +115,7 @@ static const char html_css[] =
 "td code{white-space:nowrap}.card td code{white-space:normal}\n"
 ".diffcols{display:grid;grid-template-columns:1fr 1fr;gap:0}\n"
 "tr.chg td{background:var(--warn-bg)}tr.wrs td{background:var(--bad-bg)}\n"
+"ol.suites{margin:0;padding-left:22px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}\n"
 ".mark{font-weight:700}\n"
 "footer{margin-top:30px;color:var(--mute);font-size:12px}\n"
 "@media print{body{font-size:11px;background:#fff;color:#000}main{max-width:none;padding:0}"
@@ -815,7 +816,11 @@ static void hello_label(struct hctx *h, const struct conn_client_hello *ch, stru
     if (conn_auth_name(ch->preferred_auth) != NULL)
         off += (size_t)snprintf(l->detail, sizeof(l->detail), "prefers %s; ",
                                 conn_auth_name(ch->preferred_auth));
-    off += (size_t)snprintf(l->detail + off, sizeof(l->detail) - off, "%" PRIu32 " suites:", ch->n_suites);
+    for (size_t i = 0; i < ch->n_alpn && i < CONN_MAX_ALPN && ch->alpn != NULL && off < sizeof(l->detail); i++)
+        off += (size_t)snprintf(l->detail + off, sizeof(l->detail) - off, "%s%s%s", i ? "," : "ALPN ",
+                                ch->alpn[i] ? ch->alpn[i] : "?", i + 1 == ch->n_alpn ? "; " : "");
+    if (off < sizeof(l->detail))
+        off += (size_t)snprintf(l->detail + off, sizeof(l->detail) - off, "%" PRIu32 " suites:", ch->n_suites);
     size_t shown = 0;
     for (uint32_t i = 0; i < ch->n_suites && ch->suites != NULL && shown < HTML_SUITES_SHOWN &&
                          off < sizeof(l->detail); i++) {
@@ -973,7 +978,7 @@ static void ladder(struct hctx *h, const struct conn *c)
     alert_i = sh_i = ch_i = 0;
     int height = L_TOP + (int)(rows + (c->events_truncated ? 1 : 0)) * L_ROW + 18;
     hp(h, "<svg class=\"ladder\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
-          "aria-label=\"handshake ladder\" xmlns=\"http://www.w3.org/2000/svg\">", L_W, height, L_W, height);
+          "aria-label=\"handshake ladder\">", L_W, height, L_W, height);
     svg_text(h, L_CX, 18, "who", "middle", "client", false);
     svg_text(h, L_CX, 34, "t", "middle", endpoint_str(&c->client, cb, sizeof(cb)), false);
     svg_text(h, L_SX, 18, "who", "middle", "server", false);
@@ -1025,8 +1030,9 @@ static void conn_findings(struct hctx *h, const struct conn *c)
            finding_name(f->id));
         hesc(h, f->message);
         hraw(h, "</div>");
+        /* the remedy is under the finding's id in Findings: one copy per page */
         if (f->remedy != NULL && f->remedy[0])
-            hraw(h, "<p class=\"fix\"><b>Fix:</b> "), hesc(h, f->remedy), hraw(h, "</p>");
+            hp(h, "<p class=\"fix\"><a href=\"#f-%s\">Fix</a></p>", finding_name(f->id));
         hraw(h, "</div>\n");
     }
 }
@@ -1058,6 +1064,53 @@ static void chain_table(struct hctx *h, const char *what, const struct x509_cert
     }
     if (truncated)
         hraw(h, "<tr><td colspan=\"4\">more certificates than kept</td></tr>\n");
+    hraw(h, "</table>\n");
+}
+
+/* The first ClientHello's facts that do not fit on its arrow. */
+static void hello_table(struct hctx *h, const struct conn *c)
+{
+    const struct conn_client_hello *ch = &c->ch[0];
+    char vb[16], sb[48];
+
+    if (c->n_ch == 0)
+        return;
+    hraw(h, "<table class=\"kv\">\n<tr><th>ClientHello</th><td>SNI ");
+    if (ch->sni != NULL)
+        hraw(h, "<code>"), hesc(h, ch->sni), hraw(h, "</code>");
+    else
+        hraw(h, "<span class=\"mute\">none</span>");
+    hraw(h, "; ALPN ");
+    for (size_t i = 0; i < ch->n_alpn && i < CONN_MAX_ALPN && ch->alpn != NULL; i++)
+        hraw(h, i ? ", <code>" : "<code>"), hesc(h, ch->alpn[i]), hraw(h, "</code>");
+    if (ch->n_alpn == 0)
+        hraw(h, "<span class=\"mute\">none</span>");
+    hraw(h, "; versions");
+    for (size_t i = 0; i < ch->n_versions && i < CONN_MAX_VERSIONS && ch->versions != NULL; i++)
+        if (!tls_is_grease(ch->versions[i]))
+            hp(h, " %s", short_version(ch->versions[i], vb, sizeof(vb)));
+    if (ch->n_versions == 0)
+        hp(h, " %s", short_version(ch->legacy_version, vb, sizeof(vb)));
+    if (conn_auth_name(ch->preferred_auth) != NULL)
+        hp(h, "; prefers <b>%s</b>", conn_auth_name(ch->preferred_auth));
+    hp(h, "</td></tr>\n<tr><th>offered suites</th><td>%" PRIu32 ":", ch->n_suites);
+    size_t shown = 0;
+    for (uint32_t i = 0; i < ch->n_suites && ch->suites != NULL && shown < 6; i++) {
+        if (tls_is_grease(ch->suites[i]))
+            continue;
+        hp(h, "%s <code>%s</code>", shown ? "," : "", suite_str(h, ch->suites[i], sb, sizeof(sb)));
+        shown++;
+    }
+    if (shown < ch->n_suites)
+        hraw(h, ", ...");
+    hraw(h, "</td></tr>\n");
+    if (ch->ja3[0] || ch->ja4[0]) {
+        hraw(h, "<tr><th>fingerprints</th><td>JA3 <code>");
+        hesc(h, ch->ja3);
+        hraw(h, "</code> JA4 <code>");
+        hesc(h, ch->ja4);
+        hraw(h, "</code></td></tr>\n");
+    }
     hraw(h, "</table>\n");
 }
 
@@ -1159,6 +1212,7 @@ static void group_block(struct hctx *h, const struct conn_fold *f, size_t g, siz
     hraw(h, "</div><div class=\"side\">\n");
     conn_findings(h, c);
     hraw(h, "</div></div>\n");
+    hello_table(h, c);
     verification(h, c);
     chain_table(h, "Server certificate chain (as sent)", c->server_certs, c->n_server_certs,
                 c->server_certs_truncated);
@@ -1569,9 +1623,37 @@ static void diff_value(struct hctx *h, const char *field, const json_t *v)
     }
 }
 
+/* A cipher list: numbered up to a few past the first difference, which is marked. */
+static void diff_list(struct hctx *h, const json_t *list, long long fd)
+{
+    size_t i, n = json_array_size(list), upto = fd > 0 ? (size_t)fd + 2 : 8;
+    const json_t *x;
+
+    if (upto < 6)
+        upto = 6;
+    hraw(h, "<ol class=\"suites\">");
+    json_array_foreach(list, i, x) {
+        if (i == upto)
+            break;
+        if ((long long)i + 1 == fd)
+            hraw(h, "<li class=\"first\"><b>"), hesc(h, json_string_value(x)),
+                hraw(h, "</b> <span class=\"mark\">&larr; first difference</span></li>");
+        else
+            hraw(h, "<li>"), hesc(h, json_string_value(x)), hraw(h, "</li>");
+    }
+    hraw(h, "</ol>");
+    if (n > upto)
+        hp(h, "<span class=\"mute\">... %zu suites in all</span>", n);
+}
+
 static void diff_side(struct hctx *h, const char *field, const json_t *c, const char *which,
                       const char *values)
 {
+    if (strcmp(field, "cipher_list") == 0 && json_is_array(json_object_get(c, which))) {
+        const json_t *fd = json_object_get(c, "first_difference");
+        diff_list(h, json_object_get(c, which), json_is_integer(fd) ? (long long)json_integer_value(fd) : 0);
+        return;
+    }
     const json_t *vals = json_object_get(c, values);
     if (json_array_size(vals) > 1)
         diff_value(h, field, vals);
@@ -1590,10 +1672,23 @@ static void diff_marks(struct hctx *h, const json_t *c)
         hp(h, "<br><span class=\"mark\">%s:</span> ", marks[k]);
         diff_value(h, "", arr);
     }
-    const json_t *fd = json_object_get(c, "first_difference");
-    if (json_is_integer(fd))
-        hp(h, "<br><span class=\"mark\">first difference at position %lld</span>",
-           (long long)json_integer_value(fd));
+}
+
+/* The diff's field names (diff.c) in words; others as they are. */
+static const char *diff_label(const char *field)
+{
+    static const char *const map[][2] = {
+        {"connections", "connections"}, {"complete", "complete handshakes"},
+        {"failed", "failed handshakes"}, {"incomplete", "incomplete"}, {"encrypted", "encrypted"},
+        {"preferred_auth", "client prefers"}, {"cipher_list", "offered cipher list"},
+        {"selected_suite", "selected suite"}, {"selected_auth", "selected auth"},
+        {"leaf_certificate", "leaf certificate"}, {"chain_result", "chain verification"},
+        {"name_ok", "name check"}, {"alerts", "alerts"}, {"findings", "findings"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(field, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
 }
 
 static void diff_endpoint(struct hctx *h, const json_t *ep)
@@ -1632,10 +1727,14 @@ static void diff_endpoint(struct hctx *h, const json_t *ep)
         const char *field = jstr(c, "field");
         bool bad = field != NULL && worse &&
                    (strcmp(field, "findings") == 0 || strcmp(field, "complete") == 0 ||
-                    strcmp(field, "alerts") == 0 || strcmp(field, "chain_result") == 0);
+                    strcmp(field, "failed") == 0 || strcmp(field, "alerts") == 0 ||
+                    strcmp(field, "chain_result") == 0);
         hp(h, "<tr class=\"%s\"><th>%s", bad ? "wrs" : "chg", bad ? "<span class=\"bad\">&#9888;</span> " : "");
         /* field names are ours, but a saved report is a file anyone could edit */
-        hesc(h, field ? field : "?");
+        if (field != NULL && diff_label(field) != NULL)
+            hraw(h, diff_label(field));
+        else
+            hesc(h, field ? field : "?");
         hraw(h, "</th><td>");
         diff_side(h, field ? field : "", c, "before", "before_values");
         hraw(h, "</td><td>");
