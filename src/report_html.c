@@ -56,6 +56,7 @@ static const char html_css[] =
 "body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,"
 "'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}\n"
 "main{max-width:1180px;margin:0 auto;padding:20px 28px 40px}\n"
+"a{color:var(--accent)}\n"
 "h1{font-size:22px;margin:0 0 2px}h2{font-size:17px;margin:28px 0 10px;padding-bottom:4px;"
 "border-bottom:1px solid var(--line)}h3{font-size:14px;margin:14px 0 6px}\n"
 ".sub{color:var(--mute);margin:0 0 14px}\n"
@@ -114,6 +115,7 @@ static const char html_css[] =
 ".card h3{margin:2px 0 6px}.card table th{width:112px}.card td,.card th{padding:3px 6px}\n"
 "td code{white-space:nowrap}.card td code{white-space:normal}\n"
 ".diffcols{display:grid;grid-template-columns:1fr 1fr;gap:0}\n"
+"table.diff th:first-child{width:170px}table.diff td{width:42%}\n"
 "tr.chg td{background:var(--warn-bg)}tr.wrs td{background:var(--bad-bg)}\n"
 "ol.suites{margin:0;padding-left:22px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}\n"
 ".mark{font-weight:700}\n"
@@ -1032,7 +1034,7 @@ static void conn_findings(struct hctx *h, const struct conn *c)
         hraw(h, "</div>");
         /* the remedy is under the finding's id in Findings: one copy per page */
         if (f->remedy != NULL && f->remedy[0])
-            hp(h, "<p class=\"fix\"><a href=\"#f-%s\">Fix</a></p>", finding_name(f->id));
+            hp(h, "<p class=\"fix\"><a href=\"#f-%s\">how to fix &uarr;</a></p>", finding_name(f->id));
         hraw(h, "</div>\n");
     }
 }
@@ -1722,7 +1724,7 @@ static void diff_endpoint(struct hctx *h, const json_t *ep)
         hraw(h, "<p class=\"ok\">No change.</p>\n</div></details>\n");
         return;
     }
-    hraw(h, "<table>\n<tr><th>what</th><th>before</th><th>after</th></tr>\n");
+    hraw(h, "<table class=\"diff\">\n<tr><th>what</th><th>before</th><th>after</th></tr>\n");
     json_array_foreach(changes, i, c) {
         const char *field = jstr(c, "field");
         bool bad = field != NULL && worse &&
