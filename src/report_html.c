@@ -1129,7 +1129,7 @@ static void verification(struct hctx *h, const struct conn *c)
     if (vd->result != X509_CHAIN_OK && vd->result != X509_CHAIN_NOT_CHECKED &&
         vd->result != X509_CHAIN_NO_CERTIFICATE)
         hp(h, " at depth %d", vd->depth);
-    if (vd->openssl_error != NULL && vd->openssl_error[0]) {
+    if (vd->result != X509_CHAIN_OK && vd->openssl_error != NULL && vd->openssl_error[0]) {
         hraw(h, " <span class=\"mute\">(OpenSSL: ");
         hesc(h, vd->openssl_error);
         hraw(h, ")</span>");
@@ -1149,9 +1149,17 @@ static void verification(struct hctx *h, const struct conn *c)
     }
     if (v->now_differs)
         hp(h, "<tr><th>today</th><td>chain %s</td></tr>\n", x509_chain_result_name(v->verdict_now.result));
-    if (v->client_done)
-        hp(h, "<tr><th>client chain</th><td>%s</td></tr>\n",
-           x509_chain_result_name(v->client_verdict.result));
+    if (v->client_done) {
+        const struct x509_verdict *cv = &v->client_verdict;
+        hp(h, "<tr><th>client chain</th><td><span class=\"%s\">chain %s</span>",
+           cv->result == X509_CHAIN_OK ? "ok" : "bad", x509_chain_result_name(cv->result));
+        if (cv->result != X509_CHAIN_OK && cv->openssl_error != NULL) {
+            hraw(h, " <span class=\"mute\">(OpenSSL: ");
+            hesc(h, cv->openssl_error);
+            hraw(h, ")</span>");
+        }
+        hraw(h, " against the server side's trust store</td></tr>\n");
+    }
     hraw(h, "</table>\n");
 }
 
