@@ -170,6 +170,60 @@ static void test_diff_page(void **state)
     json_decref(doc);
 }
 
+/* More groups than ladders: the rest become table rows, the page stays bounded. */
+static void test_many_groups(void **state)
+{
+    enum { N = REPORT_HTML_MAX_LADDERS + 30 };
+    struct tls_names *names = NULL;
+    struct analysis a;
+    struct conn **conns = calloc(N, sizeof(*conns));
+
+    (void)state;
+    assert_non_null(conns);
+    assert_int_equal(tls_names_new(&names), TI_OK);
+    memset(&a, 0, sizeof(a));
+    for (size_t i = 0; i < N; i++) {
+        struct conn *c = calloc(1, sizeof(*c));
+        assert_non_null(c);
+        conn_init(c);
+        c->id = i + 1;
+        c->client.ipver = c->server.ipver = 4;
+        c->client.ip[0] = 10;
+        c->client.ip[3] = (uint8_t)(i % 250 + 1);
+        c->client.ip[2] = (uint8_t)(i / 250);   /* a distinct client address: a group each */
+        c->client.port = (uint16_t)(40000 + i);
+        c->server.port = 8443;
+        c->is_tls = true;
+        c->outcome = i % 2 ? OUTCOME_FAILED : OUTCOME_COMPLETE;
+        conn_add_event(c, 0, EV_RST, DIR_CLIENT, 0, 0);
+        conns[i] = c;
+    }
+    a.conns = conns;
+    a.nconns = N;
+    a.names = names;
+    char *p = page(&a, NULL);
+    size_t details = 0;
+    for (const char *q = p; (q = strstr(q, "<details")) != NULL; q++)
+        details++;
+    assert_int_equal(details, REPORT_HTML_MAX_LADDERS);
+    assert_non_null(strstr(p, "Further groups"));
+    /* worst first: every failed group is drawn before any complete one */
+    const char *last_failed = NULL, *first_complete;
+    for (const char *q = p; (q = strstr(q, "<summary><span class=\"badge bad\">FAILED")) != NULL; q++)
+        last_failed = q;
+    first_complete = strstr(p, "<summary><span class=\"badge ok\">COMPLETE");
+    assert_non_null(last_failed);
+    assert_non_null(first_complete);
+    assert_true(last_failed < first_complete);
+    free(p);
+    for (size_t i = 0; i < N; i++) {
+        conn_free(conns[i]);
+        free(conns[i]);
+    }
+    free(conns);
+    tls_names_free(names);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_bytes_and_cut),
         cmocka_unit_test(test_empty_and_full),
         cmocka_unit_test(test_diff_page),
+        cmocka_unit_test(test_many_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
