@@ -121,7 +121,7 @@ static const char html_css[] =
 ".mark{font-weight:700}\n"
 "footer{margin-top:30px;color:var(--mute);font-size:12px}\n"
 "@media print{body{font-size:11px;background:#fff;color:#000}main{max-width:none;padding:0}"
-"details.group,.finding,.card{break-inside:avoid}details.group>summary{list-style:none}"
+"h2,h3{break-after:avoid}details.group,.finding,.card{break-inside:avoid}details.group>summary{list-style:none}"
 ".grid{grid-template-columns:1fr}a{color:inherit;text-decoration:none}}\n";
 
 /* Opens every folded section before printing (closed <details> do not print);
