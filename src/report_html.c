@@ -39,7 +39,9 @@
 #include "tlsinspect/tls_names.h"
 
 #define HTML_HASH_BUF   (64u * 1024u)   /* read buffer for the SHA-256 of an input */
-#define HTML_LABEL_MAX  78              /* code points of a ladder label before "..." */
+/* Code points of a ladder label before "...": what fits between the lifelines */
+#define HTML_LABEL_MAX  64              /* the message line (12 px, semibold) */
+#define HTML_DETAIL_MAX 74              /* the detail line under the arrow (11 px) */
 #define HTML_SUITES_SHOWN 3             /* first suites on the ClientHello arrow */
 #define HTML_FINDING_EPS  6             /* endpoints listed per finding id */
 
@@ -238,12 +240,15 @@ static const char *when(int64_t v, bool secs, char *buf, size_t len)
     return buf;
 }
 
-/* "+0.012 s" */
+/* "+3.212 ms" below ten seconds (a LAN handshake takes a few of them), else "+12.345 s" */
 static const char *rel(int64_t us, char *buf, size_t len)
 {
     if (us < 0)
         us = 0;
-    snprintf(buf, len, "+%lld.%03lld s", (long long)(us / 1000000), (long long)(us % 1000000 / 1000));
+    if (us < 10000000)
+        snprintf(buf, len, "+%lld.%03lld ms", (long long)(us / 1000), (long long)(us % 1000));
+    else
+        snprintf(buf, len, "+%lld.%03lld s", (long long)(us / 1000000), (long long)(us % 1000000 / 1000));
     return buf;
 }
 
@@ -950,7 +955,7 @@ static bool event_label(struct hctx *h, const struct conn *c, size_t i, size_t *
 }
 
 static void svg_text(struct hctx *h, int x, int y, const char *cls, const char *anchor,
-                     const char *s, bool untrusted)
+                     const char *s, size_t untrusted_max)
 {
     hp(h, "<text x=\"%d\" y=\"%d\"", x, y);
     if (cls != NULL)
@@ -958,8 +963,8 @@ static void svg_text(struct hctx *h, int x, int y, const char *cls, const char *
     if (anchor != NULL)
         hp(h, " text-anchor=\"%s\"", anchor);
     hraw(h, ">");
-    if (untrusted)
-        hesc_max(h, s, HTML_LABEL_MAX);
+    if (untrusted_max > 0)
+        hesc_max(h, s, untrusted_max);
     else
         hraw(h, s);
     hraw(h, "</text>");
@@ -981,11 +986,11 @@ static void ladder(struct hctx *h, const struct conn *c)
     int height = L_TOP + (int)(rows + (c->events_truncated ? 1 : 0)) * L_ROW + 18;
     hp(h, "<svg class=\"ladder\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
           "aria-label=\"handshake ladder\">", L_W, height, L_W, height);
-    svg_text(h, L_CX, 18, "who", "middle", "client", false);
-    svg_text(h, L_CX, 34, "t", "middle", endpoint_str(&c->client, cb, sizeof(cb)), false);
-    svg_text(h, L_SX, 18, "who", "middle", "server", false);
-    svg_text(h, L_SX, 34, "t", "middle", endpoint_str(&c->server, sb, sizeof(sb)), false);
-    svg_text(h, 6, 18, "t", NULL, "time", false);
+    svg_text(h, L_CX, 18, "who", "middle", "client", 0);
+    svg_text(h, L_CX, 34, "t", "middle", endpoint_str(&c->client, cb, sizeof(cb)), 0);
+    svg_text(h, L_SX, 18, "who", "middle", "server", 0);
+    svg_text(h, L_SX, 34, "t", "middle", endpoint_str(&c->server, sb, sizeof(sb)), 0);
+    svg_text(h, 6, 18, "t", NULL, "time", 0);
     hp(h, "<line class=\"life\" x1=\"%d\" y1=\"42\" x2=\"%d\" y2=\"%d\"/>", L_CX, L_CX, height - 8);
     hp(h, "<line class=\"life\" x1=\"%d\" y1=\"42\" x2=\"%d\" y2=\"%d\"/>", L_SX, L_SX, height - 8);
     size_t row = 0;
@@ -1003,20 +1008,20 @@ static void ladder(struct hctx *h, const struct conn *c)
         const char *lc = l.style == 1 ? "ax" : tcp ? "ad" : "a";
         const char *hc = l.style == 1 ? "hx" : tcp ? "hd" : "h";
         int dir = x2 > x1 ? 1 : -1;
-        hp(h, "<line class=\"grid\" x1=\"62\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", y, L_CX, y);
-        svg_text(h, 4, y + 4, "t", NULL, rel(e->ts - c->first_ts, tb, sizeof(tb)), false);
+        hp(h, "<line class=\"grid\" x1=\"80\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", y, L_CX, y);
+        svg_text(h, 4, y + 4, "t", NULL, rel(e->ts - c->first_ts, tb, sizeof(tb)), 0);
         hp(h, "<line class=\"%s\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", lc, x1, y, x2 - dir * 8, y);
         hp(h, "<polygon class=\"%s\" points=\"%d,%d %d,%d %d,%d\"/>", hc, x2, y, x2 - dir * 10, y - 5,
            x2 - dir * 10, y + 5);
         int tx = tcp ? (x1 + x2) / 2 : (L_CX + L_SX) / 2;
-        svg_text(h, tx, y - 6, l.style == 1 ? "m x" : "m", "middle", l.main, true);
+        svg_text(h, tx, y - 6, l.style == 1 ? "m x" : "m", "middle", l.main, HTML_LABEL_MAX);
         if (l.detail[0])
-            svg_text(h, tx, y + 14, "d", "middle", l.detail, true);
+            svg_text(h, tx, y + 14, "d", "middle", l.detail, HTML_DETAIL_MAX);
         row++;
     }
     if (c->events_truncated) {
         int y = L_TOP + (int)row * L_ROW + 18;
-        svg_text(h, (L_CX + L_SX) / 2, y, "d", "middle", "(more events than kept)", false);
+        svg_text(h, (L_CX + L_SX) / 2, y, "d", "middle", "(more events than kept)", 0);
     }
     hraw(h, "</svg>\n");
 }

@@ -91,10 +91,10 @@ static void test_bytes_and_cut(void **state)
     c->ch[0].suites = malloc(sizeof(uint16_t));
     c->ch[0].suites[0] = suite;
     c->ch[0].n_suites = 1;
-    /* "ClientHello  TLS 1.2  SNI " is 26 code points: 51 'a' and one U+00E9 fill
-     * the label's 78, the next U+00E9 (2 bytes) is where it is cut */
-    memset(sni, 'a', 51);
-    memcpy(sni + 51, "\xc3\xa9\xc3\xa9zz\xff", 8);
+    /* "ClientHello  TLS 1.2  SNI " is 26 code points: 37 'a' and one U+00E9 fill
+     * the label's 64 (HTML_LABEL_MAX), the next U+00E9 (2 bytes) is where it is cut */
+    memset(sni, 'a', 37);
+    memcpy(sni + 37, "\xc3\xa9\xc3\xa9zz\xff", 8);
     c->ch[0].sni = strdup(sni);
     conn_add_event(c, 0, EV_HANDSHAKE, DIR_CLIENT, 1, 0);
     c->outcome = OUTCOME_INCOMPLETE;
