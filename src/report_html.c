@@ -13,8 +13,8 @@
  *   7. capture-level findings and warnings.
  *
  * The connection facts keep a timestamp per ladder event but no frame
- * number, so the ladder shows times relative to the connection's first
- * packet and the Wireshark filter finds the frames.
+ * number: the ladder shows times relative to the connection's first packet,
+ * and frame numbers found by reading the capture again (frames_find()).
  *
  * Escaping: every string from the capture, a certificate, a file name or an
  * option goes through hesc(): report_escape() first (invalid UTF-8 and
@@ -31,6 +31,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "tlsinspect/capture.h"
+#include "tlsinspect/decode.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/fold.h"
@@ -970,11 +972,142 @@ static void svg_text(struct hctx *h, int x, int y, const char *cls, const char *
     hraw(h, "</text>");
 }
 
-static void ladder(struct hctx *h, const struct conn *c)
+/* ---- frame numbers of the ladder events -------------------------------------------------
+ *
+ * The connection facts keep each event's timestamp, not its frame, so the
+ * frames are found by reading the capture again (without the BPF filter:
+ * Wireshark numbers every packet): an event's frame is the packet of its
+ * connection and direction with the same timestamp that carried payload
+ * (FIN / RST: that flag).  Packets sharing a timestamp give a range.
+ * Several files are numbered in the merged order. */
+
+struct frames {
+    const struct conn **conns;    /* the ladders' connections */
+    size_t n;
+    uint64_t *lo, *hi;            /* [k * CONN_MAX_EVENTS + i], 0 = not found */
+    int32_t *by_port;             /* client port -> first k, -1 none */
+    int32_t *next;                /* next k with the same client port */
+    bool merged;                  /* numbered over several files */
+};
+
+static bool frames_same_ip(const struct conn_endpoint *e, const uint8_t *ip, uint8_t ipver)
+{
+    return e->ipver == ipver && memcmp(e->ip, ip, ipver == 6 ? 16 : 4) == 0;
+}
+
+static void frames_packet(struct frames *fr, uint64_t frame, int64_t ts, const struct pkt_info *pi)
+{
+    for (int side = 0; side < 2; side++) {
+        uint16_t port = side ? pi->dport : pi->sport;
+        for (int32_t k = fr->by_port[port]; k >= 0; k = fr->next[k]) {
+            const struct conn *c = fr->conns[k];
+            int dir;
+            if (frames_same_ip(&c->client, pi->src, pi->ipver) && pi->sport == c->client.port &&
+                frames_same_ip(&c->server, pi->dst, pi->ipver) && pi->dport == c->server.port)
+                dir = DIR_CLIENT;
+            else if (frames_same_ip(&c->server, pi->src, pi->ipver) && pi->sport == c->server.port &&
+                     frames_same_ip(&c->client, pi->dst, pi->ipver) && pi->dport == c->client.port)
+                dir = DIR_SERVER;
+            else
+                continue;
+            if (ts < c->first_ts || (c->last_ts != 0 && ts > c->last_ts))
+                continue;
+            for (size_t i = 0; i < c->n_events && i < CONN_MAX_EVENTS; i++) {
+                const struct conn_event *e = &c->events[i];
+                bool kind = e->kind == EV_FIN ? (pi->flags & TCPF_FIN) != 0
+                          : e->kind == EV_RST ? (pi->flags & TCPF_RST) != 0
+                          : e->kind == EV_GAP ? false : pi->has_payload;
+                if (e->from != dir || e->ts != ts || !kind)
+                    continue;
+                size_t at = (size_t)k * CONN_MAX_EVENTS + i;
+                if (fr->lo[at] == 0)
+                    fr->lo[at] = frame;
+                fr->hi[at] = frame;
+            }
+        }
+    }
+}
+
+static void frames_free(struct frames *fr)
+{
+    free(fr->conns);
+    free(fr->lo);
+    free(fr->hi);
+    free(fr->by_port);
+    free(fr->next);
+    memset(fr, 0, sizeof(*fr));
+}
+
+/* Fill fr for the connections in conns[0..n); false (fr empty) when the
+ * capture cannot be read again (standard input, a file gone) or no memory. */
+static bool frames_find(struct hctx *h, struct frames *fr, const struct conn **conns, size_t n)
+{
+    const struct analyze_opts *ao = h->ao;
+    struct capture *cap = NULL;
+    struct cap_packet pkt;
+    struct pkt_info pi;
+    char err[256];
+    uint64_t frame = 0;
+
+    memset(fr, 0, sizeof(*fr));
+    if (ao == NULL || ao->files == NULL || ao->nfiles == 0 || n == 0)
+        return false;
+    for (size_t i = 0; i < ao->nfiles; i++)
+        if (ao->files[i] == NULL || strcmp(ao->files[i], "-") == 0)
+            return false;
+    fr->conns = malloc(n * sizeof(*fr->conns));
+    fr->lo = calloc(n * CONN_MAX_EVENTS, sizeof(uint64_t));
+    fr->hi = calloc(n * CONN_MAX_EVENTS, sizeof(uint64_t));
+    fr->by_port = malloc(65536 * sizeof(int32_t));
+    fr->next = malloc(n * sizeof(int32_t));
+    if (!fr->conns || !fr->lo || !fr->hi || !fr->by_port || !fr->next) {
+        frames_free(fr);
+        h->oom = true;
+        return false;
+    }
+    fr->n = n;
+    fr->merged = ao->nfiles > 1;
+    for (size_t p = 0; p < 65536; p++)
+        fr->by_port[p] = -1;
+    for (size_t k = n; k-- > 0;) {
+        fr->conns[k] = conns[k];
+        fr->next[k] = fr->by_port[conns[k]->client.port];
+        fr->by_port[conns[k]->client.port] = (int32_t)k;
+    }
+    if (capture_open(&cap, ao->files, ao->nfiles, NULL, err, sizeof(err)) != TI_OK) {
+        frames_free(fr);
+        return false;
+    }
+    while (capture_next(cap, &pkt) == 1) {
+        frame++;
+        if (decode_packet(pkt.linktype, pkt.data, pkt.caplen, pkt.len, &pi) == DECODE_TCP)
+            frames_packet(fr, frame, pkt.ts, &pi);
+    }
+    capture_close(cap);
+    return true;
+}
+
+/* The frame(s) of conns[k]'s event i as text, "" when not found. */
+static const char *frame_str(const struct frames *fr, size_t k, size_t i, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (fr == NULL || fr->lo == NULL || k >= fr->n)
+        return buf;
+    size_t at = k * CONN_MAX_EVENTS + i;
+    if (fr->lo[at] == 0)
+        return buf;
+    if (fr->hi[at] != fr->lo[at])
+        snprintf(buf, len, "frames %" PRIu64 "-%" PRIu64, fr->lo[at], fr->hi[at]);
+    else
+        snprintf(buf, len, "frame %" PRIu64, fr->lo[at]);
+    return buf;
+}
+
+static void ladder(struct hctx *h, const struct conn *c, const struct frames *fr, size_t k)
 {
     size_t alert_i = 0, sh_i = 0, ch_i = 0, rows = 0;
     struct lbl l;
-    char cb[80], sb[80], tb[32];
+    char cb[80], sb[80], tb[32], fb[48];
 
     for (size_t i = 0; i < c->n_events && i < CONN_MAX_EVENTS; i++) {
         size_t a1 = alert_i, s1 = sh_i, c1 = ch_i;
@@ -1010,6 +1143,8 @@ static void ladder(struct hctx *h, const struct conn *c)
         int dir = x2 > x1 ? 1 : -1;
         hp(h, "<line class=\"grid\" x1=\"80\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", y, L_CX, y);
         svg_text(h, 4, y + 4, "t", NULL, rel(e->ts - c->first_ts, tb, sizeof(tb)), 0);
+        if (frame_str(fr, k, i, fb, sizeof(fb))[0])
+            svg_text(h, 4, y + 17, "t", NULL, fb, 0);
         hp(h, "<line class=\"%s\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", lc, x1, y, x2 - dir * 8, y);
         hp(h, "<polygon class=\"%s\" points=\"%d,%d %d,%d %d,%d\"/>", hc, x2, y, x2 - dir * 10, y - 5,
            x2 - dir * 10, y + 5);
@@ -1189,7 +1324,8 @@ static void wireshark_filter(struct hctx *h, const struct conn_fold *f, size_t g
     hraw(h, "</p>\n");
 }
 
-static void group_block(struct hctx *h, const struct conn_fold *f, size_t g, size_t num)
+static void group_block(struct hctx *h, const struct conn_fold *f, size_t g, size_t num,
+                        const struct frames *fr, size_t k)
 {
     const struct conn *c = h->a->conns[f->rep[g]];
     char cb[80], sb[80], tb[64];
@@ -1221,9 +1357,15 @@ static void group_block(struct hctx *h, const struct conn_fold *f, size_t g, siz
         }
     }
     hraw(h, "</p>\n<div class=\"grid\"><div>");
-    ladder(h, c);
-    hraw(h, "<p class=\"mute\">Times are relative to the connection's first packet; the "
-            "report keeps no frame numbers: the filter below finds the frames.</p>");
+    ladder(h, c, fr, k);
+    if (fr != NULL && fr->lo != NULL)
+        hp(h, "<p class=\"mute\">Times are relative to the connection's first packet; frame "
+              "numbers are Wireshark's%s.</p>", fr->merged
+              ? " for the files merged in time order (as mergecap writes them)" : "");
+    else
+        hraw(h, "<p class=\"mute\">Times are relative to the connection's first packet; the "
+                "capture could not be read again for frame numbers: the filter below finds "
+                "the frames.</p>");
     hraw(h, "</div><div class=\"side\">\n");
     conn_findings(h, c);
     hraw(h, "</div></div>\n");
@@ -1310,8 +1452,22 @@ static void connections(struct hctx *h, struct conn_fold *f)
     hp(h, "<h2 id=\"connections\">Connections</h2>\n<p class=\"mute\">%zu group%s of identical "
           "connections (same client address, server, ClientHello, selected suite, leaf certificate, "
           "outcome and findings), worst first.</p>\n", f->ngroups, f->ngroups == 1 ? "" : "s");
-    for (size_t k = 0; k < f->ngroups && k < REPORT_HTML_MAX_LADDERS; k++)
-        group_block(h, f, order[k], k + 1);
+    size_t nl = f->ngroups < REPORT_HTML_MAX_LADDERS ? f->ngroups : REPORT_HTML_MAX_LADDERS;
+    const struct conn **lc = malloc((nl + 1) * sizeof(*lc));
+    struct frames fr;
+    bool have_frames = false;
+    if (lc == NULL) {
+        h->oom = true;
+    } else {
+        for (size_t k = 0; k < nl; k++)
+            lc[k] = h->a->conns[f->rep[order[k]]];
+        have_frames = frames_find(h, &fr, lc, nl);
+    }
+    for (size_t k = 0; k < nl; k++)
+        group_block(h, f, order[k], k + 1, have_frames ? &fr : NULL, k);
+    if (have_frames)
+        frames_free(&fr);
+    free(lc);
     if (f->ngroups > REPORT_HTML_MAX_LADDERS) {
         rows = f->ngroups - REPORT_HTML_MAX_LADDERS;
         if (rows > REPORT_HTML_MAX_ROWS)

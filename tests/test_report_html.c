@@ -56,6 +56,16 @@ static void test_hostile_capture(void **state)
     const char *s = strstr(p, "<script>");
     assert_non_null(s);
     assert_null(strstr(s + 1, "<script>"));
+    /* frame numbers found by reading the capture again: SYN, SYN/ACK, ACK, then
+     * the ClientHello in frame 4, the server flight in 5, the alert in 6, RST in 7 */
+    const char *ch = strstr(p, ">ClientHello  TLS 1.3, 1.2");
+    assert_non_null(ch);
+    assert_non_null(strstr(p, ">frame 4</text>"));
+    assert_true(strstr(p, ">frame 4</text>") < ch);
+    assert_non_null(strstr(p, ">Alert fatal unknown_ca (48)</text>"));
+    assert_non_null(strstr(p, ">frame 6</text>"));
+    assert_non_null(strstr(p, ">frame 7</text>"));
+    assert_null(strstr(p, ">frame 8</text>"));
     /* the input's SHA-256 (EVP over the file) and the trust store's */
     assert_non_null(strstr(p, "SHA-256"));
     assert_non_null(strstr(p, "captures/pki/expressway-trust.pem</code> <span class=\"mute\">1574 bytes"));

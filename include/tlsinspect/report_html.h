@@ -34,7 +34,9 @@
 
 /* The page for an analysis.  `ao` (may be NULL) are the options it ran
  * with: trust stores, key log, ports, names, verification time; the input
- * files, trust stores and key log are read again to hash them (SHA-256).
+ * files, trust stores and key log are read again to hash them (SHA-256),
+ * and the capture once more for the frame numbers of the ladders' events
+ * (not for standard input: then the ladders show times only).
  * Returns TI_OK, TI_ENOMEM or TI_EIO. */
 int report_html(FILE *out, const struct analysis *a, const struct report_opts *o,
                 const struct analyze_opts *ao);
