@@ -1275,7 +1275,7 @@ static void verification(struct hctx *h, const struct conn *c)
         hraw(h, ")</span>");
     }
     hp(h, "; judged at %s</td></tr>\n", when(v->time, true, b, sizeof(b)));
-    if (v->expected_name[0]) {
+    if (v->expected_name != NULL && v->expected_name[0]) {
         hraw(h, "<tr><th>expected name</th><td><code>");
         hesc(h, v->expected_name);
         hp(h, "</code> (from %s): ", x509_name_source_name(v->name_source));
