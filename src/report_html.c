@@ -525,7 +525,8 @@ static void inputs(struct hctx *h)
         const struct cap_input *in = &a->inputs[i];
         char sha[65];
         uint64_t size = 0;
-        bool hashed = file_sha256(in->file, sha, &size);
+        /* a live capture's input is an interface, not a file */
+        bool hashed = (h->ao == NULL || h->ao->iface == NULL) && file_sha256(in->file, sha, &size);
         hraw(h, "<tr><td><code>");
         hesc(h, in->file);
         hraw(h, "</code>");
@@ -542,7 +543,7 @@ static void inputs(struct hctx *h)
         if (hashed)
             hp(h, "<code>%s</code>", sha);
         else
-            hraw(h, "<span class=\"mute\">not available (not a regular file)</span>");
+            hraw(h, "<span class=\"mute\">not available (standard input or a live capture)</span>");
         hraw(h, "</td></tr>\n");
     }
     hraw(h, "</table>\n<table class=\"kv\">\n");
@@ -1050,7 +1051,7 @@ static bool frames_find(struct hctx *h, struct frames *fr, const struct conn **c
     uint64_t frame = 0;
 
     memset(fr, 0, sizeof(*fr));
-    if (ao == NULL || ao->files == NULL || ao->nfiles == 0 || n == 0)
+    if (ao == NULL || ao->iface != NULL || ao->files == NULL || ao->nfiles == 0 || n == 0)
         return false;
     for (size_t i = 0; i < ao->nfiles; i++)
         if (ao->files[i] == NULL || strcmp(ao->files[i], "-") == 0)
