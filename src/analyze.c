@@ -3,9 +3,11 @@
  * Glue only: each stage lives in its own module.  Here the flow table's
  * consumer callbacks create one struct conn + TLS session per flow, and when
  * a flow leaves the table its TCP facts are copied into the conn with the
- * sides mapped to client/server.  After the capture, connections are sorted
- * (first timestamp, then endpoints), verified (expected name and time chosen
- * per SPEC) and given their findings.
+ * sides mapped to client/server, and it is verified (expected name and time
+ * chosen per SPEC) and given its findings.  After the capture, connections
+ * are sorted (first timestamp, then endpoints).  With -w the extract
+ * (extract.h) sees every packet of every flow and is told when a handshake
+ * is over and when a flow leaves.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "tlsinspect/analyze.h"
 #include "tlsinspect/decode.h"
 #include "tlsinspect/err.h"
+#include "tlsinspect/extract.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/tls13_keylog.h"
 #include "tlsinspect/tls_msg.h"
@@ -30,11 +33,16 @@ struct an_ctx {
     struct tls_fp_memo *memo;       /* JA3/JA4 of the hellos seen so far */
     size_t conns_cap;
     bool oom;
+    int verify_rc;                  /* first failed verify_conn(), reported after the capture */
+    struct extract *ex;             /* -w, or NULL */
+    const struct cap_packet *pkt;   /* the packet being handled (for -w) */
 };
 
 struct an_flow {
     struct conn *c;
     struct tls_session *s;
+    struct extract_conn *xc;        /* -w: the flow's packets, or NULL */
+    bool ex_done;                   /* -w: told the extract the handshake is over */
 };
 
 void analyze_opts_default(struct analyze_opts *o)
@@ -150,23 +158,57 @@ static void *an_open(void *ctx, struct flow *f)
     struct an_ctx *x = ctx;
     struct an_flow *af = calloc(1, sizeof(*af));
 
-    if (af == NULL)
+    if (af == NULL) {
         x->oom = true;
+    } else if (x->ex != NULL) {
+        af->xc = extract_conn_new(x->ex, &f->side[0], &f->side[1]);
+        if (af->xc == NULL) {
+            x->oom = true;
+            free(af);
+            af = NULL;
+        }
+    }
     return af;
+}
+
+/* -w: every packet of the flow, before the table acts on it. */
+static void an_packet(void *ctx, struct flow *f, int side, const struct pkt_info *p, int64_t ts)
+{
+    struct an_ctx *x = ctx;
+    struct an_flow *af = f->app;
+
+    extract_packet(x->ex, af->xc, side, x->pkt, p, f->app_done);
+}
+
+/* -w: the handshake is decided once the parser wants no more bytes. */
+static void an_extract_check(struct an_ctx *x, struct an_flow *af)
+{
+    if (x->ex != NULL && !af->ex_done && tls_done(af->s)) {
+        af->ex_done = true;
+        extract_handshake_done(x->ex, af->xc, af->c);
+    }
 }
 
 static void an_data(void *ctx, struct flow *f, int side, const uint8_t *d, size_t n, int64_t ts)
 {
     struct an_flow *af = f->app;
-    if (an_start(ctx, f, af))
+    if (an_start(ctx, f, af)) {
         tls_feed(af->s, side, d, n, ts);
+        if (af->xc != NULL) {
+            extract_stream(af->xc, side, d, n);
+            an_extract_check(ctx, af);
+        }
+    }
 }
 
 static void an_gap(void *ctx, struct flow *f, int side, uint64_t n, int64_t ts)
 {
     struct an_flow *af = f->app;
-    if (an_start(ctx, f, af))
+    if (an_start(ctx, f, af)) {
         tls_gap(af->s, side, n, ts);
+        if (af->xc != NULL)
+            an_extract_check(ctx, af);
+    }
 }
 
 static bool an_done(void *ctx, struct flow *f)
@@ -255,15 +297,19 @@ static void note_ssh(struct analysis *a, const struct conn *c)
     a->ssh[i].conns++;
 }
 
+static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c);
+
 static void an_release(void *ctx, struct flow *f, bool evicted)
 {
     struct an_ctx *x = ctx;
     struct an_flow *af = f->app;
+    struct conn *reported = NULL;
     int cs;
 
     if (af == NULL)
         return;
     if (af->s == NULL) {             /* never carried a byte */
+        extract_conn_end(x->ex, af->xc, NULL);
         free(af);
         f->app = NULL;
         return;
@@ -279,11 +325,21 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
         role_for_port(&x->o->roles, af->c->server.port) == ROLE_SSH)
         note_ssh(x->a, af->c);
     if (af->c->is_tls && af->c->outcome != OUTCOME_NOT_TLS) {
-        if (push_conn(x, af->c) == TI_OK)
+        /* Judged now, not after the capture: -w --only findings decides on
+         * the findings, and they need nothing from other connections. */
+        af->c->role = (uint8_t)role_for_port(&x->o->roles, af->c->server.port);
+        int vrc = verify_conn(x->a, x->o, af->c);
+        if (vrc != TI_OK && x->verify_rc == TI_OK)
+            x->verify_rc = vrc;
+        findings_run_memo(af->c, x->a->names, x->a->fmemo);
+        if (push_conn(x, af->c) == TI_OK) {
+            reported = af->c;
             af->c = NULL;
-        else
+        } else {
             x->oom = true;
+        }
     }
+    extract_conn_end(x->ex, af->xc, reported);
     conn_arena_put(x->a->conn_arena, af->c);
     free(af);
     f->app = NULL;
@@ -436,6 +492,7 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
     struct pkt_info pi;
     int rc;
 
+    x->pkt = &pkt;                  /* for -w; cleared before returning */
     while ((rc = capture_next(cap, &pkt)) == 1) {
         enum decode_result r;
 
@@ -452,14 +509,17 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
                 note_other_port(a, &pi);
             flow_packet(ft, &pi, pkt.ts);
         }
-        if (x->oom)
-            return TI_ENOMEM;
+        if (x->oom) {
+            rc = TI_ENOMEM;
+            break;
+        }
         if (o->progress != NULL && a->packets % ANALYZE_PROGRESS_EVERY == 0) {
             uint64_t done, total;
             capture_progress(cap, &done, &total);
             o->progress(o->progress_ctx, done, total);
         }
     }
+    x->pkt = NULL;
     return rc < 0 ? rc : TI_OK;
 }
 
@@ -469,7 +529,8 @@ static int copy_inputs(struct analysis *a, struct capture *cap)
     const struct cap_input *in = capture_inputs(cap, &n);
 
     a->inputs = calloc(n ? n : 1, sizeof(*a->inputs));
-    if (a->inputs == NULL)
+    a->inputs_extract = calloc(n ? n : 1, sizeof(*a->inputs_extract));
+    if (a->inputs == NULL || a->inputs_extract == NULL)
         return TI_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         a->inputs[i] = in[i];
@@ -478,6 +539,7 @@ static int copy_inputs(struct analysis *a, struct capture *cap)
         a->ninputs++;
         if (a->inputs[i].file == NULL)
             return TI_ENOMEM;
+        a->inputs_extract[i] = extract_file_is_extract(in[i].file);
     }
     return TI_OK;
 }
@@ -602,6 +664,45 @@ static void warn_unused_names(struct analysis *a, const struct analyze_opts *o)
     }
 }
 
+/* What the connections borrow from as they are judged, which is as they
+ * leave the table: so made before the first packet. */
+static int an_pools_new(struct analysis *a, char *errbuf, size_t errlen)
+{
+    a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
+    a->strpool = conn_strpool_new();
+    if (a->strpool != NULL)
+        return TI_OK;
+    snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(TI_ENOMEM));
+    return TI_ENOMEM;
+}
+
+/* -w: the extract, for the inputs' link types.  A flow silent for half the
+ * idle timeout gets a packet written, so the extract's flows live as long. */
+static int an_extract_open(struct an_ctx *x, struct capture *cap, char *errbuf, size_t errlen)
+{
+    size_t nin;
+    const struct cap_input *in = capture_inputs(cap, &nin);
+    int64_t idle = x->o->flow_limits.idle_timeout_us;
+
+    return extract_open(&x->ex, x->o->extract, in, nin, x->o->keylog, idle > 0 ? idle / 2 : 0,
+                        errbuf, errlen);
+}
+
+/* Every flow has left the table: write what is held, close the extract. */
+static int an_extract_finish(struct an_ctx *x, char *errbuf, size_t errlen)
+{
+    struct analysis *a = x->a;
+    int rc = extract_finish(x->ex, &a->extract, errbuf, errlen);
+
+    extract_free(x->ex);
+    x->ex = NULL;
+    if (rc == TI_OK && a->extract.forced > 0)
+        analysis_warn(a, "-w: %llu connection(s) decided before their handshake ended (written "
+                      "if they carried data): more than %zu bytes were held (--max-extract-hold)",
+                      (unsigned long long)a->extract.forced, x->o->extract->max_held_bytes);
+    return rc;
+}
+
 int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
 {
     struct analysis *a = calloc(1, sizeof(*a));
@@ -628,6 +729,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     x.o = o;
     x.tls_lim = o->tls_limits;
     ops.ctx = &x;
+    if ((rc = an_pools_new(a, errbuf, errlen)) != TI_OK)
+        goto fail;
 
     if (o->suite_names != NULL) {
         a->names = o->suite_names;
@@ -659,6 +762,12 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     rc = open_capture(o, &cap, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
+    if (o->extract != NULL) {
+        rc = an_extract_open(&x, cap, errbuf, errlen);
+        if (rc != TI_OK)
+            goto fail;
+        ops.packet = an_packet;
+    }
     rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, &ops);
     if (rc != TI_OK) {
         snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
@@ -677,6 +786,13 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
         goto fail;
     }
+    if (x.verify_rc != TI_OK) {
+        rc = x.verify_rc;
+        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
+        goto fail;
+    }
+    if (x.ex != NULL && (rc = an_extract_finish(&x, errbuf, errlen)) != TI_OK)
+        goto fail;
     rc = copy_inputs(a, cap);
     if (rc != TI_OK)
         goto fail;
@@ -690,23 +806,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         goto fail;
     if (a->nconns > 1)
         qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
-    a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
-    a->strpool = conn_strpool_new();
-    if (a->strpool == NULL) {
-        rc = TI_ENOMEM;
-        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
-        goto fail;
-    }
-    for (size_t i = 0; i < a->nconns; i++) {
-        struct conn *c = a->conns[i];
-        c->id = i + 1;
-        c->role = (uint8_t)role_for_port(&o->roles, c->server.port);
-        if ((rc = verify_conn(a, o, c)) != TI_OK) {
-            snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
-            goto fail;
-        }
-        findings_run_memo(c, a->names, a->fmemo);
-    }
+    for (size_t i = 0; i < a->nconns; i++)
+        a->conns[i]->id = i + 1;
     a->verifications = x509_verify_count(a->pool) - verify_base;
     warn_unused_names(a, o);
     rc = global_findings(a);
@@ -715,7 +816,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     *out = a;
     return TI_OK;
 fail:
-    flow_table_free(ft);
+    flow_table_free(ft);            /* releases flows into the extract: free it after */
+    extract_free(x.ex);
     tls_fp_memo_free(x.memo);
     capture_close(cap);
     analysis_free(a);
@@ -737,6 +839,7 @@ void analysis_free(struct analysis *a)
         free(a->inputs[i].error);
     }
     free(a->inputs);
+    free(a->inputs_extract);
     for (size_t i = 0; i < a->nglobal; i++)
         free(a->global[i].message);
     free(a->global);

@@ -508,6 +508,8 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
         f->first_ts = ts;
     st = &f->st[side];
     st->packets++;
+    if (t->ops.packet && f->app)
+        t->ops.packet(t->ops.ctx, f, side, p, ts);
     if (syn)
         flow_on_syn(f, side, p);
     if (payload)

@@ -15,6 +15,7 @@
 #include "tlsinspect/opts.h"
 #include "tlsinspect/outfile.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/report_html.h"
 #include "tlsinspect/savecerts.h"
 
 #ifndef TLSINSPECT_VERSION
@@ -203,7 +204,7 @@ static int run_diff(struct analyze_opts *opts, const struct cli *cli)
     if (cli->bpf[0] != '\0')
         return opts_usage_error("%s", "diff takes no BPF expression");
     if (cli->report.format == REPORT_JSONL)
-        return opts_usage_error("%s", "diff writes text or json, not jsonl");
+        return opts_usage_error("%s", "diff writes text, json or html, not jsonl");
     opts->now = (int64_t)time(NULL);
     if ((status = refuse_clobber(cli->output, opts, cli->args, 2)) != EXIT_OK)
         return status;
@@ -215,6 +216,7 @@ static int run_diff(struct analyze_opts *opts, const struct cli *cli)
         out = of.fp;
     }
     dopts.json = cli->report.format == REPORT_JSON;
+    dopts.html = cli->report.format == REPORT_HTML;
     dopts.color = cli->report.color ||
                   (strcmp(cli->color, "auto") == 0 && color_auto(out, cli->output));
     status = diff_run(opts, cli->args[0], cli->args[1], &dopts, out, errbuf, sizeof(errbuf));
@@ -265,8 +267,8 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
     return a;
 }
 
-/* The report of a to cli's output; the exit status. */
-static int write_report(struct analysis *a, struct cli *cli)
+/* The report of a (made with opts) to cli's output; the exit status. */
+static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli)
 {
     struct outfile of = {0};
     char errbuf[1024] = "";
@@ -299,7 +301,8 @@ static int write_report(struct analysis *a, struct cli *cli)
 
     errno = 0;
     rc = cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
-                                           : report_json(out, a, &cli->report);
+         : cli->report.format == REPORT_HTML ? report_html(out, a, &cli->report, opts)
+         : report_json(out, a, &cli->report);
     status = exit_status(a, &cli->fail_on);
     if (fflush(out) != 0 || rc != TI_OK || ferror(out)) {
         int e = errno;
@@ -344,5 +347,5 @@ int main(int argc, char **argv)
     a = run_analysis(&opts, &cli);
     if (a == NULL)
         return EXIT_USAGE;
-    return write_report(a, &cli);
+    return write_report(a, &opts, &cli);
 }

@@ -14,6 +14,7 @@
 
 #include "tlsinspect/capture.h"
 #include "tlsinspect/conn.h"
+#include "tlsinspect/extract.h"
 #include "tlsinspect/flow.h"
 #include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
@@ -62,6 +63,8 @@ struct analyze_opts {
      * x509_pool_new(..., &this->trust, ...) that several analyses share, so
      * a certificate seen by each is parsed once.  NULL: a pool of its own. */
     struct x509_pool *pool;
+    /* -w: write the inspected handshakes there (extract.h); NULL: no. */
+    const struct extract_opts *extract;
 };
 void analyze_opts_default(struct analyze_opts *o);
 
@@ -125,6 +128,8 @@ struct analysis {
     struct tls_keylog *keylog;      /* --keylog, loaded; NULL without */
     struct findings_memo *fmemo;    /* findings' messages the conns share */
     struct conn_strpool *strpool;   /* the conns' expected names */
+    bool *inputs_extract;           /* per input: a pcapng marked as a -w extract */
+    struct extract_stats extract;   /* -w: what was written */
 };
 
 /* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options

@@ -74,6 +74,11 @@ struct flow_ops {
     /* The flow leaves the table (evicted == true when a limit or idleness
      * forced it): finalize and free the consumer state. */
     void (*release)(void *ctx, struct flow *f, bool evicted);
+    /* Every packet of a flow with consumer state, from side `side`, before
+     * the table handles it (f->app_done is still the state before it).
+     * May be NULL.  Last, so positional initialisers of the others stand. */
+    void (*packet)(void *ctx, struct flow *f, int side, const struct pkt_info *p,
+                   int64_t ts);
 };
 
 struct flow_limits {
