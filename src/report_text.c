@@ -750,13 +750,26 @@ static void chain_lines(struct tctx *t, const char *lab, const struct x509_cert 
     }
 }
 
+/* An alert after the handshake: how long after application data began. */
+static void alert_when(struct tctx *t, const struct conn_alert *al)
+{
+    char db[32];
+
+    if (al->after_appdata)
+        fprintf(t->out, ", %s after application data began",
+                duration(al->after_appdata_us, db, sizeof(db)));
+    fputc('\n', t->out);
+}
+
 static void alert_line(struct tctx *t, const struct conn_alert *al)
 {
     const char *from = al->from == DIR_CLIENT ? "client" : "server";
     /* the server is drawn on the right: client-sent alerts point left */
     label(t, al->from == DIR_CLIENT ? "Alert <-" : "Alert ->");
     if (al->encrypted) {
-        fprintf(t->out, "encrypted alert from %s\n", from);
+        fprintf(t->out, "encrypted alert from %s%s", from,
+                al->inferred ? " (inferred from the record's size and position)" : "");
+        alert_when(t, al);
         return;
     }
     const char *lv = tls_alert_level_name(al->level);
@@ -770,7 +783,8 @@ static void alert_line(struct tctx *t, const struct conn_alert *al)
     fprintf(t->out, " %s (%u)", ds ? ds : "unknown", (unsigned)al->description);
     if (al->level == 2)
         tcolor(t, C_RESET);
-    fprintf(t->out, " from %s%s\n", from, al->decrypted ? " (decrypted)" : "");
+    fprintf(t->out, " from %s%s", from, al->decrypted ? " (decrypted)" : "");
+    alert_when(t, al);
 }
 
 static void verify_line(struct tctx *t, const struct conn_verification *v)
@@ -866,6 +880,20 @@ static void finding_lines(struct tctx *t, const struct conn *c)
     }
 }
 
+/* TLS 1.3 without keys: the server's key type, by the size of its
+ * encrypted CertificateVerify. */
+static void server_key_guess(struct tctx *t, const struct conn *c)
+{
+    if (c->inferred_server_key == KEY_GUESS_NONE)
+        return;
+    label(t, "Server key");
+    fprintf(t->out, "%s (inferred: the encrypted CertificateVerify record is %u bytes, "
+            "a %u-byte %s signature)\n",
+            c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC",
+            (unsigned)c->inferred_cv_record, (unsigned)c->inferred_sig_len,
+            c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
+}
+
 static void ladder(struct tctx *t, const struct conn *c)
 {
     char cb[80], sb[80], tb[32], xb[32];
@@ -881,6 +909,8 @@ static void ladder(struct tctx *t, const struct conn *c)
         fputc(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p, t->out);
     if (c->outcome == OUTCOME_FAILED || c->outcome == OUTCOME_COMPLETE)
         tcolor(t, C_RESET);
+    if (c->outcome_inferred)
+        fputs(" (inferred from the encrypted records)", t->out);
     if (t->o->verbose)
         fprintf(t->out, "  (#%" PRIu64 ")", c->id);
     fputc('\n', t->out);
@@ -912,6 +942,7 @@ static void ladder(struct tctx *t, const struct conn *c)
         /* RFC 8446 2: everything after ServerHello is encrypted */
         label(t, "Certificate");
         fputs("(encrypted: TLS 1.3 without key log)\n", t->out);
+        server_key_guess(t, c);
     }
     if (c->certificate_request)
         fputs("  CertRequest\n", t->out);    /* no trailing blanks */

@@ -31,6 +31,7 @@ static void on_opaque13(struct tls_session *s, enum conn_dir dir)
     if (!s->c->sh.present)
         return;   /* 0-RTT early data before the ServerHello */
     d->enc13_records++;
+    tls_infer_record(s, dir, d->rec_len);
     if (dir == DIR_SERVER && s->d[DIR_CLIENT].enc13_records > 0)
         s->srv_after_cli13 = true;
     switch (d->prot) {
@@ -123,15 +124,18 @@ void tls_alerts_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p
 
 /* Is the body read?  Only plaintext handshake and alerts (and the SSLv2
  * hello, and TLS 1.3 records to open); everything else is handled from its
- * header alone. */
+ * header alone, which is all that is read after the handshake without keys. */
 static bool record_read(const struct tls_dir *d, uint8_t type, size_t len)
 {
     if (type == CT_APPDATA)   /* TLS 1.3 record to decrypt */
         return prot_opens13(d->prot);
     if (type == CT_HANDSHAKE)
         return d->prot == PROT_PLAIN;
+    /* An alert is 2 bytes in the clear: a longer alert record is a protected
+     * one (a capture that starts after the handshake, a TLS 1.3 peer's),
+     * not a run of plaintext alerts. */
     if (type == CT_ALERT)
-        return d->prot == PROT_PLAIN || len == 2;   /* a 2-byte alert is in the clear */
+        return len == 2;
     return false;
 }
 
