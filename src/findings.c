@@ -621,8 +621,8 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
     bool ecdsa = false;
     char leafd[512], pref[256];
 
-    if (!c->sh.present)
-        return;
+    if (!c->sh.present || c->resumed != RESUMED_NO)
+        return;   /* a resumed session presents no certificate to speak of */
     if (c->sh.auth == AUTH_ECDSA)
         ecdsa = true;
     else if (c->sh.auth == AUTH_ANY && leaf && leaf->parsed && strcmp(leaf->key_type, "EC") == 0)

@@ -558,6 +558,12 @@ static void sw_conn(struct jw *w, const struct conn *c)
         jw_key(w, "outcome_inferred");
         jw_bool(w, true);
     }
+    if (c->resumed != RESUMED_NO) {   /* TLS <= 1.2 abbreviated handshake: only then */
+        jw_key(w, "resumed");
+        jw_bool(w, true);
+        jw_key(w, "resumed_by");
+        jw_cstr(w, c->resumed == RESUMED_TICKET ? "ticket" : "session_id");
+    }
     if (c->tls13 && !c->keys_used && c->sh.present) {
         jw_key(w, "inferred_server_key");
         if (c->inferred_server_key == KEY_GUESS_NONE)
@@ -603,6 +609,8 @@ static void sw_conn(struct jw *w, const struct conn *c)
     jw_key(w, "verification");
     if (c->verify.done)
         sw_verification_cached(w, &c->verify);
+    else if (c->resumed != RESUMED_NO)
+        jw_cstr(w, "not_applicable");   /* no certificate in a resumed handshake */
     else
         jw_null(w);
 

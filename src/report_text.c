@@ -938,6 +938,11 @@ static void ladder(struct tctx *t, const struct conn *c)
 
     if (c->n_server_certs > 0 || c->server_cert_msg_seen) {
         chain_lines(t, "Certificate", c->server_certs, c->n_server_certs, c->server_certs_truncated);
+    } else if (c->resumed != RESUMED_NO) {
+        label(t, "Certificate");
+        fprintf(t->out, "(none: session resumed by %s; the certificate was checked when the "
+                "session was first established)\n",
+                c->resumed == RESUMED_TICKET ? "session ticket" : "session ID");
     } else if (c->tls13 && !c->keys_used) {
         /* RFC 8446 2: everything after ServerHello is encrypted */
         label(t, "Certificate");

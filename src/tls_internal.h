@@ -235,6 +235,9 @@ struct tls_session {
                               * (decrypted: one that was not an alert) */
     bool have_random;        /* a ClientHello random was seen (and looked up) */
     bool early_data;         /* the ClientHello offered 0-RTT (early_data extension) */
+    bool ch_ticket;          /* the ClientHello carried a non-empty session ticket */
+    bool srv_hello_done;     /* TLS <= 1.2: ServerHelloDone (a full handshake) */
+
     const struct tls_keylog_entry *kl_entry;  /* the key log's secrets for that random */
     struct tls13_wire w13;
     struct tls13_dec *dec;   /* only for a connection being decrypted */

@@ -15,6 +15,12 @@ void tls_on_ccs(struct tls_session *s, enum conn_dir dir)
     conn_add_event(s->c, s->ts, EV_CCS, dir, 0, 0);
     if (s->c->tls13)
         return;   /* RFC 8446 D.4: middlebox compatibility, no key change */
+    /* RFC 5246 7.3: a server that goes from its ServerHello (and maybe a
+     * NewSessionTicket, RFC 5077 3.1) straight to ChangeCipherSpec resumed
+     * a session: no certificate is sent in this handshake. */
+    if (dir == DIR_SERVER && !s->c->ccs[dir] && s->c->sh.present && !s->srv_hello_done &&
+        !s->c->server_cert_msg_seen && s->c->sh.version >= 0x0300 && s->c->sh.version <= 0x0303)
+        s->c->resumed = s->ch_ticket ? RESUMED_TICKET : RESUMED_SESSION_ID;
     s->c->ccs[dir] = true;
     if (d->prot == PROT_PLAIN)
         d->prot = PROT_OPAQUE;

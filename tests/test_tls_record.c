@@ -1561,6 +1561,90 @@ static void test_tls13_inferred(void **state)
     b_free(&sv);
 }
 
+/* A hello message whose body gets a 32-byte session ID (hand-made: the
+ * resumption logic only, see issue 17 for the fixture still missing). */
+static void hello_with_sid(struct b *out, unsigned type, const struct b *body0, uint8_t fill)
+{
+    struct b body = {0};
+
+    b_put(&body, body0->p, 34);          /* version, random */
+    b_u8(&body, 32);
+    b_fill(&body, 32, fill);
+    b_put(&body, body0->p + 35, body0->n - 35);
+    hs(out, type, &body);
+    b_free(&body);
+}
+
+/* Issue 17: a TLS 1.2 server that answers its ServerHello with
+ * ChangeCipherSpec resumed the session (RFC 5246 7.3): no certificate
+ * claim, resumed by session ID (echoed) or by ticket. */
+static void test_resumption12(void **state)
+{
+    static const uint8_t ccs[] = {1};
+    uint8_t fin[40];
+
+    (void)state;
+    memset(fin, 0x5a, sizeof(fin));
+    for (int echo = 0; echo < 2; echo++) {
+        struct fx *f = fx_new(NULL);
+        struct b cl = {0}, sv = {0}, m = {0}, body = {0};
+
+        ch_body(&body, false, 1);
+        hello_with_sid(&m, 1, &body, 0x33);
+        hs_rec(&cl, &m);
+        feed(f, 0, &cl);
+        body.n = 0;
+        m.n = 0;
+        b_u16(&body, 0x0303);
+        b_fill(&body, 32, 0x40);
+        b_u8(&body, 0);
+        b_u16(&body, 0xc02c);
+        b_u8(&body, 0);
+        hello_with_sid(&m, 2, &body, echo ? 0x33 : 0x44);
+        hs_rec(&sv, &m);
+        rec(&sv, 20, ccs, 1);
+        rec(&sv, 22, fin, sizeof(fin));
+        feed(f, 1, &sv);
+        cl.n = 0;
+        rec(&cl, 20, ccs, 1);
+        rec(&cl, 22, fin, sizeof(fin));
+        feed(f, 0, &cl);
+        tls_close(f->s, 0, false, now++);
+        tls_close(f->s, 1, false, now++);
+        tls_finish(f->s);
+        assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);
+        assert_int_equal(f->c.n_server_certs, 0);
+        /* no ticket in this ClientHello: resumed by session ID either way */
+        assert_int_equal(f->c.resumed, RESUMED_SESSION_ID);
+        b_free(&cl);
+        b_free(&sv);
+        b_free(&m);
+        b_free(&body);
+        fx_free(f);
+    }
+
+    /* a full handshake is not a resumption */
+    {
+        struct fx *f = fx_new(NULL);
+        struct b cl = {0}, sv = {0}, m = {0};
+
+        ch_msg(&m, false, 1);
+        hs_rec(&cl, &m);
+        feed(f, 0, &cl);
+        server_flight12(&sv, false);
+        feed(f, 1, &sv);
+        sv.n = 0;
+        server_finish12(&sv);
+        feed(f, 1, &sv);
+        tls_finish(f->s);
+        assert_int_equal(f->c.resumed, RESUMED_NO);
+        b_free(&cl);
+        b_free(&sv);
+        b_free(&m);
+        fx_free(f);
+    }
+}
+
 /* Every prefix of a full TLS 1.2 exchange, and the exchange at every split
  * point: no crash, and facts only once their bytes are complete. */
 static void test_prefixes(void **state)
@@ -1630,6 +1714,7 @@ int main(void)
         cmocka_unit_test(test_follow_to_end),
         cmocka_unit_test(test_long_alert_is_encrypted),
         cmocka_unit_test(test_tls13_inferred),
+        cmocka_unit_test(test_resumption12),
         cmocka_unit_test(test_prefixes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -48,6 +48,8 @@ enum conn_outcome {
 const char *conn_outcome_name(enum conn_outcome o); /* "complete", ... */
 
 enum conn_key_guess { KEY_GUESS_NONE = 0, KEY_GUESS_RSA, KEY_GUESS_EC };
+/* How a TLS <= 1.2 session was resumed (RFC 5246 7.3, RFC 5077). */
+enum conn_resumption { RESUMED_NO = 0, RESUMED_SESSION_ID, RESUMED_TICKET };
 enum conn_auth { AUTH_NONE = 0, AUTH_RSA, AUTH_ECDSA, AUTH_DSA, AUTH_PSK, AUTH_ANON, AUTH_ANY, AUTH_OTHER };
 const char *conn_auth_name(enum conn_auth a);        /* NULL, "RSA", "ECDSA", ..., "any" */
 
@@ -213,6 +215,7 @@ struct conn {
     uint16_t inferred_sig_len; /* its basis: the CertificateVerify signature's bytes */
     uint16_t inferred_cv_record; /* ... in a protected record of this many bytes */
     bool inferred_client_cert; /* the client's flight was larger than a Finished alone */
+    uint8_t resumed;           /* enum conn_resumption: TLS <= 1.2 abbreviated handshake */
     int64_t appdata_ts;        /* first application data record (either side), valid when appdata[] */
     bool malformed[2];         /* the parser gave up on this direction */
     char *malformed_why[2];    /* owned */
