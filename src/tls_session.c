@@ -283,6 +283,37 @@ bool tls_done(const struct tls_session *s)
     return side_over(&s->d[0]) && side_over(&s->d[1]);
 }
 
+/* TLS <= 1.2 with keys: a side being decrypted may still send its
+ * close_notify (or a renegotiation). */
+static bool dec12_pending(const struct tls_session *s)
+{
+    for (int dir = DIR_CLIENT; dir <= DIR_SERVER; dir++)
+        if (s->d[dir].prot == PROT_DEC12 && !s->d[dir].alert_closed)
+            return true;
+    return false;
+}
+
+/* TLS 1.3 with application secrets: a side whose records are still opened
+ * may yet send its close_notify or an alert. */
+static bool dec13_pending(const struct tls_session *s)
+{
+    if (s->d[DIR_CLIENT].rst || s->d[DIR_SERVER].rst)
+        return false;
+    for (int dir = DIR_CLIENT; dir <= DIR_SERVER; dir++) {
+        const struct tls_dir *d = &s->d[dir];
+        if (d->prot == PROT_APP13 && !d->alert_closed && !d->fin && d->sync != SYNC_DEAD)
+            return true;
+    }
+    return false;
+}
+
+bool tls_handshake_over(const struct tls_session *s)
+{
+    if (tls_done(s) || s->hs_failed)
+        return true;
+    return (tls_hs12_complete(s) && !dec12_pending(s)) || (tls13_done(s) && !dec13_pending(s));
+}
+
 static enum conn_outcome tls13_outcome(const struct tls_session *s, bool rst)
 {
     if (s->d[DIR_SERVER].enc13_records == 0)
