@@ -177,13 +177,13 @@ static void an_packet(void *ctx, struct flow *f, int side, const struct pkt_info
     struct an_ctx *x = ctx;
     struct an_flow *af = f->app;
 
-    extract_packet(x->ex, af->xc, side, x->pkt, p, f->app_done);
+    extract_packet(x->ex, af->xc, side, x->pkt, p, f->app_done || af->ex_done);
 }
 
 /* -w: the handshake is decided once the parser wants no more bytes. */
 static void an_extract_check(struct an_ctx *x, struct an_flow *af)
 {
-    if (x->ex != NULL && !af->ex_done && tls_done(af->s)) {
+    if (x->ex != NULL && !af->ex_done && tls_handshake_over(af->s)) {
         af->ex_done = true;
         extract_handshake_done(x->ex, af->xc, af->c);
     }

@@ -854,8 +854,8 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
     bool ecdsa = false;
     char leafd[512], pref[256];
 
-    if (!c->sh.present)
-        return;
+    if (!c->sh.present || c->resumed != RESUMED_NO)
+        return;   /* a resumed session presents no certificate to speak of */
     if (c->sh.auth == AUTH_ECDSA)
         ecdsa = true;
     else if (c->sh.auth == AUTH_ANY && leaf && leaf->parsed && strcmp(leaf->key_type, "EC") == 0)
@@ -905,6 +905,44 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
 
 /* ---- TLS 1.3, capture quality ------------------------------------------------- */
 
+/* TLS 1.3 without keys: what the record sizes and order showed (the parser
+ * marked it inferred); each message says it is an inference. */
+static void check_tls13_inferred(struct conn *c, const struct tls_names *names)
+{
+    const struct conn_alert *al = NULL;
+    const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
+
+    for (size_t i = 0; i < c->n_alerts && al == NULL; i++)
+        if (c->alerts[i].inferred)
+            al = &c->alerts[i];
+    if (al != NULL && al->from == DIR_SERVER && c->inferred_client_cert)
+        add(c, FINDING_CLIENT_CERT_REJECTED,
+            "Add the Expressway-C certificate's CA chain (root and intermediates) to CUCM "
+            "tomcat-trust and CallManager-trust (OS Administration > Security > Certificate "
+            "Management), then restart Cisco Tomcat.",
+            "Inferred from the encrypted TLS 1.3 records (no key log): the client sent its "
+            "certificate flight and the server answered with one alert-sized record and closed, "
+            "so the server most likely rejected the client certificate.");
+    else if (al != NULL && al->from == DIR_CLIENT)
+        add(c, FINDING_UNKNOWN_CA_ALERT,
+            "Add the CA that signed the server's certificate (for a self-signed certificate, the "
+            "certificate itself) to the Expressway-C trust store, or have the server present a "
+            "CA-signed certificate; capture with a key log (--keylog) to see the alert itself.",
+            "Inferred from the encrypted TLS 1.3 records (no key log): the client answered the "
+            "server's encrypted flight with one alert-sized record and closed, so it most likely "
+            "rejected the server's certificate (unknown_ca or another certificate alert).");
+    if (c->inferred_server_key == KEY_GUESS_EC && c->n_server_certs == 0)
+        add(c, FINDING_ECDSA_SELECTED,
+            "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) certificate, prefix the "
+            "cipher string with \"ECDHE-RSA-AES256-GCM-SHA384:\"; or have tomcat-ECDSA CA-signed "
+            "or upload it to the Expressway-C trust store.",
+            "Inferred from the size of the encrypted CertificateVerify (a %u-byte ECDSA "
+            "signature): the server presented an ECDSA certificate%s.",
+            (unsigned)c->inferred_sig_len,
+            ch && ch->preferred_auth == AUTH_ECDSA ? "; the client preferred ECDSA" : "");
+    (void)names;
+}
+
 static void check_tls13(struct conn *c)
 {
     if (!c->tls13 || c->keys_used || c->n_server_certs > 0 || !c->sh.present)
@@ -944,7 +982,10 @@ static void check_capture(struct conn *c)
             "Capture the whole handshake: start tcpdump before the connection and stop it after the "
             "failure.",
             "The handshake did not finish in the capture (%s).",
-            gaps ? "segments are missing" : "the capture ends before it finished");
+            gaps ? "segments are missing"
+            : c->n_ch == 0 && !c->sh.present ? "the capture started after the handshake: no hello "
+                                               "was captured"
+                                             : "the capture ends before it finished");
     if (gaps)
         add(c, FINDING_CAPTURE_GAP,
             "Capture with tcpdump -s 0 and check that the kernel dropped no packets (tcpdump's "
@@ -990,5 +1031,7 @@ void findings_run_memo(struct conn *c, const struct tls_names *names, struct fin
     check_alerts(c, m);
     check_ecdsa(c, names, m);
     check_tls13(c);
+    if (c->tls13 && !c->keys_used)
+        check_tls13_inferred(c, names);
     check_capture(c);
 }

@@ -11,6 +11,19 @@
 #define FLOW_PORTMAP_WORDS (65536u / 64u)
 #define FLOW_TRIM_EVERY 8192u          /* flows released at the end between malloc_trim() calls */
 
+/* A connection closed by both FINs, remembered so that a retransmission
+ * of its bytes (a close_notify sent again after the FINs is routine) is
+ * not taken for a new connection.  A small direct-mapped cache: a later
+ * close takes the slot over. */
+#define FLOW_CLOSED_SLOTS 1024u
+struct flow_closed {
+    bool used;
+    uint32_t hash;
+    struct conn_endpoint side[2];
+    bool started[2];
+    uint32_t end[2];                    /* each side's next sequence number at the close */
+};
+
 struct flow_table {
     struct flow_limits lim;
     struct flow_ops ops;
@@ -23,6 +36,7 @@ struct flow_table {
     uint64_t next_serial;
     struct reasm_limits rlim;           /* total_used -> st.ooo_bytes */
     struct flow_stats st;
+    struct flow_closed closed[FLOW_CLOSED_SLOTS];
 };
 
 /* Where a reassembled direction's bytes go: the consumer, tagged with the side. */
@@ -469,6 +483,44 @@ static void flow_on_payload(struct flow_table *t, struct flow *f, int side,
     flow_after_reasm(t, f);
 }
 
+/* ---- closed connections ------------------------------------------------- */
+
+static void flow_remember_closed(struct flow_table *t, const struct flow *f)
+{
+    struct flow_closed *k = &t->closed[f->hash & (FLOW_CLOSED_SLOTS - 1)];
+
+    k->used = true;
+    k->hash = f->hash;
+    for (int i = 0; i < 2; i++) {
+        k->side[i] = f->side[i];
+        k->started[i] = f->dir[i].started;
+        k->end[i] = f->dir[i].next_seq;
+    }
+}
+
+/* Data for no known flow: bytes a connection closed by both FINs already
+ * carried (all of them before its side's end)? */
+static bool flow_closed_retrans(const struct flow_table *t, const struct pkt_info *p, uint32_t h)
+{
+    const struct flow_closed *k = &t->closed[h & (FLOW_CLOSED_SLOTS - 1)];
+    uint32_t seq = p->seq, len = p->payload_wire_len > p->payload_len ? p->payload_wire_len
+                                                                     : p->payload_len;
+    int side;
+
+    if (!k->used || k->hash != h)
+        return false;
+    if (flow_ep_eq(&k->side[0], p->ipver, p->src, p->sport) &&
+        flow_ep_eq(&k->side[1], p->ipver, p->dst, p->dport))
+        side = 0;
+    else if (flow_ep_eq(&k->side[0], p->ipver, p->dst, p->dport) &&
+             flow_ep_eq(&k->side[1], p->ipver, p->src, p->sport))
+        side = 1;
+    else
+        return false;
+    /* Ends at or before where that side's stream ended (modulo 2^32). */
+    return k->started[side] && (int32_t)(seq + len - k->end[side]) <= 0;
+}
+
 void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
 {
     bool syn = p->flags & TCPF_SYN, ack = p->flags & TCPF_ACK;
@@ -495,6 +547,10 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
          * unknown connection tells the consumer nothing. */
         if ((p->flags & TCPF_RST) || (!syn && !payload))
             return;
+        if (!syn && flow_closed_retrans(t, p, h)) {
+            t->st.retrans_after_close++;
+            return;
+        }
         f = flow_create(t, p, h, ts, &side);
         if (!f)
             return;
@@ -536,8 +592,10 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
             if (t->ops.close)
                 t->ops.close(t->ops.ctx, f, side, false, ts);
         }
-        if (f->st[0].fin && f->st[1].fin)
+        if (f->st[0].fin && f->st[1].fin) {
+            flow_remember_closed(t, f);
             flow_release(t, f, false, ts);
+        }
     }
 }
 

@@ -452,12 +452,20 @@ static void sw_alert(struct jw *w, const struct conn_alert *al)
     }
     jw_key(w, "encrypted");
     jw_bool(w, al->encrypted);
+    if (al->inferred) {    /* TLS 1.3 without keys, by record size and position */
+        jw_key(w, "inferred");
+        jw_bool(w, true);
+    }
     if (al->decrypted) {   /* --keylog opened the record: only then */
         jw_key(w, "decrypted");
         jw_bool(w, true);
     }
     jw_key(w, "ts");
     jw_time_us(w, al->ts);
+    if (al->after_appdata) {   /* position after the handshake: only then */
+        jw_key(w, "after_appdata_us");
+        jw_int(w, al->after_appdata_us);
+    }
     jw_close(w);
 }
 
@@ -550,6 +558,23 @@ static void sw_conn(struct jw *w, const struct conn *c)
     jw_time_us(w, c->first_ts);
     jw_key(w, "outcome");
     jw_cstr(w, conn_outcome_name(c->outcome));
+    if (c->outcome_inferred) {   /* TLS 1.3 without keys: from the record pattern */
+        jw_key(w, "outcome_inferred");
+        jw_bool(w, true);
+    }
+    if (c->resumed != RESUMED_NO) {   /* TLS <= 1.2 abbreviated handshake: only then */
+        jw_key(w, "resumed");
+        jw_bool(w, true);
+        jw_key(w, "resumed_by");
+        jw_cstr(w, c->resumed == RESUMED_TICKET ? "ticket" : "session_id");
+    }
+    if (c->tls13 && !c->keys_used && c->sh.present) {
+        jw_key(w, "inferred_server_key");
+        if (c->inferred_server_key == KEY_GUESS_NONE)
+            jw_null(w);
+        else
+            jw_cstr(w, c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC");
+    }
     jw_key(w, "tcp");
     sw_tcp_cached(w, &c->tcp);
 
@@ -588,6 +613,8 @@ static void sw_conn(struct jw *w, const struct conn *c)
     jw_key(w, "verification");
     if (c->verify.done)
         sw_verification_cached(w, &c->verify);
+    else if (c->resumed != RESUMED_NO)
+        jw_cstr(w, "not_applicable");   /* no certificate in a resumed handshake */
     else
         jw_null(w);
 

@@ -811,13 +811,26 @@ static void chain_lines(struct tctx *t, const char *lab, const struct x509_cert 
     }
 }
 
+/* An alert after the handshake: how long after application data began. */
+static void alert_when(struct tctx *t, const struct conn_alert *al)
+{
+    char db[32];
+
+    if (al->after_appdata)
+        fprintf(t->out, ", %s after application data began",
+                duration(al->after_appdata_us, db, sizeof(db)));
+    fputc('\n', t->out);
+}
+
 static void alert_line(struct tctx *t, const struct conn_alert *al)
 {
     const char *from = al->from == DIR_CLIENT ? "client" : "server";
     /* the server is drawn on the right: client-sent alerts point left */
     label(t, al->from == DIR_CLIENT ? "Alert <-" : "Alert ->");
     if (al->encrypted) {
-        fprintf(t->out, "encrypted alert from %s\n", from);
+        fprintf(t->out, "encrypted alert from %s%s", from,
+                al->inferred ? " (inferred from the record's size and position)" : "");
+        alert_when(t, al);
         return;
     }
     const char *lv = tls_alert_level_name(al->level);
@@ -831,7 +844,8 @@ static void alert_line(struct tctx *t, const struct conn_alert *al)
     fprintf(t->out, " %s (%u)", ds ? ds : "unknown", (unsigned)al->description);
     if (al->level == 2)
         tcolor(t, C_RESET);
-    fprintf(t->out, " from %s%s\n", from, al->decrypted ? " (decrypted)" : "");
+    fprintf(t->out, " from %s%s", from, al->decrypted ? " (decrypted)" : "");
+    alert_when(t, al);
 }
 
 static void verify_line(struct tctx *t, const struct conn_verification *v)
@@ -927,6 +941,20 @@ static void finding_lines(struct tctx *t, const struct conn *c)
     }
 }
 
+/* TLS 1.3 without keys: the server's key type, by the size of its
+ * encrypted CertificateVerify. */
+static void server_key_guess(struct tctx *t, const struct conn *c)
+{
+    if (c->inferred_server_key == KEY_GUESS_NONE)
+        return;
+    label(t, "Server key");
+    fprintf(t->out, "%s (inferred: the encrypted CertificateVerify record is %u bytes, "
+            "a %u-byte %s signature)\n",
+            c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC",
+            (unsigned)c->inferred_cv_record, (unsigned)c->inferred_sig_len,
+            c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
+}
+
 static void ladder(struct tctx *t, const struct conn *c)
 {
     char cb[80], sb[80], tb[32], xb[32];
@@ -942,6 +970,8 @@ static void ladder(struct tctx *t, const struct conn *c)
         fputc(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p, t->out);
     if (c->outcome == OUTCOME_FAILED || c->outcome == OUTCOME_COMPLETE)
         tcolor(t, C_RESET);
+    if (c->outcome_inferred)
+        fputs(" (inferred from the encrypted records)", t->out);
     if (t->o->verbose)
         fprintf(t->out, "  (#%" PRIu64 ")", c->id);
     fputc('\n', t->out);
@@ -969,10 +999,16 @@ static void ladder(struct tctx *t, const struct conn *c)
 
     if (c->n_server_certs > 0 || c->server_cert_msg_seen) {
         chain_lines(t, "Certificate", c->server_certs, c->n_server_certs, c->server_certs_truncated);
+    } else if (c->resumed != RESUMED_NO) {
+        label(t, "Certificate");
+        fprintf(t->out, "(none: session resumed by %s; the certificate was checked when the "
+                "session was first established)\n",
+                c->resumed == RESUMED_TICKET ? "session ticket" : "session ID");
     } else if (c->tls13 && !c->keys_used) {
         /* RFC 8446 2: everything after ServerHello is encrypted */
         label(t, "Certificate");
         fputs("(encrypted: TLS 1.3 without key log)\n", t->out);
+        server_key_guess(t, c);
     }
     if (c->certificate_request)
         fputs("  CertRequest\n", t->out);    /* no trailing blanks */

@@ -8,36 +8,38 @@
 #include "tls_internal.h"
 
 #define TLS_EXT_ENCRYPT_THEN_MAC 22   /* RFC 7366 */
+#define TLS_EXT_SESSION_TICKET 35     /* RFC 5077 */
 
 static bool version_is_tls13(uint16_t v)
 {
     return v == 0x0304 || (v >> 8) == 0x7f;   /* final or draft (0x7fNN) */
 }
 
-/* Does a hello body carry extension `type`?  ClientHello (RFC 5246
- * 7.4.1.2): version(2) random(32) session_id<0..32> cipher_suites<2..2^16-2>
- * compression_methods<1..2^8-1> extensions<0..2^16-1>; ServerHello
- * (7.4.1.3): version(2) random(32) session_id<0..32> cipher_suite(2)
- * compression_method(1) extensions<0..2^16-1>. */
-static bool hello_has_ext(const uint8_t *body, size_t len, bool client, uint16_t type)
+/* The data length of a hello body's extension `type`, -1 when absent.
+ * ClientHello (RFC 5246 7.4.1.2): version(2) random(32) session_id<0..32>
+ * cipher_suites<2..2^16-2> compression_methods<1..2^8-1>
+ * extensions<0..2^16-1>; ServerHello (7.4.1.3): version(2) random(32)
+ * session_id<0..32> cipher_suite(2) compression_method(1)
+ * extensions<0..2^16-1>. */
+static long hello_ext_len(const uint8_t *body, size_t len, bool client, uint16_t type)
 {
     struct cur c = cur_make(body, len), v, exts, e;
     uint16_t t;
 
     if (cur_skip(&c, 2 + TLS12_RANDOM_LEN) != TI_OK || cur_vec(&c, 1, &v) != TI_OK)
-        return false;
+        return -1;
     if (client) {
         if (cur_vec(&c, 2, &v) != TI_OK || cur_vec(&c, 1, &v) != TI_OK)
-            return false;
+            return -1;
     } else if (cur_skip(&c, 3) != TI_OK) {
-        return false;
+        return -1;
     }
     if (cur_vec(&c, 2, &exts) != TI_OK)
-        return false;
+        return -1;
     while (cur_u16(&exts, &t) == TI_OK && cur_vec(&exts, 2, &e) == TI_OK)
         if (t == type)
-            return true;
-    return false;
+            return (long)cur_left(&e);
+    return -1;
 }
 
 /* TLS 1.3 negotiated by a (non-HRR) ServerHello: the server's later records
@@ -72,8 +74,11 @@ static void on_client_hello(struct tls_session *s, enum conn_dir dir,
          * key log, a renegotiation's included (RFC 5246 6.3). */
         memcpy(s->dec12->cr, body + 2, TLS12_RANDOM_LEN);
         s->dec12->have_cr = true;
-        s->dec12->ch_etm = hello_has_ext(body, len, true, TLS_EXT_ENCRYPT_THEN_MAC);
+        s->dec12->ch_etm = hello_ext_len(body, len, true, TLS_EXT_ENCRYPT_THEN_MAC) >= 0;
     }
+    /* A resumption is by ticket when the latest hello offered one
+     * (RFC 5077 3.4: the server then echoes the client's session ID too). */
+    s->ch_ticket = hello_ext_len(body, len, true, TLS_EXT_SESSION_TICKET) > 0;
     if (!s->have_random && len >= 2 + TLS_KEYLOG_RANDOM_LEN) {
         /* version(2) random(32); a second ClientHello after a
          * HelloRetryRequest repeats the random (RFC 8446 4.1.2). */
@@ -156,6 +161,8 @@ static void on_server_hello(struct tls_session *s, enum conn_dir dir,
             if (sh.exts[i] == TLS_EXT_ENCRYPT_THEN_MAC)
                 s->dec12->sh_etm = true;
     }
+    if (!sh.hrr)
+        s->srv_hello_done = false;
     if (version_is_tls13(sh.version)) {
         c->tls13 = true;
         if (!sh.hrr)
@@ -226,6 +233,10 @@ static void hs_message(struct tls_session *s, enum conn_dir dir, uint8_t type,
     case TLS_HS_CERTIFICATE_STATUS:
         if (dir == DIR_SERVER)
             c->certificate_status = true;
+        break;
+    case TLS_HS_SERVER_HELLO_DONE:
+        if (dir == DIR_SERVER)
+            s->srv_hello_done = true;
         break;
     case TLS_HS_FINISHED:
         c->finished[dir] = true;   /* only visible in clear when decrypted */

@@ -8,6 +8,7 @@
  *   tls_prefix.c   the plaintext prefix scan (STARTTLS and the like)
  *   tls_role.c     which raw side is the client; tls_feed()
  *   tls_session.c  the session's life: creation, alerts, closing, outcome
+ *   tls_infer.c    TLS 1.3 without keys: what record sizes and order show
  *
  * Each direction has two state variables, and the rest of its fields are
  * registers that only mean something in some of their states:
@@ -181,6 +182,26 @@ struct tls_scan {
     uint8_t carry_len;
 };
 
+/* TLS 1.3 protected records by their headers, for what the wire shows
+ * without keys (tls_infer.c): the server's encrypted flight, the client's
+ * answer to it, and what each side sent after that. */
+#define TLS13_FLIGHT_MAX 16
+enum { W13_SERVER_FLIGHT = 0, W13_CLIENT_FLIGHT, W13_AFTER };
+struct tls13_wire {
+    uint8_t phase;                        /* W13_* */
+    uint8_t n_srv_len;
+    uint16_t srv_len[TLS13_FLIGHT_MAX];   /* the server flight's record lengths */
+    uint32_t srv_flight, cli_flight;      /* records in each flight */
+    uint64_t cli_flight_bytes;
+    uint16_t cli_first_len;
+    uint32_t after[2];                    /* records after the client's flight, by conn_dir */
+    uint32_t after_big[2];                /* ... too long for an alert */
+    uint16_t last_len[2];                 /* each side's latest protected record */
+    int64_t last_ts[2];
+    bool judged;                          /* tls_finish ran the inference (idempotent) */
+    uint8_t outcome;                      /* what it decided, when it did */
+};
+
 /* Whether the session still reads anything. */
 enum tls_run {
     RUN_ON = 0,
@@ -214,7 +235,11 @@ struct tls_session {
                               * (decrypted: one that was not an alert) */
     bool have_random;        /* a ClientHello random was seen (and looked up) */
     bool early_data;         /* the ClientHello offered 0-RTT (early_data extension) */
+    bool ch_ticket;          /* the ClientHello carried a non-empty session ticket */
+    bool srv_hello_done;     /* TLS <= 1.2: ServerHelloDone (a full handshake) */
+
     const struct tls_keylog_entry *kl_entry;  /* the key log's secrets for that random */
+    struct tls13_wire w13;
     struct tls13_dec *dec;   /* only for a connection being decrypted */
     struct tls12_dec *dec12; /* TLS <= 1.2 decryption; only with --keylog */
     int64_t ts;
@@ -300,6 +325,11 @@ void tls_scan_feed(struct tls_session *s, int side, const uint8_t *p, size_t n);
 void tls_scan_gap(struct tls_session *s, int side, uint64_t n, int64_t ts);
 void tls_scan_end(struct tls_session *s);
 void tls_bad_start(struct tls_session *s, enum conn_dir dir, const char *what);
+
+/* ---- tls_infer.c ---- */
+void tls_infer_record(struct tls_session *s, enum conn_dir dir, size_t len);
+bool tls_infer_outcome(struct tls_session *s);
+void tls_infer_server_key(struct tls_session *s);
 
 /* ---- tls_role.c ---- */
 int tls_side_of(const struct tls_session *s, enum conn_dir dir);

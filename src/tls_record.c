@@ -15,6 +15,12 @@ void tls_on_ccs(struct tls_session *s, enum conn_dir dir)
     conn_add_event(s->c, s->ts, EV_CCS, dir, 0, 0);
     if (s->c->tls13)
         return;   /* RFC 8446 D.4: middlebox compatibility, no key change */
+    /* RFC 5246 7.3: a server that goes from its ServerHello (and maybe a
+     * NewSessionTicket, RFC 5077 3.1) straight to ChangeCipherSpec resumed
+     * a session: no certificate is sent in this handshake. */
+    if (dir == DIR_SERVER && !s->c->ccs[dir] && s->c->sh.present && !s->srv_hello_done &&
+        !s->c->server_cert_msg_seen && s->c->sh.version >= 0x0300 && s->c->sh.version <= 0x0303)
+        s->c->resumed = s->ch_ticket ? RESUMED_TICKET : RESUMED_SESSION_ID;
     s->c->ccs[dir] = true;
     if (d->prot == PROT_PLAIN)
         d->prot = PROT_OPAQUE;
@@ -31,6 +37,7 @@ static void on_opaque13(struct tls_session *s, enum conn_dir dir)
     if (!s->c->sh.present)
         return;   /* 0-RTT early data before the ServerHello */
     d->enc13_records++;
+    tls_infer_record(s, dir, d->rec_len);
     if (dir == DIR_SERVER && s->d[DIR_CLIENT].enc13_records > 0)
         s->srv_after_cli13 = true;
     switch (d->prot) {
@@ -123,15 +130,18 @@ void tls_alerts_input(struct tls_session *s, enum conn_dir dir, const uint8_t *p
 
 /* Is the body read?  Only plaintext handshake and alerts (and the SSLv2
  * hello, and TLS 1.3 records to open); everything else is handled from its
- * header alone. */
+ * header alone, which is all that is read after the handshake without keys. */
 static bool record_read(const struct tls_dir *d, uint8_t type, size_t len)
 {
     if (type == CT_APPDATA)   /* TLS 1.3 record to decrypt */
         return prot_opens13(d->prot);
     if (type == CT_HANDSHAKE)
         return d->prot == PROT_PLAIN;
+    /* An alert is 2 bytes in the clear: a longer alert record is a protected
+     * one (a capture that starts after the handshake, a TLS 1.3 peer's),
+     * not a run of plaintext alerts. */
     if (type == CT_ALERT)
-        return d->prot == PROT_PLAIN || len == 2;   /* a 2-byte alert is in the clear */
+        return len == 2;
     return false;
 }
 

@@ -204,13 +204,18 @@ void tls_add_alert(struct tls_session *s, enum conn_dir dir, bool encrypted,
         a->after_msg = (s->last_hs_type >= 0 && s->last_hs_type <= 127)
                            ? (int8_t)s->last_hs_type : -1;
         a->after_msg_from = s->last_hs_from;
+        a->after_appdata = c->appdata[0] || c->appdata[1];
+        a->after_appdata_us = a->after_appdata ? s->ts - c->appdata_ts : 0;
     } else {
         c->alerts_truncated = true;
     }
     conn_add_event(c, s->ts, EV_ALERT, dir, encrypted ? 0 : desc,
                    encrypted ? 0 : level);
+    /* An encrypted alert fails a handshake that was seen starting; in a
+     * capture that begins after the handshake it is the end of a session. */
     if (!tls_hs12_complete(s) && !tls_hs13_over(s) &&
-        (encrypted || level == 2 || (level == 1 && alert_always_fatal(desc))))
+        ((encrypted && (c->n_ch > 0 || c->sh.present)) || level == 2 ||
+         (level == 1 && alert_always_fatal(desc))))
         s->hs_failed = true;
 }
 
@@ -218,6 +223,8 @@ void tls_add_alert(struct tls_session *s, enum conn_dir dir, bool encrypted,
 void tls_appdata_event(struct tls_session *s, enum conn_dir dir)
 {
     if (!s->c->appdata[dir]) {
+        if (!s->c->appdata[1 - dir])
+            s->c->appdata_ts = s->ts;
         s->c->appdata[dir] = true;
         conn_add_event(s->c, s->ts, EV_APPDATA, dir, 0, 0);
     }
@@ -255,8 +262,29 @@ void tls_close(struct tls_session *s, int side, bool rst, int64_t ts)
     conn_add_event(s->c, ts, rst ? EV_RST : EV_FIN, dir, 0, 0);
 }
 
+/* A side sends nothing more: it closed TCP, closed TLS with a decrypted
+ * close_notify or fatal alert, or was given up. */
+static bool side_over(const struct tls_dir *d)
+{
+    return d->fin || d->alert_closed || d->sync == SYNC_DEAD;
+}
+
+/* Every connection is followed to its end: after the handshake only record
+ * headers are read (no copies; bodies only to open them with --keylog, or
+ * a 2-byte alert), so closing and mid-session alerts reach the report.  Done
+ * when nothing more can be read: the connection is not TLS, the record
+ * limit was reached, either side reset, or both sides are over. */
+bool tls_done(const struct tls_session *s)
+{
+    if (s == NULL || !tls_running(s))
+        return true;
+    if (s->d[0].rst || s->d[1].rst)
+        return true;
+    return side_over(&s->d[0]) && side_over(&s->d[1]);
+}
+
 /* TLS <= 1.2 with keys: a side being decrypted may still send its
- * close_notify (or a renegotiation), which the flow must deliver. */
+ * close_notify (or a renegotiation). */
 static bool dec12_pending(const struct tls_session *s)
 {
     for (int dir = DIR_CLIENT; dir <= DIR_SERVER; dir++)
@@ -266,9 +294,7 @@ static bool dec12_pending(const struct tls_session *s)
 }
 
 /* TLS 1.3 with application secrets: a side whose records are still opened
- * may yet send its close_notify or an alert, until it closed with an
- * alert, ended its half of TCP (FIN), or either side reset.  A
- * decryption failure or a gap ends it too (PROT_STOPPED, with a note). */
+ * may yet send its close_notify or an alert. */
 static bool dec13_pending(const struct tls_session *s)
 {
     if (s->d[DIR_CLIENT].rst || s->d[DIR_SERVER].rst)
@@ -281,21 +307,11 @@ static bool dec13_pending(const struct tls_session *s)
     return false;
 }
 
-bool tls_done(const struct tls_session *s)
+bool tls_handshake_over(const struct tls_session *s)
 {
-    const struct tls_dir *d0, *d1;
-
-    if (s == NULL)
+    if (tls_done(s) || s->hs_failed)
         return true;
-    if (!tls_running(s) || s->hs_failed)
-        return true;
-    if ((tls_hs12_complete(s) && !dec12_pending(s)) || (tls13_done(s) && !dec13_pending(s)))
-        return true;
-    d0 = &s->d[0];
-    d1 = &s->d[1];
-    if (d0->sync == SYNC_DEAD && d1->sync == SYNC_DEAD)
-        return true;
-    return (d0->fin || d0->rst) && (d1->fin || d1->rst);
+    return (tls_hs12_complete(s) && !dec12_pending(s)) || (tls13_done(s) && !dec13_pending(s));
 }
 
 static enum conn_outcome tls13_outcome(const struct tls_session *s, bool rst)
@@ -306,7 +322,7 @@ static enum conn_outcome tls13_outcome(const struct tls_session *s, bool rst)
         return OUTCOME_FAILED;   /* reset right after the server's flight */
     if (s->c->keys_used)
         return tls13_done(s) ? OUTCOME_COMPLETE : OUTCOME_INCOMPLETE;
-    return OUTCOME_ENCRYPTED;
+    return OUTCOME_ENCRYPTED;   /* nothing in the record pattern to go by */
 }
 
 void tls_finish(struct tls_session *s)
@@ -331,12 +347,14 @@ void tls_finish(struct tls_session *s)
         return;
     }
     rst = c->tcp.rst[0] || c->tcp.rst[1] || s->d[0].rst || s->d[1].rst;
+    if (c->tls13 && !c->keys_used)
+        tls_infer_server_key(s);
     if (s->hs_failed)
         c->outcome = OUTCOME_FAILED;
     else if (!c->tls13)
         c->outcome = tls_hs12_complete(s) ? OUTCOME_COMPLETE
                      : rst                ? OUTCOME_FAILED
                                           : OUTCOME_INCOMPLETE;
-    else
+    else if (c->keys_used || !tls_infer_outcome(s))
         c->outcome = tls13_outcome(s, rst);
 }

@@ -425,6 +425,32 @@ static void test_fin_both_releases_once(void **state)
     finish(t, h);
 }
 
+/* Issue 17: data repeating a closed connection's bytes after both FINs
+ * (a close_notify sent again) is a retransmission, not a new connection;
+ * new bytes on that 4-tuple still open one. */
+static void test_retransmission_after_close(void **state)
+{
+    struct harness *h = g_new();
+    struct flow_table *t = table_new(h, 0, 0, tls_ports, 2);
+    const struct flow_stats *st = flow_table_stats(t);
+
+    handshake(t, 40000, 0);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1001, "request"), 1);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5001, "response"), 2);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1008, "bye"), 3);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK | TCPF_FIN, 1011, NULL), 4);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK | TCPF_FIN, 5009, NULL), 5);
+    assert_int_equal(h->releases, 1);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK | TCPF_PSH, 1008, "bye"), 6);   /* again */
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5001, "response"), 7);
+    assert_int_equal(h->opens, 1);
+    assert_int_equal(st->retrans_after_close, 2);
+    /* bytes beyond where the client's stream ended: something new */
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 900000, "other"), 8);
+    assert_int_equal(h->opens, 2);
+    finish(t, h);
+}
+
 static void test_rst_releases(void **state)
 {
     struct harness *h = g_new();
@@ -740,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_open_null_tombstone),
         cmocka_unit_test(test_data_in_order_per_side),
         cmocka_unit_test(test_fin_both_releases_once),
+        cmocka_unit_test(test_retransmission_after_close),
         cmocka_unit_test(test_rst_releases),
         cmocka_unit_test(test_idle_eviction),
         cmocka_unit_test(test_table_full_evicts_lru),

@@ -1091,7 +1091,7 @@ static void test_session_decrypts_handshake(void **state)
             sess_feed(&h, 0, &b);
             assert_true(h.c.finished[DIR_CLIENT]);
             assert_true(h.c.keys_used);
-            assert_true(tls_done(h.s));
+            assert_false(tls_done(h.s));   /* followed to the end of the connection */
             tls_finish(h.s);
             assert_int_equal(h.c.outcome, OUTCOME_COMPLETE);
             assert_null(h.c.tls13_note);
@@ -1181,7 +1181,7 @@ static void test_session_mtls_server_alert(void **state)
         assert_false(tls_done(h.s));   /* the server has not judged the certificate yet */
         sealed(&b, 0x1302, SECRET_S_AP, 0, 21, alert, 2, 0);
         sess_feed(&h, 1, &b);
-        assert_true(tls_done(h.s));
+        assert_int_equal(tls_done(h.s), with_app);   /* a decrypted fatal alert ends both */
         tls_finish(h.s);
         if (with_app) {
             assert_int_equal(h.c.n_alerts, 1);
@@ -1603,13 +1603,15 @@ static void test_session_app_stops(void **state)
     sealed(&b, 0x1301, SECRET_S_AP, 0, 21, CLOSE_NOTIFY, 2, 0);
     sess_feed(&h, 1, &b);
     assert_int_equal(h.c.n_alerts, 1);
+    assert_false(tls_done(h.s));   /* the client's records are opaque now: it may still send */
+    tls_close(h.s, 0, false, 2000);
     assert_true(tls_done(h.s));
     tls_finish(h.s);
     assert_int_equal(h.c.outcome, OUTCOME_COMPLETE);
     sess_close(&h);
     free(bad);
 
-    /* A gap in the server's records: stopped, said so; the client's FIN
+    /* A gap in the server's records: stopped, said so; each side's FIN
      * ends its side. */
     handshake_with(&h, 0x1301, kl, 0);
     tls_gap(h.s, 1, 50, 2000);
@@ -1617,6 +1619,8 @@ static void test_session_app_stops(void **state)
                                            "missing: decryption stopped"));
     assert_false(tls_done(h.s));
     tls_close(h.s, 0, false, 2000);
+    assert_false(tls_done(h.s));   /* the server's closing records are still read by header */
+    tls_close(h.s, 1, false, 2000);
     assert_true(tls_done(h.s));
     sess_close(&h);
 
@@ -1701,12 +1705,12 @@ static void test_session_app_stops(void **state)
         free(flight.p);
     }
 
-    /* Without the application secrets nothing changes: opaque records
-     * after Finished, no wait. */
+    /* Without the application secrets: opaque records after Finished, read
+     * by their headers until the connection ends. */
     free(kl);
     kl = keylog_text(32, true, true, false, false);
     handshake_with(&h, 0x1301, kl, 0);
-    assert_true(tls_done(h.s));
+    assert_false(tls_done(h.s));
     sealed(&b, 0x1301, SECRET_C_AP, 0, 21, CLOSE_NOTIFY, 2, 0);
     sess_feed(&h, 0, &b);
     assert_int_equal(h.c.n_alerts, 0);

@@ -47,6 +47,9 @@ enum conn_outcome {
 };
 const char *conn_outcome_name(enum conn_outcome o); /* "complete", ... */
 
+enum conn_key_guess { KEY_GUESS_NONE = 0, KEY_GUESS_RSA, KEY_GUESS_EC };
+/* How a TLS <= 1.2 session was resumed (RFC 5246 7.3, RFC 5077). */
+enum conn_resumption { RESUMED_NO = 0, RESUMED_SESSION_ID, RESUMED_TICKET };
 enum conn_auth { AUTH_NONE = 0, AUTH_RSA, AUTH_ECDSA, AUTH_DSA, AUTH_PSK, AUTH_ANON, AUTH_ANY, AUTH_OTHER };
 const char *conn_auth_name(enum conn_auth a);        /* NULL, "RSA", "ECDSA", ..., "any" */
 
@@ -129,6 +132,9 @@ struct conn_alert {
     int64_t ts;
     int8_t after_msg;         /* last handshake message type seen before it (either side), -1 none */
     enum conn_dir after_msg_from;
+    bool inferred;            /* TLS 1.3 without keys: an alert by its record's size and position */
+    bool after_appdata;       /* sent after application data began (either side) */
+    int64_t after_appdata_us; /* how long after, when after_appdata */
 };
 
 /* One ladder line: a handshake message, CCS, alert or the first app data. */
@@ -202,6 +208,15 @@ struct conn {
     bool ccs[2];               /* ChangeCipherSpec sent (direction encrypted after) */
     bool finished[2];          /* Finished seen (TLS 1.2: encrypted hs record after CCS) */
     bool appdata[2];
+    /* TLS 1.3 without keys: what the protected records' sizes and order show
+     * (tls_record: inferred, and said to be). */
+    bool outcome_inferred;     /* outcome complete/failed read from the record pattern */
+    uint8_t inferred_server_key; /* enum conn_key_guess */
+    uint16_t inferred_sig_len; /* its basis: the CertificateVerify signature's bytes */
+    uint16_t inferred_cv_record; /* ... in a protected record of this many bytes */
+    bool inferred_client_cert; /* the client's flight was larger than a Finished alone */
+    uint8_t resumed;           /* enum conn_resumption: TLS <= 1.2 abbreviated handshake */
+    int64_t appdata_ts;        /* first application data record (either side), valid when appdata[] */
     bool malformed[2];         /* the parser gave up on this direction */
     char *malformed_why[2];    /* owned */
     bool keys_used;            /* --keylog opened records (TLS 1.3 handshake, TLS 1.0-1.3) */

@@ -99,6 +99,7 @@ struct flow_stats {
     uint64_t evicted_full;          /* evicted because the table was full */
     uint64_t evicted_idle;          /* (both: flows with consumer state only) */
     uint64_t reasm_limit_hits;      /* out-of-order limits reached */
+    uint64_t retrans_after_close;   /* data repeating a closed connection's bytes: dropped */
     size_t peak_flows;
     size_t ooo_bytes_peak;
     size_t ooo_bytes;               /* memory queued out of order now, all flows

@@ -96,8 +96,13 @@ void tls_gap(struct tls_session *s, int side, uint64_t n, int64_t ts);
 /* FIN / RST from raw side `side`. */
 void tls_close(struct tls_session *s, int side, bool rst, int64_t ts);
 
-/* Handshake over: stop buffering this connection. */
+/* Nothing more can be read: stop buffering this connection.  Every
+ * connection is followed to its end (record headers only after the
+ * handshake). */
 bool tls_done(const struct tls_session *s);
+/* The handshake is decided (complete, failed, not TLS, or cannot go on):
+ * what -w extracts ends there. */
+bool tls_handshake_over(const struct tls_session *s);
 
 /* End of the connection or capture: compute the outcome and derived facts
  * (preferred_auth was set at ClientHello time).  Idempotent. */

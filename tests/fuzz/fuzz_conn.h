@@ -41,6 +41,14 @@ static inline void fuzz_check_conn(const struct conn *c)
     for (unsigned i = 0; i < c->n_client_certs; i++)
         FUZZ_CHECK(c->client_certs[i] != NULL);
     FUZZ_CHECK(c->n_alerts <= CONN_MAX_ALERTS);
+    /* Inference (issue 17) only where the wire is opaque: TLS 1.3 without
+     * keys; an inferred alert is an encrypted one, in time order. */
+    FUZZ_CHECK(!c->outcome_inferred || (c->tls13 && !c->keys_used));
+    FUZZ_CHECK(c->inferred_server_key == KEY_GUESS_NONE || (c->tls13 && !c->keys_used));
+    for (unsigned i = 0; i < c->n_alerts; i++) {
+        FUZZ_CHECK(!c->alerts[i].inferred || (c->alerts[i].encrypted && c->tls13));
+        FUZZ_CHECK(i == 0 || !c->alerts[i].inferred || c->alerts[i - 1].ts <= c->alerts[i].ts);
+    }
     for (unsigned i = 0; i < c->n_alerts; i++)
         FUZZ_CHECK(c->alerts[i].from == DIR_CLIENT || c->alerts[i].from == DIR_SERVER);
     FUZZ_CHECK(c->n_events <= CONN_MAX_EVENTS);

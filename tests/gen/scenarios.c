@@ -1006,6 +1006,76 @@ out:
     return rc;
 }
 
+/* Index of the first packet carrying transcript flight k, or l->n. */
+static size_t first_of_flight(const struct gen_pktlist *l, int k)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].flight == k && l->v[i].paylen > 0)
+            return i;
+    return l->n;
+}
+
+/* Capture-cut variants of the RSA success (issue 17), one connection each:
+ *   1. the client's close_notify segment sent again 200 ms after both FINs
+ *      (a retransmission, not a second connection);
+ *   2. a capture that starts after the handshake: its first packet is the
+ *      client's request (only encrypted records and alerts follow). */
+static int fx_cut_variants(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    struct gen_rng rng;
+    struct gen_tls_cfg tls;
+    struct gen_conn_params cp;
+    struct gen_transcript tr;
+    struct gen_pktlist l = {0}, l2 = {0};
+    uint64_t end, end2;
+    size_t last = SIZE_MAX, from;
+    int req = -1, rc = -1;
+
+    gen_rng_seed(&rng, fnv1a(fx->name));
+    gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
+    conn_for(&cp, &rng, CUCM_IP, 8443, POST_T0 * GEN_US + 7000, EXP_COMPLETE);
+    if (run_conn(fx->name, &tls, &cp, EXP_COMPLETE, NULL, &l, NULL, &end) != 0)
+        return -1;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.v[i].dir == GEN_C2S && l.v[i].paylen > 0)
+            last = i;
+    if (last == SIZE_MAX)
+        goto out;
+    {
+        struct gen_pkt p = l.v[last];   /* the client's close_notify */
+
+        p.ts = end + 200000;
+        if (gen_pktlist_push(&l, &p, l.v[last].ip, l.v[last].len) != 0)
+            goto out;
+    }
+    conn_for(&cp, &rng, CUCM_IP, 8443, end + GEN_US, EXP_COMPLETE);
+    if (run_conn(fx->name, &tls, &cp, EXP_COMPLETE, NULL, &l2, &tr, &end2) != 0)
+        goto out;
+    for (size_t k = 0; k < tr.n && req < 0; k++)
+        if (tr.v[k].dir == GEN_C2S && tr.v[k].len > 0 && tr.v[k].data[0] == 23)
+            req = (int)k;   /* the first application data record */
+    from = req < 0 ? l2.n : first_of_flight(&l2, req);
+    if (from == l2.n) {
+        fprintf(stderr, "gen: %s: no client request in the second connection\n", fx->name);
+        gen_transcript_free(&tr);
+        goto out;
+    }
+    for (size_t i = from; i < l2.n; i++)
+        if (gen_pktlist_push(&l, &l2.v[i], l2.v[i].ip, l2.v[i].len) != 0) {
+            gen_transcript_free(&tr);
+            goto out;
+        }
+    gen_transcript_free(&tr);
+    gen_pktlist_sort(&l);
+    if (write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
+        write_args(ctx, fx->name, TRUST_ARGS) == 0)
+        rc = 0;
+out:
+    gen_pktlist_free(&l);
+    gen_pktlist_free(&l2);
+    return rc;
+}
+
 const struct gen_fixture gen_fixtures[] = {
     {"rsa-ok-8443.pcap", "RSA CA-signed, X14.2 client verifies, complete (+ .gz copy)", fx_rsa_ok},
     {"field-case-6972.pcap", "ECDSA picked, self-signed cucm-EC, client unknown_ca + RST, twice", fx_field_case},
@@ -1035,6 +1105,7 @@ const struct gen_fixture gen_fixtures[] = {
     {"traversal-7001.pcap", "traversal zone mTLS, Expressway-E leaf without intermediate; SSH on 2222", fx_traversal},
     {"sip-5061-self-signed.pcap", "SIP TLS 5061, self-signed CallManager certificate", fx_sip_self_signed},
     {"edge-clients-443.pcap", "Jabber to Expressway-E 443, SAN lacks collab-edge name", fx_edge_clients},
+    {"cut-variants.pcap", "RSA success twice: close_notify retransmitted after FIN; capture from mid-session", fx_cut_variants},
 };
 const size_t gen_nfixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];
 
