@@ -38,11 +38,19 @@ struct an_ctx {
     const struct cap_packet *pkt;   /* the packet being handled (for -w) */
 };
 
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+
 struct an_flow {
     struct conn *c;
     struct tls_session *s;
     struct extract_conn *xc;        /* -w: the flow's packets, or NULL */
     bool ex_done;                   /* -w: told the extract the handshake is over */
+    /* Holes after the handshake ended, by flow side: not counted as capture
+     * gaps, since they cannot change the diagnosis and a -w extract (which
+     * drops bulk data on purpose) must report what the original reports. */
+    uint64_t late_gaps[2], late_gap_bytes[2];
 };
 
 void analyze_opts_default(struct analyze_opts *o)
@@ -205,6 +213,10 @@ static void an_gap(void *ctx, struct flow *f, int side, uint64_t n, int64_t ts)
 {
     struct an_flow *af = f->app;
     if (an_start(ctx, f, af)) {
+        if (tls_handshake_over(af->s)) {
+            af->late_gaps[side]++;
+            af->late_gap_bytes[side] += n;
+        }
         tls_gap(af->s, side, n, ts);
         if (af->xc != NULL)
             an_extract_check(ctx, af);
@@ -246,6 +258,14 @@ static void fill_tcp(struct conn *c, const struct flow *f, int cs)
 {
     int ss = 1 - cs;
     int side_of[2] = {cs, ss};   /* indexed by enum conn_dir */
+    const struct an_flow *af = f->app;
+    uint64_t late_gaps[2] = {0, 0}, late_bytes[2] = {0, 0};
+
+    if (af != NULL)
+        for (int i = 0; i < 2; i++) {
+            late_gaps[i] = af->late_gaps[i];
+            late_bytes[i] = af->late_gap_bytes[i];
+        }
 
     c->client = f->side[cs];
     c->server = f->side[ss];
@@ -265,8 +285,8 @@ static void fill_tcp(struct conn *c, const struct flow *f, int cs)
         c->tcp.snap_cut[d] = st->snap_cut;
         c->tcp.retrans[d] = rd->st.retrans;
         c->tcp.overlap_conflicts[d] = rd->st.overlap_conflicts;
-        c->tcp.gaps[d] = rd->st.gaps;
-        c->tcp.gap_bytes[d] = rd->st.gap_bytes;
+        c->tcp.gaps[d] = rd->st.gaps - MIN(rd->st.gaps, late_gaps[side_of[d]]);
+        c->tcp.gap_bytes[d] = rd->st.gap_bytes - MIN(rd->st.gap_bytes, late_bytes[side_of[d]]);
         c->tcp.limit_hit[d] = rd->st.limit_hits > 0;
     }
 }

@@ -498,6 +498,28 @@ static void ex_decide(struct extract *x, struct extract_conn *xc, bool keep)
     ex_drain(x);
 }
 
+/* Does the payload hold what looks like an alert record header (type 21,
+ * version 3.x, a length an alert record can have) at any offset?  Record
+ * boundaries are not tracked here: a false match only keeps one more packet. */
+static bool ex_has_alert_header(const uint8_t *d, size_t n)
+{
+    const uint8_t *q = d;
+    size_t left = n;
+
+    while (left >= 5) {
+        const uint8_t *hit = memchr(q, 21, left - 4);
+        if (hit == NULL)
+            return false;
+        size_t off = (size_t)(hit - q);
+        unsigned len = (unsigned)hit[3] << 8 | hit[4];
+        if (hit[1] == 3 && hit[2] <= 4 && len >= 2 && len <= 256)
+            return true;
+        q = hit + 1;
+        left -= off + 1;
+    }
+    return false;
+}
+
 /* Does the analysis (or the reader of the extract) need this packet? */
 static bool ex_wanted(struct extract *x, struct extract_conn *xc, int side,
                       const struct pkt_info *p, bool done, int64_t ts)
@@ -522,6 +544,10 @@ static bool ex_wanted(struct extract *x, struct extract_conn *xc, int side,
          * renegotiation, a ticket, an (encrypted) alert before the close. */
         if (p->payload_len >= 5 && p->payload[1] == 3 && p->payload[0] >= 20 &&
             p->payload[0] <= 22)
+            return true;
+        /* An alert record may follow application data in the same segment:
+         * the analysis follows records to the end, so keep such a packet. */
+        if (ex_has_alert_header(p->payload, p->payload_len))
             return true;
     } else if (!xc->ack_kept && xc->synack_seen && side == xc->syn_side &&
                p->flags == TCPF_ACK) {

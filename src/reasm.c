@@ -18,6 +18,7 @@ struct reasm_seg {
     uint32_t seq;
     uint32_t len;
     bool hole;
+    int64_t ts;               /* capture time of the segment that brought it */
     uint8_t data[];
 };
 
@@ -89,6 +90,7 @@ static void reasm_emit_data(struct reasm_dir *d, const uint8_t *data, uint32_t l
         return;
     d->st.delivered += len;
     d->next_seq += len;
+    d->emit_ts = ts;
     if (sink && sink->data)
         sink->data(sink->ctx, data, len, ts);
 }
@@ -157,7 +159,11 @@ static void reasm_drain(struct reasm_dir *d, int64_t ts, const struct reasm_sink
                     d->st.overlap_conflicts +=
                         reasm_count_diff(s->seq + skip, s->data + skip, s->len - skip,
                                          cmp->seq, cmp->data, cmp->len);
-                reasm_emit_data(d, s->data + skip, s->len - skip, ts, sink);
+                /* Bytes that waited behind a hole are dated by their own
+                 * segment (a record after a skipped gap keeps its time), but
+                 * never before bytes already delivered. */
+                int64_t t = s->ts > d->emit_ts ? s->ts : d->emit_ts;
+                reasm_emit_data(d, s->data + skip, s->len - skip, t < ts ? t : ts, sink);
             }
         }
         reasm_seg_free(d, lim, s);
@@ -165,7 +171,8 @@ static void reasm_drain(struct reasm_dir *d, int64_t ts, const struct reasm_sink
 }
 
 static struct reasm_seg *reasm_seg_new(struct reasm_dir *d, const struct reasm_limits *lim,
-                                       uint32_t seq, const uint8_t *data, uint32_t len)
+                                       uint32_t seq, const uint8_t *data, uint32_t len,
+                                       int64_t ts)
 {
     size_t bytes = data ? len : 0;
     struct reasm_seg *s = malloc(sizeof(*s) + bytes);
@@ -177,6 +184,7 @@ static struct reasm_seg *reasm_seg_new(struct reasm_dir *d, const struct reasm_l
     s->seq = seq;
     s->len = len;
     s->hole = data == NULL;
+    s->ts = ts;
     if (bytes)
         memcpy(s->data, data, bytes);
     d->ooo_bytes += bytes;
@@ -214,7 +222,7 @@ static int reasm_fits(const struct reasm_dir *d, const struct reasm_limits *lim,
  * changed either way), TI_ENOMEM on allocation failure (partly queued). */
 #define TI_EFULL (-1000)   /* reasm.c only: the total limit, not the direction's */
 static int reasm_queue(struct reasm_dir *d, uint32_t seq, const uint8_t *data, uint32_t len,
-                       const struct reasm_limits *lim, bool *retrans)
+                       int64_t ts, const struct reasm_limits *lim, bool *retrans)
 {
     uint64_t a = reasm_off(d, seq), b = a + len, cur = a;
     uint64_t new_bytes = 0, cost = 0;
@@ -270,7 +278,7 @@ static int reasm_queue(struct reasm_dir *d, uint32_t seq, const uint8_t *data, u
         if (so > cur) {
             end = so < b ? so : b;
             n = reasm_seg_new(d, lim, seq + (uint32_t)(cur - a),
-                              data ? data + (cur - a) : NULL, (uint32_t)(end - cur));
+                              data ? data + (cur - a) : NULL, (uint32_t)(end - cur), ts);
             if (!n)
                 return TI_ENOMEM;
             n->next = s;
@@ -344,7 +352,7 @@ static int reasm_add(struct reasm_dir *d, uint32_t seq, const uint8_t *data, uin
             continue;
         }
         /* Ahead of the stream: copy into the queue. */
-        qrc = reasm_queue(d, seq, data, len, lim, &retrans);
+        qrc = reasm_queue(d, seq, data, len, ts, lim, &retrans);
         if (qrc == TI_OK)
             break;
         if (qrc == TI_EFULL && d->st.delivered == 0 && d->st.gap_bytes == 0) {

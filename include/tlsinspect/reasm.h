@@ -65,6 +65,7 @@ struct reasm_dir {
     bool started;             /* next_seq is valid */
     bool stopped;             /* consumer is done: ignore further data */
     uint32_t next_seq;        /* next expected sequence number */
+    int64_t emit_ts;          /* time of the last bytes delivered */
     struct reasm_seg *ooo;    /* out-of-order queue, sorted by seq */
     size_t ooo_bytes;
     size_t ooo_segs;
