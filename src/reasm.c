@@ -16,8 +16,8 @@
 struct reasm_seg {
     struct reasm_seg *next;
     uint32_t seq;
-    uint32_t len;
-    bool hole;
+    uint32_t len : 31;        /* a segment is at most 64 KiB */
+    uint32_t hole : 1;        /* bits, so the time fits the old 24 bytes */
     int64_t ts;               /* capture time of the segment that brought it */
     uint8_t data[];
 };
