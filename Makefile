@@ -14,7 +14,7 @@
 
 VERSION    := 0.1.0
 CC         ?= cc
-PKGS       := libpcap openssl zlib jansson
+PKGS       := libpcap openssl zlib jansson libarchive
 TEST_PKGS  := cmocka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tlsinspect/analyze.h"
+#include "tlsinspect/bundle.h"
 #include "tlsinspect/decode.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
@@ -29,12 +30,14 @@ struct an_ctx {
     struct tls_limits tls_lim;
     struct tls_fp_memo *memo;       /* JA3/JA4 of the hellos seen so far */
     size_t conns_cap;
+    unsigned cur_input;             /* input of the packet being decoded */
     bool oom;
 };
 
 struct an_flow {
     struct conn *c;
     struct tls_session *s;
+    unsigned input;                 /* input of its first packet */
 };
 
 void analyze_opts_default(struct analyze_opts *o)
@@ -44,6 +47,7 @@ void analyze_opts_default(struct analyze_opts *o)
     o->ports[1] = 6972;
     o->nports = 2;
     o->at = AT_CAPTURE;
+    o->log_window_us = ANALYZE_LOG_WINDOW_US;
     flow_limits_default(&o->flow_limits);
     tls_limits_default(&o->tls_limits);
 }
@@ -85,7 +89,7 @@ static void keylog_warn(void *ctx, unsigned long line, const char *msg)
         analysis_warn(w->a, "%s:%lu: %s", w->path, line, msg);
 }
 
-static int add_global(struct analysis *a, int id, const char *msg)
+int analysis_add_global(struct analysis *a, int id, const char *msg)
 {
     struct analyze_global_finding *g =
         realloc(a->global, (a->nglobal + 1) * sizeof(*a->global));
@@ -152,6 +156,8 @@ static void *an_open(void *ctx, struct flow *f)
 
     if (af == NULL)
         x->oom = true;
+    else
+        af->input = x->cur_input;
     return af;
 }
 
@@ -247,6 +253,7 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
         cs = f->client_side >= 0 ? f->client_side
              : f->port_server_side >= 0 ? 1 - f->port_server_side : 0;
     fill_tcp(af->c, f, cs);
+    af->c->input = af->input;
     tls_finish(af->s);
     tls_session_free(af->s);
     if (af->c->is_tls && af->c->outcome != OUTCOME_NOT_TLS) {
@@ -312,7 +319,18 @@ static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct 
 
     if (c->n_server_certs == 0 && c->n_client_certs == 0)
         return TI_OK;
-    if (name != NULL) {
+    const struct tslog_addr *la = name == NULL && a->logs != NULL
+                                  ? tslog_addr_for(a->logs, &c->server) : NULL;
+
+    /* The Expressway checks the certificate against the connect address
+     * it has configured for the server, whatever SNI it sent (or none). */
+    if (la != NULL && (ch == NULL || ch->sni == NULL || strcasecmp(ch->sni, la->host) != 0))
+        name = la->host;
+    else
+        la = NULL;
+    if (la != NULL) {
+        v->name_source = X509_NAME_FROM_LOG;
+    } else if (name != NULL) {
         v->name_source = X509_NAME_FROM_OPTION;
     } else if (ch != NULL && ch->sni != NULL && ch->sni[0] != '\0') {
         name = ch->sni;
@@ -363,6 +381,7 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
         enum decode_result r;
 
         a->packets++;
+        x->cur_input = pkt.input;
         if (a->first_ts == 0 || pkt.ts < a->first_ts)
             a->first_ts = pkt.ts;
         if (pkt.ts > a->last_ts)
@@ -413,7 +432,7 @@ static int global_findings(struct analysis *a)
         snprintf(msg, sizeof(msg), "%s: the capture file is damaged or cut mid-record after %llu "
                  "packets (%s); everything before was analysed.",
                  in->file, (unsigned long long)in->packets, in->error ? in->error : "truncated");
-        if (add_global(a, FINDING_CAPTURE_TRUNCATED, msg) != TI_OK)
+        if (analysis_add_global(a, FINDING_CAPTURE_TRUNCATED, msg) != TI_OK)
             return TI_ENOMEM;
     }
     uint64_t hs = 0, recs = 0, certs = 0;
@@ -445,7 +464,7 @@ static int global_findings(struct analysis *a)
                                   (unsigned long long)part[i].n, part[i].what);
             sep = ", ";
         }
-        if (add_global(a, FINDING_LIMIT_REACHED, msg) != TI_OK)
+        if (analysis_add_global(a, FINDING_LIMIT_REACHED, msg) != TI_OK)
             return TI_ENOMEM;
     }
     if (a->decode_counts[DECODE_UNSUPPORTED_LINK])
@@ -460,6 +479,90 @@ static int global_findings(struct analysis *a)
     return TI_OK;
 }
 
+/* ---- bundles and logs ------------------------------------------------------------ */
+
+/* Inputs: plain captures, bundles (their captures and logs), --log files. */
+static int an_open_inputs(struct analysis *a, const struct analyze_opts *o, struct bundle **bdl,
+                          struct capture **cap, char *errbuf, size_t errlen)
+{
+    struct cap_source *cs = NULL;
+    size_t ncs = 0, nfiles = 0;
+    int rc;
+
+    rc = tslog_new(&a->logs);
+    if (rc != TI_OK)
+        return rc;
+    for (size_t i = 0; i < o->nlogs; i++) {
+        rc = bundle_read_log(a->logs, o->logs[i], errbuf, errlen);
+        if (rc != TI_OK)
+            return rc == TI_ENOMEM ? rc : TI_EUSAGE;
+    }
+    rc = bundle_open(bdl, o->files, o->nfiles, a->logs, errbuf, errlen);
+    if (rc != TI_OK)
+        return rc;
+    rc = bundle_sources(*bdl, &cs, &ncs, errbuf, errlen);
+    if (rc != TI_OK)
+        return rc;
+    rc = capture_open_sources(cap, cs, ncs, o->bpf, errbuf, errlen);
+    free(cs);
+    (void)tslog_files(a->logs, &nfiles);
+    if (nfiles == 0) {              /* no log anywhere: no log section in the reports */
+        tslog_free(a->logs);
+        a->logs = NULL;
+    }
+    return rc;
+}
+
+/* What the bundles say beyond their captures: damage, warnings, nodes. */
+static int an_bundle_facts(struct analysis *a, const struct bundle *b)
+{
+    size_t n;
+    const char *const *msgs = bundle_damage(b, &n);
+
+    for (size_t i = 0; i < n; i++)
+        if (analysis_add_global(a, FINDING_CAPTURE_TRUNCATED, msgs[i]) != TI_OK)
+            return TI_ENOMEM;
+    msgs = bundle_warnings(b, &n);
+    for (size_t i = 0; i < n; i++)
+        analysis_warn(a, "%s", msgs[i]);
+    a->input_node = calloc(a->ninputs ? a->ninputs : 1, sizeof *a->input_node);
+    if (a->input_node == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < a->ninputs; i++) {
+        const char *node = bundle_source_node(b, i);
+        if (node != NULL && (a->input_node[i] = strdup(node)) == NULL)
+            return TI_ENOMEM;
+    }
+    return TI_OK;
+}
+
+static int an_unmatched(void *ctx, const char *msg)
+{
+    return analysis_add_global(ctx, FINDING_LOG_CAPTURE_MISMATCH, msg);
+}
+
+static int an_correlate(struct analysis *a, const struct analyze_opts *o)
+{
+    struct tslog_conn *tc = calloc(a->nconns ? a->nconns : 1, sizeof *tc);
+    uint64_t outside = 0;
+    int rc;
+
+    if (tc == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < a->nconns; i++) {
+        tc[i].c = a->conns[i];
+        tc[i].node = a->input_node != NULL && a->conns[i]->input < a->ninputs
+                     ? a->input_node[a->conns[i]->input] : NULL;
+    }
+    rc = tslog_correlate(a->logs, tc, a->nconns, o->log_window_us, FINDING_LOG_CAPTURE_MISMATCH,
+                         an_unmatched, a, &outside);
+    free(tc);
+    if (outside > 0)
+        analysis_warn(a, "%llu traffic_server log failure lines lie outside the capture's time "
+                      "span and were not compared", (unsigned long long)outside);
+    return rc;
+}
+
 int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
 {
     struct analysis *a = calloc(1, sizeof(*a));
@@ -471,6 +574,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         .done = an_done, .close = an_close, .release = an_release,
     };
     uint64_t verify_base = 0;
+    struct bundle *bdl = NULL;
     int rc;
 
     *out = NULL;
@@ -519,7 +623,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
         goto fail;
     }
-    rc = capture_open(&cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
+    rc = an_open_inputs(a, o, &bdl, &cap, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
     rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, &ops);
@@ -545,6 +649,11 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         goto fail;
     capture_close(cap);
     cap = NULL;
+    rc = an_bundle_facts(a, bdl);
+    bundle_free(bdl);
+    bdl = NULL;
+    if (rc != TI_OK)
+        goto fail;
 
     if (a->nconns > 1)
         qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
@@ -566,6 +675,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     }
     a->verifications = x509_verify_count(a->pool) - verify_base;
     rc = global_findings(a);
+    if (rc == TI_OK && a->logs != NULL)
+        rc = an_correlate(a, o);
     if (rc != TI_OK)
         goto fail;
     *out = a;
@@ -574,6 +685,7 @@ fail:
     flow_table_free(ft);
     tls_fp_memo_free(x.memo);
     capture_close(cap);
+    bundle_free(bdl);
     analysis_free(a);
     return rc;
 }
@@ -601,5 +713,10 @@ void analysis_free(struct analysis *a)
     x509_pool_free(a->pool_owned);
     tls_names_free(a->names_owned);
     tls_keylog_free(a->keylog);
+    tslog_free(a->logs);
+    if (a->input_node != NULL)
+        for (size_t i = 0; i < a->ninputs; i++)
+            free(a->input_node[i]);
+    free(a->input_node);
     free(a);
 }

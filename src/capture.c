@@ -46,6 +46,9 @@ struct cap_src {
     bool done;                 /* EOF or damage: no more reads */
     struct pcap_pkthdr *hdr;   /* libpcap's, valid until the next read on pcap */
     const u_char *data;
+    /* A stream source (capture_open_sources): says why its reads failed. */
+    const char *(*why)(void *ctx);
+    void *why_ctx;
 };
 
 struct capture {
@@ -131,12 +134,55 @@ static const char *cap_format_name(uint32_t magic)
     }
 }
 
+/* Hand an open stream to libpcap (it owns fp from here on, also on
+ * failure), note its link type, compile the filter. */
+static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const char *file,
+                      const char *bpf, char *errbuf, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+
+    /* libpcap freads every packet twice (record header, then data); glibc
+     * locks and unlocks the stream around each fread even in a single-threaded
+     * program.  The capture is read by this thread only. */
+    (void)__fsetlocking(fp, FSETLOCKING_BYCALLER);
+    perr[0] = '\0';
+    /* MICRO: libpcap scales nanosecond pcap and pcapng if_tsresol for us. */
+    src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
+    if (src->pcap == NULL) {
+        cap_err(errbuf, errlen, "%s: %s", file, perr[0] ? perr : "not a capture file");
+        fclose(fp);   /* closes the gzFile too */
+        src->gz = NULL;
+        return TI_EIO;
+    }
+    src->fp = fp;
+    in->linktype = pcap_datalink(src->pcap);
+    {
+        const char *name = pcap_datalink_val_to_name(in->linktype);
+        if (name != NULL)
+            snprintf(in->linktype_name, sizeof in->linktype_name, "%s", name);
+        else
+            snprintf(in->linktype_name, sizeof in->linktype_name, "DLT_%d", in->linktype);
+    }
+    in->snaplen = (uint32_t)pcap_snapshot(src->pcap);
+
+    if (bpf != NULL) {
+        /* Compiled per file: the code depends on the file's link type.
+         * Applied with pcap_offline_filter() so `packets` counts records
+         * before the filter. */
+        if (pcap_compile(src->pcap, &src->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            cap_err(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
+            return TI_EUSAGE;
+        }
+        src->have_prog = true;
+    }
+    return TI_OK;
+}
+
 /* Open one file into src/in: fopen, sniff the magic, inflate if gzip, hand
  * the FILE * to libpcap, compile the filter. */
 static int cap_open_one(struct cap_src *src, struct cap_input *in, const char *file,
                         const char *bpf, char *errbuf, size_t errlen)
 {
-    char perr[PCAP_ERRBUF_SIZE];
     uint8_t m[4] = {0, 0, 0, 0};
     size_t got;
     struct stat st;
@@ -192,41 +238,23 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const char *f
         snprintf(in->format, sizeof in->format, "%s", cap_format_name(cap_magic(m)));
     }
 
-    /* libpcap freads every packet twice (record header, then data); glibc
-     * locks and unlocks the stream around each fread even in a single-threaded
-     * program.  The capture is read by this thread only. */
-    (void)__fsetlocking(fp, FSETLOCKING_BYCALLER);
-    perr[0] = '\0';
-    /* MICRO: libpcap scales nanosecond pcap and pcapng if_tsresol for us. */
-    src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
-    if (src->pcap == NULL) {
-        cap_err(errbuf, errlen, "%s: %s", file, perr[0] ? perr : "not a capture file");
-        fclose(fp);   /* closes the gzFile too */
-        src->gz = NULL;
-        return TI_EIO;
-    }
-    src->fp = fp;
-    in->linktype = pcap_datalink(src->pcap);
-    {
-        const char *name = pcap_datalink_val_to_name(in->linktype);
-        if (name != NULL)
-            snprintf(in->linktype_name, sizeof in->linktype_name, "%s", name);
-        else
-            snprintf(in->linktype_name, sizeof in->linktype_name, "DLT_%d", in->linktype);
-    }
-    in->snaplen = (uint32_t)pcap_snapshot(src->pcap);
+    return cap_attach(src, in, fp, file, bpf, errbuf, errlen);
+}
 
-    if (bpf != NULL) {
-        /* Compiled per file: the code depends on the file's link type.
-         * Applied with pcap_offline_filter() so `packets` counts records
-         * before the filter. */
-        if (pcap_compile(src->pcap, &src->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-            cap_err(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
-            return TI_EUSAGE;
-        }
-        src->have_prog = true;
-    }
-    return TI_OK;
+/* A stream someone else opened (an archive member): no magic sniffing, the
+ * source names its format. */
+static int cap_open_stream(struct cap_src *src, struct cap_input *in,
+                           const struct cap_source *cs, const char *bpf,
+                           char *errbuf, size_t errlen)
+{
+    in->size = cs->size;
+    snprintf(in->format, sizeof in->format, "%s", cs->format ? cs->format : "pcap");
+    src->why = cs->why;
+    src->why_ctx = cs->why_ctx;
+    src->iobuf = aligned_alloc(CAP_BUF_ALIGN, CAP_READ_BUFFER);
+    if (src->iobuf != NULL)
+        setvbuf(cs->fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+    return cap_attach(src, in, cs->fp, cs->file, bpf, errbuf, errlen);
 }
 
 /* Bytes of the file consumed so far (compressed bytes for gzip). */
@@ -273,7 +301,31 @@ void capture_close(struct capture *cap)
 int capture_open(struct capture **out, char *const *files, size_t nfiles,
                  const char *bpf, char *errbuf, size_t errlen)
 {
+    struct cap_source *cs;
+    int rc;
+
+    *out = NULL;
+    if (nfiles == 0) {
+        cap_err(errbuf, errlen, "no capture file given");
+        return TI_EUSAGE;
+    }
+    cs = calloc(nfiles, sizeof *cs);
+    if (cs == NULL) {
+        cap_err(errbuf, errlen, "out of memory");
+        return TI_ENOMEM;
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        cs[i].file = files[i];
+    rc = capture_open_sources(out, cs, nfiles, bpf, errbuf, errlen);
+    free(cs);
+    return rc;
+}
+
+int capture_open_sources(struct capture **out, const struct cap_source *sources, size_t nfiles,
+                         const char *bpf, char *errbuf, size_t errlen)
+{
     struct capture *cap;
+    size_t i = 0;
     int rc;
 
     *out = NULL;
@@ -289,14 +341,19 @@ int capture_open(struct capture **out, char *const *files, size_t nfiles,
     if (cap->inputs == NULL || cap->srcs == NULL)
         goto nomem;
     cap->n = nfiles;
-    for (size_t i = 0; i < nfiles; i++) {
-        cap->inputs[i].file = strdup(files[i]);
+    for (i = 0; i < nfiles; i++) {
+        const struct cap_source *cs = &sources[i];
+
+        cap->inputs[i].file = strdup(cs->file);
         if (cap->inputs[i].file == NULL)
             goto nomem;
-        rc = cap_open_one(&cap->srcs[i], &cap->inputs[i], files[i], bpf, errbuf, errlen);
+        if (cs->fp != NULL)
+            rc = cap_open_stream(&cap->srcs[i], &cap->inputs[i], cs, bpf, errbuf, errlen);
+        else
+            rc = cap_open_one(&cap->srcs[i], &cap->inputs[i], cs->file, bpf, errbuf, errlen);
         if (rc != TI_OK) {
-            capture_close(cap);
-            return rc;
+            i++;          /* the failed stream is closed */
+            goto fail;
         }
     }
     *out = cap;
@@ -304,8 +361,14 @@ int capture_open(struct capture **out, char *const *files, size_t nfiles,
 
 nomem:
     cap_err(errbuf, errlen, "out of memory");
+    rc = TI_ENOMEM;
+fail:
+    /* Streams not reached are still ours to close. */
+    for (; i < nfiles; i++)
+        if (sources[i].fp != NULL)
+            fclose(sources[i].fp);
     capture_close(cap);
-    return TI_ENOMEM;
+    return rc;
 }
 
 /* Stop reading one input after damage; keep libpcap's message. */
@@ -315,8 +378,12 @@ static void cap_mark_truncated(struct cap_src *src, struct cap_input *in, const 
     int zerr = Z_OK;
     const char *zmsg = src->gz != NULL ? cap_gz_msg(src->gz, in->file, &zerr) : NULL;
 
+    const char *why = src->why != NULL ? src->why(src->why_ctx) : NULL;
+
     if (zmsg != NULL && zerr != Z_OK && zmsg[0] != '\0')
         snprintf(buf, sizeof buf, "%s (gzip: %s)", msg, zmsg);
+    else if (why != NULL && why[0] != '\0')
+        snprintf(buf, sizeof buf, "%s (%s)", msg, why);
     else
         snprintf(buf, sizeof buf, "%s", msg);
     in->truncated = true;

@@ -3,7 +3,7 @@
 # Installs the missing Debian packages with apt-get when run as root; otherwise
 # says which command to run.  Used by `make demo` and `make test`.
 set -u
-PKGS="build-essential pkg-config libpcap-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev"
+PKGS="build-essential pkg-config libpcap-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev libarchive-dev"
 missing=""
 # `sh tests/deps.sh fuzz`: also clang and its libFuzzer/sanitizer runtimes.
 if [ "${1:-}" = fuzz ]; then
@@ -14,7 +14,7 @@ fi
 command -v cc >/dev/null 2>&1 || missing="yes"
 command -v make >/dev/null 2>&1 || missing="yes"
 if command -v pkg-config >/dev/null 2>&1; then
-    for m in libpcap openssl zlib jansson cmocka; do
+    for m in libpcap openssl zlib jansson libarchive cmocka; do
         pkg-config --exists "$m" 2>/dev/null || missing="yes"
     done
 else

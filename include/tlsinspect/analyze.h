@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "tlsinspect/capture.h"
+#include "tlsinspect/tslog.h"
 #include "tlsinspect/conn.h"
 #include "tlsinspect/flow.h"
 #include "tlsinspect/tls.h"
@@ -20,6 +21,7 @@
 
 #define ANALYZE_MAX_NAMES    256   /* --name options */
 #define ANALYZE_MAX_WARNINGS 256   /* distinct warnings kept */
+#define ANALYZE_MAX_LOGS     256   /* --log options */
 
 struct analyze_name {               /* --name ADDR=NAME */
     struct conn_endpoint addr;      /* port unused */
@@ -28,9 +30,14 @@ struct analyze_name {               /* --name ADDR=NAME */
 
 enum analyze_at { AT_CAPTURE = 0, AT_NOW, AT_FIXED };
 
+#define ANALYZE_LOG_WINDOW_US 2000000   /* --log-window default: 2 s */
+
 struct analyze_opts {
-    char *const *files;
+    char *const *files;             /* captures, bundles (archives, directories) */
     size_t nfiles;
+    const char *logs[ANALYZE_MAX_LOGS];  /* --log: traffic_server log files */
+    size_t nlogs;
+    int64_t log_window_us;          /* how far a log line may be from its connection */
     const char *bpf;                /* NULL: no filter */
     uint16_t ports[FLOW_MAX_PORTS];
     size_t nports;
@@ -87,6 +94,8 @@ struct analysis {
     struct tls_keylog *keylog;      /* --keylog, loaded; NULL without */
     struct findings_memo *fmemo;    /* findings' messages the conns share */
     struct conn_strpool *strpool;   /* the conns' expected names */
+    struct tslog *logs;             /* traffic_server logs read (--log, bundles); NULL: none */
+    char **input_node;              /* per input: its node (bundle host name) or NULL */
 };
 
 /* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options
@@ -95,6 +104,9 @@ struct analysis {
 int analyze_run(const struct analyze_opts *o, struct analysis **out,
                 char *errbuf, size_t errlen);
 void analysis_free(struct analysis *a);   /* NULL is a no-op */
+
+/* Append a capture-level finding (message copied); TI_OK or TI_ENOMEM. */
+int analysis_add_global(struct analysis *a, int id, const char *msg);
 
 /* printf-style warning, deduplicated by text, capped. */
 void analysis_warn(struct analysis *a, const char *fmt, ...)

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* One packet.  `data` is borrowed and valid until the next capture_next(). */
 struct cap_packet {
@@ -53,6 +54,23 @@ int capture_open(struct capture **out, char *const *files, size_t nfiles,
 
 /* Next packet in timestamp order: 1 = packet, 0 = end of all inputs. */
 int capture_next(struct capture *cap, struct cap_packet *pkt);
+
+/* An input that is a stream rather than a file of its own: a capture inside
+ * an archive (bundle.c).  `fp` is read sequentially from its first byte (no
+ * seeking; ftell() should work, for progress); capture_open_sources() takes
+ * it over and closes it, also on failure.  With fp NULL, `file` is opened as
+ * capture_open() opens it. */
+struct cap_source {
+    const char *file;         /* path, or the name shown for fp */
+    FILE *fp;
+    const char *format;       /* with fp: "pcap", "pcapng+gzip", ... */
+    uint64_t size;            /* with fp: bytes, 0 if unknown */
+    const char *(*why)(void *ctx);   /* with fp: why a read failed, or NULL */
+    void *why_ctx;
+};
+
+int capture_open_sources(struct capture **out, const struct cap_source *sources, size_t n,
+                         const char *bpf, char *errbuf, size_t errlen);
 
 const struct cap_input *capture_inputs(const struct capture *cap, size_t *n);
 
