@@ -98,6 +98,7 @@ smoke: tlsinspect $(BUILD)/optdocs $(BUILD)/tests/shared_check
 	@sh tests/func_length.sh
 	@sh tests/install.sh
 	@sh tests/shared_smoke.sh ./tlsinspect $(BUILD)/tests/shared_check
+	@sh tests/bundle.sh ./tlsinspect
 
 conformance: $(BUILD)/tests/test_conformance
 	$(BUILD)/tests/test_conformance

@@ -519,9 +519,15 @@ static int an_bundle_facts(struct analysis *a, const struct bundle *b)
     size_t n;
     const char *const *msgs = bundle_damage(b, &n);
 
-    for (size_t i = 0; i < n; i++)
-        if (analysis_add_global(a, FINDING_CAPTURE_TRUNCATED, msgs[i]) != TI_OK)
+    a->damaged = calloc(n ? n : 1, sizeof *a->damaged);
+    if (a->damaged == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (analysis_add_global(a, FINDING_CAPTURE_TRUNCATED, msgs[i]) != TI_OK ||
+            (a->damaged[i] = strdup(msgs[i])) == NULL)
             return TI_ENOMEM;
+        a->ndamaged++;
+    }
     msgs = bundle_warnings(b, &n);
     for (size_t i = 0; i < n; i++)
         analysis_warn(a, "%s", msgs[i]);
@@ -718,5 +724,8 @@ void analysis_free(struct analysis *a)
         for (size_t i = 0; i < a->ninputs; i++)
             free(a->input_node[i]);
     free(a->input_node);
+    for (size_t i = 0; i < a->ndamaged; i++)
+        free(a->damaged[i]);
+    free(a->damaged);
     free(a);
 }

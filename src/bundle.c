@@ -75,6 +75,7 @@ struct bdl_capture {
     char format[16];
     uint8_t *prefix;            /* first bytes (inflated for gz), from the scan */
     size_t prefix_len;
+    char why[160];              /* the archive is damaged right after the prefix */
 };
 
 struct bundle {
@@ -162,6 +163,29 @@ static long bdl_read_full(struct archive *ar, uint8_t *buf, size_t n)
         la_ssize_t r = archive_read_data(ar, buf + got, n - got);
         if (r < 0)
             return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (long)got;
+}
+
+/* As bdl_read_full, but an error keeps what was read: the bytes before
+ * damage are still a capture's first packets. */
+static long bdl_read_partial(struct archive *ar, uint8_t *buf, size_t n, bool *err)
+{
+    size_t got = 0;
+
+    *err = false;
+    while (got < n) {
+        /* small requests: libarchive fails a large one as a whole when the
+         * stream ends inside it, and the bytes before would be lost */
+        size_t want = n - got < BDL_SNIFF ? n - got : BDL_SNIFF;
+        la_ssize_t r = archive_read_data(ar, buf + got, want);
+        if (r < 0) {
+            *err = true;
+            break;
+        }
         if (r == 0)
             break;
         got += (size_t)r;
@@ -298,11 +322,7 @@ static int bdl_scan_member(struct bdl_scan *s, struct archive *ar, struct archiv
     head = malloc(BUNDLE_PREFIX);
     if (head == NULL)
         return TI_ENOMEM;
-    n = bdl_read_full(ar, head, BUNDLE_PREFIX);
-    if (n < 0) {
-        *damaged = true;
-        goto out;
-    }
+    n = bdl_read_partial(ar, head, BUNDLE_PREFIX, damaged);
     name = bdl_join(s->label, ":", mname);
     if (name == NULL) {
         rc = TI_ENOMEM;
@@ -313,10 +333,17 @@ static int bdl_scan_member(struct bdl_scan *s, struct archive *ar, struct archiv
     cap.member = idx;
     cap.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
     if (bdl_is_capture(head, (size_t)n)) {
+        /* Damaged inside its first bytes: the reader returns them, then the
+         * error (capture.c marks the input truncated). */
+        if (*damaged)
+            snprintf(cap.why, sizeof cap.why, "%s", archive_error_string(ar)
+                     ? archive_error_string(ar) : "archive read error");
         snprintf(cap.format, sizeof cap.format, "%s", head[0] == 0x0a ? "pcapng" : "pcap");
         cap.prefix = head;
         cap.prefix_len = (size_t)n;
         head = NULL;
+    } else if (*damaged) {
+        goto out;
     } else if (bdl_is_gzip(head, (size_t)n)) {
         struct bdl_inner *in = calloc(1, sizeof *in);
         struct archive *iar;
@@ -441,7 +468,7 @@ static int bdl_scan_archive(struct bundle *b, struct bdl_container *ct, struct a
         return rc;
     }
     if (damaged)
-        bdl_note(b->damage, &b->ndamage, "%s: the archive is damaged after member '%s' (%s); "
+        bdl_note(b->damage, &b->ndamage, "%s: the archive is damaged at member '%s' (%s); "
                  "%u captures and %u logs before it were read", ct->path, last ? last : "",
                  archive_error_string(ar) ? archive_error_string(ar) : "read error",
                  s.ncap, s.nlog);
@@ -836,6 +863,11 @@ static ssize_t bdl_cookie_read(void *cookie, char *buf, size_t size)
         memcpy(buf, cap->prefix + r->pos, take);
         r->pos += take;
         return (ssize_t)take;
+    }
+    if (cap->why[0] != '\0') {
+        snprintf(r->why, sizeof r->why, "%s", cap->why);
+        errno = EIO;
+        return -1;
     }
     if (cap->prefix_len < BUNDLE_PREFIX) {
         r->eof = true;   /* the scan read the whole member */

@@ -96,6 +96,8 @@ struct analysis {
     struct conn_strpool *strpool;   /* the conns' expected names */
     struct tslog *logs;             /* traffic_server logs read (--log, bundles); NULL: none */
     char **input_node;              /* per input: its node (bundle host name) or NULL */
+    char **damaged;                 /* damaged bundles: what was read ("ARCHIVE: ..."), for stderr */
+    size_t ndamaged;
 };
 
 /* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options
