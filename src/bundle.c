@@ -275,8 +275,8 @@ static char *bdl_join(const char *a, const char *sep, const char *c)
 static int bdl_feed_log(struct bundle *b, struct archive *ar, const char *name, const char *node,
                         const uint8_t *first, size_t nfirst, bool *damaged)
 {
-    uint8_t buf[BDL_BLOCK];
-    long r;
+    uint8_t buf[BDL_SNIFF];
+    long r = 0;
     int rc;
 
     *damaged = false;
@@ -285,10 +285,9 @@ static int bdl_feed_log(struct bundle *b, struct archive *ar, const char *name, 
     rc = tslog_begin_file(b->logs, name, node);
     if (rc == TI_OK)
         rc = tslog_feed(b->logs, (const char *)first, nfirst);
-    while (rc == TI_OK && (r = bdl_read_full(ar, buf, sizeof buf)) > 0)
+    /* What was read before damage still counts: bdl_read_partial */
+    while (rc == TI_OK && !*damaged && (r = bdl_read_partial(ar, buf, sizeof buf, damaged)) > 0)
         rc = tslog_feed(b->logs, (const char *)buf, (size_t)r);
-    if (rc == TI_OK && archive_errno(ar) != 0 && r < 0)
-        *damaged = true;
     if (rc == TI_OK)
         rc = tslog_end_file(b->logs);
     return rc;
@@ -347,6 +346,7 @@ static int bdl_scan_member(struct bdl_scan *s, struct archive *ar, struct archiv
     } else if (bdl_is_gzip(head, (size_t)n)) {
         struct bdl_inner *in = calloc(1, sizeof *in);
         struct archive *iar;
+        bool idmg = false;
 
         if (in == NULL) {
             rc = TI_ENOMEM;
@@ -357,7 +357,15 @@ static int bdl_scan_member(struct bdl_scan *s, struct archive *ar, struct archiv
         in->npending = (size_t)n;
         iar = bdl_inner_open(in);
         ihead = iar != NULL ? malloc(BUNDLE_PREFIX) : NULL;
-        m = ihead != NULL ? bdl_read_full(iar, ihead, BUNDLE_PREFIX) : -1;
+        /* A damaged compressed member (or the archive around it: the next
+         * header will tell) keeps what inflated before the damage. */
+        m = ihead != NULL ? bdl_read_partial(iar, ihead, BUNDLE_PREFIX, &idmg) : -1;
+        if (idmg && m > 0 && bdl_is_capture(ihead, (size_t)m))
+            snprintf(cap.why, sizeof cap.why, "%s", archive_error_string(iar)
+                     ? archive_error_string(iar) : "archive read error");
+        else if (idmg)
+            bdl_note(b->warnings, &b->nwarnings, "%s: compressed member damaged: %s", name,
+                     archive_error_string(iar) ? archive_error_string(iar) : "read error");
         if (m > 0 && bdl_is_capture(ihead, (size_t)m)) {
             snprintf(cap.format, sizeof cap.format, "%s+gzip",
                      ihead[0] == 0x0a ? "pcapng" : "pcap");
@@ -367,14 +375,15 @@ static int bdl_scan_member(struct bdl_scan *s, struct archive *ar, struct archiv
             cap.prefix_len = (size_t)m;
             ihead = NULL;
         } else if (m > 0 && tslog_sniff(ihead, (size_t)m)) {
-            rc = bdl_feed_log(b, iar, name, s->ct->node, ihead, (size_t)m, damaged);
+            rc = bdl_feed_log(b, iar, name, s->ct->node, ihead, (size_t)m, &idmg);
+            if (idmg)
+                bdl_note(b->warnings, &b->nwarnings, "%s: compressed log damaged (%s); its "
+                         "lines before the damage were read", name, archive_error_string(iar)
+                         ? archive_error_string(iar) : "read error");
             s->nlog++;
         } else if (m > 0 && bdl_is_tar(ihead, (size_t)m)) {
             bdl_note(b->warnings, &b->nwarnings, "%s: an archive inside the bundle is not read; "
                      "extract it and give it as an input", name);
-        } else if (m < 0 && iar != NULL) {
-            bdl_note(b->warnings, &b->nwarnings, "%s: gzip member unreadable: %s", name,
-                     archive_error_string(iar) ? archive_error_string(iar) : "?");
         }
         if (iar != NULL)
             archive_read_free(iar);

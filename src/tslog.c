@@ -819,20 +819,6 @@ const struct tslog_addr *tslog_addr_for(const struct tslog *lg, const struct con
 
 /* ---- correlation ------------------------------------------------------------------ */
 
-/* Does entry e name this connection's server? */
-static bool tl_same_server(const struct tslog *lg, const struct tslog_entry *e, const struct conn *c)
-{
-    const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
-
-    if (e->server.ipver != 0)
-        return tl_ip_eq(&e->server, &c->server);
-    if (e->name == NULL)
-        return false;
-    if (ch != NULL && ch->sni != NULL && strcasecmp(ch->sni, e->name) == 0)
-        return true;
-    return tl_host_is(lg, e->name, &c->server);
-}
-
 /* Distance in time between a log line and a connection's span. */
 static int64_t tl_gap(int64_t ts, const struct conn *c)
 {
@@ -933,13 +919,280 @@ static void tl_server_text(const struct tslog_entry *e, char *buf, size_t len)
         snprintf(buf, len, "%s", e->name ? e->name : "?");
 }
 
+/* Connections indexed by server address and by SNI, so that a log line
+ * looks only at the connections to its server. */
+struct tl_index {
+    struct tslog_conn *conns;
+    size_t n;
+    size_t *by_ip;              /* conn positions sorted by server address */
+    size_t *by_sni;             /* positions of conns with an SNI, sorted by it (no case) */
+    size_t nsni;
+};
+
+static const char *tl_sni(const struct conn *c)
+{
+    const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
+    return ch != NULL && ch->sni != NULL && ch->sni[0] != '\0' ? ch->sni : NULL;
+}
+
+static int tl_ip_cmp3(const struct conn_endpoint *a, const struct conn_endpoint *b)
+{
+    if (a->ipver != b->ipver)
+        return a->ipver < b->ipver ? -1 : 1;
+    return memcmp(a->ip, b->ip, a->ipver == 4 ? 4 : 16);
+}
+
+static int tl_by_ip_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct tl_index *x = arg;
+    const struct conn *a = x->conns[*(const size_t *)pa].c, *b = x->conns[*(const size_t *)pb].c;
+    return tl_ip_cmp3(&a->server, &b->server);
+}
+
+static int tl_by_sni_cmp(const void *pa, const void *pb, void *arg)
+{
+    const struct tl_index *x = arg;
+    return strcasecmp(tl_sni(x->conns[*(const size_t *)pa].c),
+                      tl_sni(x->conns[*(const size_t *)pb].c));
+}
+
+/* [lo, hi) of by_ip whose server address is ip. */
+static void tl_ip_range(const struct tl_index *x, const struct conn_endpoint *ip, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = x->n;
+
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (tl_ip_cmp3(&x->conns[x->by_ip[m]].c->server, ip) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    b = x->n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (tl_ip_cmp3(&x->conns[x->by_ip[m]].c->server, ip) <= 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *hi = a;
+}
+
+static void tl_sni_range(const struct tl_index *x, const char *name, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = x->nsni;
+
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (strcasecmp(tl_sni(x->conns[x->by_sni[m]].c), name) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    b = x->nsni;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (strcasecmp(tl_sni(x->conns[x->by_sni[m]].c), name) <= 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *hi = a;
+}
+
+/* Call fn for every connection to e's server: by its address, else by its
+ * name (the address the log gives that name, or the connections' SNI).
+ * A connection may come twice (address and SNI); fn copes. */
+typedef void (*tl_visit_fn)(void *ctx, const struct tslog_conn *tc);
+
+static void tl_visit(const struct tslog *lg, const struct tl_index *x, const struct tslog_entry *e,
+                     tl_visit_fn fn, void *ctx)
+{
+    size_t lo, hi;
+    struct conn_endpoint ip;
+
+    if (e->server.ipver != 0) {
+        tl_ip_range(x, &e->server, &lo, &hi);
+        for (size_t i = lo; i < hi; i++)
+            fn(ctx, &x->conns[x->by_ip[i]]);
+        return;
+    }
+    if (e->name == NULL)
+        return;
+    memset(&ip, 0, sizeof ip);
+    if (inet_pton(AF_INET, e->name, ip.ip) == 1)
+        ip.ipver = 4;
+    else if (inet_pton(AF_INET6, e->name, ip.ip) == 1)
+        ip.ipver = 6;
+    if (ip.ipver != 0) {
+        tl_ip_range(x, &ip, &lo, &hi);
+        for (size_t i = lo; i < hi; i++)
+            fn(ctx, &x->conns[x->by_ip[i]]);
+        return;
+    }
+    for (size_t k = 0; k < lg->nnames; k++) {
+        if (strcasecmp(lg->names[k].name, e->name) != 0)
+            continue;
+        tl_ip_range(x, &lg->names[k].ip, &lo, &hi);
+        for (size_t i = lo; i < hi; i++)
+            fn(ctx, &x->conns[x->by_ip[i]]);
+    }
+    tl_sni_range(x, e->name, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        fn(ctx, &x->conns[x->by_sni[i]]);
+}
+
+/* One line's search: the nearest gap of its node's connections, within
+ * the window and overall. */
+struct tl_near {
+    const struct tslog_entry *e;
+    const char *enode;
+    int64_t window;
+    int64_t best, any;
+};
+
+static bool tl_node_ok(const char *enode, const struct tslog_conn *tc)
+{
+    return enode == NULL || tc->node == NULL || strcasecmp(enode, tc->node) == 0;
+}
+
+static void tl_near_fn(void *ctx, const struct tslog_conn *tc)
+{
+    struct tl_near *nr = ctx;
+    int64_t g;
+
+    if (!tl_node_ok(nr->enode, tc))
+        return;
+    g = tl_gap(nr->e->ts, tc->c);
+    if (g < nr->any)
+        nr->any = g;
+    if (g <= nr->window && g < nr->best)
+        nr->best = g;
+}
+
+/* The second search: attach the line to the connections at the best gap. */
+struct tl_attach {
+    struct tslog *lg;
+    struct tslog_entry *e;
+    const char *enode;
+    int64_t best;
+    int finding_id;
+    struct tl_pair *pairs;
+    size_t npairs, cap;
+    bool oom;
+};
+
+static void tl_attach_fn(void *ctx, const struct tslog_conn *tc)
+{
+    struct tl_attach *at = ctx;
+    struct tslog_entry *e = at->e;
+    struct conn *c = tc->c;
+
+    if (at->oom || !tl_node_ok(at->enode, tc) || tl_gap(e->ts, c) != at->best)
+        return;
+    for (uint8_t i = 0; i < e->nconns; i++)
+        if (e->conns[i] == c->id)
+            return;                 /* came by address and by SNI */
+    if (e->nconns >= TSLOG_MAX_MATCHES)
+        return;
+    if (at->npairs == at->cap) {
+        size_t nc = at->cap ? at->cap * 2 : 64;
+        struct tl_pair *v = realloc(at->pairs, nc * sizeof *v);
+        if (v == NULL) {
+            at->oom = true;
+            return;
+        }
+        at->pairs = v;
+        at->cap = nc;
+    }
+    e->conns[e->nconns++] = c->id;
+    at->pairs[at->npairs].id = c->id;
+    at->pairs[at->npairs].e = e;
+    at->npairs++;
+    if (tl_capture_failed(c) == 0) {
+        char cmp[768], msg[1024];
+        tslog_compare_text(e, c, cmp, sizeof cmp);
+        snprintf(msg, sizeof msg, "the traffic_server log (%s line %u) says this connection "
+                 "failed, the capture shows a verified chain and a completed handshake: %s",
+                 at->lg->files[e->file], e->line, cmp);
+        (void)conn_add_finding(c, at->finding_id, SEV_WARNING, msg,
+                               "Check that --cafile is the Expressway-C's trust store and "
+                               "--name the connect address it uses; otherwise the log line is "
+                               "about another connection to this server.");
+    }
+}
+
+/* A failure line no connection took, for the grouped messages. */
+struct tl_miss {
+    char key[192];              /* the server as the log names it, and the node */
+    size_t entry;
+    int64_t nearest;            /* INT64_MAX: no connection to that server */
+};
+
+static int tl_miss_cmp(const void *pa, const void *pb)
+{
+    const struct tl_miss *a = pa, *b = pb;
+    int r = strcmp(a->key, b->key);
+
+    if (r != 0)
+        return r;
+    return a->entry < b->entry ? -1 : a->entry > b->entry;
+}
+
+/* One message per server (and node) for its lines that matched nothing. */
+static int tl_report_misses(struct tslog *lg, struct tl_miss *m, size_t nm,
+                            tslog_unmatched_fn unmatched, void *ctx)
+{
+    if (nm > 1)
+        qsort(m, nm, sizeof *m, tl_miss_cmp);
+    for (size_t i = 0; i < nm;) {
+        size_t j = i;
+        int64_t nearest = INT64_MAX;
+        const struct tslog_entry *e = &lg->entries[m[i].entry];
+        const char *enode = e->node < lg->nnodes ? lg->nodes[e->node] : NULL;
+        char srv[160], msg[1024];
+        int rc;
+
+        while (j < nm && strcmp(m[j].key, m[i].key) == 0) {
+            if (m[j].nearest < nearest)
+                nearest = m[j].nearest;
+            j++;
+        }
+        tl_server_text(e, srv, sizeof srv);
+        if (nearest == INT64_MAX)
+            snprintf(msg, sizeof msg, "%zu traffic_server log failure line%s for %s (%s%s%s, "
+                     "first: %s line %u) match no connection: the capture has no connection "
+                     "to that server at all, so it missed that interface or node; take the "
+                     "capture on the interface (and the cluster node) that talks to it",
+                     j - i, j - i == 1 ? "" : "s", srv, tl_kind_words(e),
+                     enode ? ", node " : "", enode ? enode : "", lg->files[e->file], e->line);
+        else
+            snprintf(msg, sizeof msg, "%zu traffic_server log failure line%s for %s (%s%s%s, "
+                     "first: %s line %u) match no connection within the window: the nearest "
+                     "connection to that server is %.3f s away, so the clocks of the log and "
+                     "the capture differ (or the capture missed those attempts); widen "
+                     "--log-window if the clocks are off", j - i, j - i == 1 ? "" : "s", srv,
+                     tl_kind_words(e), enode ? ", node " : "", enode ? enode : "",
+                     lg->files[e->file], e->line, (double)nearest / 1e6);
+        rc = unmatched(ctx, msg);
+        if (rc != TI_OK)
+            return rc;
+        i = j;
+    }
+    return TI_OK;
+}
+
 int tslog_correlate(struct tslog *lg, struct tslog_conn *conns, size_t n, int64_t window_us,
                     int finding_id, tslog_unmatched_fn unmatched, void *ctx, uint64_t *outside)
 {
     int64_t first = INT64_MAX, last = INT64_MIN;
-    struct tl_pair *pairs = NULL;
-    size_t npairs = 0, cap = 0;
-    bool *reported = NULL;
+    struct tl_index x = {.conns = conns, .n = n};
+    struct tl_attach at = {.lg = lg, .finding_id = finding_id};
+    struct tl_miss *miss = NULL;
+    size_t nmiss = 0;
     int rc = TI_OK;
 
     *outside = 0;
@@ -949,62 +1202,37 @@ int tslog_correlate(struct tslog *lg, struct tslog_conn *conns, size_t n, int64_
         if (conns[i].c->last_ts > last)
             last = conns[i].c->last_ts;
     }
-    reported = calloc(lg->nentries ? lg->nentries : 1, sizeof *reported);
-    if (reported == NULL)
-        return TI_ENOMEM;
+    x.by_ip = malloc((n ? n : 1) * sizeof *x.by_ip);
+    x.by_sni = malloc((n ? n : 1) * sizeof *x.by_sni);
+    miss = malloc((lg->nentries ? lg->nentries : 1) * sizeof *miss);
+    if (x.by_ip == NULL || x.by_sni == NULL || miss == NULL) {
+        rc = TI_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        x.by_ip[i] = i;
+        if (tl_sni(conns[i].c) != NULL)
+            x.by_sni[x.nsni++] = i;
+    }
+    qsort_r(x.by_ip, n, sizeof *x.by_ip, tl_by_ip_cmp, &x);
+    qsort_r(x.by_sni, x.nsni, sizeof *x.by_sni, tl_by_sni_cmp, &x);
+
     lg->st.matched = 0;
     for (size_t k = 0; k < lg->nentries; k++) {
         struct tslog_entry *e = &lg->entries[k];
-        const char *enode = e->node < lg->nnodes ? lg->nodes[e->node] : NULL;
-        int64_t best = INT64_MAX, nearest_any = INT64_MAX;
+        struct tl_near nr = {.e = e, .window = window_us, .best = INT64_MAX, .any = INT64_MAX};
 
+        nr.enode = e->node < lg->nnodes ? lg->nodes[e->node] : NULL;
         e->nconns = 0;
-        for (size_t i = 0; i < n; i++) {
-            const struct conn *c = conns[i].c;
-            int64_t g;
-            if (!tl_same_server(lg, e, c))
-                continue;
-            if (enode != NULL && conns[i].node != NULL && strcasecmp(enode, conns[i].node) != 0)
-                continue;
-            g = tl_gap(e->ts, c);
-            if (g < nearest_any)
-                nearest_any = g;
-            if (g <= window_us && g < best)
-                best = g;
-        }
-        if (best != INT64_MAX) {
-            for (size_t i = 0; i < n && e->nconns < TSLOG_MAX_MATCHES; i++) {
-                struct conn *c = conns[i].c;
-                if (!tl_same_server(lg, e, c) || tl_gap(e->ts, c) != best)
-                    continue;
-                if (enode != NULL && conns[i].node != NULL && strcasecmp(enode, conns[i].node) != 0)
-                    continue;
-                e->nconns++;
-                e->conns[e->nconns - 1] = c->id;
-                if (npairs == cap) {
-                    size_t nc = cap ? cap * 2 : 64;
-                    struct tl_pair *v = realloc(pairs, nc * sizeof *v);
-                    if (v == NULL) {
-                        rc = TI_ENOMEM;
-                        goto out;
-                    }
-                    pairs = v;
-                    cap = nc;
-                }
-                pairs[npairs].id = c->id;
-                pairs[npairs].e = e;
-                npairs++;
-                if (tl_capture_failed(c) == 0) {
-                    char cmp[768], msg[1024];
-                    tslog_compare_text(e, c, cmp, sizeof cmp);
-                    snprintf(msg, sizeof msg, "the traffic_server log (%s line %u) says this "
-                             "connection failed, the capture shows a verified chain and a "
-                             "completed handshake: %s", lg->files[e->file], e->line, cmp);
-                    conn_add_finding(c, finding_id, SEV_WARNING, msg,
-                                     "Check that --cafile is the Expressway-C's trust store "
-                                     "and --name the connect address it uses; otherwise the "
-                                     "log line is about another connection to this server.");
-                }
+        tl_visit(lg, &x, e, tl_near_fn, &nr);
+        if (nr.best != INT64_MAX) {
+            at.e = e;
+            at.enode = nr.enode;
+            at.best = nr.best;
+            tl_visit(lg, &x, e, tl_attach_fn, &at);
+            if (at.oom) {
+                rc = TI_ENOMEM;
+                goto out;
             }
             lg->st.matched++;
             continue;
@@ -1013,69 +1241,40 @@ int tslog_correlate(struct tslog *lg, struct tslog_conn *conns, size_t n, int64_
             (*outside)++;
             continue;
         }
-        if (reported[k])
-            continue;
-        /* One message per server: the lines of the same server that matched nothing. */
         {
-            char srv[256], msg[1024];
-            size_t count = 0;
-            int64_t t0 = e->ts, t1 = e->ts;
-            for (size_t j = k; j < lg->nentries; j++) {
-                struct tslog_entry *f = &lg->entries[j];
-                char s2[256];
-                if (reported[j] || f->ts < first - window_us || f->ts > last + window_us)
-                    continue;
-                tl_server_text(f, s2, sizeof s2);
-                tl_server_text(e, srv, sizeof srv);
-                if (strcmp(s2, srv) != 0)
-                    continue;
-                reported[j] = true;
-                count++;
-                if (f->ts < t0)
-                    t0 = f->ts;
-                if (f->ts > t1)
-                    t1 = f->ts;
-            }
+            char srv[160];
             tl_server_text(e, srv, sizeof srv);
-            if (nearest_any == INT64_MAX)
-                snprintf(msg, sizeof msg, "%zu traffic_server log failure line%s for %s (%s%s%s, "
-                         "first: %s line %u) match no connection: the capture has no connection "
-                         "to that server at all, so it missed that interface or node; take the "
-                         "capture on the interface (and the cluster node) that talks to it",
-                         count, count == 1 ? "" : "s", srv, tl_kind_words(e),
-                         enode ? ", node " : "", enode ? enode : "", lg->files[e->file], e->line);
-            else
-                snprintf(msg, sizeof msg, "%zu traffic_server log failure line%s for %s (%s%s%s, "
-                         "first: %s line %u) match no connection within the window: the nearest "
-                         "connection to that server is %.3f s away, so the clocks of the log and "
-                         "the capture differ (or the capture missed those attempts); widen "
-                         "--log-window if the clocks are off", count, count == 1 ? "" : "s", srv,
-                         tl_kind_words(e), enode ? ", node " : "", enode ? enode : "",
-                         lg->files[e->file], e->line, (double)nearest_any / 1e6);
-            rc = unmatched(ctx, msg);
-            if (rc != TI_OK)
-                goto out;
+            snprintf(miss[nmiss].key, sizeof miss[nmiss].key, "%s|%s", srv,
+                     nr.enode ? nr.enode : "");
+            miss[nmiss].entry = k;
+            miss[nmiss].nearest = nr.any;
+            nmiss++;
         }
     }
-    if (npairs > 1)
-        qsort(pairs, npairs, sizeof *pairs, tl_pair_cmp);
+    rc = tl_report_misses(lg, miss, nmiss, unmatched, ctx);
+    if (rc != TI_OK)
+        goto out;
+    if (at.npairs > 1)
+        qsort(at.pairs, at.npairs, sizeof *at.pairs, tl_pair_cmp);
     free(lg->idx_ids);
     free(lg->idx_entries);
-    lg->idx_ids = malloc((npairs ? npairs : 1) * sizeof *lg->idx_ids);
-    lg->idx_entries = malloc((npairs ? npairs : 1) * sizeof *lg->idx_entries);
     lg->nidx = 0;
+    lg->idx_ids = malloc((at.npairs ? at.npairs : 1) * sizeof *lg->idx_ids);
+    lg->idx_entries = malloc((at.npairs ? at.npairs : 1) * sizeof *lg->idx_entries);
     if (lg->idx_ids == NULL || lg->idx_entries == NULL) {
         rc = TI_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < npairs; i++) {
-        lg->idx_ids[i] = pairs[i].id;
-        lg->idx_entries[i] = pairs[i].e;
+    for (size_t i = 0; i < at.npairs; i++) {
+        lg->idx_ids[i] = at.pairs[i].id;
+        lg->idx_entries[i] = at.pairs[i].e;
     }
-    lg->nidx = npairs;
+    lg->nidx = at.npairs;
 out:
-    free(pairs);
-    free(reported);
+    free(x.by_ip);
+    free(x.by_sni);
+    free(miss);
+    free(at.pairs);
     return rc;
 }
 
