@@ -5,9 +5,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsinspect/conn.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/tslog.h"
 
@@ -295,6 +298,157 @@ static void test_sniff(void **state)
     assert_false(tslog_sniff((const uint8_t *)"", 0));
 }
 
+/* ---- correlation ------------------------------------------------------------------ */
+
+struct misses {
+    char msg[4][1024];
+    size_t n;
+};
+
+static int on_miss(void *ctx, const char *msg)
+{
+    struct misses *m = ctx;
+    if (m->n < 4)
+        snprintf(m->msg[m->n], sizeof m->msg[0], "%s", msg);
+    m->n++;
+    return TI_OK;
+}
+
+static void mk_conn(struct conn *c, uint64_t id, const char *ip, int64_t t0, int64_t t1,
+                    const char *sni)
+{
+    conn_init(c);
+    c->id = id;
+    c->server.ipver = 4;
+    assert_int_equal(inet_pton(AF_INET, ip, c->server.ip), 1);
+    c->server.port = 8443;
+    c->first_ts = t0;
+    c->last_ts = t1;
+    c->outcome = OUTCOME_FAILED;
+    if (sni != NULL) {
+        c->n_ch = 1;
+        c->ch[0].sni = strdup(sni);
+        assert_non_null(c->ch[0].sni);
+    }
+}
+
+#define S(x) ((int64_t)(x) * 1000000)
+#define BASE S(1773161726)   /* 2026-03-10T16:55:26Z */
+
+static void test_correlate(void **state)
+{
+    /* node vcsc: a verify failure at +0.016 s (server by address), an SSL
+     * failure by name only (SNI), one for a server with no connection, one
+     * 5 s from the nearest connection; node vcsd: a line whose only
+     * connection in time belongs to vcsc */
+    static const char text_c[] =
+        "2026-03-10T17:55:26.016+01:00 vcsc ts[1]: WARNING: Core server certificate verification "
+        "failed for (cucm). Action=Terminate Error=self signed certificate server=cucm(10.0.0.1) depth=0\n"
+        "2026-03-10T17:55:26.100+01:00 vcsc ts[1]: ERROR: SSL connection failed for 'imp.lab': error:x\n"
+        "2026-03-10T17:55:27.000+01:00 vcsc ts[1]: WARNING: SNI (x) not in certificate. Action:Terminate server=x(10.0.0.9)\n"
+        "2026-03-10T17:55:36.000+01:00 vcsc ts[1]: WARNING: SNI (y) not in certificate. Action:Terminate server=y(10.0.0.1)\n";
+    static const char text_d[] =
+        "2026-03-10T17:55:26.016+01:00 vcsd ts[1]: WARNING: Core server certificate verification "
+        "failed for (cucm). Action=Terminate Error=self signed certificate server=cucm(10.0.0.1) depth=0\n";
+    struct tslog *lg = NULL;
+    struct conn c[3];
+    struct tslog_conn tc[3];
+    struct misses m = {.n = 0};
+    uint64_t outside = 0;
+    const struct tslog_entry *const *es;
+
+    (void)state;
+    mk_conn(&c[0], 1, "10.0.0.1", BASE, BASE + S(1), "cucm");
+    mk_conn(&c[1], 2, "10.0.0.2", BASE, BASE + S(1), "imp.lab");
+    mk_conn(&c[2], 3, "10.0.0.1", BASE + S(20), BASE + S(21), NULL);
+    tc[0] = (struct tslog_conn){&c[0], "vcsc"};
+    tc[1] = (struct tslog_conn){&c[1], "vcsc"};
+    tc[2] = (struct tslog_conn){&c[2], "vcsc"};
+    assert_int_equal(tslog_new(&lg), TI_OK);
+    assert_int_equal(tslog_begin_file(lg, "c.log", NULL), TI_OK);
+    assert_int_equal(tslog_feed(lg, text_c, strlen(text_c)), TI_OK);
+    assert_int_equal(tslog_end_file(lg), TI_OK);
+    assert_int_equal(tslog_begin_file(lg, "d.log", NULL), TI_OK);
+    assert_int_equal(tslog_feed(lg, text_d, strlen(text_d)), TI_OK);
+    assert_int_equal(tslog_end_file(lg), TI_OK);
+
+    assert_int_equal(tslog_correlate(lg, tc, 3, S(2), 99, on_miss, &m, &outside), TI_OK);
+    assert_int_equal(outside, 0);
+    assert_int_equal(tslog_stats(lg)->matched, 2);
+    assert_int_equal(tslog_for_conn(lg, 1, &es), 1);     /* vcsc's verify failure */
+    assert_int_equal(es[0]->line, 1);
+    assert_int_equal(tslog_for_conn(lg, 2, &es), 1);     /* the SSL failure, by SNI */
+    assert_int_equal(es[0]->kind, TSLOG_SSL_FAILED);
+    assert_int_equal(tslog_for_conn(lg, 3, &es), 0);
+    /* three messages, sorted by the server as the log names it: cucm on
+     * vcsd (no connection of that node), x (none at all), y on vcsc (the
+     * clocks: 9 s to conn 1) */
+    assert_int_equal(m.n, 3);
+    assert_non_null(strstr(m.msg[0], "node vcsd"));
+    assert_non_null(strstr(m.msg[0], "no connection to that server at all"));
+    assert_non_null(strstr(m.msg[1], "x(10.0.0.9)"));
+    assert_non_null(strstr(m.msg[1], "no connection to that server at all"));
+    assert_non_null(strstr(m.msg[2], "nearest connection to that server is 9.000 s away"));
+    /* the first failure agrees with a failed connection: no finding */
+    assert_int_equal(c[0].n_findings, 0);
+
+    /* a window of 10 s takes the 36 s line to conn 1 (9 s) */
+    m.n = 0;
+    assert_int_equal(tslog_correlate(lg, tc, 3, S(10), 99, on_miss, &m, &outside), TI_OK);
+    assert_int_equal(tslog_stats(lg)->matched, 3);
+    assert_int_equal(tslog_for_conn(lg, 1, &es), 2);
+    assert_true(es[0]->ts < es[1]->ts);
+
+    /* a verified, completed connection the log calls failed: the finding */
+    c[1].outcome = OUTCOME_COMPLETE;
+    c[1].verify.done = true;
+    c[1].verify.verdict.result = X509_CHAIN_OK;
+    c[1].verify.verdict.name_checked = true;
+    c[1].verify.verdict.name_ok = true;
+    m.n = 0;
+    assert_int_equal(tslog_correlate(lg, tc, 3, S(2), 99, on_miss, &m, &outside), TI_OK);
+    assert_int_equal(c[1].n_findings, 1);
+    assert_int_equal(c[1].findings[0].id, 99);
+
+    /* no connection at all: every line is outside the capture */
+    m.n = 0;
+    assert_int_equal(tslog_correlate(lg, tc, 0, S(2), 99, on_miss, &m, &outside), TI_OK);
+    assert_int_equal(outside, 5);
+    assert_int_equal(m.n, 0);
+    for (int i = 0; i < 3; i++)
+        conn_free(&c[i]);
+    tslog_free(lg);
+}
+
+/* The connect address is the expected name for its ip:port, found through
+ * the address itself or a server=NAME(IP) line. */
+static void test_addr_for(void **state)
+{
+    static const char text[] =
+        "2026-03-10T17:55:26.016+01:00 vcsc ts[1]: WARNING: SNI (a) not in certificate. "
+        "Action:Terminate server=cucm.lab(10.0.0.1)\n"
+        "2026-03-10T17:55:29.040+01:00 vcsc ts[2]: HTTPMSG: |GET http://x:8443/"
+        "bGFiL2h0dHBzL2N1Y20ubGFiLzg0NDM/x HTTP/1.1\n";   /* lab/https/cucm.lab/8443 */
+    struct tslog *lg = NULL;
+    struct conn_endpoint ep = {.ipver = 4, .ip = {10, 0, 0, 1}, .port = 8443};
+    const struct tslog_addr *a;
+
+    (void)state;
+    assert_int_equal(tslog_new(&lg), TI_OK);
+    assert_int_equal(tslog_begin_file(lg, "l", NULL), TI_OK);
+    assert_int_equal(tslog_feed(lg, text, strlen(text)), TI_OK);
+    assert_int_equal(tslog_end_file(lg), TI_OK);
+    a = tslog_addr_for(lg, &ep);
+    assert_non_null(a);
+    assert_string_equal(a->host, "cucm.lab");
+    ep.port = 6972;
+    assert_null(tslog_addr_for(lg, &ep));
+    ep.port = 8443;
+    ep.ip[3] = 2;
+    assert_null(tslog_addr_for(lg, &ep));
+    tslog_free(lg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +462,8 @@ int main(void)
         cmocka_unit_test(test_feed_wrapped),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_sniff),
+        cmocka_unit_test(test_correlate),
+        cmocka_unit_test(test_addr_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
