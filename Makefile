@@ -119,6 +119,8 @@ asan-run: $(TEST_BINS) $(OBJS) $(BUILD)/tests/shared_check
 	  sh tests/golden_diff.sh $(BUILD)/tlsinspect
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect $(BUILD)/tests/shared_check
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/bundle.sh $(BUILD)/tlsinspect
 
 # ThreadSanitizer over what runs a second thread (the JSON report's writer,
 # src/outq.c): its unit tests, the writer's and the report's, and every golden report.

@@ -663,6 +663,9 @@ static int bdl_open_input(struct bundle *b, const char *path, char *errbuf, size
     struct archive_entry *e;
     int r;
 
+    /* Standard input is capture.c's to read: a stream cannot be scanned twice. */
+    if (strcmp(path, "-") == 0)
+        return bdl_plain(b, path);
     if (stat(path, &st) != 0) {
         bdl_err(errbuf, errlen, "%s: %s", path, strerror(errno));
         return TI_EIO;

@@ -41,8 +41,8 @@
 
 struct bundle;
 
-/* Look at each command-line input: a plain capture file passes through as
- * it is (capture.c opens it); a directory or an archive is scanned, its
+/* Look at each command-line input: a plain capture file (and "-", standard
+ * input) passes through as it is (capture.c opens it); a directory or an archive is scanned, its
  * logs fed to `logs` (may be NULL: logs ignored) and its captures listed.
  * TI_EUSAGE with "INPUT: no capture ..." when a bundle holds no capture;
  * TI_EIO for an unreadable input.  Damage found while scanning an archive
