@@ -26,7 +26,7 @@ check() {   # check WHAT COMMAND...: the command must succeed
 }
 
 # The connection lines of a JSON report (inputs differ by name).
-conns() { sed -n '/"connections"/,/"summary"/p' "$1"; }
+conns() { sed -n '/^  "connections"/,/^  "summary"/p' "$1"; }
 
 # ---- log lines (node vcsc, +01:00; the capture is 2026-03-10 16:55:26Z..) ----
 B64=$(printf 'steven.lab/https/10.48.36.215/8443' | base64 | tr -d '=' | tr '+/' '-_')
@@ -56,6 +56,7 @@ for input in "$T/b1.tar.gz" "$T/b1.tar" "$T/b1"; do
     check "$input: exit 1 (field-case findings), got $rc" [ $rc -eq 1 ]
     conns "$T/plain.json" > "$T/c1"; conns "$T/b.json" > "$T/c2"
     check "$input: connections differ from the plain rotated files" cmp -s "$T/c1" "$T/c2"
+    check "$input: the comparison saw connections" [ "$(grep -c '"id": ' "$T/c2")" -eq 2 ]
     check "$input: both rotated members listed" [ "$(grep -c '"file": ".*rotated-0[01].pcap"' "$T/b.json")" -eq 2 ]
     check "$input: no logs section without logs" sh -c "! grep -q '\"logs\"' '$T/b.json'"
 done
@@ -150,6 +151,29 @@ conns "$T/big.json" > "$T/c2"
 "$BIN" -f json $CAP/rotated-00.pcap $CAP/rotated-01.pcap > "$T/plain0.json"
 conns "$T/plain0.json" > "$T/c1"
 check "200 MB member: connections as without it" cmp -s "$T/c1" "$T/c2"
+
+# ---- 8. pcapng inside, a nested archive (warned about, not read), .tgz ----
+mkdir -p "$T/b7/in"
+cp $CAP/pcapng.pcapng "$T/b7/a"
+(cd "$T/b1" && tar czf "$T/b7/in/nested.tar.gz" .)
+(cd "$T/b7" && tar czf ../b7.tgz .)
+"$BIN" -f json "$T/b7.tgz" > "$T/b7.json"
+check "pcapng member" grep -q '"format": "pcapng"' "$T/b7.json"
+check "nested archive warned" grep -q 'an archive inside the bundle is not read' "$T/b7.json"
+"$BIN" -f json $CAP/pcapng.pcapng > "$T/p7.json"
+conns "$T/p7.json" > "$T/c1"; conns "$T/b7.json" > "$T/c2"
+check "pcapng member: connections as the plain file" cmp -s "$T/c1" "$T/c2"
+
+# ---- 9. hostile: random bytes, a symlink loop in a directory ----
+head -c 4096 /dev/urandom > "$T/rand.tar.gz"
+"$BIN" "$T/rand.tar.gz" > /dev/null 2> "$T/err"
+rc=$?
+check "random bytes: exit 2, got $rc" [ $rc -eq 2 ]
+check "random bytes: a message" grep -q 'tlsinspect: ' "$T/err"
+mkdir -p "$T/b8"; ln -s . "$T/b8/loop"; cp $CAP/rsa-ok-8443.pcap "$T/b8/"
+"$BIN" "$T/b8" > /dev/null 2>&1
+rc=$?
+check "symlink loop in a directory: read, exit 0, got $rc" [ $rc -eq 0 ]
 
 echo "bundle tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
