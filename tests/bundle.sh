@@ -56,7 +56,7 @@ for input in "$T/b1.tar.gz" "$T/b1.tar" "$T/b1"; do
     check "$input: exit 1 (field-case findings), got $rc" [ $rc -eq 1 ]
     conns "$T/plain.json" > "$T/c1"; conns "$T/b.json" > "$T/c2"
     check "$input: connections differ from the plain rotated files" cmp -s "$T/c1" "$T/c2"
-    check "$input: the comparison saw connections" [ "$(grep -c '"id": ' "$T/c2")" -eq 2 ]
+    check "$input: the comparison saw connections" [ "$(grep -c '"start_ts"' "$T/c2")" -eq 2 ]
     check "$input: both rotated members listed" [ "$(grep -c '"file": ".*rotated-0[01].pcap"' "$T/b.json")" -eq 2 ]
     check "$input: no logs section without logs" sh -c "! grep -q '\"logs\"' '$T/b.json'"
 done
