@@ -566,6 +566,13 @@ static int an_correlate(struct analysis *a, const struct analyze_opts *o)
     if (outside > 0)
         analysis_warn(a, "%llu traffic_server log failure lines lie outside the capture's time "
                       "span and were not compared", (unsigned long long)outside);
+    if (tslog_stats(a->logs)->dropped > 0)
+        analysis_warn(a, "%llu traffic_server log failure lines over the limit of %u lines or "
+                      "%u MiB were not kept", (unsigned long long)tslog_stats(a->logs)->dropped,
+                      (unsigned)TSLOG_MAX_ENTRIES, (unsigned)(TSLOG_MAX_KEPT >> 20));
+    if (tslog_stats(a->logs)->cut > 0)
+        analysis_warn(a, "%llu log lines longer than %u bytes were read cut",
+                      (unsigned long long)tslog_stats(a->logs)->cut, (unsigned)TSLOG_MAX_LINE);
     return rc;
 }
 

@@ -29,6 +29,7 @@ struct tslog {
     char **nodes;
     size_t nnodes;
     struct tslog_stats st;
+    size_t kept;                /* bytes of entry text kept */
     struct tl_name *names;      /* NAME -> IP from server=NAME(IP) */
     size_t nnames;
 
@@ -598,7 +599,7 @@ static int tl_flush(struct tslog *lg)
     }
     switch (rc) {
     case TSLOG_LINE_FAILURE:
-        if (lg->nentries >= TSLOG_MAX_ENTRIES) {
+        if (lg->nentries >= TSLOG_MAX_ENTRIES || lg->kept > TSLOG_MAX_KEPT) {
             lg->st.dropped++;
             tslog_entry_clear(&e);
             return TI_OK;
@@ -623,6 +624,8 @@ static int tl_flush(struct tslog *lg)
                 return rc;
             }
         }
+        lg->kept += strlen(e.text) + (e.name ? strlen(e.name) : 0) +
+                    (e.server_name ? strlen(e.server_name) : 0) + (e.error ? strlen(e.error) : 0);
         lg->entries[lg->nentries++] = e;
         return tl_learn_name(lg, &lg->entries[lg->nentries - 1]);
     case TSLOG_LINE_ADDR:

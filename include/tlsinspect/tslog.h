@@ -18,8 +18,13 @@
  *
  * Logs are fed in chunks (tslog_feed), line by line with a bounded line
  * buffer: a file of any size costs memory only for the failure lines kept
- * (at most TSLOG_MAX_ENTRIES) and the distinct connect addresses (at most
- * TSLOG_MAX_ADDRS).  Every other line is counted, never fatal.
+ * (at most TSLOG_MAX_ENTRIES, TSLOG_MAX_KEPT bytes of text) and the distinct
+ * connect addresses (at most TSLOG_MAX_ADDRS).  Every other line is
+ * counted, never fatal.
+ *
+ * Correlation looks at the connections to a line's server only (indexes by
+ * address and SNI): its cost is the failure lines times the connections to
+ * their server.
  */
 #ifndef TLSINSPECT_TSLOG_H
 #define TLSINSPECT_TSLOG_H
@@ -32,6 +37,7 @@
 
 #define TSLOG_MAX_LINE     16384     /* bytes of one logical line kept (the rest cut) */
 #define TSLOG_MAX_ENTRIES  100000    /* failure lines kept */
+#define TSLOG_MAX_KEPT     (64u * 1024u * 1024u)  /* bytes of their text kept, all lines */
 #define TSLOG_MAX_ADDRS    4096      /* distinct connect addresses */
 #define TSLOG_MAX_FILES    4096
 #define TSLOG_MAX_NODES    256
@@ -74,7 +80,7 @@ struct tslog_stats {
     uint64_t unknown;          /* lines of no known format */
     uint64_t cut;              /* lines longer than TSLOG_MAX_LINE (parsed cut) */
     uint64_t bad_address;      /* HTTPMSG whose first segment did not decode */
-    uint64_t dropped;          /* failure lines over TSLOG_MAX_ENTRIES */
+    uint64_t dropped;          /* failure lines over TSLOG_MAX_ENTRIES or TSLOG_MAX_KEPT */
     uint64_t matched;          /* failure lines attached to at least one connection */
 };
 
