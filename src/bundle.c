@@ -761,7 +761,10 @@ static void bdl_release(struct bdl_reader *r)
     if (r->iar != NULL) {
         archive_read_free(r->iar);
         r->iar = NULL;
-        r->h->broken = true;   /* the inner reader may have read ahead: position unknown */
+        /* The inner reader may have read ahead: the offset in this member
+         * is unknown, but the next header still skips to the next member,
+         * so rotated gzipped captures share the handle too. */
+        r->h->off = UINT64_MAX;
     }
     free(r->inner);
     r->inner = NULL;

@@ -61,6 +61,44 @@ for input in "$T/b1.tar.gz" "$T/b1.tar" "$T/b1"; do
     check "$input: no logs section without logs" sh -c "! grep -q '\"logs\"' '$T/b.json'"
 done
 
+# ---- 1b. rotated captures, each gzipped, in one bundle: merged as the plain files ----
+mkdir -p "$T/b1z"
+gzip -c $CAP/rotated-01.pcap > "$T/b1z/r1"
+gzip -c $CAP/rotated-00.pcap > "$T/b1z/r0"
+(cd "$T/b1z" && tar czf ../b1z.tar.gz r1 r0)
+"$BIN" -f json $TRUST "$T/b1z.tar.gz" > "$T/bz.json"
+conns "$T/plain.json" > "$T/c1"; conns "$T/bz.json" > "$T/c2"
+check "rotated gzipped members: connections as the plain files" cmp -s "$T/c1" "$T/c2"
+check "rotated gzipped members: pcap+gzip twice" [ "$(grep -c '"format": "pcap+gzip"' "$T/bz.json")" -eq 2 ]
+
+# ---- 1c. two captures over the 64 KiB prefix, rotated: the readers go on
+# through archive handles (the second reuses the first's) ----
+# many-flows.pcap (little-endian pcap) cut at the first record boundary past
+# its middle: part 0 = header + records before, part 1 = header + the rest
+MF=$CAP/many-flows.pcap
+size=$(wc -c < $MF)
+off=24
+while [ "$off" -lt $((size / 2)) ]; do
+    len=$(od -An -tu4 -j $((off + 8)) -N4 $MF | tr -d ' ')
+    off=$((off + 16 + len))
+done
+mkdir -p "$T/b9"
+head -c $off $MF > "$T/b9/p0"
+{ head -c 24 $MF; tail -c +$((off + 1)) $MF; } > "$T/b9/p1"
+check "split parts over 64 KiB" [ "$off" -gt 65536 -a $((size - off)) -gt 65536 ]
+"$BIN" -f json --ports all $TRUST $MF > "$T/mf.json"
+conns "$T/mf.json" > "$T/c1"
+(cd "$T/b9" && tar czf ../b9.tar.gz p0 p1)
+"$BIN" -f json --ports all $TRUST "$T/b9.tar.gz" > "$T/b9.json"
+conns "$T/b9.json" > "$T/c2"
+check "large rotated members: connections as the whole file" cmp -s "$T/c1" "$T/c2"
+check "large rotated members: the comparison saw connections" [ "$(grep -c '"start_ts"' "$T/c2")" -gt 40 ]
+gzip "$T/b9/p0" "$T/b9/p1"
+(cd "$T/b9" && tar cf ../b9z.tar p0.gz p1.gz)
+"$BIN" -f json --ports all $TRUST "$T/b9z.tar" > "$T/b9z.json"
+conns "$T/b9z.json" > "$T/c2"
+check "large rotated gzipped members: connections as the whole file" cmp -s "$T/c1" "$T/c2"
+
 # ---- 2. a gzipped capture and a log inside; name_source log; log fields ----
 mkdir -p "$T/b2/x"
 gzip -c $CAP/post-upgrade.pcap > "$T/b2/x/dump-0001"      # no telling name: found by content
