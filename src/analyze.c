@@ -576,18 +576,56 @@ static int an_correlate(struct analysis *a, const struct analyze_opts *o)
     return rc;
 }
 
+/* Open the inputs (captures, bundles, logs), run every packet through the
+ * flow table, keep the inputs' facts.  Owns what it opens. */
+static int an_read_inputs(struct analysis *a, const struct analyze_opts *o, struct an_ctx *x,
+                          const struct flow_ops *ops, char *errbuf, size_t errlen)
+{
+    struct capture *cap = NULL;
+    struct flow_table *ft = NULL;
+    struct bundle *bdl = NULL;
+    int rc;
+
+    rc = an_open_inputs(a, o, &bdl, &cap, errbuf, errlen);
+    if (rc != TI_OK)
+        goto out;
+    rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, ops);
+    if (rc != TI_OK) {
+        snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
+        goto out;
+    }
+    rc = read_capture(x, cap, ft);
+    flow_table_finish(ft, a->last_ts);
+    a->flow_stats = *flow_table_stats(ft);
+    flow_table_free(ft);
+    ft = NULL;
+    tls_fp_memo_free(x->memo);      /* every session is gone */
+    x->memo = NULL;
+    if (rc == TI_OK && x->oom)
+        rc = TI_ENOMEM;
+    if (rc != TI_OK) {
+        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
+        goto out;
+    }
+    rc = copy_inputs(a, cap);
+    if (rc == TI_OK)
+        rc = an_bundle_facts(a, bdl);
+out:
+    flow_table_free(ft);
+    capture_close(cap);             /* before the bundle its streams read from */
+    bundle_free(bdl);
+    return rc;
+}
+
 int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
 {
     struct analysis *a = calloc(1, sizeof(*a));
-    struct capture *cap = NULL;
-    struct flow_table *ft = NULL;
     struct an_ctx x;
     struct flow_ops ops = {
         .ctx = &x, .open = an_open, .data = an_data, .gap = an_gap,
         .done = an_done, .close = an_close, .release = an_release,
     };
     uint64_t verify_base = 0;
-    struct bundle *bdl = NULL;
     int rc;
 
     *out = NULL;
@@ -636,35 +674,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
         goto fail;
     }
-    rc = an_open_inputs(a, o, &bdl, &cap, errbuf, errlen);
-    if (rc != TI_OK)
-        goto fail;
-    rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, &ops);
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
-        goto fail;
-    }
-    rc = read_capture(&x, cap, ft);
-    flow_table_finish(ft, a->last_ts);
-    a->flow_stats = *flow_table_stats(ft);
-    flow_table_free(ft);
-    ft = NULL;
-    tls_fp_memo_free(x.memo);       /* every session is gone */
-    x.memo = NULL;
-    if (rc == TI_OK && x.oom)
-        rc = TI_ENOMEM;
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
-        goto fail;
-    }
-    rc = copy_inputs(a, cap);
-    if (rc != TI_OK)
-        goto fail;
-    capture_close(cap);
-    cap = NULL;
-    rc = an_bundle_facts(a, bdl);
-    bundle_free(bdl);
-    bdl = NULL;
+    rc = an_read_inputs(a, o, &x, &ops, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
 
@@ -695,10 +705,7 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     *out = a;
     return TI_OK;
 fail:
-    flow_table_free(ft);
     tls_fp_memo_free(x.memo);
-    capture_close(cap);
-    bundle_free(bdl);
     analysis_free(a);
     return rc;
 }
