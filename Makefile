@@ -5,7 +5,7 @@
 #   make test       install dependencies if missing, build, run every test
 #   make asan       the unit and golden tests under AddressSanitizer + UBSan
 #   make captures   regenerate the fixtures in captures/ (then: make update-golden)
-#   make update-golden   rewrite captures/*.expected.json from the current build
+#   make update-golden   rewrite captures/*.expected.json (and the HTML pages) from the current build
 #   make docs       rewrite the option docs (man OPTIONS, README table) from src/opts.c
 #   make install    install binary and man page under PREFIX (/usr/local), DESTDIR honoured
 #   make uninstall  remove them
@@ -46,8 +46,8 @@ TEST_SUPPORT := $(wildcard tests/support/*.c)
 TEST_SUPPORT_H := $(wildcard tests/support/*.h)
 GEN_SRCS   := $(sort $(wildcard tests/gen/*.c))
 
-.PHONY: all deps demo test check unit golden smoke conformance asan asan-run tsan tsan-run captures \
-        update-golden docs install uninstall bench bench-ir fuzz clean
+.PHONY: all deps demo test check unit golden html smoke extract-test conformance asan asan-run \
+        tsan tsan-run captures update-golden docs install uninstall bench bench-ir fuzz clean
 
 all: tlsinspect
 
@@ -84,7 +84,7 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: tlsinspect unit golden smoke
+check: tlsinspect unit golden html smoke extract-test
 
 unit: $(TEST_BINS)
 	@sh tests/run_unit.sh $(TEST_BINS)
@@ -93,12 +93,23 @@ golden: tlsinspect
 	@sh tests/golden.sh ./tlsinspect
 	@sh tests/golden_diff.sh ./tlsinspect
 
+# -f html: golden pages, HTML checks, size, and a headless Chromium render
+html: tlsinspect $(BUILD)/gen
+	@sh tests/golden_html.sh ./tlsinspect $(BUILD)/gen
+	@sh tests/html_render.sh ./tlsinspect
+
 smoke: tlsinspect $(BUILD)/optdocs $(BUILD)/tests/shared_check
 	@sh tests/docs_sync.sh ./tlsinspect $(BUILD)/optdocs
 	@sh tests/func_length.sh
 	@sh tests/install.sh
 	@sh tests/shared_smoke.sh ./tlsinspect $(BUILD)/tests/shared_check
 	@sh tests/bundle.sh ./tlsinspect
+	@sh tests/stdin_live.sh ./tlsinspect
+
+# -w: the extract of every fixture reports the same; bulk data is dropped.
+extract-test: tlsinspect $(BUILD)/gen
+	@sh tests/extract_equal.sh ./tlsinspect
+	@sh tests/extract_cli.sh ./tlsinspect $(BUILD)/gen
 
 conformance: $(BUILD)/tests/test_conformance
 	$(BUILD)/tests/test_conformance
@@ -109,7 +120,7 @@ asan:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" TLSINSPECT_BIN=build-asan/tlsinspect \
 	  asan-run
 
-asan-run: $(TEST_BINS) $(OBJS) $(BUILD)/tests/shared_check
+asan-run: $(TEST_BINS) $(OBJS) $(BUILD)/tests/shared_check $(BUILD)/gen
 	$(CC) $(ALL_CFLAGS) -o $(BUILD)/tlsinspect $(OBJS) $(LDLIBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/run_unit.sh $(TEST_BINS)
@@ -118,9 +129,13 @@ asan-run: $(TEST_BINS) $(OBJS) $(BUILD)/tests/shared_check
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/golden_diff.sh $(BUILD)/tlsinspect
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/golden_html.sh $(BUILD)/tlsinspect $(BUILD)/gen
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect $(BUILD)/tests/shared_check
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/bundle.sh $(BUILD)/tlsinspect
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/stdin_live.sh $(BUILD)/tlsinspect
 
 # ThreadSanitizer over what runs a second thread (the JSON report's writer,
 # src/outq.c): its unit tests, the writer's and the report's, and every golden report.
@@ -141,9 +156,11 @@ captures: $(BUILD)/gen
 docs: $(BUILD)/optdocs
 	@sh tools/docs.sh $(BUILD)/optdocs
 
-update-golden: tlsinspect
+update-golden: tlsinspect $(BUILD)/gen
 	@sh tests/golden.sh ./tlsinspect --update
 	@sh tests/golden_diff.sh ./tlsinspect --update
+	@sh tests/golden_html.sh ./tlsinspect $(BUILD)/gen --update
+	@sh tests/html_render.sh ./tlsinspect --update
 
 # ---- benchmark (tests/bench/bench.sh): make bench [BENCH_GB=4] [BENCH_RUNS=9] ----
 # [BENCH_WORKLOADS="1g dense"] [BENCH_DENSE_RUNS=3] [BENCH_DENSE_3M=1]

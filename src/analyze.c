@@ -3,9 +3,11 @@
  * Glue only: each stage lives in its own module.  Here the flow table's
  * consumer callbacks create one struct conn + TLS session per flow, and when
  * a flow leaves the table its TCP facts are copied into the conn with the
- * sides mapped to client/server.  After the capture, connections are sorted
- * (first timestamp, then endpoints), verified (expected name and time chosen
- * per SPEC) and given their findings.
+ * sides mapped to client/server, and it is verified (expected name and time
+ * chosen per SPEC) and given its findings.  After the capture, connections
+ * are sorted (first timestamp, then endpoints).  With -w the extract
+ * (extract.h) sees every packet of every flow and is told when a handshake
+ * is over and when a flow leaves.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "tlsinspect/bundle.h"
 #include "tlsinspect/decode.h"
 #include "tlsinspect/err.h"
+#include "tlsinspect/extract.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/tls13_keylog.h"
 #include "tlsinspect/tls_msg.h"
@@ -32,12 +35,17 @@ struct an_ctx {
     size_t conns_cap;
     unsigned cur_input;             /* input of the packet being decoded */
     bool oom;
+    int verify_rc;                  /* first failed verify_conn(), reported after the capture */
+    struct extract *ex;             /* -w, or NULL */
+    const struct cap_packet *pkt;   /* the packet being handled (for -w) */
 };
 
 struct an_flow {
     struct conn *c;
     struct tls_session *s;
     unsigned input;                 /* input of its first packet */
+    struct extract_conn *xc;        /* -w: the flow's packets, or NULL */
+    bool ex_done;                   /* -w: told the extract the handshake is over */
 };
 
 void analyze_opts_default(struct analyze_opts *o)
@@ -154,25 +162,59 @@ static void *an_open(void *ctx, struct flow *f)
     struct an_ctx *x = ctx;
     struct an_flow *af = calloc(1, sizeof(*af));
 
-    if (af == NULL)
+    if (af == NULL) {
         x->oom = true;
-    else
+    } else if (x->ex != NULL) {
+        af->xc = extract_conn_new(x->ex, &f->side[0], &f->side[1]);
+        if (af->xc == NULL) {
+            x->oom = true;
+            free(af);
+            af = NULL;
+        }
+    }
+    if (af != NULL)
         af->input = x->cur_input;
     return af;
+}
+
+/* -w: every packet of the flow, before the table acts on it. */
+static void an_packet(void *ctx, struct flow *f, int side, const struct pkt_info *p, int64_t ts)
+{
+    struct an_ctx *x = ctx;
+    struct an_flow *af = f->app;
+
+    extract_packet(x->ex, af->xc, side, x->pkt, p, f->app_done);
+}
+
+/* -w: the handshake is decided once the parser wants no more bytes. */
+static void an_extract_check(struct an_ctx *x, struct an_flow *af)
+{
+    if (x->ex != NULL && !af->ex_done && tls_done(af->s)) {
+        af->ex_done = true;
+        extract_handshake_done(x->ex, af->xc, af->c);
+    }
 }
 
 static void an_data(void *ctx, struct flow *f, int side, const uint8_t *d, size_t n, int64_t ts)
 {
     struct an_flow *af = f->app;
-    if (an_start(ctx, f, af))
+    if (an_start(ctx, f, af)) {
         tls_feed(af->s, side, d, n, ts);
+        if (af->xc != NULL) {
+            extract_stream(af->xc, side, d, n);
+            an_extract_check(ctx, af);
+        }
+    }
 }
 
 static void an_gap(void *ctx, struct flow *f, int side, uint64_t n, int64_t ts)
 {
     struct an_flow *af = f->app;
-    if (an_start(ctx, f, af))
+    if (an_start(ctx, f, af)) {
         tls_gap(af->s, side, n, ts);
+        if (af->xc != NULL)
+            an_extract_check(ctx, af);
+    }
 }
 
 static bool an_done(void *ctx, struct flow *f)
@@ -235,15 +277,19 @@ static void fill_tcp(struct conn *c, const struct flow *f, int cs)
     }
 }
 
+static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c);
+
 static void an_release(void *ctx, struct flow *f, bool evicted)
 {
     struct an_ctx *x = ctx;
     struct an_flow *af = f->app;
+    struct conn *reported = NULL;
     int cs;
 
     if (af == NULL)
         return;
     if (af->s == NULL) {             /* never carried a byte */
+        extract_conn_end(x->ex, af->xc, NULL);
         free(af);
         f->app = NULL;
         return;
@@ -257,11 +303,20 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
     tls_finish(af->s);
     tls_session_free(af->s);
     if (af->c->is_tls && af->c->outcome != OUTCOME_NOT_TLS) {
-        if (push_conn(x, af->c) == TI_OK)
+        /* Judged now, not after the capture: -w --only findings decides on
+         * the findings, and they need nothing from other connections. */
+        int vrc = verify_conn(x->a, x->o, af->c);
+        if (vrc != TI_OK && x->verify_rc == TI_OK)
+            x->verify_rc = vrc;
+        findings_run_memo(af->c, x->a->names, x->a->fmemo);
+        if (push_conn(x, af->c) == TI_OK) {
+            reported = af->c;
             af->c = NULL;
-        else
+        } else {
             x->oom = true;
+        }
     }
+    extract_conn_end(x->ex, af->xc, reported);
     conn_arena_put(x->a->conn_arena, af->c);
     free(af);
     f->app = NULL;
@@ -377,6 +432,7 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
     struct pkt_info pi;
     int rc;
 
+    x->pkt = &pkt;                  /* for -w; cleared before returning */
     while ((rc = capture_next(cap, &pkt)) == 1) {
         enum decode_result r;
 
@@ -391,14 +447,17 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
             a->decode_counts[r]++;
         if (r == DECODE_TCP)
             flow_packet(ft, &pi, pkt.ts);
-        if (x->oom)
-            return TI_ENOMEM;
+        if (x->oom) {
+            rc = TI_ENOMEM;
+            break;
+        }
         if (o->progress != NULL && a->packets % ANALYZE_PROGRESS_EVERY == 0) {
             uint64_t done, total;
             capture_progress(cap, &done, &total);
             o->progress(o->progress_ctx, done, total);
         }
     }
+    x->pkt = NULL;
     return rc < 0 ? rc : TI_OK;
 }
 
@@ -408,7 +467,8 @@ static int copy_inputs(struct analysis *a, struct capture *cap)
     const struct cap_input *in = capture_inputs(cap, &n);
 
     a->inputs = calloc(n ? n : 1, sizeof(*a->inputs));
-    if (a->inputs == NULL)
+    a->inputs_extract = calloc(n ? n : 1, sizeof(*a->inputs_extract));
+    if (a->inputs == NULL || a->inputs_extract == NULL)
         return TI_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         a->inputs[i] = in[i];
@@ -417,6 +477,7 @@ static int copy_inputs(struct analysis *a, struct capture *cap)
         a->ninputs++;
         if (a->inputs[i].file == NULL)
             return TI_ENOMEM;
+        a->inputs_extract[i] = extract_file_is_extract(in[i].file);
     }
     return TI_OK;
 }
@@ -479,33 +540,49 @@ static int global_findings(struct analysis *a)
     return TI_OK;
 }
 
-/* ---- bundles and logs ------------------------------------------------------------ */
+/* ---- inputs: captures, bundles, logs --------------------------------------------- */
 
-/* Inputs: plain captures, bundles (their captures and logs), --log files. */
-static int an_open_inputs(struct analysis *a, const struct analyze_opts *o, struct bundle **bdl,
-                          struct capture **cap, char *errbuf, size_t errlen)
+/* --log files, read before any capture: see open_capture(). */
+static int an_open_logs(struct analysis *a, const struct analyze_opts *o, char *errbuf,
+                        size_t errlen)
+{
+    int rc = tslog_new(&a->logs);
+
+    for (size_t i = 0; rc == TI_OK && i < o->nlogs; i++) {
+        rc = bundle_read_log(a->logs, o->logs[i], errbuf, errlen);
+        if (rc != TI_OK && rc != TI_ENOMEM)
+            rc = TI_EUSAGE;
+    }
+    return rc;
+}
+
+/* The inputs, all before the first packet: connections are verified as
+ * they leave the table, and the expected name may be the connect address a
+ * log gives (name_source "log"), so the logs are read first -- --log, then
+ * the bundles' scan, which reads their logs and finds their captures.  An
+ * interface is no bundle, nor is standard input (bundle.c passes "-" on);
+ * --log applies to both.  *bdl outlives *cap: its streams read from it. */
+static int open_capture(struct analysis *a, const struct analyze_opts *o, struct bundle **bdl,
+                        struct capture **cap, char *errbuf, size_t errlen)
 {
     struct cap_source *cs = NULL;
     size_t ncs = 0, nfiles = 0;
-    int rc;
+    int rc = an_open_logs(a, o, errbuf, errlen);
 
-    rc = tslog_new(&a->logs);
-    if (rc != TI_OK)
-        return rc;
-    for (size_t i = 0; i < o->nlogs; i++) {
-        rc = bundle_read_log(a->logs, o->logs[i], errbuf, errlen);
-        if (rc != TI_OK)
-            return rc == TI_ENOMEM ? rc : TI_EUSAGE;
+    if (rc == TI_OK && o->iface != NULL) {
+        rc = capture_open_live(cap, o->iface, o->bpf, o->duration, errbuf, errlen);
+    } else if (rc == TI_OK) {
+        rc = bundle_open(bdl, o->files, o->nfiles, a->logs, errbuf, errlen);
+        if (rc == TI_OK)
+            rc = bundle_sources(*bdl, &cs, &ncs, errbuf, errlen);
+        if (rc == TI_OK)
+            rc = capture_open_sources(cap, cs, ncs, o->bpf, errbuf, errlen);
+        free(cs);
     }
-    rc = bundle_open(bdl, o->files, o->nfiles, a->logs, errbuf, errlen);
-    if (rc != TI_OK)
-        return rc;
-    rc = bundle_sources(*bdl, &cs, &ncs, errbuf, errlen);
-    if (rc != TI_OK)
-        return rc;
-    rc = capture_open_sources(cap, cs, ncs, o->bpf, errbuf, errlen);
-    free(cs);
-    (void)tslog_files(a->logs, &nfiles);
+    if (rc == TI_OK)
+        capture_set_stop(*cap, o->stop);
+    if (a->logs != NULL)
+        (void)tslog_files(a->logs, &nfiles);
     if (nfiles == 0) {              /* no log anywhere: no log section in the reports */
         tslog_free(a->logs);
         a->logs = NULL;
@@ -513,12 +590,54 @@ static int an_open_inputs(struct analysis *a, const struct analyze_opts *o, stru
     return rc;
 }
 
+/* What the connections borrow from as they are judged, which is as they
+ * leave the table: so made before the first packet. */
+static int an_pools_new(struct analysis *a, char *errbuf, size_t errlen)
+{
+    a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
+    a->strpool = conn_strpool_new();
+    if (a->strpool != NULL)
+        return TI_OK;
+    snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(TI_ENOMEM));
+    return TI_ENOMEM;
+}
+
+/* -w: the extract, for the inputs' link types.  A flow silent for half the
+ * idle timeout gets a packet written, so the extract's flows live as long. */
+static int an_extract_open(struct an_ctx *x, struct capture *cap, char *errbuf, size_t errlen)
+{
+    size_t nin;
+    const struct cap_input *in = capture_inputs(cap, &nin);
+    int64_t idle = x->o->flow_limits.idle_timeout_us;
+
+    return extract_open(&x->ex, x->o->extract, in, nin, x->o->keylog, idle > 0 ? idle / 2 : 0,
+                        errbuf, errlen);
+}
+
+/* Every flow has left the table: write what is held, close the extract. */
+static int an_extract_finish(struct an_ctx *x, char *errbuf, size_t errlen)
+{
+    struct analysis *a = x->a;
+    int rc = extract_finish(x->ex, &a->extract, errbuf, errlen);
+
+    extract_free(x->ex);
+    x->ex = NULL;
+    if (rc == TI_OK && a->extract.forced > 0)
+        analysis_warn(a, "-w: %llu connection(s) decided before their handshake ended (written "
+                      "if they carried data): more than %zu bytes were held (--max-extract-hold)",
+                      (unsigned long long)a->extract.forced, x->o->extract->max_held_bytes);
+    return rc;
+}
+
 /* What the bundles say beyond their captures: damage, warnings, nodes. */
 static int an_bundle_facts(struct analysis *a, const struct bundle *b)
 {
     size_t n;
-    const char *const *msgs = bundle_damage(b, &n);
+    const char *const *msgs;
 
+    if (b == NULL)                  /* a live capture */
+        return TI_OK;
+    msgs = bundle_damage(b, &n);
     a->damaged = calloc(n ? n : 1, sizeof *a->damaged);
     if (a->damaged == NULL)
         return TI_ENOMEM;
@@ -576,44 +695,42 @@ static int an_correlate(struct analysis *a, const struct analyze_opts *o)
     return rc;
 }
 
-/* Open the inputs (captures, bundles, logs), run every packet through the
- * flow table, keep the inputs' facts.  Owns what it opens. */
-static int an_read_inputs(struct analysis *a, const struct analyze_opts *o, struct an_ctx *x,
-                          const struct flow_ops *ops, char *errbuf, size_t errlen)
+/* What judging needs before the first packet: cipher names, the trust
+ * pool, the key log, the JA3/JA4 digests. */
+static int an_prepare(struct analysis *a, const struct analyze_opts *o, struct an_ctx *x,
+                      char *errbuf, size_t errlen)
 {
-    struct capture *cap = NULL;
-    struct flow_table *ft = NULL;
-    struct bundle *bdl = NULL;
     int rc;
 
-    rc = an_open_inputs(a, o, &bdl, &cap, errbuf, errlen);
+    if (o->suite_names != NULL) {
+        a->names = o->suite_names;
+    } else {
+        rc = tls_names_new(&a->names_owned);
+        if (rc != TI_OK) {
+            snprintf(errbuf, errlen, "cannot initialise OpenSSL cipher names");
+            return rc;
+        }
+        a->names = a->names_owned;
+    }
+    if (o->pool != NULL) {
+        a->pool = o->pool;
+    } else {
+        rc = x509_pool_new(&a->pool_owned, &o->trust, errbuf, errlen);
+        if (rc != TI_OK)
+            return rc;
+        a->pool = a->pool_owned;
+    }
+    if (o->keylog != NULL) {
+        struct an_keylog_warn w = {a, o->keylog};
+        rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
+        if (rc != TI_OK)
+            return rc;
+        if (a->keylog->n_entries == 0)
+            analysis_warn(a, "%s: no TLS secrets in the key log", o->keylog);
+    }
+    rc = tls_fp_memo_new(&x->memo);
     if (rc != TI_OK)
-        goto out;
-    rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, ops);
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
-        goto out;
-    }
-    rc = read_capture(x, cap, ft);
-    flow_table_finish(ft, a->last_ts);
-    a->flow_stats = *flow_table_stats(ft);
-    flow_table_free(ft);
-    ft = NULL;
-    tls_fp_memo_free(x->memo);      /* every session is gone */
-    x->memo = NULL;
-    if (rc == TI_OK && x->oom)
-        rc = TI_ENOMEM;
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
-        goto out;
-    }
-    rc = copy_inputs(a, cap);
-    if (rc == TI_OK)
-        rc = an_bundle_facts(a, bdl);
-out:
-    flow_table_free(ft);
-    capture_close(cap);             /* before the bundle its streams read from */
-    bundle_free(bdl);
+        snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
     return rc;
 }
 
@@ -625,6 +742,9 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         .ctx = &x, .open = an_open, .data = an_data, .gap = an_gap,
         .done = an_done, .close = an_close, .release = an_release,
     };
+    struct capture *cap = NULL;
+    struct bundle *bdl = NULL;
+    struct flow_table *ft = NULL;
     uint64_t verify_base = 0;
     int rc;
 
@@ -641,63 +761,62 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     x.o = o;
     x.tls_lim = o->tls_limits;
     ops.ctx = &x;
-
-    if (o->suite_names != NULL) {
-        a->names = o->suite_names;
-    } else {
-        rc = tls_names_new(&a->names_owned);
-        if (rc != TI_OK) {
-            snprintf(errbuf, errlen, "cannot initialise OpenSSL cipher names");
-            goto fail;
-        }
-        a->names = a->names_owned;
-    }
-    if (o->pool != NULL) {
-        a->pool = o->pool;
-    } else {
-        rc = x509_pool_new(&a->pool_owned, &o->trust, errbuf, errlen);
-        if (rc != TI_OK)
-            goto fail;
-        a->pool = a->pool_owned;
-    }
-    verify_base = x509_verify_count(a->pool);
-    if (o->keylog != NULL) {
-        struct an_keylog_warn w = {a, o->keylog};
-        rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
-        if (rc != TI_OK)
-            goto fail;
-        if (a->keylog->n_entries == 0)
-            analysis_warn(a, "%s: no TLS secrets in the key log", o->keylog);
-    }
-    rc = tls_fp_memo_new(&x.memo);
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
+    if ((rc = an_pools_new(a, errbuf, errlen)) != TI_OK ||
+        (rc = an_prepare(a, o, &x, errbuf, errlen)) != TI_OK)
         goto fail;
-    }
-    rc = an_read_inputs(a, o, &x, &ops, errbuf, errlen);
+    verify_base = x509_verify_count(a->pool);
+    rc = open_capture(a, o, &bdl, &cap, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
-
-    if (a->nconns > 1)
-        qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
-    a->fmemo = findings_memo_new();     /* NULL: each conn formats its own */
-    a->strpool = conn_strpool_new();
-    if (a->strpool == NULL) {
+    if (o->extract != NULL) {
+        rc = an_extract_open(&x, cap, errbuf, errlen);
+        if (rc != TI_OK)
+            goto fail;
+        ops.packet = an_packet;
+    }
+    rc = flow_table_new(&ft, &o->flow_limits, o->ports, o->nports, o->all_ports, &ops);
+    if (rc != TI_OK) {
+        snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
+        goto fail;
+    }
+    rc = read_capture(&x, cap, ft);
+    flow_table_finish(ft, a->last_ts);
+    a->flow_stats = *flow_table_stats(ft);
+    flow_table_free(ft);
+    ft = NULL;
+    tls_fp_memo_free(x.memo);       /* every session is gone */
+    x.memo = NULL;
+    if (rc == TI_OK && x.oom)
         rc = TI_ENOMEM;
+    if (rc != TI_OK) {
+        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
+        goto fail;
+    }
+    if (x.verify_rc != TI_OK) {
+        rc = x.verify_rc;
         snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
         goto fail;
     }
-    for (size_t i = 0; i < a->nconns; i++) {
-        struct conn *c = a->conns[i];
-        c->id = i + 1;
-        if ((rc = verify_conn(a, o, c)) != TI_OK) {
-            snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
-            goto fail;
-        }
-        findings_run_memo(c, a->names, a->fmemo);
-    }
+    if (x.ex != NULL && (rc = an_extract_finish(&x, errbuf, errlen)) != TI_OK)
+        goto fail;
+    rc = copy_inputs(a, cap);
+    if (rc == TI_OK)
+        rc = an_bundle_facts(a, bdl);
+    if (rc != TI_OK)
+        goto fail;
+    capture_close(cap);             /* before the bundle its streams read from */
+    cap = NULL;
+    bundle_free(bdl);
+    bdl = NULL;
+
+    if (a->nconns > 1)
+        qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
+    for (size_t i = 0; i < a->nconns; i++)
+        a->conns[i]->id = i + 1;
     a->verifications = x509_verify_count(a->pool) - verify_base;
     rc = global_findings(a);
+    /* Verified already, with the logs' connect addresses; what the logs
+     * say failed is compared with the connections now that they have ids. */
     if (rc == TI_OK && a->logs != NULL)
         rc = an_correlate(a, o);
     if (rc != TI_OK)
@@ -705,7 +824,11 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     *out = a;
     return TI_OK;
 fail:
+    flow_table_free(ft);            /* releases flows into the extract: free it after */
+    extract_free(x.ex);
     tls_fp_memo_free(x.memo);
+    capture_close(cap);
+    bundle_free(bdl);
     analysis_free(a);
     return rc;
 }
@@ -725,6 +848,7 @@ void analysis_free(struct analysis *a)
         free(a->inputs[i].error);
     }
     free(a->inputs);
+    free(a->inputs_extract);
     for (size_t i = 0; i < a->nglobal; i++)
         free(a->global[i].message);
     free(a->global);

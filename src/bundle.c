@@ -89,6 +89,7 @@ struct bundle {
     size_t nwarnings;
     struct tslog *logs;
     bool sources_given;
+    bool have_stdin;            /* "-" was given: at most once */
 };
 
 static void bdl_err(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -664,8 +665,14 @@ static int bdl_open_input(struct bundle *b, const char *path, char *errbuf, size
     int r;
 
     /* Standard input is capture.c's to read: a stream cannot be scanned twice. */
-    if (strcmp(path, "-") == 0)
+    if (strcmp(path, "-") == 0) {
+        if (b->have_stdin) {
+            bdl_err(errbuf, errlen, "standard input (-) given more than once");
+            return TI_EUSAGE;
+        }
+        b->have_stdin = true;
         return bdl_plain(b, path);
+    }
     if (stat(path, &st) != 0) {
         bdl_err(errbuf, errlen, "%s: %s", path, strerror(errno));
         return TI_EIO;
@@ -964,9 +971,12 @@ int bundle_sources(struct bundle *b, struct cap_source **out, size_t *n, char *e
         struct bdl_capture *cap = &b->caps[i];
         struct bdl_reader *r;
 
-        cs[i].file = cap->name;
-        if (cap->path != NULL)
+        cs[i].name = cap->name;
+        if (cap->path != NULL) {
+            if (strcmp(cap->path, "-") == 0)
+                cs[i].fp = stdin;           /* capture.c sniffs it as it comes */
             continue;
+        }
         r = calloc(1, sizeof *r);
         if (r == NULL)
             goto nomem;
@@ -986,7 +996,7 @@ int bundle_sources(struct bundle *b, struct cap_source **out, size_t *n, char *e
     return TI_OK;
 nomem:
     for (size_t i = 0; i < b->ncaps; i++)
-        if (cs[i].fp != NULL)
+        if (cs[i].fp != NULL && cs[i].fp != stdin)
             fclose(cs[i].fp);
     free(cs);
     bdl_err(errbuf, errlen, "out of memory");

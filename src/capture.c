@@ -1,4 +1,4 @@
-/* capture.c - open pcap/pcapng(.gz) files with libpcap and merge them by timestamp. */
+/* capture.c - open pcap/pcapng(.gz) files, standard input or an interface with libpcap; merge by timestamp. */
 #include "tlsinspect/capture.h"
 
 #include <errno.h>
@@ -9,8 +9,11 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
+#include <time.h>
 
 #include <pcap/pcap.h>
 #include <zlib.h>
@@ -34,11 +37,23 @@
  * a fresh mapping + 16. */
 #define CAP_BUF_ALIGN 4096u
 
+/* Live capture: a packet buffer timeout, so that a quiet interface still
+ * returns to check the stop flag and the --duration deadline. */
+#define CAP_LIVE_SNAPLEN 262144            /* tcpdump -s0 */
+#define CAP_LIVE_TIMEOUT_MS 100
+#define CAP_SNIFF 4                        /* bytes read to tell the format */
+
+struct cap_stream;
+
 /* One input file: the libpcap handle and its pending (not yet returned) packet. */
 struct cap_src {
     pcap_t *pcap;
     FILE *fp;                  /* owned by pcap (pcap_close closes it) */
     gzFile gz;                 /* behind fp when inflated; closed with fp */
+    struct cap_stream *stream; /* behind fp for an input read without seeking */
+    bool live;                 /* an interface: timeouts, stop flag, deadline */
+    int live_fd;               /* live: pcap_get_selectable_fd(), -1 none */
+    int64_t deadline_ns;       /* live: CLOCK_MONOTONIC end, 0 none */
     char *iobuf;               /* fp's stdio buffer, freed after pcap_close */
     struct bpf_program prog;
     bool have_prog;
@@ -46,7 +61,7 @@ struct cap_src {
     bool done;                 /* EOF or damage: no more reads */
     struct pcap_pkthdr *hdr;   /* libpcap's, valid until the next read on pcap */
     const u_char *data;
-    /* A stream source (capture_open_sources): says why its reads failed. */
+    /* A stream source that says why its reads failed (an archive member). */
     const char *(*why)(void *ctx);
     void *why_ctx;
 };
@@ -55,6 +70,7 @@ struct capture {
     size_t n;
     struct cap_input *inputs;
     struct cap_src *srcs;
+    const volatile sig_atomic_t *stop;   /* capture_set_stop(), may be NULL */
 };
 
 static void cap_err(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -113,6 +129,232 @@ static const char *cap_gz_msg(gzFile gz, const char *file, int *zerr)
     return msg;
 }
 
+/* ---- inputs read without seeking (standard input, pipes, a caller's FILE *) --
+ *
+ * The format is told by its first bytes; a stream that cannot seek back
+ * serves those bytes again from `pre` before reading on.  A gzip stream is
+ * inflated here with zlib's inflate() (gzopen() wants a path or a file
+ * descriptor it can read from the start): members one after the other as
+ * gzread() does, anything after the last member ignored. */
+struct cap_stream {
+    FILE *in;                  /* owned: closed with the stream */
+    int fd;                    /* >= 0: read(2) it directly (in was never read through stdio) */
+    const volatile sig_atomic_t *stop;  /* capture_set_stop()'s flag, may be NULL */
+    uint8_t pre[CAP_SNIFF];    /* sniffed bytes (inflated ones for gzip), served first */
+    size_t npre, pre_off;
+    bool gz;
+    bool z_ready, z_end;
+    bool interrupted;          /* a signal cut a read: the input ends there */
+    z_stream z;
+    uint8_t *zbuf;             /* CAP_GZ_BUFFER compressed bytes */
+    uint64_t consumed;         /* bytes taken from `in` */
+    char why[128];             /* inflate's complaint, "" when none */
+};
+
+/* One read(2) -- what the pipe has, up to size -- or, for the magic
+ * number (interrupted == NULL), until size bytes or the end.  -1 with errno. */
+static ssize_t cap_read_fd(int fd, uint8_t *buf, size_t size, bool *interrupted)
+{
+    size_t got = 0;
+
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+
+        if (r < 0 && errno == EINTR) {
+            if (interrupted != NULL) {
+                *interrupted = true;
+                return (ssize_t)got;
+            }
+            continue;
+        }
+        if (r < 0)
+            return got > 0 ? (ssize_t)got : -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        if (interrupted != NULL)
+            break;
+    }
+    return (ssize_t)got;
+}
+
+/* Bytes from the underlying stream; 0 at its end or once stopped. */
+static ssize_t cap_stream_in(struct cap_stream *st, uint8_t *buf, size_t size)
+{
+    size_t n;
+
+    if (!st->interrupted && st->stop != NULL && *st->stop)
+        st->interrupted = true;   /* the signal came between reads */
+    if (st->interrupted)
+        return 0;
+    if (st->fd >= 0) {
+        ssize_t r = cap_read_fd(st->fd, buf, size, &st->interrupted);
+        if (r > 0)
+            st->consumed += (uint64_t)r;
+        return r;
+    }
+    errno = 0;
+    n = fread(buf, 1, size, st->in);
+    st->consumed += n;
+    if (ferror(st->in)) {
+        if (errno == EINTR) {   /* Ctrl-C while waiting on a pipe: report what came */
+            st->interrupted = true;
+            clearerr(st->in);
+            return (ssize_t)n;
+        }
+        if (n == 0) {
+            if (errno == 0)
+                errno = EIO;
+            return -1;
+        }
+    }
+    return (ssize_t)n;
+}
+
+static ssize_t cap_stream_inflate(struct cap_stream *st, uint8_t *buf, size_t size)
+{
+    st->z.next_out = buf;
+    st->z.avail_out = size > UINT_MAX ? UINT_MAX : (unsigned)size;
+    while (st->z.avail_out > 0 && !st->z_end) {
+        int r;
+
+        if (st->z.avail_in == 0) {
+            ssize_t n;
+
+            /* What is inflated goes out before waiting on a slow pipe. */
+            if ((uint8_t *)st->z.next_out != buf)
+                break;
+            n = cap_stream_in(st, st->zbuf, CAP_GZ_BUFFER);
+            if (n < 0) {
+                if ((uint8_t *)st->z.next_out != buf)
+                    break;    /* the error comes back with the next read */
+                return -1;
+            }
+            if (n == 0) {
+                if (!st->interrupted)
+                    snprintf(st->why, sizeof st->why, "compressed stream ends early");
+                st->z_end = true;
+                break;
+            }
+            st->z.next_in = st->zbuf;
+            st->z.avail_in = (unsigned)n;
+        }
+        r = inflate(&st->z, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) {
+            /* Another member may follow (cat a.gz b.gz); else the end. */
+            if (st->z.avail_in == 0) {
+                ssize_t n = cap_stream_in(st, st->zbuf, CAP_GZ_BUFFER);
+                if (n <= 0) {
+                    st->z_end = true;
+                    break;
+                }
+                st->z.next_in = st->zbuf;
+                st->z.avail_in = (unsigned)n;
+            }
+            if (st->z.next_in[0] != CAP_GZIP_ID1 || inflateReset(&st->z) != Z_OK)
+                st->z_end = true;
+        } else if (r != Z_OK && !(r == Z_BUF_ERROR && st->z.avail_in == 0)) {
+            snprintf(st->why, sizeof st->why, "%s", st->z.msg ? st->z.msg : zError(r));
+            st->z_end = true;
+            if ((uint8_t *)st->z.next_out == buf) {
+                errno = EIO;
+                return -1;
+            }
+        }
+    }
+    return (ssize_t)((uint8_t *)st->z.next_out - buf);
+}
+
+static ssize_t cap_stream_read(void *cookie, char *buf, size_t size)
+{
+    struct cap_stream *st = cookie;
+
+    if (st->pre_off < st->npre) {
+        size_t n = st->npre - st->pre_off;
+        if (n > size)
+            n = size;
+        memcpy(buf, st->pre + st->pre_off, n);
+        st->pre_off += n;
+        return (ssize_t)n;
+    }
+    if (st->gz)
+        return cap_stream_inflate(st, (uint8_t *)buf, size);
+    return cap_stream_in(st, (uint8_t *)buf, size);
+}
+
+static int cap_stream_close(void *cookie)
+{
+    struct cap_stream *st = cookie;
+    int rc = 0;
+
+    if (st->z_ready)
+        inflateEnd(&st->z);
+    if (st->in != NULL && fclose(st->in) != 0)
+        rc = EOF;
+    free(st->zbuf);
+    free(st);
+    return rc;
+}
+
+static const cookie_io_functions_t cap_stream_io = {
+    .read = cap_stream_read,
+    .write = NULL,
+    .seek = NULL,
+    .close = cap_stream_close,
+};
+
+/* Wrap `in` (owned from here on, closed on failure too; read with read(2)
+ * when use_fd): replay `pre`
+ * (n bytes already read from it), then read on; inflate when gz.  For
+ * gzip, the first inflated bytes are read into `m` to name the format. */
+static FILE *cap_stream_open(FILE *in, bool use_fd, const uint8_t *pre, size_t n, bool gz,
+                             uint8_t m[CAP_SNIFF], struct cap_stream **out)
+{
+    struct cap_stream *st = calloc(1, sizeof *st);
+    FILE *fp;
+
+    if (st == NULL) {
+        fclose(in);
+        errno = ENOMEM;
+        return NULL;
+    }
+    st->in = in;
+    st->fd = use_fd ? fileno(in) : -1;
+    st->consumed = n;
+    if (gz) {
+        /* The sniffed bytes start the compressed input. */
+        st->zbuf = malloc(CAP_GZ_BUFFER);
+        if (st->zbuf == NULL || inflateInit2(&st->z, 16 + MAX_WBITS) != Z_OK) {
+            cap_stream_close(st);
+            errno = ENOMEM;
+            return NULL;
+        }
+        st->z_ready = true;
+        st->gz = true;
+        memcpy(st->zbuf, pre, n);
+        st->z.next_in = st->zbuf;
+        st->z.avail_in = (unsigned)n;
+        memset(m, 0, CAP_SNIFF);
+        for (size_t got = 0; got < CAP_SNIFF && !st->z_end;) {
+            ssize_t r = cap_stream_inflate(st, st->pre + got, CAP_SNIFF - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            st->npre = got;
+        }
+        memcpy(m, st->pre, st->npre);
+    } else {
+        memcpy(st->pre, pre, n);
+        st->npre = n;
+    }
+    fp = fopencookie(st, "rb", cap_stream_io);
+    if (fp == NULL)
+        cap_stream_close(st);
+    else
+        *out = st;
+    return fp;
+}
+
 static uint32_t cap_magic(const uint8_t m[4])
 {
     return (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
@@ -134,9 +376,148 @@ static const char *cap_format_name(uint32_t magic)
     }
 }
 
+static int cap_open_common(struct cap_src *src, struct cap_input *in, const char *bpf,
+                           bool live, char *errbuf, size_t errlen);
+static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const char *label,
+                      const char *bpf, char *errbuf, size_t errlen);
+static int cap_open_labelled(struct cap_src *src, struct cap_input *in,
+                             const struct cap_source *s, const char *bpf,
+                             char *errbuf, size_t errlen);
+
+/* A gzip file opened by name: zlib's gzFile behind fopencookie, its
+ * buffer the input's.  NULL after a message. */
+static FILE *cap_open_gz_file(struct cap_src *src, struct cap_input *in, const char *file,
+                              char *errbuf, size_t errlen)
+{
+    uint8_t m[CAP_SNIFF] = {0, 0, 0, 0};
+    gzFile gzf;
+    FILE *fp;
+
+    errno = 0;
+    gzf = gzopen(file, "rb");
+    if (gzf == NULL) {
+        cap_err(errbuf, errlen, "%s: cannot open gzip stream: %s", file,
+                errno ? strerror(errno) : "out of memory");
+        return NULL;
+    }
+    gzbuffer(gzf, CAP_GZ_BUFFER);
+    if (gzread(gzf, m, sizeof m) < 0 || gzrewind(gzf) != 0) {
+        int zerr;
+        cap_err(errbuf, errlen, "%s: gzip: %s", file, cap_gz_msg(gzf, file, &zerr));
+        gzclose(gzf);
+        return NULL;
+    }
+    fp = fopencookie(gzf, "rb", cap_gz_io);
+    if (fp == NULL) {
+        cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
+        gzclose(gzf);
+        return NULL;
+    }
+    if (src->iobuf != NULL)
+        setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+    src->gz = gzf;
+    snprintf(in->format, sizeof in->format, "%s+gzip", cap_format_name(cap_magic(m)));
+    return fp;
+}
+
+
+/* Open one input into src/in: fopen (unless the caller gave a stream),
+ * sniff the magic, inflate if gzip, hand the FILE * to libpcap, compile
+ * the filter.  `label` names the input in messages. */
+static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct cap_source *s,
+                        const char *bpf, char *errbuf, size_t errlen)
+{
+    uint8_t m[CAP_SNIFF] = {0, 0, 0, 0};
+    const char *file = s->name;
+    const char *label = s->fp == stdin ? "standard input" : file;
+    size_t got;
+    struct stat st;
+    bool regular = false, fresh, fd_stream = false, bad, gz;
+    long start = 0;
+    FILE *fp = s->fp;
+
+    if (fp != NULL && s->format != NULL)
+        return cap_open_labelled(src, in, s, bpf, errbuf, errlen);
+    if (fp == NULL) {
+        fp = fopen(file, "rb");
+        if (fp == NULL) {
+            cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
+            return TI_EIO;
+        }
+    }
+    /* stdin and files we opened have not been read yet: we choose their
+     * buffering, and a pipe among them is read with read(2) below stdio. */
+    fresh = s->fp == NULL || s->fp == stdin;
+    if (fileno(fp) >= 0 && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
+        regular = true;
+        in->size = (uint64_t)st.st_size;
+        start = ftell(fp);
+        if (start < 0)
+            regular = false;
+    }
+    if (s->size != 0)
+        in->size = s->size;
+    if (fresh) {
+        src->iobuf = aligned_alloc(CAP_BUF_ALIGN, CAP_READ_BUFFER);
+        if (src->iobuf != NULL && regular)   /* without it stdio's default buffer does */
+            setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+    }
+    errno = 0;
+    if (!regular && fresh && fileno(fp) >= 0) {
+        /* A pipe: fread() would wait for a whole buffer, and a slow
+         * `tcpdump -w -` should be analysed packet by packet. */
+        ssize_t r = cap_read_fd(fileno(fp), m, sizeof m, NULL);
+        got = r > 0 ? (size_t)r : 0;
+        fd_stream = true;
+        bad = r < 0;
+    } else {
+        got = fread(m, 1, sizeof m, fp);
+        bad = ferror(fp) || (regular && fseek(fp, start, SEEK_SET) != 0);
+    }
+    if (bad) {
+        cap_err(errbuf, errlen, "%s: %s", label, strerror(errno ? errno : EIO));
+        if (fp != stdin)
+            fclose(fp);
+        return TI_EIO;
+    }
+    gz = got >= 2 && m[0] == CAP_GZIP_ID1 && m[1] == CAP_GZIP_ID2;
+
+    if (gz && s->fp == NULL && regular) {
+        fclose(fp);
+        fp = cap_open_gz_file(src, in, file, errbuf, errlen);
+        if (fp == NULL)
+            return TI_EIO;
+    } else if (gz || !regular) {
+        /* Read once, front to back: the sniffed bytes are replayed (or
+         * start the compressed input) instead of seeking back. */
+        uint8_t first[CAP_SNIFF];
+
+        memcpy(first, m, sizeof first);
+        fp = cap_stream_open(fp, fd_stream, first, got, gz, m, &src->stream);
+        if (fp == NULL) {
+            cap_err(errbuf, errlen, "%s: %s", label, strerror(errno));
+            return TI_EIO;
+        }
+        if (src->iobuf != NULL)
+            setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+        if (gz && src->stream->npre == 0 && src->stream->why[0] != '\0') {
+            cap_err(errbuf, errlen, "%s: gzip: %s", label, src->stream->why);
+            fclose(fp);
+            src->stream = NULL;
+            return TI_EIO;
+        }
+        snprintf(in->format, sizeof in->format, gz ? "%s+gzip" : "%s",
+                 cap_format_name(cap_magic(m)));
+    } else {
+        snprintf(in->format, sizeof in->format, "%s", cap_format_name(cap_magic(m)));
+    }
+
+    return cap_attach(src, in, fp, label, bpf, errbuf, errlen);
+}
+
 /* Hand an open stream to libpcap (it owns fp from here on, also on
- * failure), note its link type, compile the filter. */
-static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const char *file,
+ * failure), then what every input does. */
+static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const char *label,
                       const char *bpf, char *errbuf, size_t errlen)
 {
     char perr[PCAP_ERRBUF_SIZE];
@@ -149,12 +530,37 @@ static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const
     /* MICRO: libpcap scales nanosecond pcap and pcapng if_tsresol for us. */
     src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
     if (src->pcap == NULL) {
-        cap_err(errbuf, errlen, "%s: %s", file, perr[0] ? perr : "not a capture file");
-        fclose(fp);   /* closes the gzFile too */
+        cap_err(errbuf, errlen, "%s: %s", label, perr[0] ? perr : "not a capture file");
+        fclose(fp);   /* closes the gzFile or the stream too */
         src->gz = NULL;
+        src->stream = NULL;
         return TI_EIO;
     }
     src->fp = fp;
+    return cap_open_common(src, in, bpf, false, errbuf, errlen);
+}
+
+/* A stream whose opener already knows its format (an archive member,
+ * inflated by the archive reader): no sniffing, its label and its
+ * damage message are the source's. */
+static int cap_open_labelled(struct cap_src *src, struct cap_input *in,
+                             const struct cap_source *s, const char *bpf,
+                             char *errbuf, size_t errlen)
+{
+    in->size = s->size;
+    snprintf(in->format, sizeof in->format, "%s", s->format);
+    src->why = s->why;
+    src->why_ctx = s->why_ctx;
+    src->iobuf = aligned_alloc(CAP_BUF_ALIGN, CAP_READ_BUFFER);
+    if (src->iobuf != NULL)
+        setvbuf(s->fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+    return cap_attach(src, in, s->fp, s->name, bpf, errbuf, errlen);
+}
+
+/* What every input does once libpcap has it: link type, snaplen, filter. */
+static int cap_open_common(struct cap_src *src, struct cap_input *in, const char *bpf,
+                           bool live, char *errbuf, size_t errlen)
+{
     in->linktype = pcap_datalink(src->pcap);
     {
         const char *name = pcap_datalink_val_to_name(in->linktype);
@@ -168,93 +574,23 @@ static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const
     if (bpf != NULL) {
         /* Compiled per file: the code depends on the file's link type.
          * Applied with pcap_offline_filter() so `packets` counts records
-         * before the filter. */
+         * before the filter; on an interface, in the kernel, so that what
+         * it drops is never copied. */
         if (pcap_compile(src->pcap, &src->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             cap_err(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
             return TI_EUSAGE;
         }
         src->have_prog = true;
+        if (live) {
+            if (pcap_setfilter(src->pcap, &src->prog) != 0) {
+                cap_err(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
+                return TI_EUSAGE;
+            }
+            pcap_freecode(&src->prog);
+            src->have_prog = false;
+        }
     }
     return TI_OK;
-}
-
-/* Open one file into src/in: fopen, sniff the magic, inflate if gzip, hand
- * the FILE * to libpcap, compile the filter. */
-static int cap_open_one(struct cap_src *src, struct cap_input *in, const char *file,
-                        const char *bpf, char *errbuf, size_t errlen)
-{
-    uint8_t m[4] = {0, 0, 0, 0};
-    size_t got;
-    struct stat st;
-    FILE *fp;
-
-    fp = fopen(file, "rb");
-    if (fp == NULL) {
-        cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
-        return TI_EIO;
-    }
-    src->iobuf = aligned_alloc(CAP_BUF_ALIGN, CAP_READ_BUFFER);
-    if (src->iobuf != NULL)   /* without it stdio's default buffer does */
-        setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
-    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
-        in->size = (uint64_t)st.st_size;
-    got = fread(m, 1, sizeof m, fp);
-    if (ferror(fp) || fseek(fp, 0, SEEK_SET) != 0) {
-        cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
-        fclose(fp);
-        return TI_EIO;
-    }
-
-    if (got >= 2 && m[0] == CAP_GZIP_ID1 && m[1] == CAP_GZIP_ID2) {
-        gzFile gz;
-
-        fclose(fp);
-        errno = 0;
-        gz = gzopen(file, "rb");
-        if (gz == NULL) {
-            cap_err(errbuf, errlen, "%s: cannot open gzip stream: %s", file,
-                    errno ? strerror(errno) : "out of memory");
-            return TI_EIO;
-        }
-        gzbuffer(gz, CAP_GZ_BUFFER);
-        memset(m, 0, sizeof m);
-        if (gzread(gz, m, sizeof m) < 0 || gzrewind(gz) != 0) {
-            int zerr;
-            cap_err(errbuf, errlen, "%s: gzip: %s", file, cap_gz_msg(gz, file, &zerr));
-            gzclose(gz);
-            return TI_EIO;
-        }
-        fp = fopencookie(gz, "rb", cap_gz_io);
-        if (fp == NULL) {
-            cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
-            gzclose(gz);
-            return TI_EIO;
-        }
-        if (src->iobuf != NULL)
-            setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
-        src->gz = gz;
-        snprintf(in->format, sizeof in->format, "%s+gzip", cap_format_name(cap_magic(m)));
-    } else {
-        snprintf(in->format, sizeof in->format, "%s", cap_format_name(cap_magic(m)));
-    }
-
-    return cap_attach(src, in, fp, file, bpf, errbuf, errlen);
-}
-
-/* A stream someone else opened (an archive member): no magic sniffing, the
- * source names its format. */
-static int cap_open_stream(struct cap_src *src, struct cap_input *in,
-                           const struct cap_source *cs, const char *bpf,
-                           char *errbuf, size_t errlen)
-{
-    in->size = cs->size;
-    snprintf(in->format, sizeof in->format, "%s", cs->format ? cs->format : "pcap");
-    src->why = cs->why;
-    src->why_ctx = cs->why_ctx;
-    src->iobuf = aligned_alloc(CAP_BUF_ALIGN, CAP_READ_BUFFER);
-    if (src->iobuf != NULL)
-        setvbuf(cs->fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
-    return cap_attach(src, in, cs->fp, cs->file, bpf, errbuf, errlen);
 }
 
 /* Bytes of the file consumed so far (compressed bytes for gzip). */
@@ -262,8 +598,12 @@ static void cap_update_bytes(struct cap_src *src, struct cap_input *in)
 {
     long long off;
 
+    if (src->live)
+        return;
     if (src->gz != NULL)
         off = (long long)gzoffset(src->gz);
+    else if (src->stream != NULL)
+        off = (long long)src->stream->consumed;
     else
         off = (long long)ftell(src->fp);
     if (off >= 0)
@@ -282,6 +622,7 @@ static void cap_free_src(struct cap_src *src)
     src->pcap = NULL;
     src->fp = NULL;
     src->gz = NULL;
+    src->stream = NULL;
 }
 
 void capture_close(struct capture *cap)
@@ -298,30 +639,22 @@ void capture_close(struct capture *cap)
     free(cap);
 }
 
-int capture_open(struct capture **out, char *const *files, size_t nfiles,
-                 const char *bpf, char *errbuf, size_t errlen)
+static struct capture *cap_new(size_t n)
 {
-    struct cap_source *cs;
-    int rc;
+    struct capture *cap = calloc(1, sizeof *cap);
 
-    *out = NULL;
-    if (nfiles == 0) {
-        cap_err(errbuf, errlen, "no capture file given");
-        return TI_EUSAGE;
+    if (cap == NULL)
+        return NULL;
+    cap->inputs = calloc(n, sizeof *cap->inputs);
+    cap->srcs = calloc(n, sizeof *cap->srcs);
+    if (cap->inputs == NULL || cap->srcs == NULL) {
+        capture_close(cap);
+        return NULL;
     }
-    cs = calloc(nfiles, sizeof *cs);
-    if (cs == NULL) {
-        cap_err(errbuf, errlen, "out of memory");
-        return TI_ENOMEM;
-    }
-    for (size_t i = 0; i < nfiles; i++)
-        cs[i].file = files[i];
-    rc = capture_open_sources(out, cs, nfiles, bpf, errbuf, errlen);
-    free(cs);
-    return rc;
+    return cap;
 }
 
-int capture_open_sources(struct capture **out, const struct cap_source *sources, size_t nfiles,
+int capture_open_sources(struct capture **out, const struct cap_source *srcs, size_t n,
                          const char *bpf, char *errbuf, size_t errlen)
 {
     struct capture *cap;
@@ -329,30 +662,21 @@ int capture_open_sources(struct capture **out, const struct cap_source *sources,
     int rc;
 
     *out = NULL;
-    if (nfiles == 0) {
+    if (n == 0) {
         cap_err(errbuf, errlen, "no capture file given");
         return TI_EUSAGE;
     }
-    cap = calloc(1, sizeof *cap);
+    cap = cap_new(n);
     if (cap == NULL)
         goto nomem;
-    cap->inputs = calloc(nfiles, sizeof *cap->inputs);
-    cap->srcs = calloc(nfiles, sizeof *cap->srcs);
-    if (cap->inputs == NULL || cap->srcs == NULL)
-        goto nomem;
-    cap->n = nfiles;
-    for (i = 0; i < nfiles; i++) {
-        const struct cap_source *cs = &sources[i];
-
-        cap->inputs[i].file = strdup(cs->file);
+    for (i = 0; i < n; i++) {
+        cap->inputs[i].file = strdup(srcs[i].name);
         if (cap->inputs[i].file == NULL)
             goto nomem;
-        if (cs->fp != NULL)
-            rc = cap_open_stream(&cap->srcs[i], &cap->inputs[i], cs, bpf, errbuf, errlen);
-        else
-            rc = cap_open_one(&cap->srcs[i], &cap->inputs[i], cs->file, bpf, errbuf, errlen);
+        cap->n = i + 1;
+        rc = cap_open_one(&cap->srcs[i], &cap->inputs[i], &srcs[i], bpf, errbuf, errlen);
         if (rc != TI_OK) {
-            i++;          /* the failed stream is closed */
+            i++;
             goto fail;
         }
     }
@@ -363,12 +687,137 @@ nomem:
     cap_err(errbuf, errlen, "out of memory");
     rc = TI_ENOMEM;
 fail:
-    /* Streams not reached are still ours to close. */
-    for (; i < nfiles; i++)
-        if (sources[i].fp != NULL)
-            fclose(sources[i].fp);
+    /* The streams not handed to an input yet are still the capture's to close. */
+    for (; i < n; i++)
+        if (srcs[i].fp != NULL && srcs[i].fp != stdin)
+            fclose(srcs[i].fp);
     capture_close(cap);
     return rc;
+}
+
+int capture_open(struct capture **out, char *const *files, size_t nfiles,
+                 const char *bpf, char *errbuf, size_t errlen)
+{
+    struct cap_source *srcs;
+    bool have_stdin = false;
+    int rc;
+
+    *out = NULL;
+    if (nfiles == 0) {
+        cap_err(errbuf, errlen, "no capture file given");
+        return TI_EUSAGE;
+    }
+    srcs = calloc(nfiles, sizeof *srcs);
+    if (srcs == NULL) {
+        cap_err(errbuf, errlen, "out of memory");
+        return TI_ENOMEM;
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+        srcs[i].name = files[i];
+        if (strcmp(files[i], "-") == 0) {
+            if (have_stdin) {
+                free(srcs);
+                cap_err(errbuf, errlen, "standard input (-) given more than once");
+                return TI_EUSAGE;
+            }
+            have_stdin = true;
+            srcs[i].fp = stdin;
+        }
+    }
+    rc = capture_open_sources(out, srcs, nfiles, bpf, errbuf, errlen);
+    free(srcs);
+    return rc;
+}
+
+static int64_t cap_mono_ns(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int capture_open_live(struct capture **out, const char *iface, const char *bpf,
+                      double duration, char *errbuf, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    struct capture *cap;
+    struct cap_src *src;
+    struct cap_input *in;
+    pcap_t *p;
+    int rc;
+
+    *out = NULL;
+    cap = cap_new(1);
+    if (cap == NULL || (cap->inputs[0].file = strdup(iface)) == NULL) {
+        capture_close(cap);
+        cap_err(errbuf, errlen, "out of memory");
+        return TI_ENOMEM;
+    }
+    cap->n = 1;
+    src = &cap->srcs[0];
+    in = &cap->inputs[0];
+    src->live = true;
+    snprintf(in->format, sizeof in->format, "live");
+    p = pcap_create(iface, perr);
+    if (p == NULL) {
+        cap_err(errbuf, errlen, "%s: %s", iface, perr);
+        capture_close(cap);
+        return TI_EIO;
+    }
+    src->pcap = p;
+    /* Immediate mode: packets are handed over as they come, and the
+     * timeout bounds how long a quiet interface keeps us from looking at
+     * the stop flag and the deadline. */
+    if (pcap_set_snaplen(p, CAP_LIVE_SNAPLEN) != 0 || pcap_set_immediate_mode(p, 1) != 0 ||
+        pcap_set_timeout(p, CAP_LIVE_TIMEOUT_MS) != 0 || pcap_set_promisc(p, 1) != 0 ||
+        pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO) != 0) {
+        cap_err(errbuf, errlen, "%s: %s", iface, pcap_geterr(p));
+        capture_close(cap);
+        return TI_EIO;
+    }
+    rc = pcap_activate(p);
+    if (rc < 0) {
+        const char *msg = pcap_geterr(p);
+        const char *hint = "";
+
+        if (msg == NULL || msg[0] == '\0')
+            msg = pcap_statustostr(rc);
+        if (rc == PCAP_ERROR_PERM_DENIED)
+            hint = " (live capture needs root, or the CAP_NET_RAW and CAP_NET_ADMIN "
+                   "capabilities: sudo setcap cap_net_raw,cap_net_admin=eip tlsinspect; "
+                   "or capture with tcpdump and read the file)";
+        else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+            hint = " (no such interface: see ip link)";
+        cap_err(errbuf, errlen, "%s: cannot capture: %s%s", iface, msg, hint);
+        capture_close(cap);
+        return TI_EIO;
+    }
+    /* rc > 0 is a warning (e.g. promiscuous mode not supported): capture anyway. */
+    src->live_fd = pcap_get_selectable_fd(p);
+    if (pcap_setnonblock(p, 1, perr) != 0) {
+        cap_err(errbuf, errlen, "%s: %s", iface, perr);
+        capture_close(cap);
+        return TI_EIO;
+    }
+    src->fp = NULL;
+    rc = cap_open_common(src, in, bpf, true, errbuf, errlen);
+    if (rc != TI_OK) {
+        capture_close(cap);
+        return rc;
+    }
+    if (duration > 0)
+        src->deadline_ns = cap_mono_ns() + (int64_t)(duration * 1e9);
+    *out = cap;
+    return TI_OK;
+}
+
+void capture_set_stop(struct capture *cap, const volatile sig_atomic_t *stop)
+{
+    cap->stop = stop;
+    for (size_t i = 0; i < cap->n; i++)
+        if (cap->srcs[i].stream != NULL)
+            cap->srcs[i].stream->stop = stop;
 }
 
 /* Stop reading one input after damage; keep libpcap's message. */
@@ -377,9 +826,14 @@ static void cap_mark_truncated(struct cap_src *src, struct cap_input *in, const 
     char buf[PCAP_ERRBUF_SIZE + 128];
     int zerr = Z_OK;
     const char *zmsg = src->gz != NULL ? cap_gz_msg(src->gz, in->file, &zerr) : NULL;
+    const char *why;
 
-    const char *why = src->why != NULL ? src->why(src->why_ctx) : NULL;
-
+    if (zmsg == NULL && src->stream != NULL && src->stream->why[0] != '\0' &&
+        strcmp(msg, src->stream->why) != 0) {
+        zmsg = src->stream->why;
+        zerr = Z_DATA_ERROR;
+    }
+    why = src->why != NULL ? src->why(src->why_ctx) : NULL;
     if (zmsg != NULL && zerr != Z_OK && zmsg[0] != '\0')
         snprintf(buf, sizeof buf, "%s (gzip: %s)", msg, zmsg);
     else if (why != NULL && why[0] != '\0')
@@ -393,11 +847,50 @@ static void cap_mark_truncated(struct cap_src *src, struct cap_input *in, const 
 
 static void cap_ended(struct cap_src *src, struct cap_input *in, int rc);
 
+/* An interface, in non-blocking mode: when nothing is waiting we poll(2)
+ * its descriptor ourselves, at most CAP_LIVE_TIMEOUT_MS at a time, so a
+ * quiet interface, a signal (poll returns EINTR) and the deadline are all
+ * noticed promptly; libpcap's own wait may block past its timeout. */
+__attribute__((noinline))
+static void cap_fill_live(struct capture *cap, struct cap_src *src, struct cap_input *in)
+{
+    while (!src->done) {
+        int64_t now = cap_mono_ns();
+        int rc, wait_ms = CAP_LIVE_TIMEOUT_MS;
+
+        if ((cap->stop != NULL && *cap->stop) ||
+            (src->deadline_ns != 0 && now >= src->deadline_ns)) {
+            cap_ended(src, in, PCAP_ERROR_BREAK);
+            return;
+        }
+        rc = pcap_next_ex(src->pcap, &src->hdr, &src->data);
+        if (rc == 1) {
+            in->packets++;
+            src->pending = true;
+            return;
+        }
+        if (rc != 0) {
+            cap_ended(src, in, rc);
+            return;
+        }
+        if (src->deadline_ns != 0 && (src->deadline_ns - now) / 1000000 < wait_ms)
+            wait_ms = (int)((src->deadline_ns - now) / 1000000) + 1;
+        if (src->live_fd >= 0) {
+            struct pollfd pfd = {.fd = src->live_fd, .events = POLLIN};
+            (void)poll(&pfd, 1, wait_ms);   /* EINTR: the loop looks at the flag */
+        }
+    }
+}
+
 /* Read the next record of one input that passes the filter into src's
  * pending slot.  Runs once per packet: the end of the input and its
  * messages are in cap_ended(), out of this path. */
-static void cap_fill(struct cap_src *src, struct cap_input *in)
+static void cap_fill(struct capture *cap, struct cap_src *src, struct cap_input *in)
 {
+    if (src->live) {
+        cap_fill_live(cap, src, in);
+        return;
+    }
     while (!src->done) {
         int rc = pcap_next_ex(src->pcap, &src->hdr, &src->data);
 
@@ -423,6 +916,16 @@ static void cap_ended(struct cap_src *src, struct cap_input *in, int rc)
 {
     src->done = true;
     cap_update_bytes(src, in);
+    if (src->live) {
+        struct pcap_stat ps;
+        if (pcap_stats(src->pcap, &ps) == 0)
+            in->dropped = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+    }
+    if (src->stream != NULL && src->stream->interrupted) {
+        /* Stopped by a signal (Ctrl-C) while waiting for input: a record
+         * cut there is the user's choice, not damage. */
+        return;
+    }
     if (rc == PCAP_ERROR_BREAK) {
         /* Clean EOF for libpcap, but a gzip stream cut at a record
          * boundary still lacks its trailer. */
@@ -431,6 +934,8 @@ static void cap_ended(struct cap_src *src, struct cap_input *in, int rc)
             (void)gzerror(src->gz, &zerr);
             if (zerr != Z_OK)
                 cap_mark_truncated(src, in, "compressed stream ends early");
+        } else if (src->stream != NULL && src->stream->why[0] != '\0') {
+            cap_mark_truncated(src, in, src->stream->why);
         }
     } else if (strstr(pcap_geterr(src->pcap), "different from the type of the first interface")) {
         /* libpcap gives a pcapng file one link type, its first
@@ -484,11 +989,12 @@ int capture_next(struct capture *cap, struct cap_packet *pkt)
     size_t best = cap->n;
     int64_t best_ts = 0;
 
+
     if (cap->n == 1) {              /* one file: no merge */
         struct cap_src *src = &cap->srcs[0];
 
         if (!src->pending)
-            cap_fill(src, &cap->inputs[0]);
+            cap_fill(cap, src, &cap->inputs[0]);
         if (!src->pending)
             return 0;
         return cap_take(cap, 0, cap_ts_us(&src->hdr->ts), pkt);
@@ -501,7 +1007,7 @@ int capture_next(struct capture *cap, struct cap_packet *pkt)
         int64_t ts;
 
         if (!src->pending)
-            cap_fill(src, &cap->inputs[i]);
+            cap_fill(cap, src, &cap->inputs[i]);
         if (!src->pending)
             continue;
         ts = cap_ts_us(&src->hdr->ts);

@@ -24,6 +24,7 @@
 #include "tlsinspect/diff.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/report_html.h"
 
 /* ---- what is compared ------------------------------------------------------ */
 
@@ -1199,6 +1200,8 @@ static int result_json(struct dctx *d, const struct result *r, const struct side
     put(d, doc, "worse", json_boolean(r->worse));
     if (d->oom || doc == NULL)
         rc = TI_ENOMEM;
+    else if (o->html)
+        rc = report_html_diff(out, doc);     /* the same document, as a page */
     else if (report_json_dumpf(out, doc) != TI_OK)
         rc = TI_EIO;
     json_decref(doc);
@@ -1255,7 +1258,8 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
     side_fold(&d, &sa);
     rc = d.oom ? TI_ENOMEM : compare_sides(&d, &sb, &sa, &r);
     if (rc == TI_OK)
-        rc = o->json ? result_json(&d, &r, &sb, &sa, o, out) : result_text(&d, &r, &sb, &sa, out);
+        rc = o->json || o->html ? result_json(&d, &r, &sb, &sa, o, out)
+                                : result_text(&d, &r, &sb, &sa, out);
     if (rc == TI_OK && (fflush(out) != 0 || ferror(out)))
         rc = TI_EIO;
     result_free(&r);

@@ -1,4 +1,5 @@
 /* flow.c - the TCP connection table: 4-tuple lookup, sides, LRU/idle eviction, per-side reassembly. */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #define FLOW_MIN_BUCKETS 1024u          /* 8 KiB of chain heads to start with */
 #define FLOW_MAX_BUCKETS (1u << 17)     /* 1 MiB of chain heads on 64-bit */
 #define FLOW_PORTMAP_WORDS (65536u / 64u)
+#define FLOW_TRIM_EVERY 8192u          /* flows released at the end between malloc_trim() calls */
 
 struct flow_table {
     struct flow_limits lim;
@@ -506,6 +508,8 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
         f->first_ts = ts;
     st = &f->st[side];
     st->packets++;
+    if (t->ops.packet && f->app)
+        t->ops.packet(t->ops.ctx, f, side, p, ts);
     if (syn)
         flow_on_syn(f, side, p);
     if (payload)
@@ -550,18 +554,41 @@ static int flow_serial_cmp(const void *a, const void *b)
 /* Release every flow in creation order (= order of first packet); when the
  * sort array cannot be had, oldest activity first.  own_ts: stamp each
  * flow's flush with its own last_ts instead of ts. */
+static bool flow_has_queue(const struct flow *f)
+{
+    return f->dir[0].ooo != NULL || f->dir[1].ooo != NULL;
+}
+
+/* Everything left, in creation order -- except that flows with bytes still
+ * queued out of order go last: releasing them delivers those bytes and
+ * may keep a connection for the report, and by then the others' memory
+ * is back with the kernel.  The report's order does not depend on this
+ * (connections are sorted afterwards). */
 static void flow_release_all(struct flow_table *t, int64_t ts, bool own_ts)
 {
     struct flow **all = t->nflows ? calloc(t->nflows, sizeof(*all)) : NULL;
     struct flow *f;
-    size_t n = 0, i;
+    size_t n = 0, i, done = 0;
 
     if (all) {
         for (f = t->lru_head; f && n < t->nflows; f = f->lru_next)
             all[n++] = f;
         qsort(all, n, sizeof(*all), flow_serial_cmp);
-        for (i = 0; i < n; i++)
-            flow_release(t, all[i], false, own_ts ? all[i]->last_ts : ts);
+        for (int pass = 0; pass < 2; pass++) {
+            for (i = 0; i < n; i++) {
+                if (all[i] == NULL || flow_has_queue(all[i]) != (pass == 1))
+                    continue;
+                flow_release(t, all[i], false, own_ts ? all[i]->last_ts : ts);
+                all[i] = NULL;
+                /* The connections kept for the report come from the conn
+                 * arena's own mappings, not from the heap the flows are
+                 * freed to: hand the freed pages back as we go, or a
+                 * capture that ends with many flows open peaks at its
+                 * flows plus its connections. */
+                if (++done % FLOW_TRIM_EVERY == 0)
+                    (void)malloc_trim(0);
+            }
+        }
         free(all);
     }
     while ((f = t->lru_tail) != NULL)

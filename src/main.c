@@ -1,5 +1,6 @@
 /* main.c - command line, exit status, progress line: the only place with process-wide state. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "tlsinspect/findings.h"
 #include "tlsinspect/opts.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/report_html.h"
 
 #ifndef TLSINSPECT_VERSION
 #define TLSINSPECT_VERSION "0.0.0"
@@ -25,6 +27,55 @@ struct progress {
     struct timespec start;
     bool shown;
 };
+
+/* ---- live capture and standard input: Ctrl-C ends the input, not the run ---- */
+
+/* Set by SIGINT/SIGTERM; the capture polls it (through analyze_opts.stop)
+ * and ends as if the input had, so the report still gets written. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* No SA_RESTART: a read blocked on standard input returns (EINTR) and the
+ * input ends there.  SA_RESETHAND: a second Ctrl-C kills as usual. */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* -i and "-" (standard input): what the command line may not combine; the
+ * stop flag for both.  EXIT_OK or EXIT_USAGE after a message. */
+static int check_inputs(struct analyze_opts *opts, const struct cli *cli)
+{
+    int nstdin = 0;
+
+    if (opts->iface != NULL && cli->nargs > 0)
+        return opts_usage_error("-i captures live: no capture file as well ('%s')", cli->args[0]);
+    if (opts->iface == NULL && opts->duration > 0)
+        return opts_usage_error("%s", "--duration goes with -i");
+    if (opts->iface == NULL && cli->nargs < 1)
+        return opts_usage_error("%s", "no capture file given");
+    for (int i = 0; i < cli->nargs; i++)
+        nstdin += strcmp(cli->args[i], "-") == 0;
+    if (nstdin > 1)
+        return opts_usage_error("%s", "standard input (-) can be read only once");
+    if (nstdin > 0 || opts->iface != NULL) {
+        catch_stop_signals();
+        opts->stop = &stop_requested;
+    }
+    return EXIT_OK;
+}
 
 static int exit_status(const struct analysis *a, const struct fail_on *f)
 {
@@ -100,16 +151,22 @@ static int run_diff(struct analyze_opts *opts, const struct cli *cli)
 
     if (cli->nargs != 2)
         return opts_usage_error("%s", "diff needs two inputs: BEFORE AFTER");
+    if (opts->iface != NULL)
+        return opts_usage_error("%s", "diff reads files, not -i");
+    if (strcmp(cli->args[0], "-") == 0 || strcmp(cli->args[1], "-") == 0)
+        return opts_usage_error("%s", "diff reads each input twice (report or capture?): "
+                                "save standard input to a file first");
     if (cli->bpf[0] != '\0')
         return opts_usage_error("%s", "diff takes no BPF expression");
     if (cli->report.format == REPORT_JSONL)
-        return opts_usage_error("%s", "diff writes text or json, not jsonl");
+        return opts_usage_error("%s", "diff writes text, json or html, not jsonl");
     opts->now = (int64_t)time(NULL);
     if (cli->output != NULL && (out = fopen(cli->output, "w")) == NULL) {
         fprintf(stderr, "tlsinspect: %s: %s\n", cli->output, strerror(errno));
         return EXIT_USAGE;
     }
     dopts.json = cli->report.format == REPORT_JSON;
+    dopts.html = cli->report.format == REPORT_HTML;
     dopts.color = cli->report.color ||
                   (strcmp(cli->color, "auto") == 0 && color_auto(out, cli->output));
     status = diff_run(opts, cli->args[0], cli->args[1], &dopts, out, errbuf, sizeof(errbuf));
@@ -135,7 +192,7 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
     opts->nfiles = (size_t)cli->nargs;
     opts->bpf = cli->bpf[0] ? cli->bpf : NULL;
     opts->now = (int64_t)time(NULL);
-    if (want_progress(opts->files, opts->nfiles)) {
+    if (opts->stop == NULL && want_progress(opts->files, opts->nfiles)) {
         clock_gettime(CLOCK_MONOTONIC, &prog.start);
         prog.shown = false;
         opts->progress = progress_cb;
@@ -156,11 +213,16 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
                     a->inputs[i].file, a->inputs[i].error ? a->inputs[i].error : "truncated");
     for (size_t i = 0; i < a->ndamaged; i++)
         fprintf(stderr, "tlsinspect: warning: %s; reporting what was read before it\n", a->damaged[i]);
+    for (size_t i = 0; i < a->ninputs; i++)
+        if (a->inputs[i].dropped > 0)
+            fprintf(stderr, "tlsinspect: warning: %s: the kernel dropped %llu packets "
+                    "(capture buffer full); connections may have gaps\n",
+                    a->inputs[i].file, (unsigned long long)a->inputs[i].dropped);
     return a;
 }
 
-/* The report of a to cli's output; the exit status. */
-static int write_report(struct analysis *a, struct cli *cli)
+/* The report of a (made with opts) to cli's output; the exit status. */
+static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli)
 {
     FILE *out = stdout;
     int rc, status;
@@ -183,7 +245,8 @@ static int write_report(struct analysis *a, struct cli *cli)
 
     errno = 0;
     rc = cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
-                                           : report_json(out, a, &cli->report);
+         : cli->report.format == REPORT_HTML ? report_html(out, a, &cli->report, opts)
+         : report_json(out, a, &cli->report);
     status = exit_status(a, &cli->fail_on);
     if (fflush(out) != 0 || rc != TI_OK || (out != stdout && fclose(out) != 0)) {
         int e = errno;
@@ -217,12 +280,12 @@ int main(int argc, char **argv)
     }
     if (cli.diff)
         return run_diff(&opts, &cli);
-    if (cli.nargs < 1)
-        return opts_usage_error("%s", "no capture file given");
+    if ((rc = check_inputs(&opts, &cli)) != EXIT_OK)
+        return rc;
     if (cli.report.verbose && cli.report.quiet)
         return opts_usage_error("%s", "-v and -q exclude each other");
     a = run_analysis(&opts, &cli);
     if (a == NULL)
         return EXIT_USAGE;
-    return write_report(a, &cli);
+    return write_report(a, &opts, &cli);
 }

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,27 @@ enum {
     OPT_HELP = 'h', OPT_VERSION = 'V',
     OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
     OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
-    OPT_MAX_RECORDS, OPT_LOG, OPT_LOG_WINDOW
+    OPT_MAX_RECORDS, OPT_INTERFACE = 'i', OPT_DURATION = 300, OPT_WRITE = 'w',
+    OPT_ONLY = 310, OPT_CONNECTION, OPT_WRITE_KEYLOG, OPT_MAX_EXTRACT_HOLD,
+    OPT_LOG = 320, OPT_LOG_WINDOW
 };
 
 #define OPTS_MAX 40                 /* getopt's table is built on the stack */
 
 static const struct opt_def opt_table[] = {
+    {"interface", 'i', "IFACE",
+     "capture live on IFACE (needs root or CAP_NET_RAW) until Ctrl-C, SIGTERM or --duration, "
+     "then report",
+     "Capture live on IFACE through libpcap (whole packets; the BPF filter after `--` applied "
+     "in the kernel) until Ctrl-C, SIGTERM or `--duration`, then report. Needs root or the "
+     "CAP_NET_RAW and CAP_NET_ADMIN capabilities; without them, or without such an "
+     "interface, an error and exit status 2. Packets the kernel dropped are counted in a "
+     "warning. Example: `tlsinspect -i eth0 --duration 60 -- host 10.48.36.215`",
+     NULL, false, OPT_INTERFACE},
+    {"duration", 0, "SECONDS",
+     "with -i: stop capturing after SECONDS",
+     "With `-i`: stop capturing after SECONDS (fractions allowed).",
+     "until stopped", false, OPT_DURATION},
     {"ports", 'p', "LIST",
      "TCP ports to inspect, comma-separated, or 'all' (any port whose first bytes look like TLS)",
      "TCP ports to inspect, comma-separated, or `all` for any TCP connection whose first "
@@ -77,10 +93,12 @@ static const struct opt_def opt_table[] = {
      "How far in time a log line may be from the connection it is attached to.",
      "2", false, OPT_LOG_WINDOW},
     {"format", 'f', "FMT",
-     "text, json or jsonl (one connection per line)",
+     "text, json, jsonl (one connection per line) or html (one page; also for diff)",
      "`text`, `json` (one document, indented by two spaces, with each object whose members "
      "are all scalars, such as a cipher suite, an endpoint, an alert or a finding, on one "
-     "line) or `jsonl` (one compact connection object per line).",
+     "line), `jsonl` (one compact connection object per line) or `html` (one self-contained "
+     "page: inline CSS and SVG ladders, nothing loaded from elsewhere; also for `diff`). "
+     "Example: `-f html -o report.html`",
      "text", false, OPT_FORMAT},
     {"output", 'o', "FILE",
      "write the report to FILE",
@@ -116,10 +134,12 @@ static const struct opt_def opt_table[] = {
      "Out-of-order bytes buffered per direction before a hole is given up.",
      "262144", false, OPT_MAX_OOO},
     {"max-ooo-total", 0, "N",
-     "out-of-order bytes buffered in all connections",
-     "Out-of-order bytes buffered in all connections together; beyond it a hole is given up "
-     "(counted, `LIMIT_REACHED`).",
-     "33554432", false, OPT_MAX_OOO_TOTAL},
+     "memory for out-of-order data in all connections, headers included; beyond it "
+     "segments are dropped",
+     "Memory for out-of-order data in all connections together, each queued segment's "
+     "header and allocation rounding included; a segment that does not fit is dropped as "
+     "if not captured (a gap when its connection gets there; counted, `LIMIT_REACHED`).",
+     "16777216", false, OPT_MAX_OOO_TOTAL},
     {"max-handshake-bytes", 0, "N",
      "largest handshake message parsed (1 to 16777215)",
      "Largest handshake message parsed, 1 to 16777215; a larger one stops that connection's "
@@ -129,6 +149,42 @@ static const struct opt_def opt_table[] = {
      "TLS records read per connection before giving up on it",
      "TLS records read per connection before giving up on it (`LIMIT_REACHED`).",
      "100000", false, OPT_MAX_RECORDS},
+    {"write", 'w', "OUT",
+     "write the inspected handshakes' packets to OUT (pcap, or pcapng when OUT ends in "
+     ".pcapng): a small capture that gives the same report",
+     "Write to OUT (pcap, or pcapng when OUT ends in `.pcapng`) the packets the inspected "
+     "connections' handshakes need: SYN, SYN-ACK and its ACK, every packet the TLS parser "
+     "read until the handshake was decided (hellos, certificates, CCS, alerts), then the "
+     "first application data packet each way, later handshake, CCS and alert records, "
+     "packets cut by the snaplen, FIN and RST, with their original timestamps and link type. "
+     "Bulk application data and pure ACKs are dropped. Analysing OUT gives the same report "
+     "but for packet and byte counts, the time span and `CAPTURE_TRUNCATED`. A pcapng "
+     "extract carries the section comment \"tlsinspect extract\" and its report says so "
+     "(`\"extract\": true` in `inputs`). Inputs of different link types are refused; OUT "
+     "must not be an input. See docs/extract.md. Example: `-w case.pcap -f json -o "
+     "case.json big.pcap`",
+     NULL, false, OPT_WRITE},
+    {"only", 0, "WHICH",
+     "-w: all, failed or findings connections",
+     "With `-w`: write `all` connections, the `failed` ones (outcome failed or incomplete), "
+     "or those with `findings`.",
+     "all", false, OPT_ONLY},
+    {"connection", 0, "IP:PORT",
+     "-w: only connections with this client or server endpoint ([IPv6]:PORT); repeatable",
+     "With `-w`: only connections with this client or server endpoint (`[IPv6]:PORT` for "
+     "IPv6). Repeatable.",
+     NULL, false, OPT_CONNECTION},
+    {"write-keylog", 0, "FILE",
+     "-w: the --keylog lines of the written connections",
+     "With `-w` and `--keylog`: write the key log lines whose client random belongs to a "
+     "written connection, so a TLS 1.3 extract stays decryptable and no other secret leaks.",
+     NULL, false, OPT_WRITE_KEYLOG},
+    {"max-extract-hold", 0, "N",
+     "-w: bytes of packets held while handshakes are undecided",
+     "With `-w`: bytes of packets held in memory while handshakes are undecided (packets of "
+     "later connections wait behind an undecided one, to keep the extract in time order). "
+     "Beyond it the oldest held connection is decided at once, with a warning.",
+     "67108864", false, OPT_MAX_EXTRACT_HOLD},
     {"help", 'h', NULL, "this help", "Print the usage and exit.", NULL, false, OPT_HELP},
     {"version", 'V', NULL, "version", "Print the version and exit.", NULL, false, OPT_VERSION},
 };
@@ -144,11 +200,13 @@ const struct opt_def *opts_table(size_t *n)
 
 static const char usage_head[] =
     "Usage: tlsinspect [OPTIONS] CAPTURE|BUNDLE... [-- BPF-EXPRESSION]\n"
+    "       tlsinspect [OPTIONS] -i IFACE [--duration SECONDS] [-- BPF-EXPRESSION]\n"
     "       tlsinspect diff [OPTIONS] BEFORE AFTER\n"
     "       tlsinspect --help | --version\n"
     "\n"
     "Explain failed TLS handshakes in tcpdump captures (pcap, pcapng, .gz), offline.\n"
-    "Several CAPTURE files are read as one capture, merged in timestamp order.\n"
+    "Several CAPTURE files are read as one capture, merged in timestamp order;\n"
+    "'-' is standard input (tcpdump -w - ... | tlsinspect -).\n"
     "A BUNDLE is an Expressway diagnostic log bundle (.tar.gz, .tar or an extracted\n"
     "directory, one per cluster node): its captures and traffic_server logs are\n"
     "found by content and read in place.\n"
@@ -167,7 +225,11 @@ static const char usage_tail[] =
     "  tlsinspect --cafile trust.pem tcpdump00.pcap tcpdump01.pcap\n"
     "  tlsinspect -f json -o r.json --name 10.48.36.215=cucm.steven.lab cap.pcap\n"
     "  tlsinspect -p all cap.pcapng -- host 10.48.36.215\n"
-    "  tlsinspect diff --cafile trust.pem pre-upgrade.pcap post-upgrade.pcap\n";
+    "  ssh expc tcpdump -s0 -w - port 6972 | tlsinspect --cafile trust.pem -\n"
+    "  tlsinspect -i eth0 --duration 60 -- host 10.48.36.215\n"
+    "  tlsinspect diff --cafile trust.pem pre-upgrade.pcap post-upgrade.pcap\n"
+    "  tlsinspect -w case.pcap -f json -o case.json big.pcap     (a fixture, now)\n"
+    "  tlsinspect diff case.json case.pcap                         (later)\n";
 
 /* ---- documents -------------------------------------------------------------------- */
 
@@ -398,6 +460,34 @@ static int parse_addr(const char *s, struct conn_endpoint *e)
     return -1;
 }
 
+/* IP:PORT or [IPv6]:PORT (--connection). */
+static int parse_endpoint(const char *s, struct conn_endpoint *e)
+{
+    char buf[64];
+    const char *colon = strrchr(s, ':');
+    size_t n;
+    char *end;
+    long port;
+
+    if (colon == NULL || (size_t)(colon - s) >= sizeof(buf))
+        return -1;
+    n = (size_t)(colon - s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        memcpy(buf, s + 1, n - 2);
+        buf[n - 2] = '\0';
+    } else {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+    }
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno != 0 || end == colon + 1 || *end != '\0' || port < 1 || port > 65535 ||
+        parse_addr(buf, e) != 0)
+        return -1;
+    e->port = (uint16_t)port;
+    return 0;
+}
+
 static int parse_name(char *s, struct analyze_opts *o)
 {
     char *eq = strchr(s, '=');
@@ -540,6 +630,33 @@ static int parse_limit(int id, const char *arg, struct analyze_opts *a)
     return EXIT_OK;
 }
 
+static int parse_duration(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    /* up to a year: the monotonic deadline stays far from overflow */
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > 366.0 * 86400)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_log_window(const char *s, int64_t *out_us)
+{
+    char *end;
+    double w;
+
+    errno = 0;
+    w = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(w >= 0 && w <= 86400))
+        return -1;
+    *out_us = (int64_t)(w * 1e6);
+    return 0;
+}
+
 /* Options of the analysis (what is read and how it is judged). */
 static int parse_analysis_opt(int id, char *arg, struct analyze_opts *a)
 {
@@ -571,17 +688,15 @@ static int parse_analysis_opt(int id, char *arg, struct analyze_opts *a)
             return opts_usage_error("more than %d --log files", ANALYZE_MAX_LOGS);
         a->logs[a->nlogs++] = arg;
         break;
-    case OPT_LOG_WINDOW: {
-        char *end;
-        double w;
-
-        errno = 0;
-        w = strtod(arg, &end);
-        if (errno != 0 || end == arg || *end != '\0' || !(w >= 0 && w <= 86400))
+    case OPT_LOG_WINDOW:
+        if (parse_log_window(arg, &a->log_window_us) != 0)
             return opts_usage_error("invalid --log-window '%s' (seconds, 0 to 86400)", arg);
-        a->log_window_us = (int64_t)(w * 1e6);
         break;
-    }
+    case OPT_INTERFACE: a->iface = arg; break;
+    case OPT_DURATION:
+        if (parse_duration(arg, &a->duration) != 0)
+            return opts_usage_error("invalid --duration '%s' (seconds, more than 0)", arg);
+        break;
     default:
         return parse_limit(id, arg, a);
     }
@@ -599,8 +714,10 @@ static int parse_output_opt(int id, char *arg, struct cli *cli)
             cli->report.format = REPORT_JSON;
         else if (strcmp(arg, "jsonl") == 0)
             cli->report.format = REPORT_JSONL;
+        else if (strcmp(arg, "html") == 0)
+            cli->report.format = REPORT_HTML;
         else
-            return opts_usage_error("invalid format '%s' (text, json, jsonl)", arg);
+            return opts_usage_error("invalid format '%s' (text, json, jsonl, html)", arg);
         break;
     case OPT_OUTPUT: cli->output = arg; break;
     case OPT_COLOR:
@@ -615,6 +732,62 @@ static int parse_output_opt(int id, char *arg, struct cli *cli)
             return opts_usage_error("invalid --fail-on '%s'", arg);
         break;
     }
+    return EXIT_OK;
+}
+
+/* -w and its options. */
+static int parse_extract_opt(int id, char *arg, struct extract_opts *x)
+{
+    size_t sz;
+
+    switch (id) {
+    case OPT_WRITE: x->path = arg; break;
+    case OPT_ONLY:
+        if (extract_only_parse(arg, &x->only) != 0)
+            return opts_usage_error("invalid --only '%s' (all, failed, findings)", arg);
+        break;
+    case OPT_CONNECTION:
+        if (x->nendpoints >= EXTRACT_MAX_ENDPOINTS ||
+            parse_endpoint(arg, &x->endpoints[x->nendpoints]) != 0)
+            return opts_usage_error("invalid --connection '%s' (want IP:PORT, at most %d)", arg,
+                                    EXTRACT_MAX_ENDPOINTS);
+        x->nendpoints++;
+        break;
+    case OPT_WRITE_KEYLOG: x->keylog_out = arg; break;
+    default:                        /* OPT_MAX_EXTRACT_HOLD */
+        if (parse_size(arg, 0, &sz) != 0)
+            return opts_usage_error("invalid --max-extract-hold '%s'", arg);
+        x->max_held_bytes = sz;
+        break;
+    }
+    return EXIT_OK;
+}
+
+static bool is_extract_opt(int id)
+{
+    return id == OPT_WRITE || id == OPT_ONLY || id == OPT_CONNECTION || id == OPT_WRITE_KEYLOG ||
+           id == OPT_MAX_EXTRACT_HOLD;
+}
+
+/* After parsing: -w's options need -w, and -w writes over nothing it reads. */
+static int check_extract(struct analyze_opts *a, struct cli *cli, bool extract_opt)
+{
+    const struct extract_opts *x = &cli->extract;
+
+    if (x->path == NULL) {
+        if (extract_opt)
+            return opts_usage_error("%s", "--only, --connection, --write-keylog and "
+                                    "--max-extract-hold need -w OUT");
+        return EXIT_OK;
+    }
+    if (cli->diff)
+        return opts_usage_error("%s", "diff writes no extract (-w)");
+    if (x->keylog_out != NULL && a->keylog == NULL)
+        return opts_usage_error("%s", "--write-keylog needs --keylog (the lines are taken from it)");
+    if ((cli->output != NULL && strcmp(cli->output, x->path) == 0) ||
+        (x->keylog_out != NULL && strcmp(x->keylog_out, x->path) == 0))
+        return opts_usage_error("-w %s is also the report or key log file", x->path);
+    a->extract = x;
     return EXIT_OK;
 }
 
@@ -648,8 +821,10 @@ int opts_parse(int argc, char **argv, struct analyze_opts *a, struct cli *cli)
     struct option longs[OPTS_MAX];
     char shorts[2 * OPTS_MAX + 1];
     int c, rc, nargs;
+    bool extract_opt = false;       /* an option that needs -w */
 
     memset(cli, 0, sizeof(*cli));
+    extract_opts_default(&cli->extract);
     cli->report = (struct report_opts){.format = REPORT_TEXT};
     cli->color = "auto";
     parse_fail_on("error", &cli->fail_on);
@@ -674,10 +849,18 @@ int opts_parse(int argc, char **argv, struct analyze_opts *a, struct cli *cli)
             fprintf(stderr, "Try 'tlsinspect --help' for more information.\n");
             return EXIT_USAGE;
         }
-        rc = is_output_opt(c) ? parse_output_opt(c, optarg, cli) : parse_analysis_opt(c, optarg, a);
+        if (is_extract_opt(c)) {
+            extract_opt |= c != OPT_WRITE;
+            rc = parse_extract_opt(c, optarg, &cli->extract);
+        } else {
+            rc = is_output_opt(c) ? parse_output_opt(c, optarg, cli)
+                                  : parse_analysis_opt(c, optarg, a);
+        }
         if (rc != EXIT_OK)
             return rc;
     }
+    if ((rc = check_extract(a, cli, extract_opt)) != EXIT_OK)
+        return rc;
     if (strcmp(cli->color, "always") == 0)
         cli->report.color = true;
     cli->args = argv + optind;

@@ -21,6 +21,17 @@ struct reasm_seg {
     uint8_t data[];
 };
 
+/* What a queued span costs in memory, as glibc's malloc() hands it out:
+ * the request plus its 8-byte size field, rounded up to 16, at least 32.
+ * The total limit counts this, not payload bytes: a flood of 1-byte
+ * segments would otherwise cost 48 bytes for every byte counted. */
+size_t reasm_seg_cost(size_t bytes)
+{
+    size_t n = (sizeof(struct reasm_seg) + bytes + 8 + 15) & ~(size_t)15;
+
+    return n < 32 ? 32 : n;
+}
+
 /* What the current segment still holds, for conflict counting while queued
  * copies that overlap it are delivered. */
 struct reasm_span {
@@ -48,7 +59,7 @@ static void reasm_seg_free(struct reasm_dir *d, const struct reasm_limits *lim,
     d->ooo_bytes -= bytes;
     d->ooo_segs--;
     if (total)
-        *total -= bytes;
+        *total -= reasm_seg_cost(bytes);
     free(s);
 }
 
@@ -171,37 +182,42 @@ static struct reasm_seg *reasm_seg_new(struct reasm_dir *d, const struct reasm_l
     d->ooo_bytes += bytes;
     d->ooo_segs++;
     if (total)
-        *total += bytes;
+        *total += reasm_seg_cost(bytes);
     return s;
 }
 
-/* True when `segs` more spans holding `bytes` more bytes fit every limit. */
-static bool reasm_fits(const struct reasm_dir *d, const struct reasm_limits *lim,
-                       size_t segs, size_t bytes)
+/* Which limit `segs` more spans holding `bytes` more bytes would break:
+ * REASM_FITS, or the direction's own (REASM_OVER_DIR), or the total over
+ * all directions (REASM_OVER_TOTAL, costing `cost` more bytes of memory). */
+enum { REASM_FITS, REASM_OVER_DIR, REASM_OVER_TOTAL };
+static int reasm_fits(const struct reasm_dir *d, const struct reasm_limits *lim,
+                      size_t segs, size_t bytes, size_t cost)
 {
     size_t *total = reasm_total(lim);
 
     if (!lim)
         return d->ooo_segs + segs <= REASM_MAX_OOO_SEGS_DIR &&
-               d->ooo_bytes + bytes <= REASM_MAX_OOO_BYTES_DIR;
+               d->ooo_bytes + bytes <= REASM_MAX_OOO_BYTES_DIR ? REASM_FITS : REASM_OVER_DIR;
     if (segs > lim->max_dir_segs || d->ooo_segs > lim->max_dir_segs - segs)
-        return false;
+        return REASM_OVER_DIR;
     if (bytes > lim->max_dir_bytes || d->ooo_bytes > lim->max_dir_bytes - bytes)
-        return false;
-    if (total && (bytes > lim->max_total_bytes || *total > lim->max_total_bytes - bytes))
-        return false;
-    return true;
+        return REASM_OVER_DIR;
+    if (total && (cost > lim->max_total_bytes || *total > lim->max_total_bytes - cost))
+        return REASM_OVER_TOTAL;
+    return REASM_FITS;
 }
 
 /* Queue [seq, seq+len), which lies ahead of next_seq, keeping the queue
  * sorted and free of overlaps: only bytes no queued span covers are copied
- * (the first copy wins).  Returns TI_ELIMIT when it does not fit (nothing
- * changed), TI_ENOMEM on allocation failure (partly queued). */
+ * (the first copy wins).  Returns TI_ELIMIT when it does not fit this
+ * direction's limits, TI_EFULL when it does not fit the total (nothing
+ * changed either way), TI_ENOMEM on allocation failure (partly queued). */
+#define TI_EFULL (-1000)   /* reasm.c only: the total limit, not the direction's */
 static int reasm_queue(struct reasm_dir *d, uint32_t seq, const uint8_t *data, uint32_t len,
                        const struct reasm_limits *lim, bool *retrans)
 {
     uint64_t a = reasm_off(d, seq), b = a + len, cur = a;
-    uint64_t new_bytes = 0;
+    uint64_t new_bytes = 0, cost = 0;
     size_t pieces = 0;
     bool overlap = false;
     struct reasm_seg *s, **link;
@@ -216,6 +232,7 @@ static int reasm_queue(struct reasm_dir *d, uint32_t seq, const uint8_t *data, u
             break;
         if (so > cur) {
             new_bytes += so - cur;
+            cost += reasm_seg_cost(data ? (size_t)(so - cur) : 0);
             pieces++;
         }
         overlap = true;
@@ -223,10 +240,16 @@ static int reasm_queue(struct reasm_dir *d, uint32_t seq, const uint8_t *data, u
     }
     if (cur < b) {
         new_bytes += b - cur;
+        cost += reasm_seg_cost(data ? (size_t)(b - cur) : 0);
         pieces++;
     }
-    if (pieces && !reasm_fits(d, lim, pieces, data ? (size_t)new_bytes : 0))
-        return TI_ELIMIT;
+    if (pieces) {
+        int fit = reasm_fits(d, lim, pieces, data ? (size_t)new_bytes : 0, (size_t)cost);
+        if (fit == REASM_OVER_DIR)
+            return TI_ELIMIT;
+        if (fit == REASM_OVER_TOTAL)
+            return TI_EFULL;
+    }
     if (overlap)
         *retrans = true;
 
@@ -274,6 +297,7 @@ static int reasm_add(struct reasm_dir *d, uint32_t seq, const uint8_t *data, uin
                      const struct reasm_limits *lim)
 {
     bool retrans = false, limited = false;
+    int qrc;
 
     if (!d->started) {
         /* No SYN captured: the first segment starts the stream. */
@@ -320,8 +344,22 @@ static int reasm_add(struct reasm_dir *d, uint32_t seq, const uint8_t *data, uin
             continue;
         }
         /* Ahead of the stream: copy into the queue. */
-        if (reasm_queue(d, seq, data, len, lim, &retrans) == TI_OK)
+        qrc = reasm_queue(d, seq, data, len, lim, &retrans);
+        if (qrc == TI_OK)
             break;
+        if (qrc == TI_EFULL && d->st.delivered == 0 && d->st.gap_bytes == 0) {
+            /* The other directions hold the shared budget and this one
+             * has not begun: the segment is dropped as if never captured
+             * (its bytes become a gap when the stream gets there).
+             * Skipping the hole instead would deliver it and start the
+             * connection's TLS state: a flood of half-open connections,
+             * each one segment past a hole, would cost a parsed
+             * connection apiece.  A stream under way skips its hole as
+             * below, or it would stall behind the dropped bytes. */
+            d->st.limit_hits++;
+            limited = true;
+            break;
+        }
         /* No room: the oldest hole gives way.  If this segment is the
          * earliest data we have, skip to it and deliver it directly; else
          * skip to the queue head and deliver from there, then retry. */

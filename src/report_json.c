@@ -800,6 +800,12 @@ static void sw_inputs(struct jw *w)
         jw_uint(w, in->bytes);
         jw_key(w, "truncated");
         jw_bool(w, in->truncated);
+        if (a->inputs_extract != NULL && a->inputs_extract[i]) {
+            /* a -w extract (pcapng mark): only present then, so reports of
+             * ordinary captures keep their shape */
+            jw_key(w, "extract");
+            jw_bool(w, true);
+        }
         if (in->truncated) {
             jw_key(w, "error");
             jw_str(w, in->error);

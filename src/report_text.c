@@ -25,6 +25,7 @@
 
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
+#include "tlsinspect/fold.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/tls_names.h"
 
@@ -256,11 +257,6 @@ static int endpoint_cmp(const struct conn_endpoint *x, const struct conn_endpoin
     return 0;
 }
 
-static bool same_ip(const struct conn_endpoint *x, const struct conn_endpoint *y)
-{
-    return x->ipver == y->ipver && memcmp(x->ip, y->ip, x->ipver == 6 ? 16 : 4) == 0;
-}
-
 static bool same_leaf(const struct x509_cert *x, const struct x509_cert *y)
 {
     if (x == NULL || y == NULL)
@@ -278,147 +274,18 @@ static void sev_color_id(struct tctx *t, enum finding_severity s)
         tcolor(t, C_YELLOW);
 }
 
-/* ---- folding ------------------------------------------------------------------- */
+/* ---- folding (fold.h) ------------------------------------------------------------ */
 
-/* SPEC: identical repeated connections are folded.  Identical means: same
- * server endpoint, same client IP, same first ClientHello cipher list and
- * SNI, same selected suite, same leaf certificate, same outcome and the
- * same finding ids in the same order. */
-static bool fold_same(const struct conn *x, const struct conn *y)
+/* The connections the ladder section shows: those with a shown finding,
+ * every one with -v. */
+static bool fold_pick(const struct conn *c, void *arg)
 {
-    if (endpoint_cmp(&x->server, &y->server) != 0 || !same_ip(&x->client, &y->client))
-        return false;
-    if (x->outcome != y->outcome || x->n_ch != y->n_ch)
-        return false;
-    if (x->n_ch > 0) {
-        const struct conn_client_hello *a = &x->ch[0], *b = &y->ch[0];
-        if (a->n_suites != b->n_suites)
-            return false;
-        if (a->n_suites > 0 && (a->suites == NULL || b->suites == NULL ||
-                                memcmp(a->suites, b->suites, a->n_suites * sizeof(uint16_t)) != 0))
-            return false;
-        if ((a->sni == NULL) != (b->sni == NULL) ||
-            (a->sni != NULL && strcmp(a->sni, b->sni) != 0))
-            return false;
-    }
-    if (x->sh.present != y->sh.present || (x->sh.present && x->sh.suite != y->sh.suite))
-        return false;
-    if (!same_leaf(leaf_of(x), leaf_of(y)))
-        return false;
-    if (x->n_findings != y->n_findings)
-        return false;
-    for (size_t i = 0; i < x->n_findings && i < CONN_MAX_FINDINGS; i++)
-        if (x->findings[i].id != y->findings[i].id)
-            return false;
-    return true;
-}
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-/* A hash consistent with fold_same (hashes a subset of its fields). */
-static uint64_t fold_hash(const struct conn *c)
-{
-    uint64_t h = 14695981039346656037ull;
-    const struct x509_cert *l = leaf_of(c);
-
-    h = fnv(h, c->server.ip, sizeof(c->server.ip));
-    h = fnv(h, &c->server.port, sizeof(c->server.port));
-    h = fnv(h, c->client.ip, sizeof(c->client.ip));
-    h = fnv(h, &c->outcome, sizeof(c->outcome));
-    if (c->n_ch > 0 && c->ch[0].suites != NULL)
-        h = fnv(h, c->ch[0].suites, c->ch[0].n_suites * sizeof(uint16_t));
-    if (l != NULL)
-        h = fnv(h, l->sha256, sizeof(l->sha256));
-    return h;
-}
-
-/* The groups of the connections to show, in report order.  members[] links
- * every connection of a group from its first (the representative). */
-struct fold {
-    size_t *rep;          /* ngroups representatives (conn indexes) */
-    size_t *count;        /* connections per group */
-    size_t *next;         /* per conn: next member of its group, SIZE_MAX ends */
-    size_t ngroups;
-};
-
-static void fold_free(struct fold *f)
-{
-    free(f->rep);
-    free(f->count);
-    free(f->next);
-    memset(f, 0, sizeof(*f));
-}
-
-static int fold_build(struct tctx *t, struct fold *f, bool fold)
-{
-    const struct analysis *a = t->a;
-    size_t n = a->nconns, nb = 16;
-    size_t *head = NULL, *gnext = NULL, *tail = NULL;
-    uint64_t *ghash = NULL;
-    int rc = TI_ENOMEM;
-
-    memset(f, 0, sizeof(*f));
-    while (nb < 2 * n)
-        nb *= 2;
-    f->rep = calloc(n + 1, sizeof(size_t));
-    f->count = calloc(n + 1, sizeof(size_t));
-    f->next = calloc(n + 1, sizeof(size_t));
-    tail = calloc(n + 1, sizeof(size_t));
-    gnext = calloc(n + 1, sizeof(size_t));
-    ghash = calloc(n + 1, sizeof(uint64_t));
-    head = malloc(nb * sizeof(size_t));
-    if (!f->rep || !f->count || !f->next || !tail || !gnext || !ghash || !head)
-        goto out;
-    for (size_t i = 0; i < nb; i++)
-        head[i] = SIZE_MAX;
-
-    for (size_t i = 0; i < n; i++) {
-        const struct conn *c = a->conns[i];
-        f->next[i] = SIZE_MAX;
-        if (!reported(c) || !(t->o->verbose || has_shown_finding(t, c)))
-            continue;
-        size_t g = SIZE_MAX;
-        uint64_t h = fold_hash(c);
-        if (fold) {
-            for (size_t k = head[h & (nb - 1)]; k != SIZE_MAX; k = gnext[k])
-                if (ghash[k] == h && fold_same(a->conns[f->rep[k]], c)) {
-                    g = k;
-                    break;
-                }
-        }
-        if (g == SIZE_MAX) {
-            g = f->ngroups++;
-            f->rep[g] = i;
-            ghash[g] = h;
-            gnext[g] = head[h & (nb - 1)];
-            head[h & (nb - 1)] = g;
-        } else {
-            f->next[tail[g]] = i;
-        }
-        tail[g] = i;
-        f->count[g]++;
-    }
-    rc = TI_OK;
-out:
-    free(head);
-    free(gnext);
-    free(tail);
-    free(ghash);
-    if (rc != TI_OK)
-        fold_free(f);
-    return rc;
+    struct tctx *t = arg;
+    return reported(c) && (t->o->verbose || has_shown_finding(t, c));
 }
 
 /* "  (and 2 more identical connections: ports 31577, 31578)" */
-static void fold_line(struct tctx *t, const struct fold *f, size_t g)
+static void fold_line(struct tctx *t, const struct conn_fold *f, size_t g)
 {
     size_t more = f->count[g] - 1, shown = 0;
     if (more == 0)
@@ -465,6 +332,8 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
         fputs(", ", t->out);
         tputs(t, in->linktype_name);
         fprintf(t->out, ", %" PRIu64 " pkts)", in->packets);
+        if (a->inputs_extract != NULL && a->inputs_extract[i])
+            fputs(" tlsinspect extract: packet counts are the extract's", t->out);
         if (in->truncated) {
             tcolor(t, C_RED);
             fputs(" TRUNCATED", t->out);
@@ -1124,7 +993,7 @@ static void ladder(struct tctx *t, const struct conn *c)
 
 /* ---- -q: one line per finding ------------------------------------------------------- */
 
-static void quiet_lines(struct tctx *t, const struct fold *f)
+static void quiet_lines(struct tctx *t, const struct conn_fold *f)
 {
     char sb[80];
     for (size_t g = 0; g < f->ngroups; g++) {
@@ -1243,7 +1112,7 @@ static int order_cmp(const void *x, const void *y, void *arg)
 int report_text(FILE *out, const struct analysis *a, const struct report_opts *o)
 {
     struct tctx t = { .out = out, .a = a, .o = o, .names = a->names, .oom = false };
-    struct fold f;
+    struct conn_fold f;
     size_t *order = malloc((a->nconns + 1) * sizeof(size_t));
     size_t n = 0;
     int rc;
@@ -1254,7 +1123,7 @@ int report_text(FILE *out, const struct analysis *a, const struct report_opts *o
         if (reported(a->conns[i]))
             order[n++] = i;
 
-    rc = fold_build(&t, &f, !o->verbose);
+    rc = conn_fold_build(&f, a->conns, a->nconns, !o->verbose, fold_pick, &t);
     if (rc != TI_OK) {
         free(order);
         return rc;
@@ -1278,7 +1147,7 @@ int report_text(FILE *out, const struct analysis *a, const struct report_opts *o
     globals(&t);
     summary(&t, n);
 
-    fold_free(&f);
+    conn_fold_free(&f);
     free(order);
     if (t.oom)
         return TI_ENOMEM;

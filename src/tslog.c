@@ -281,15 +281,14 @@ static int tl_failure(const char *s, size_t n, struct tslog_entry *e)
     const char *v, *p, *end = s + n;
     size_t vn;
 
-    if (tl_between(s, n, "certificate verification failed for (", ')', &v, &vn)) {
+    if (tl_between(s, n, "certificate verification failed for (", ')', &v, &vn))
         e->kind = TSLOG_VERIFY_FAILED;
-    } else if (tl_between(s, n, "SSL connection failed for '", '\'', &v, &vn)) {
+    else if (tl_between(s, n, "SSL connection failed for '", '\'', &v, &vn))
         e->kind = TSLOG_SSL_FAILED;
-    } else if (tl_between(s, n, "SNI (", ')', &v, &vn) && tl_find(s, n, ") not in certificate")) {
+    else if (tl_between(s, n, "SNI (", ')', &v, &vn) && tl_find(s, n, ") not in certificate"))
         e->kind = TSLOG_SNI_NOT_IN_CERT;
-    } else {
+    else
         return 0;
-    }
     e->name = tl_dup(v, vn);
     if (e->name == NULL)
         return TI_ENOMEM;
@@ -657,10 +656,8 @@ static int tl_phys(struct tslog *lg)
         lg->logical_line = lg->phys_line;
     } else {
         /* continuation: one space, then the line without its indent */
-        while (n > 0 && (*p == ' ' || *p == '\t')) {
+        for (; n > 0 && (*p == ' ' || *p == '\t'); n--)
             p++;
-            n--;
-        }
         if (lg->nlogical < TSLOG_MAX_LINE)
             lg->logical[lg->nlogical++] = ' ';
     }

@@ -126,6 +126,10 @@ mklog vcsc "$T/ts.log"; gzip "$T/ts.log"
 "$BIN" -f json $TRUST --log "$T/ts.log.gz" $CAP/post-upgrade.pcap > "$T/l.json"
 check "--log .gz: 3 matched" grep -q '"matched": 3' "$T/l.json"
 check "--log .gz: name_source log" grep -q '"name_source": "log"' "$T/l.json"
+# Standard input is no bundle, but --log applies to it (and to -i).
+"$BIN" -f json $TRUST --log "$T/ts.log.gz" - < $CAP/post-upgrade.pcap > "$T/ls.json"
+check "--log with stdin: 3 matched" grep -q '"matched": 3' "$T/ls.json"
+check "--log with stdin: name_source log" grep -q '"name_source": "log"' "$T/ls.json"
 "$BIN" --log "$T/missing.log" $CAP/post-upgrade.pcap > /dev/null 2> "$T/err"
 rc=$?
 check "--log missing file: exit 2, got $rc" [ $rc -eq 2 ]

@@ -3,7 +3,10 @@
 # Installs the missing Debian packages with apt-get when run as root; otherwise
 # says which command to run.  Used by `make demo` and `make test`.
 set -u
-PKGS="build-essential pkg-config libpcap-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev libarchive-dev"
+# openssl: the command, for the live-capture test (s_server/s_client on lo).
+# jq: tests/extract_*.sh compare JSON reports.
+# python3 and chromium: the HTML report checks (tests/golden_html.sh, tests/html_render.sh)
+PKGS="build-essential pkg-config libpcap-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev libarchive-dev openssl jq python3 chromium"
 missing=""
 # `sh tests/deps.sh fuzz`: also clang and its libFuzzer/sanitizer runtimes.
 if [ "${1:-}" = fuzz ]; then
@@ -13,6 +16,10 @@ if [ "${1:-}" = fuzz ]; then
 fi
 command -v cc >/dev/null 2>&1 || missing="yes"
 command -v make >/dev/null 2>&1 || missing="yes"
+command -v openssl >/dev/null 2>&1 || missing="yes"
+command -v jq >/dev/null 2>&1 || missing="yes"
+command -v python3 >/dev/null 2>&1 || missing="yes"
+command -v chromium >/dev/null 2>&1 || missing="yes"
 if command -v pkg-config >/dev/null 2>&1; then
     for m in libpcap openssl zlib jansson libarchive cmocka; do
         pkg-config --exists "$m" 2>/dev/null || missing="yes"

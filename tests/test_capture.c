@@ -860,6 +860,118 @@ static void test_linktype_names(void **state)
     }
 }
 
+/* Packets and timestamps of every packet of an open capture. */
+static size_t drain(struct capture *cap, int64_t *ts, size_t cap_ts)
+{
+    struct cap_packet pkt;
+    size_t n = 0;
+
+    while (capture_next(cap, &pkt) == 1) {
+        if (n < cap_ts)
+            ts[n] = pkt.ts;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *b = malloc(1 << 20);
+
+    assert_non_null(f);
+    assert_non_null(b);
+    *len = fread(b, 1, 1 << 20, f);
+    fclose(f);
+    return b;
+}
+
+/* A caller's stream that cannot seek back (fmemopen() here, an archive
+ * member behind fopencookie() in a bundle): read once, front to back,
+ * plain and gzip; the same packets as the file. */
+static void test_open_sources_stream(void **state)
+{
+    struct tdir *t = *state;
+    char path[PATH_CAP], gz[PATH_CAP];
+    const struct wpkt w[3] = {{1, 1, 8443, 0}, {2, 500000, 8443, 100}, {3, 0, 6972, 10}};
+    char *files[1] = {path};
+    int64_t ts_file[8], ts_mem[8];
+    const struct cap_input *in;
+    size_t n_file, n_mem, nin, len;
+    char err[512] = "";
+    struct capture *cap;
+    uint8_t *bytes;
+
+    tpath(t, "src.pcap", path);
+    tpath(t, "src.pcap.gz", gz);
+    write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, 7, w, 3);
+    gzip_file(path, gz);
+    cap = open_ok(files, 1, NULL);
+    n_file = drain(cap, ts_file, 8);
+    capture_close(cap);
+    assert_int_equal(n_file, 3);
+
+    for (int z = 0; z < 2; z++) {
+        struct cap_source src = {.name = z ? "member.pcap.gz" : "member.pcap"};
+
+        bytes = slurp(z ? gz : path, &len);
+        src.fp = fmemopen(bytes, len, "rb");
+        assert_non_null(src.fp);
+        assert_int_equal(capture_open_sources(&cap, &src, 1, "tcp port 8443", err, sizeof err), TI_OK);
+        in = capture_inputs(cap, &nin);
+        assert_string_equal(in[0].file, src.name);
+        assert_string_equal(in[0].format, z ? "pcap+gzip" : "pcap");
+        n_mem = drain(cap, ts_mem, 8);
+        assert_int_equal(n_mem, 2);                   /* the filter applies */
+        assert_int_equal(ts_mem[0], ts_file[0]);
+        assert_int_equal(ts_mem[1], ts_file[1]);
+        in = capture_inputs(cap, &nin);
+        assert_false(in[0].truncated);
+        assert_int_equal(in[0].packets, 3);
+        assert_int_equal(in[0].bytes, len);
+        capture_close(cap);                           /* closes src.fp */
+        free(bytes);
+    }
+
+    /* A gzip stream cut short: what came is read, then truncated. */
+    {
+        struct cap_source src = {.name = "cut.pcap.gz"};
+
+        bytes = slurp(gz, &len);
+        src.fp = fmemopen(bytes, len - 12, "rb");
+        assert_int_equal(capture_open_sources(&cap, &src, 1, NULL, err, sizeof err), TI_OK);
+        (void)drain(cap, ts_mem, 8);
+        in = capture_inputs(cap, &nin);
+        assert_true(in[0].truncated);
+        assert_non_null(strstr(in[0].error, "compressed stream ends early"));
+        capture_close(cap);
+        free(bytes);
+    }
+    /* Not a capture: an error naming the stream. */
+    {
+        static char junk[] = "not a capture at all";
+        struct cap_source src = {.name = "junk"};
+
+        src.fp = fmemopen(junk, sizeof junk - 1, "rb");
+        assert_int_equal(capture_open_sources(&cap, &src, 1, NULL, err, sizeof err), TI_EIO);
+        assert_null(cap);
+        assert_non_null(strstr(err, "junk: "));
+    }
+}
+
+/* "-" twice cannot be read. */
+static void test_stdin_once(void **state)
+{
+    char dash[] = "-";
+    char *files[2] = {dash, dash};
+    char err[512] = "";
+    struct capture *cap;
+
+    (void)state;
+    assert_int_equal(capture_open(&cap, files, 2, NULL, err, sizeof err), TI_EUSAGE);
+    assert_non_null(strstr(err, "standard input"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -876,6 +988,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pcapng, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pcapng_mixed_linktypes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_linktype_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_sources_stream, setup, teardown),
+        cmocka_unit_test(test_stdin_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,6 +117,33 @@ static void test_diff_and_bpf(void **state)
     assert_int_equal(cli.nargs, 1);
 }
 
+/* -i and --duration fill the analysis options; the combinations with
+ * files are checked by main (tests/stdin_live.sh). */
+static void test_live_options(void **state)
+{
+    struct cli cli;
+
+    (void)state;
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "2.5", "--", "tcp", "port", "8443",
+                           NULL), EXIT_OK);
+    assert_non_null(aopts.iface);
+    assert_string_equal(aopts.iface, "lo");
+    assert_true(aopts.duration > 2.49 && aopts.duration < 2.51);
+    assert_int_equal(cli.nargs, 0);
+    assert_string_equal(cli.bpf, "tcp port 8443");
+    assert_int_equal(parse(&cli, "--interface", "eth0", NULL), EXIT_OK);
+    assert_string_equal(aopts.iface, "eth0");
+    assert_true(aopts.duration == 0);
+    assert_int_equal(parse(&cli, "-", NULL), EXIT_OK);   /* standard input is an argument */
+    assert_int_equal(cli.nargs, 1);
+    assert_null(aopts.iface);
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "0", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "-1", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "1s", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-i", "lo", "--duration", "nan", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-i", NULL), EXIT_USAGE);      /* argument missing */
+}
+
 static void test_help_version(void **state)
 {
     struct cli cli;
@@ -148,6 +175,38 @@ static void test_errors(void **state)
     assert_int_equal(parse(&cli, "--max-ooo-total", "12k", "c", NULL), EXIT_USAGE);
     assert_int_equal(parse(&cli, "--no-such-option", "c", NULL), EXIT_USAGE);
     assert_int_equal(parse(&cli, "-p", NULL), EXIT_USAGE);      /* argument missing */
+}
+
+/* -w and its options: parsed into cli.extract, which the analysis points at;
+ * without -w its options are refused, and so is -w where it cannot go. */
+static void test_extract_options(void **state)
+{
+    struct cli cli;
+
+    (void)state;
+    assert_int_equal(parse(&cli, "c", NULL), EXIT_OK);
+    assert_null(aopts.extract);
+    assert_int_equal(parse(&cli, "-w", "x.pcapng", "--only", "findings", "--connection",
+                           "10.0.0.1:8443", "--connection", "[2001:db8::1]:443", "--keylog",
+                           "k.log", "--write-keylog", "x.keys", "--max-extract-hold", "0", "c",
+                           NULL), EXIT_OK);
+    assert_ptr_equal(aopts.extract, &cli.extract);
+    assert_string_equal(cli.extract.path, "x.pcapng");
+    assert_int_equal(cli.extract.only, EXTRACT_FINDINGS);
+    assert_int_equal(cli.extract.nendpoints, 2);
+    assert_int_equal(cli.extract.endpoints[0].port, 8443);
+    assert_int_equal(cli.extract.endpoints[1].ipver, 6);
+    assert_int_equal(cli.extract.endpoints[1].port, 443);
+    assert_string_equal(cli.extract.keylog_out, "x.keys");
+    assert_int_equal(cli.extract.max_held_bytes, 0);
+    assert_int_equal(parse(&cli, "--only", "failed", "c", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "--connection", "10.0.0.1:1", "c", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-w", "x", "--only", "some", "c", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-w", "x", "--connection", "10.0.0.1", "c", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-w", "x", "--connection", "10.0.0.1:0", "c", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-w", "x", "--write-keylog", "k", "c", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "-w", "x", "-o", "x", "c", NULL), EXIT_USAGE);
+    assert_int_equal(parse(&cli, "diff", "-w", "x", "a", "b", NULL), EXIT_USAGE);
 }
 
 static char *captured(void (*fn)(FILE *))
@@ -231,8 +290,10 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_every_option),
         cmocka_unit_test(test_diff_and_bpf),
+        cmocka_unit_test(test_live_options),
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_extract_options),
         cmocka_unit_test(test_documents),
         cmocka_unit_test(test_fail_on),
     };

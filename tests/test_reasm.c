@@ -148,7 +148,7 @@ static void test_reordered_1_3_2(void **state)
     assert_out(f, "AAAAA");
     assert_int_equal(f->d.ooo_segs, 1);
     assert_int_equal(f->d.ooo_bytes, 5);
-    assert_int_equal(f->total, 5);
+    assert_int_equal(f->total, reasm_seg_cost(5));
     seg(f, 105, "BBBBB");
     assert_out(f, "AAAAABBBBBCCCCC");
     assert_int_equal(f->d.ooo_segs, 0);
@@ -411,8 +411,8 @@ static void test_skip_in_order_and_queued(void **state)
     seg(f, 20, "xyz");
     reasm_skip(&f->d, 23, 7, 0, &f->sink, &f->lim);
     assert_int_equal(f->d.ooo_segs, 2);
-    assert_int_equal(f->d.ooo_bytes, 3);  /* holes hold no memory */
-    assert_int_equal(f->total, 3);
+    assert_int_equal(f->d.ooo_bytes, 3);  /* holes hold no payload, only their entry */
+    assert_int_equal(f->total, reasm_seg_cost(3) + reasm_seg_cost(0));
     seg(f, 30, "END");                    /* waits behind the known hole: no stall */
     seg(f, 10, "0123456789");
     assert_out(f, "abcd0123456789xyzEND");
@@ -445,7 +445,7 @@ static void test_limit_dir_bytes(void **state)
     assert_int_equal(f->d.st.gap_bytes, 10);
     assert_out(f, "AAAAAA");
     assert_int_equal(f->d.ooo_bytes, 6);                 /* [20,26) now queued */
-    assert_int_equal(f->total, 6);
+    assert_int_equal(f->total, reasm_seg_cost(6));
     assert_true(f->d.ooo_bytes <= 10);
     /* a segment larger than the limit alone: gap, then delivered directly */
     assert_int_equal(seg(f, 40, "0123456789ABCDE"), TI_ELIMIT);
@@ -502,24 +502,37 @@ static void test_limit_total_shared(void **state)
     struct fix *f = fix_new();
     struct reasm_dir other;
 
-    f->lim.max_total_bytes = 10;
+    /* room for the other direction's 8 bytes and one 2-byte span here */
+    f->lim.max_total_bytes = reasm_seg_cost(8) + reasm_seg_cost(2);
     reasm_init(&other);
     reasm_syn(&other, 0xFFFFFFFFu);
     reasm_segment(&other, 10, (const uint8_t *)"OOOOOOOO", 8, 0, NULL, &f->lim);
-    assert_int_equal(f->total, 8);
+    assert_int_equal(f->total, reasm_seg_cost(8));
     reasm_syn(&f->d, 0xFFFFFFFFu);
-    /* 8 + 5 > 10, this direction has nothing queued: gap and deliver */
-    assert_int_equal(seg(f, 10, "ABCDE"), TI_ELIMIT);
-    assert_out(f, "ABCDE");
-    assert_int_equal(f->d.st.gap_bytes, 10);
-    assert_int_equal(f->total, 8);
+    /* over the total before this direction delivered anything: dropped,
+     * the hole stays (no gap, nothing delivered) */
+    assert_int_equal(seg(f, 10, "ABCDEFGHIJKLMNOPQRSTU"), TI_ELIMIT);
+    assert_int_equal(f->d.st.limit_hits, 1);
+    assert_out(f, "");
+    assert_int_equal(f->d.st.gap_bytes, 0);
     assert_int_equal(f->d.ooo_bytes, 0);
+    assert_int_equal(f->total, reasm_seg_cost(8));
     /* 2 bytes still fit */
-    assert_int_equal(seg(f, 20, "xy"), TI_OK);
-    assert_int_equal(f->total, 10);
+    assert_int_equal(seg(f, 40, "xy"), TI_OK);
+    assert_int_equal(f->total, reasm_seg_cost(8) + reasm_seg_cost(2));
+    /* in-order bytes need no room */
+    assert_int_equal(seg(f, 0, "abc"), TI_OK);
+    assert_out(f, "abc");
+    /* under way now: over the total, the hole [3,40) gives way, "xy" is
+     * delivered, then [42,50) and the segment itself */
+    assert_int_equal(seg(f, 50, "LMNOPQRSTUVWXYZ012345"), TI_ELIMIT);
+    assert_int_equal(f->d.st.limit_hits, 3);
+    assert_out(f, "abcxyLMNOPQRSTUVWXYZ012345");
+    assert_int_equal(f->d.st.gap_bytes, 37 + 8);
+    assert_int_equal(f->total, reasm_seg_cost(8));
     reasm_free(&other, &f->lim);
     assert_int_equal(other.ooo_bytes, 0);
-    assert_int_equal(f->total, 2);
+    assert_int_equal(f->total, 0);
     fix_free(f);
 }
 
@@ -530,7 +543,7 @@ static void test_stop_ignores_later(void **state)
     reasm_syn(&f->d, 0xFFFFFFFFu);
     seg(f, 0, "abc");
     seg(f, 10, "queued");
-    assert_int_equal(f->total, 6);
+    assert_int_equal(f->total, reasm_seg_cost(6));
     reasm_stop(&f->d, &f->lim);
     assert_true(f->d.stopped);
     assert_int_equal(f->total, 0);
@@ -659,7 +672,9 @@ static void test_property_tight_limits(void **state)
                           &f->sink, &f->lim);
             assert_true(f->d.ooo_bytes <= maxb);
             assert_true(f->d.ooo_segs <= maxs);
-            assert_int_equal(f->d.ooo_bytes, f->total);
+            /* memory: each span's payload, its header, malloc's rounding */
+            assert_true(f->total >= f->d.ooo_bytes + f->d.ooo_segs * reasm_seg_cost(0));
+            assert_true(f->total <= f->d.ooo_bytes + f->d.ooo_segs * (reasm_seg_cost(0) + 15));
         }
         reasm_flush(&f->d, 0, &f->sink, &f->lim);
         /* the last byte always arrives: the stream ends exactly there */

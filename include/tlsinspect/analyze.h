@@ -15,6 +15,7 @@
 #include "tlsinspect/capture.h"
 #include "tlsinspect/tslog.h"
 #include "tlsinspect/conn.h"
+#include "tlsinspect/extract.h"
 #include "tlsinspect/flow.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/x509.h"
@@ -33,8 +34,11 @@ enum analyze_at { AT_CAPTURE = 0, AT_NOW, AT_FIXED };
 #define ANALYZE_LOG_WINDOW_US 2000000   /* --log-window default: 2 s */
 
 struct analyze_opts {
-    char *const *files;             /* captures, bundles (archives, directories) */
+    char *const *files;             /* captures, bundles (archives, directories); "-": stdin */
     size_t nfiles;
+    const char *iface;              /* non-NULL: capture live there instead of files */
+    double duration;                /* live: seconds, 0 until stopped */
+    const volatile sig_atomic_t *stop;  /* set by a signal: the capture ends (may be NULL) */
     const char *logs[ANALYZE_MAX_LOGS];  /* --log: traffic_server log files */
     size_t nlogs;
     int64_t log_window_us;          /* how far a log line may be from its connection */
@@ -62,6 +66,8 @@ struct analyze_opts {
      * x509_pool_new(..., &this->trust, ...) that several analyses share, so
      * a certificate seen by each is parsed once.  NULL: a pool of its own. */
     struct x509_pool *pool;
+    /* -w: write the inspected handshakes there (extract.h); NULL: no. */
+    const struct extract_opts *extract;
 };
 void analyze_opts_default(struct analyze_opts *o);
 
@@ -94,6 +100,8 @@ struct analysis {
     struct tls_keylog *keylog;      /* --keylog, loaded; NULL without */
     struct findings_memo *fmemo;    /* findings' messages the conns share */
     struct conn_strpool *strpool;   /* the conns' expected names */
+    bool *inputs_extract;           /* per input: a pcapng marked as a -w extract */
+    struct extract_stats extract;   /* -w: what was written */
     struct tslog *logs;             /* traffic_server logs read (--log, bundles); NULL: none */
     char **input_node;              /* per input: its node (bundle host name) or NULL */
     char **damaged;                 /* damaged bundles: what was read ("ARCHIVE: ..."), for stderr */

@@ -51,7 +51,7 @@ int bundle_open(struct bundle **out, char *const *inputs, size_t n, struct tslog
                 char *errbuf, size_t errlen);
 
 /* The capture sources of all inputs, for capture_open_sources(): plain files
- * by path, archive members as fresh streams (capture_open_sources takes the
+ * by path ("-" as stdin), archive members as fresh streams (capture_open_sources takes the
  * FILE *s over).  *out is malloc'd, free() it; its strings belong to b.
  * Call once. */
 int bundle_sources(struct bundle *b, struct cap_source **out, size_t *n,

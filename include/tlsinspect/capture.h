@@ -1,5 +1,11 @@
 /* capture.h - read one or several capture files as one time-ordered capture.
  *
+ * Inputs are files, standard input ("-"), streams the caller opened
+ * (capture_open_sources()) or a live interface (capture_open_live()).
+ * Nothing is read twice: the format is sniffed from the first bytes and,
+ * where the input cannot seek (a pipe), those bytes are served again from a
+ * small buffer, so `tcpdump -w - | tlsinspect -` works, gzip included.
+ *
  * libpcap reads every format and link type (pcap, pcapng, any DLT); the
  * format is told apart by content (magic number), never by file name.  A
  * gzip-compressed file (magic 1f 8b) is inflated by zlib behind a FILE *
@@ -16,6 +22,7 @@
 #ifndef TLSINSPECT_CAPTURE_H
 #define TLSINSPECT_CAPTURE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,35 +49,53 @@ struct cap_input {
     uint64_t size;            /* file size in bytes, 0 if unknown */
     bool truncated;           /* damaged or cut mid-record */
     char *error;              /* libpcap's message for the damage, or NULL */
+    uint64_t dropped;         /* live: packets the kernel dropped (buffer full) */
+};
+
+/* An input for capture_open_sources(). */
+struct cap_source {
+    const char *name;         /* the file, or what to call the stream in reports/messages */
+    FILE *fp;                 /* NULL: fopen(name).  Else read from its current position
+                               * to its end, never seeking back; owned by the capture from
+                               * the call on (closed by capture_close(), or on failure) */
+    uint64_t size;            /* bytes, for the progress line; 0: fstat() tells, if it can */
+    /* Optional, with fp: set when the opener already knows the format (an
+     * archive member it inflates itself): no sniffing, `format` ("pcap+gzip")
+     * is the input's label, and `why` says why a read failed (the archive's
+     * damage, "Truncated tar archive"), appended to the input's error. */
+    const char *format;
+    const char *(*why)(void *ctx);
+    void *why_ctx;
 };
 
 struct capture;
 
-/* Open all files.  Unreadable files (missing, not a capture, bad BPF) are a
+/* Open all files ("-" is standard input, at most once).  Unreadable files (missing, not a capture, bad BPF) are a
  * usage/input error: returns TI_EIO or TI_EUSAGE and writes "FILE: why" to
  * errbuf.  bpf may be NULL. */
 int capture_open(struct capture **out, char *const *files, size_t nfiles,
                  const char *bpf, char *errbuf, size_t errlen);
 
+/* The same for inputs given as streams or names: a FILE * from
+ * fopencookie() (an archive member, say) is read like a pipe. */
+int capture_open_sources(struct capture **out, const struct cap_source *srcs, size_t n,
+                         const char *bpf, char *errbuf, size_t errlen);
+
+/* Capture on interface `iface` through libpcap (snaplen 262144, immediate
+ * mode, BPF in the kernel) until capture_set_stop()'s flag is set or
+ * `duration` seconds (> 0) have passed.  Without the privilege to capture,
+ * or no such interface: TI_EIO with a message that says which and what to do. */
+int capture_open_live(struct capture **out, const char *iface, const char *bpf,
+                      double duration, char *errbuf, size_t errlen);
+
+/* A flag a signal handler sets (Ctrl-C, SIGTERM): once it is non-zero,
+ * capture_next() ends the capture -- within 100 ms on a quiet
+ * interface; a blocked read of standard input is cut by the signal itself
+ * when the handler was installed without SA_RESTART.  NULL: never. */
+void capture_set_stop(struct capture *cap, const volatile sig_atomic_t *stop);
+
 /* Next packet in timestamp order: 1 = packet, 0 = end of all inputs. */
 int capture_next(struct capture *cap, struct cap_packet *pkt);
-
-/* An input that is a stream rather than a file of its own: a capture inside
- * an archive (bundle.c).  `fp` is read sequentially from its first byte (no
- * seeking; ftell() should work, for progress); capture_open_sources() takes
- * it over and closes it, also on failure.  With fp NULL, `file` is opened as
- * capture_open() opens it. */
-struct cap_source {
-    const char *file;         /* path, or the name shown for fp */
-    FILE *fp;
-    const char *format;       /* with fp: "pcap", "pcapng+gzip", ... */
-    uint64_t size;            /* with fp: bytes, 0 if unknown */
-    const char *(*why)(void *ctx);   /* with fp: why a read failed, or NULL */
-    void *why_ctx;
-};
-
-int capture_open_sources(struct capture **out, const struct cap_source *sources, size_t n,
-                         const char *bpf, char *errbuf, size_t errlen);
 
 const struct cap_input *capture_inputs(const struct capture *cap, size_t *n);
 

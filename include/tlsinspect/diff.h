@@ -31,6 +31,7 @@
 
 struct diff_opts {
     bool json;                 /* JSON document instead of text */
+    bool html;                 /* the HTML page (report_html_diff) instead of text */
     bool color;                /* ANSI colour in text */
     const char *version;       /* tool version for the JSON "tool" object */
 };

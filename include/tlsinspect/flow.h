@@ -74,6 +74,11 @@ struct flow_ops {
     /* The flow leaves the table (evicted == true when a limit or idleness
      * forced it): finalize and free the consumer state. */
     void (*release)(void *ctx, struct flow *f, bool evicted);
+    /* Every packet of a flow with consumer state, from side `side`, before
+     * the table handles it (f->app_done is still the state before it).
+     * May be NULL.  Last, so positional initialisers of the others stand. */
+    void (*packet)(void *ctx, struct flow *f, int side, const struct pkt_info *p,
+                   int64_t ts);
 };
 
 struct flow_limits {
@@ -96,7 +101,8 @@ struct flow_stats {
     uint64_t reasm_limit_hits;      /* out-of-order limits reached */
     size_t peak_flows;
     size_t ooo_bytes_peak;
-    size_t ooo_bytes;               /* queued out of order now, all flows */
+    size_t ooo_bytes;               /* memory queued out of order now, all flows
+                                       (reasm_seg_cost() per span) */
 };
 
 struct flow_table;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "tlsinspect/analyze.h"
+#include "tlsinspect/extract.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/report.h"
 
@@ -59,6 +60,7 @@ struct cli {
     char bpf[OPTS_BPF_MAX];         /* after "--", or "" */
     char **args;                    /* the capture files (or BEFORE AFTER) */
     int nargs;
+    struct extract_opts extract;    /* -w and its options; the analysis points here */
 };
 
 /* Parse argv (argv is reordered, as getopt_long does, and the "diff" word

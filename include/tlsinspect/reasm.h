@@ -22,7 +22,7 @@
 
 #define REASM_MAX_OOO_BYTES_DIR   (256u * 1024u)      /* queued per direction */
 #define REASM_MAX_OOO_SEGS_DIR    1024u
-#define REASM_MAX_OOO_BYTES_TOTAL (32u * 1024u * 1024u) /* queued in all flows */
+#define REASM_MAX_OOO_BYTES_TOTAL (16u * 1024u * 1024u) /* memory queued in all flows */
 
 struct reasm_sink {
     void *ctx;
@@ -32,12 +32,23 @@ struct reasm_sink {
     void (*gap)(void *ctx, uint64_t nbytes, int64_t ts);
 };
 
+/* The per-direction limits count payload bytes and spans; the total over
+ * all directions counts memory: reasm_seg_cost() per queued span, headers
+ * and malloc's rounding included (a flood of tiny segments costs what it
+ * costs).  A segment that would break a limit makes its direction skip
+ * its oldest hole -- except one that would break the total in a direction
+ * that has not delivered a byte yet: that segment is dropped (its bytes
+ * become a gap when the stream reaches them), so a flood of connections
+ * that only ever send past a hole never starts their TLS parsing. */
 struct reasm_limits {
     size_t max_dir_bytes;     /* REASM_MAX_OOO_BYTES_DIR */
     size_t max_dir_segs;      /* REASM_MAX_OOO_SEGS_DIR */
     size_t max_total_bytes;   /* REASM_MAX_OOO_BYTES_TOTAL */
     size_t *total_used;       /* shared counter across all directions, may be NULL */
 };
+
+/* Memory a queued span of `bytes` payload bytes takes (0: a known hole). */
+size_t reasm_seg_cost(size_t bytes);
 
 struct reasm_stats {
     uint64_t delivered;       /* bytes handed to the sink */

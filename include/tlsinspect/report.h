@@ -16,7 +16,7 @@
 
 #include "tlsinspect/analyze.h"
 
-enum report_format { REPORT_TEXT = 0, REPORT_JSON, REPORT_JSONL };
+enum report_format { REPORT_TEXT = 0, REPORT_JSON, REPORT_JSONL, REPORT_HTML /* report_html.h */ };
 
 /* "schema_version", the first member of the JSON report: raised when a
  * field changes meaning or goes away, not when one is added. */

@@ -63,6 +63,10 @@ struct gen_pki {
     struct gen_cred unity_rsa;     /* unity.steven.lab, signed by inter */
     struct gen_cred expw_ca;       /* Expressway Lab CA (not in CUCM trust) */
     struct gen_cred expw_client;   /* expc.steven.lab, signed by expw_ca */
+    /* Self-signed P-256 whose names are HTML markup (CN "<script>alert(1)</script>"):
+     * the HTML report must show them as text.  Kept in hostile.pem apart from
+     * the table above, so adding it did not re-mint the PKI of every fixture. */
+    struct gen_cred hostile;
 };
 
 /* Load the PKI from DIR (all files present) or create it and write it there.
@@ -79,6 +83,7 @@ struct gen_tls_cfg {
     int client_min, client_max;       /* TLS1_2_VERSION...; 0 = library default */
     int server_min, server_max;
     const char *sni;                  /* NULL: no server_name extension */
+    const char *client_alpn;          /* one ALPN protocol name offered; NULL: none */
     bool client_verify;               /* SSL_VERIFY_PEER against client_trust */
     const struct gen_cred *client_trust[3];
     const char *verify_host;          /* X509_VERIFY_PARAM_set1_host */

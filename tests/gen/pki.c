@@ -267,6 +267,42 @@ static int pki_load(struct gen_pki *pki, const char *dir)
     return 1;
 }
 
+/* The hostile certificate: loaded from DIR/hostile.pem when present, else
+ * minted and written there.  Its names are markup and quotes on purpose. */
+static int pki_hostile(struct gen_pki *pki, const char *dir)
+{
+    static const struct pki_spec spec = {"<script>alert(1)</script>", "\"Evil\" & <Co>", 0x666,
+        V_FROM, V_TO, "CA:FALSE", LEAF_KU, LEAF_EKU,
+        "DNS:<img src=x onerror=alert(2)>.steven.lab,DNS:cucm.steven.lab"};
+    struct gen_cred *c = &pki->hostile;
+    char path[PKI_PATH_MAX];
+    FILE *f;
+    int ok;
+
+    if (pki_path(path, dir, "hostile", ".pem") == 0 && (f = fopen(path, "r")) != NULL) {
+        c->cert = PEM_read_X509(f, NULL, NULL, NULL);
+        fclose(f);
+        if (pki_path(path, dir, "hostile", ".key.pem") == 0 && (f = fopen(path, "r")) != NULL) {
+            c->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+            fclose(f);
+        }
+        if (c->cert != NULL && c->key != NULL && X509_check_private_key(c->cert, c->key) == 1)
+            return 0;
+        fprintf(stderr, "gen: %s/hostile: unreadable certificate or key\n", dir);
+        return -1;
+    }
+    c->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (c->key == NULL || (c->cert = pki_make(c->key, &spec, NULL)) == NULL)
+        return -1;
+    if (pki_write_certs(dir, "hostile", c->cert, NULL) != 0 ||
+        pki_path(path, dir, "hostile", ".key.pem") != 0 || (f = fopen(path, "w")) == NULL)
+        return -1;
+    ok = PEM_write_PrivateKey(f, c->key, NULL, NULL, 0, NULL, NULL);
+    if (fclose(f) != 0 || !ok)
+        return -1;
+    return 0;
+}
+
 int gen_pki_load_or_create(struct gen_pki *pki, const char *dir)
 {
     int rc;
@@ -274,7 +310,7 @@ int gen_pki_load_or_create(struct gen_pki *pki, const char *dir)
     memset(pki, 0, sizeof *pki);
     rc = pki_load(pki, dir);
     if (rc == 1)
-        return 0;
+        return pki_hostile(pki, dir) == 0 ? 0 : (gen_pki_free(pki), -1);
     gen_pki_free(pki);
     if (rc < 0)
         return -1;
@@ -282,7 +318,7 @@ int gen_pki_load_or_create(struct gen_pki *pki, const char *dir)
         fprintf(stderr, "gen: mkdir %s: %s\n", dir, strerror(errno));
         return -1;
     }
-    if (pki_create(pki) != 0 || pki_save(pki, dir) != 0) {
+    if (pki_create(pki) != 0 || pki_save(pki, dir) != 0 || pki_hostile(pki, dir) != 0) {
         fprintf(stderr, "gen: cannot create the PKI in %s\n", dir);
         gen_pki_free(pki);
         return -1;
@@ -301,4 +337,8 @@ void gen_pki_free(struct gen_pki *pki)
         c->key = NULL;
         c->issuer = NULL;
     }
+    X509_free(pki->hostile.cert);
+    EVP_PKEY_free(pki->hostile.key);
+    pki->hostile.cert = NULL;
+    pki->hostile.key = NULL;
 }

@@ -840,6 +840,24 @@ out:
     return rc;
 }
 
+/* A server whose certificate names are HTML markup, a client whose SNI and
+ * ALPN are too: the report must show them as text (the HTML report's
+ * escaping test).  The X14.2 client does not trust the self-signed
+ * certificate and sends unknown_ca, so the names reach the findings too. */
+static int fx_hostile(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    static const struct single s = {"hostile-names.pcap", CUCM_IP, 8443, EXP_CLIENT_FAIL,
+                                    "ECDHE-ECDSA-AES256-GCM-SHA384", GEN_FMT_PCAP, GEN_LINK_ETH, 0, NULL};
+    struct gen_tls_cfg tls;
+
+    gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
+    tls.server_certs[0] = &ctx->pki.hostile;
+    tls.sni = "\"><svg onload=alert(3)>.steven.lab";
+    tls.verify_host = NULL;
+    tls.client_alpn = "<b>h2</b>";
+    return single_default(ctx, &s, &tls);
+}
+
 /* The RSA success cut in the middle of the server flight's first record. */
 static int fx_cut(struct gen_ctx *ctx, const struct gen_fixture *fx)
 {
@@ -903,6 +921,7 @@ const struct gen_fixture gen_fixtures[] = {
     {"rotated-00.pcap", "rotated pair: a connection spanning rotated-00/01", fx_rotated},
     {"many-flows.pcap", "~50 interleaved connections, other ports, UDP, ISN wrap", fx_many},
     {"snaplen.pcap", "field case captured with snaplen 256", fx_snaplen},
+    {"hostile-names.pcap", "certificate CN, SAN, SNI and ALPN that are HTML markup", fx_hostile},
     {"cut-mid-packet.pcap", "RSA success, file cut mid-record", fx_cut},
 };
 const size_t gen_nfixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];

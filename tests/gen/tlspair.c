@@ -76,6 +76,16 @@ static SSL_CTX *tls_client_ctx(const struct gen_tls_cfg *cfg)
             SSL_CTX_use_PrivateKey(ctx, cfg->client_cert->key) != 1)
             goto fail;
     }
+    if (cfg->client_alpn) {
+        unsigned char alpn[256];
+        size_t n = strlen(cfg->client_alpn);
+        if (n == 0 || n > 255)
+            goto fail;
+        alpn[0] = (unsigned char)n;
+        memcpy(alpn + 1, cfg->client_alpn, n);
+        if (SSL_CTX_set_alpn_protos(ctx, alpn, (unsigned)(n + 1)) != 0)   /* 0 = success */
+            goto fail;
+    }
     if (cfg->keylog_path) {
         SSL_CTX_set_app_data(ctx, (void *)cfg->keylog_path);
         SSL_CTX_set_keylog_callback(ctx, tls_keylog_cb);
