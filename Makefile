@@ -104,6 +104,7 @@ smoke: tlsinspect $(BUILD)/optdocs $(BUILD)/tests/shared_check
 	@sh tests/install.sh
 	@sh tests/shared_smoke.sh ./tlsinspect $(BUILD)/tests/shared_check
 	@sh tests/bundle.sh ./tlsinspect
+	@sh tests/cli_output.sh ./tlsinspect
 	@sh tests/stdin_live.sh ./tlsinspect
 
 # -w: the extract of every fixture reports the same; bulk data is dropped.

@@ -277,6 +277,32 @@ static void fill_tcp(struct conn *c, const struct flow *f, int cs)
     }
 }
 
+/* A connection to the SSH tunnel port that carried bytes: counted per
+ * client/server pair. */
+static void note_ssh(struct analysis *a, const struct conn *c)
+{
+    size_t i;
+
+    if (c->tcp.bytes[DIR_CLIENT] + c->tcp.bytes[DIR_SERVER] == 0)
+        return;
+    for (i = 0; i < a->nssh; i++)
+        if (a->ssh[i].server.ipver == c->server.ipver && a->ssh[i].server.port == c->server.port &&
+            memcmp(a->ssh[i].server.ip, c->server.ip, sizeof(c->server.ip)) == 0 &&
+            a->ssh[i].client.ipver == c->client.ipver &&
+            memcmp(a->ssh[i].client.ip, c->client.ip, sizeof(c->client.ip)) == 0)
+            break;
+    if (i == a->nssh) {
+        if (a->nssh == ANALYZE_MAX_SSH)
+            return;
+        memset(&a->ssh[i], 0, sizeof(a->ssh[i]));
+        a->ssh[i].client = c->client;
+        a->ssh[i].client.port = 0;
+        a->ssh[i].server = c->server;
+        a->nssh++;
+    }
+    a->ssh[i].conns++;
+}
+
 static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c);
 
 static void an_release(void *ctx, struct flow *f, bool evicted)
@@ -302,9 +328,13 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
     af->c->input = af->input;
     tls_finish(af->s);
     tls_session_free(af->s);
+    if ((!af->c->is_tls || af->c->outcome == OUTCOME_NOT_TLS) &&
+        role_for_port(&x->o->roles, af->c->server.port) == ROLE_SSH)
+        note_ssh(x->a, af->c);
     if (af->c->is_tls && af->c->outcome != OUTCOME_NOT_TLS) {
         /* Judged now, not after the capture: -w --only findings decides on
          * the findings, and they need nothing from other connections. */
+        af->c->role = (uint8_t)role_for_port(&x->o->roles, af->c->server.port);
         int vrc = verify_conn(x->a, x->o, af->c);
         if (vrc != TI_OK && x->verify_rc == TI_OK)
             x->verify_rc = vrc;
@@ -419,6 +449,54 @@ static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct 
 
 /* ---- the run -------------------------------------------------------------------- */
 
+/* A segment on a port not inspected whose payload starts a TLS handshake
+ * record holding a ClientHello (RFC 8446 5.1: type 22, version 3.x; 4.1.2:
+ * msg_type 1): counted by the server port, so the report can say "TLS on
+ * 443: add -p 443".  Out of line: the per-packet loop only pays the test
+ * that the port is not selected. */
+__attribute__((noinline, cold))
+static void note_other_port(struct analysis *a, const struct pkt_info *pi)
+{
+    const uint8_t *b = pi->payload;
+    size_t i;
+
+    if (pi->payload_len < 6 || b[0] != 22 || b[1] != 3 || b[2] > 4 || b[5] != 1)
+        return;
+    for (i = 0; i < a->nother && a->other[i].port != pi->dport; i++)
+        ;
+    if (i == a->nother) {
+        if (a->nother == ANALYZE_MAX_OTHER) {
+            a->other_dropped++;
+            return;
+        }
+        a->other[a->nother].port = pi->dport;
+        a->other[a->nother++].hellos = 0;
+    }
+    a->other[i].hellos++;
+}
+
+static int other_cmp(const void *x, const void *y)
+{
+    const struct analyze_other_port *p = x, *q = y;
+    return p->port < q->port ? -1 : p->port > q->port;
+}
+
+static int copy_scope(struct analysis *a, const struct analyze_opts *o)
+{
+    struct analyze_scope *s = &a->scope;
+
+    memcpy(s->ports, o->ports, sizeof(s->ports));
+    s->nports = o->nports;
+    s->all_ports = o->all_ports;
+    s->roles = o->roles;
+    if ((o->trust.cafile && !(s->cafile = strdup(o->trust.cafile))) ||
+        (o->trust.capath && !(s->capath = strdup(o->trust.capath))) ||
+        (o->trust.client_cafile && !(s->client_cafile = strdup(o->trust.client_cafile))) ||
+        (o->keylog && !(s->keylog = strdup(o->keylog))))
+        return TI_ENOMEM;
+    return TI_OK;
+}
+
 /* The per-packet loop.  `hot`: GCC judges a function reached once from
  * main() by its call count, not by its loop, and optimises it for size:
  * the packet-info memset inlined here then becomes `rep stos`, whose
@@ -445,8 +523,11 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
         r = decode_packet(pkt.linktype, pkt.data, pkt.caplen, pkt.len, &pi);
         if ((unsigned)r < sizeof(a->decode_counts) / sizeof(a->decode_counts[0]))
             a->decode_counts[r]++;
-        if (r == DECODE_TCP)
+        if (r == DECODE_TCP) {
+            if (pi.payload_len > 0 && !o->all_ports && !flow_port_selected(ft, pi.sport, pi.dport))
+                note_other_port(a, &pi);
             flow_packet(ft, &pi, pkt.ts);
+        }
         if (x->oom) {
             rc = TI_ENOMEM;
             break;
@@ -590,6 +671,53 @@ static int open_capture(struct analysis *a, const struct analyze_opts *o, struct
     return rc;
 }
 
+/* The trust store's warnings (damaged PEM blocks skipped) and the key log:
+ * a file that is not a key log at all is a usage error. */
+static int load_keylog(struct analysis *a, const struct analyze_opts *o, char *errbuf,
+                       size_t errlen)
+{
+    const char *const *pw;
+    size_t nw = x509_pool_warnings(a->pool, &pw);
+    int rc;
+
+    for (size_t i = 0; i < nw; i++)
+        analysis_warn(a, "%s", pw[i]);
+    if (o->keylog != NULL) {
+        struct an_keylog_warn w = {a, o->keylog};
+        rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
+        if (rc != TI_OK) {
+            char why[512];
+            snprintf(why, sizeof(why), "%s", errbuf);
+            snprintf(errbuf, errlen, "--keylog %s", why);
+            return rc;
+        }
+        /* Not a key log at all (a binary, the wrong file): a usage error,
+         * not a report where every TLS 1.3 certificate stays hidden. */
+        if (a->keylog->n_entries == 0) {
+            snprintf(errbuf, errlen, "--keylog %s: not an NSS key log (no valid line such as "
+                     "CLIENT_RANDOM or SERVER_HANDSHAKE_TRAFFIC_SECRET)", o->keylog);
+            return TI_EUSAGE;
+        }
+    }
+    return TI_OK;
+}
+
+/* A --name for an address no connection went to is likely a typo. */
+static void warn_unused_names(struct analysis *a, const struct analyze_opts *o)
+{
+    for (size_t k = 0; k < o->nnames; k++) {
+        const struct conn_endpoint *e = &o->names[k].addr;
+        bool used = false;
+        char ip[64];
+        for (size_t i = 0; i < a->nconns && !used; i++)
+            used = a->conns[i]->server.ipver == e->ipver &&
+                   memcmp(a->conns[i]->server.ip, e->ip, sizeof(e->ip)) == 0;
+        if (!used)
+            analysis_warn(a, "--name %s=%s: no connection to that address in the capture",
+                          conn_ip_str(e, ip, sizeof(ip)), o->names[k].name);
+    }
+}
+
 /* What the connections borrow from as they are judged, which is as they
  * leave the table: so made before the first packet. */
 static int an_pools_new(struct analysis *a, char *errbuf, size_t errlen)
@@ -720,14 +848,9 @@ static int an_prepare(struct analysis *a, const struct analyze_opts *o, struct a
             return rc;
         a->pool = a->pool_owned;
     }
-    if (o->keylog != NULL) {
-        struct an_keylog_warn w = {a, o->keylog};
-        rc = tls_keylog_load(&a->keylog, o->keylog, keylog_warn, &w, errbuf, errlen);
-        if (rc != TI_OK)
-            return rc;
-        if (a->keylog->n_entries == 0)
-            analysis_warn(a, "%s: no TLS secrets in the key log", o->keylog);
-    }
+    rc = load_keylog(a, o, errbuf, errlen);
+    if (rc != TI_OK)
+        return rc;
     rc = tls_fp_memo_new(&x->memo);
     if (rc != TI_OK)
         snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
@@ -809,11 +932,17 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     bundle_free(bdl);
     bdl = NULL;
 
+    if (a->nother > 1)
+        qsort(a->other, a->nother, sizeof(a->other[0]), other_cmp);
+    rc = copy_scope(a, o);
+    if (rc != TI_OK)
+        goto fail;
     if (a->nconns > 1)
         qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
     for (size_t i = 0; i < a->nconns; i++)
         a->conns[i]->id = i + 1;
     a->verifications = x509_verify_count(a->pool) - verify_base;
+    warn_unused_names(a, o);
     rc = global_findings(a);
     /* Verified already, with the logs' connect addresses; what the logs
      * say failed is compared with the connections now that they have ids. */
@@ -854,6 +983,10 @@ void analysis_free(struct analysis *a)
     free(a->global);
     for (size_t i = 0; i < a->nwarnings; i++)
         free(a->warnings[i]);
+    free(a->scope.cafile);
+    free(a->scope.capath);
+    free(a->scope.client_cafile);
+    free(a->scope.keylog);
     x509_pool_free(a->pool_owned);
     tls_names_free(a->names_owned);
     tls_keylog_free(a->keylog);

@@ -21,89 +21,11 @@
 
 #include <jansson.h>
 
+#include "diff_int.h"
 #include "tlsinspect/diff.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/report_html.h"
-
-/* ---- what is compared ------------------------------------------------------ */
-
-enum field {
-    F_PREF_AUTH = 0, F_CIPHERS, F_SUITE, F_AUTH, F_LEAF, F_CHAIN, F_NAME_OK,
-    F_ALERTS, F_FINDINGS, F_COUNT
-};
-
-enum kind {
-    K_MODE,     /* one value per connection; the most common one is shown */
-    K_LIST,     /* the cipher list: the most common list, compared by position */
-    K_COUNTS    /* several per connection: every value with its count */
-};
-
-struct field_desc {
-    const char *name;          /* JSON "field" */
-    const char *label;         /* text */
-    enum kind kind;
-};
-
-static const struct field_desc diff_fields[F_COUNT] = {
-    [F_PREF_AUTH] = {"preferred_auth", "preferred auth", K_MODE},
-    [F_CIPHERS] = {"cipher_list", "cipher list", K_LIST},
-    [F_SUITE] = {"selected_suite", "selected suite", K_MODE},
-    [F_AUTH] = {"selected_auth", "selected auth", K_MODE},
-    [F_LEAF] = {"leaf_certificate", "leaf certificate", K_MODE},
-    [F_CHAIN] = {"chain_result", "verification", K_MODE},
-    [F_NAME_OK] = {"name_ok", "name check", K_MODE},
-    [F_ALERTS] = {"alerts", "alerts", K_COUNTS},
-    [F_FINDINGS] = {"findings", "findings", K_COUNTS},
-};
-
-enum { O_COMPLETE = 0, O_FAILED, O_INCOMPLETE, O_ENCRYPTED, O_COUNT };
-static const char *const diff_outcomes[O_COUNT] = {"complete", "failed", "incomplete", "encrypted"};
-
-#define LABEL_WIDTH 17
-
-/* ---- tallies: distinct values in first-seen order with counts --------------- */
-
-struct tally_item {
-    char *key;                 /* identity (suite name, sha256, alert text ...) */
-    json_t *value;             /* what is shown (owned reference) */
-    uint64_t count;
-};
-
-struct tally {
-    json_t *index;             /* key -> slot (json integer) */
-    struct tally_item *items;
-    size_t n, cap;
-    uint64_t other;            /* occurrences past DIFF_MAX_VALUES */
-};
-
-struct endpoint {
-    char *server;              /* "ip:port", "[v6]:port" */
-    int family;                /* sort: 4, 6, then 9 for an unparseable address */
-    unsigned char addr[16];
-    long long port;
-    uint64_t conns;
-    uint64_t outcome[O_COUNT];
-    struct tally t[F_COUNT];
-};
-
-struct side {
-    json_t *doc;
-    enum diff_source source;
-    const char *name;
-    struct endpoint *eps;
-    size_t n, cap;
-    json_t *index;             /* server -> slot */
-    uint64_t conns;
-    uint64_t dropped;          /* connections past DIFF_MAX_ENDPOINTS */
-    struct tally global;       /* capture-level findings */
-};
-
-struct dctx {
-    bool oom;
-    bool capped;               /* some tally hit DIFF_MAX_VALUES */
-    bool color;
-};
 
 static void tally_free(struct tally *t)
 {
@@ -189,45 +111,6 @@ static bool tally_same_keys(const struct tally *x, const struct tally *y)
         if (tally_find(y, x->items[i].key) == NULL)
             return false;
     return true;
-}
-
-/* ---- small JSON helpers ----------------------------------------------------- */
-
-static void put(struct dctx *d, json_t *obj, const char *key, json_t *v)
-{
-    if (obj == NULL) {
-        json_decref(v);
-        d->oom = true;
-    } else if (v == NULL || json_object_set_new(obj, key, v) != 0) {
-        d->oom = true;
-    }
-}
-
-static void add(struct dctx *d, json_t *arr, json_t *v)
-{
-    if (arr == NULL) {
-        json_decref(v);
-        d->oom = true;
-    } else if (v == NULL || json_array_append_new(arr, v) != 0) {
-        d->oom = true;
-    }
-}
-
-static const char *jstr_get(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-static json_t *juint(uint64_t v)
-{
-    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
-}
-
-/* A suite object {"code", "name"}: its name, else its code. */
-static const char *suite_label(const json_t *cs)
-{
-    const char *s = jstr_get(cs, "name");
-    return s ? s : jstr_get(cs, "code");
 }
 
 /* ---- folding a document into endpoints --------------------------------------- */
@@ -673,18 +556,40 @@ static void new_errors(struct dctx *d, json_t *reasons, const struct tally *b, c
     free(r);
 }
 
-enum status { ST_WORSE = 0, ST_CHANGED, ST_ONLY_BEFORE, ST_ONLY_AFTER, ST_UNCHANGED, ST_COUNT };
-static const char *const status_names[ST_COUNT] = {
-    "worse", "changed", "only_before", "only_after", "unchanged"
-};
 
-struct row {
-    const struct endpoint *b, *a;     /* one may be NULL */
-    const struct endpoint *key;       /* for sorting */
-    json_t *obj;
-    enum status status;
-    bool worse;
-};
+/* The reasons for "better", the mirror of "worse": error findings gone,
+ * more complete handshakes (a larger share of them when the connection
+ * counts differ: 2/2 -> 3/3 is more traffic, not better). */
+static void improvements(struct dctx *d, json_t *out, const struct endpoint *b, const struct endpoint *a)
+{
+    const struct tally *tb = &b->t[F_FINDINGS], *ta = &a->t[F_FINDINGS];
+    uint64_t cb = b->outcome[O_COMPLETE], ca = a->outcome[O_COMPLETE];
+    char *r = NULL;
+
+    for (size_t i = 0; i < tb->n; i++) {
+        const char *sev = jstr_get(tb->items[i].value, "severity");
+        char *next = NULL;
+        if (sev == NULL || strcmp(sev, "error") != 0 || tally_find(ta, tb->items[i].key) != NULL)
+            continue;
+        if (asprintf(&next, "%s%s%s", r ? r : "error findings gone: ", r ? ", " : "",
+                     tb->items[i].key) < 0) {
+            d->oom = true;
+            break;
+        }
+        free(r);
+        r = next;
+    }
+    if (r != NULL && !d->oom)
+        add(d, out, json_string(r));
+    free(r);
+    if (ca > cb && (a->conns == b->conns || b->conns == 0 ||
+                    (double)ca / (double)a->conns > (double)cb / (double)b->conns)) {
+        char buf[96];
+        snprintf(buf, sizeof(buf), "complete handshakes %" PRIu64 " -> %" PRIu64, cb, ca);
+        add(d, out, json_string(buf));
+    }
+}
+
 
 static void compare_endpoint(struct dctx *d, struct row *r)
 {
@@ -723,12 +628,17 @@ static void compare_endpoint(struct dctx *d, struct row *r)
     }
 
     r->worse = json_array_size(reasons) > 0;
+    json_t *better = json_array();
+    if (r->a != NULL && r->b != NULL && !r->worse)
+        improvements(d, better, b, a);
     if (r->b == NULL)
         r->status = ST_ONLY_AFTER;
     else if (r->a == NULL)
         r->status = ST_ONLY_BEFORE;
     else if (r->worse)
         r->status = ST_WORSE;
+    else if (json_array_size(better) > 0)
+        r->status = ST_BETTER;
     else if (json_array_size(changes) > 0)
         r->status = ST_CHANGED;
     else
@@ -741,6 +651,10 @@ static void compare_endpoint(struct dctx *d, struct row *r)
     put(d, o, "status", json_string(status_names[r->status]));
     put(d, o, "worse", json_boolean(r->worse));
     put(d, o, "reasons", reasons);
+    if (r->status == ST_BETTER)
+        put(d, o, "improvements", better);
+    else
+        json_decref(better);
     put(d, o, "connections", conns);
     put(d, o, "changes", changes);
     r->obj = o;
@@ -749,8 +663,8 @@ static void compare_endpoint(struct dctx *d, struct row *r)
 /* Worse first, then changed, one-sided, unchanged; by address within. */
 static int row_rank(const struct row *r)
 {
-    return r->worse ? 0 : r->status == ST_CHANGED ? 1 :
-           r->status == ST_ONLY_BEFORE || r->status == ST_ONLY_AFTER ? 2 : 3;
+    return r->worse ? 0 : r->status == ST_BETTER ? 1 : r->status == ST_CHANGED ? 2 :
+           r->status == ST_ONLY_BEFORE || r->status == ST_ONLY_AFTER ? 3 : 4;
 }
 
 static int row_cmp(const void *pa, const void *pb)
@@ -769,259 +683,6 @@ static int row_cmp(const void *pa, const void *pb)
     if (x->key->port != y->key->port)
         return x->key->port < y->key->port ? -1 : 1;
     return strcmp(x->key->server, y->key->server);
-}
-
-/* ---- text rendering (from the change objects) ---------------------------------- */
-
-static void put_esc(struct dctx *d, FILE *out, const char *s)
-{
-    char *e = report_escape(s, true);      /* wire strings: no raw control bytes */
-    if (e == NULL) {
-        d->oom = true;
-        return;
-    }
-    fputs(e, out);
-    free(e);
-}
-
-static void text_leaf(struct dctx *d, FILE *out, const json_t *v)
-{
-    const char *cn = jstr_get(v, "cn"), *key = jstr_get(v, "key");
-    const char *issuer = jstr_get(v, "issuer"), *sha = jstr_get(v, "sha256");
-
-    if (json_object_get(v, "parse_error") != NULL) {
-        fputs("unparseable certificate", out);
-    } else {
-        fputs("CN=", out);
-        put_esc(d, out, cn ? cn : "(none)");
-        if (key != NULL) {
-            fputc(' ', out);
-            put_esc(d, out, key);
-        }
-        if (json_is_true(json_object_get(v, "self_signed"))) {
-            fputs(" self-signed", out);
-        } else if (issuer != NULL) {
-            fputs(", issuer ", out);
-            put_esc(d, out, issuer);
-        }
-    }
-    if (sha != NULL) {
-        /* 16 hex digits tell certificates apart; JSON has all 64 */
-        char shortsha[20];
-        snprintf(shortsha, sizeof(shortsha), "%.16s%s", sha, strlen(sha) > 16 ? ".." : "");
-        fputs(" (sha256 ", out);
-        put_esc(d, out, shortsha);
-        fputc(')', out);
-    }
-}
-
-static void text_value(struct dctx *d, FILE *out, const char *field, const json_t *v)
-{
-    if (v == NULL || json_is_null(v))
-        fputs("none", out);
-    else if (json_is_string(v))
-        put_esc(d, out, json_string_value(v));
-    else if (json_is_boolean(v))
-        fputs(strcmp(field, "name_ok") == 0 ? (json_is_true(v) ? "ok" : "mismatch")
-                                            : (json_is_true(v) ? "true" : "false"), out);
-    else if (json_is_integer(v))
-        fprintf(out, "%lld", (long long)json_integer_value(v));
-    else if (json_is_object(v))
-        text_leaf(d, out, v);
-    else
-        fputs("?", out);
-}
-
-/* One side of a K_MODE change: the value, or every value with its count. */
-static void text_mode_side(struct dctx *d, FILE *out, const char *field, const json_t *c,
-                           const char *which, const char *values_key)
-{
-    const json_t *vals = json_object_get(c, values_key), *x;
-    size_t i;
-
-    if (json_array_size(vals) <= 1) {
-        text_value(d, out, field, json_object_get(c, which));
-        return;
-    }
-    json_array_foreach(vals, i, x) {
-        if (i > 0)
-            fputs(", ", out);
-        text_value(d, out, field, json_object_get(x, "value"));
-        fprintf(out, " x%lld", (long long)json_integer_value(json_object_get(x, "count")));
-    }
-}
-
-static void text_names(struct dctx *d, FILE *out, const json_t *arr)
-{
-    const json_t *x;
-    size_t i;
-    json_array_foreach(arr, i, x) {
-        if (i > 0)
-            fputs(", ", out);
-        put_esc(d, out, json_string_value(x));
-    }
-}
-
-static void text_list(struct dctx *d, FILE *out, const json_t *c)
-{
-    const json_t *b = json_object_get(c, "before"), *a = json_object_get(c, "after");
-    const json_t *added = json_object_get(c, "added"), *removed = json_object_get(c, "removed");
-
-    if (!json_is_array(b) || !json_is_array(a)) {
-        const json_t *l = json_is_array(b) ? b : a;
-        char desc[64];
-        snprintf(desc, sizeof(desc), "%zu suites", json_array_size(l));
-        fputs(json_is_array(b) ? desc : "none", out);
-        fputs(" -> ", out);
-        fputs(json_is_array(a) ? desc : "none", out);
-        fputc('\n', out);
-        return;
-    }
-    size_t pos = (size_t)json_integer_value(json_object_get(c, "first_difference"));
-    const char *sb = json_string_value(json_array_get(b, pos - 1));
-    const char *sa = json_string_value(json_array_get(a, pos - 1));
-    fprintf(out, "differs at position %zu: ", pos);
-    put_esc(d, out, sb ? sb : "(end of list)");
-    fputs(" -> ", out);
-    put_esc(d, out, sa ? sa : "(end of list)");
-    if (json_array_size(added) == 0 && json_array_size(removed) == 0)
-        fputs("; same suites, reordered\n", out);
-    else
-        fprintf(out, "; %zu added, %zu removed\n", json_array_size(added), json_array_size(removed));
-    if (json_array_size(added) > 0) {
-        fprintf(out, "  %-*s   added:   ", LABEL_WIDTH, "");
-        text_names(d, out, added);
-        fputc('\n', out);
-    }
-    if (json_array_size(removed) > 0) {
-        fprintf(out, "  %-*s   removed: ", LABEL_WIDTH, "");
-        text_names(d, out, removed);
-        fputc('\n', out);
-    }
-}
-
-static void text_counts(struct dctx *d, FILE *out, const json_t *c)
-{
-    const json_t *x;
-    size_t i;
-    bool first = true;
-
-    json_array_foreach(json_object_get(c, "added"), i, x) {
-        fputs(first ? "+ " : ", + ", out);
-        put_esc(d, out, jstr_get(x, "value"));
-        fprintf(out, " (x%lld)", (long long)json_integer_value(json_object_get(x, "count")));
-        first = false;
-    }
-    json_array_foreach(json_object_get(c, "removed"), i, x) {
-        fputs(first ? "- " : ", - ", out);
-        put_esc(d, out, jstr_get(x, "value"));
-        fprintf(out, " (x%lld)", (long long)json_integer_value(json_object_get(x, "count")));
-        first = false;
-    }
-    json_array_foreach(json_object_get(c, "count_changed"), i, x) {
-        if (!first)
-            fputs(", ", out);
-        put_esc(d, out, jstr_get(x, "value"));
-        fprintf(out, " x%lld -> x%lld", (long long)json_integer_value(json_object_get(x, "before")),
-                (long long)json_integer_value(json_object_get(x, "after")));
-        first = false;
-    }
-    fputc('\n', out);
-}
-
-static void text_change(struct dctx *d, FILE *out, const json_t *c, const char *label_override)
-{
-    const char *field = jstr_get(c, "field");
-    const char *label = field;
-    enum kind kind = K_MODE;
-    bool number = json_is_integer(json_object_get(c, "before")) ||
-                  json_is_integer(json_object_get(c, "after"));
-
-    for (int f = 0; f < F_COUNT; f++)
-        if (strcmp(field, diff_fields[f].name) == 0) {
-            label = diff_fields[f].label;
-            kind = diff_fields[f].kind;
-            number = false;
-        }
-    fprintf(out, "  %-*s ", LABEL_WIDTH, label_override ? label_override : label);
-    if (kind == K_LIST) {
-        text_list(d, out, c);
-    } else if (kind == K_COUNTS) {
-        text_counts(d, out, c);
-    } else if (number) {
-        fprintf(out, "%lld -> %lld\n", (long long)json_integer_value(json_object_get(c, "before")),
-                (long long)json_integer_value(json_object_get(c, "after")));
-    } else {
-        text_mode_side(d, out, field, c, "before", "before_values");
-        fputs(" -> ", out);
-        text_mode_side(d, out, field, c, "after", "after_values");
-        fputc('\n', out);
-    }
-}
-
-/* "3 connections: 2 complete, 1 failed" */
-static void text_outcomes(FILE *out, const struct endpoint *e)
-{
-    bool first = true;
-    fprintf(out, "%" PRIu64 " connection%s", e->conns, e->conns == 1 ? "" : "s");
-    for (int k = 0; k < O_COUNT; k++) {
-        if (e->outcome[k] == 0)
-            continue;
-        fprintf(out, "%s%" PRIu64 " %s", first ? ": " : ", ", e->outcome[k], diff_outcomes[k]);
-        first = false;
-    }
-}
-
-static void text_reasons(struct dctx *d, FILE *out, const json_t *reasons)
-{
-    const json_t *x;
-    size_t i;
-    fputs(d->color ? "  \033[1;31mWORSE\033[0m: " : "  WORSE: ", out);
-    json_array_foreach(reasons, i, x) {
-        if (i > 0)
-            fputs("; ", out);
-        fputs(json_string_value(x), out);
-    }
-}
-
-static void text_row(struct dctx *d, FILE *out, const struct row *r)
-{
-    const json_t *changes = json_object_get(r->obj, "changes"), *c;
-    size_t i;
-
-    put_esc(d, out, r->key->server);
-    switch (r->status) {
-    case ST_UNCHANGED:
-        fputs("  unchanged (", out);
-        text_outcomes(out, r->b);
-        fputs(")\n", out);
-        return;
-    case ST_ONLY_BEFORE:
-    case ST_ONLY_AFTER:
-        fputs(r->status == ST_ONLY_BEFORE ? "  only before: " : "  only after: ", out);
-        text_outcomes(out, r->b ? r->b : r->a);
-        if (r->worse)
-            text_reasons(d, out, json_object_get(r->obj, "reasons"));
-        fputc('\n', out);
-        /* the findings say what this endpoint is about */
-        json_array_foreach(changes, i, c)
-            if (strcmp(jstr_get(c, "field"), "findings") == 0)
-                text_change(d, out, c, NULL);
-        return;
-    case ST_WORSE:
-        text_reasons(d, out, json_object_get(r->obj, "reasons"));
-        fputc('\n', out);
-        break;
-    default:
-        fputs(d->color ? "  \033[33mchanged\033[0m\n" : "  changed\n", out);
-        break;
-    }
-    /* the connection count is context for every other line: always shown */
-    fprintf(out, "  %-*s %" PRIu64 " -> %" PRIu64 "\n", LABEL_WIDTH, "connections",
-            r->b->conns, r->a->conns);
-    json_array_foreach(changes, i, c)
-        if (strcmp(jstr_get(c, "field"), "connections") != 0)
-            text_change(d, out, c, NULL);
 }
 
 /* ---- the document-level output ------------------------------------------------- */
@@ -1044,29 +705,6 @@ static json_t *side_json(struct dctx *d, const struct side *s)
     put(d, o, "inputs", json_is_array(inputs) ? json_incref(inputs) : json_array());
     put(d, o, "connections", juint(s->conns));
     return o;
-}
-
-static void text_side(struct dctx *d, FILE *out, const char *label, const struct side *s)
-{
-    const json_t *inputs = json_object_get(s->doc, "inputs"), *x;
-    size_t i;
-
-    fprintf(out, "%-8s", label);
-    put_esc(d, out, s->name);
-    if (s->source == DIFF_REPORT) {
-        fputs("  (saved report of ", out);
-        json_array_foreach(inputs, i, x) {
-            if (i > 0)
-                fputs(", ", out);
-            put_esc(d, out, jstr_get(x, "file") ? jstr_get(x, "file") : "?");
-        }
-        if (json_array_size(inputs) == 0)
-            fputs("no input", out);
-        fputs("; ", out);
-    } else {
-        fputs("  (capture; ", out);
-    }
-    fprintf(out, "%" PRIu64 " connection%s)\n", s->conns, s->conns == 1 ? "" : "s");
 }
 
 static void add_note(struct dctx *d, json_t *notes, const struct side *s, const char *which,
@@ -1194,7 +832,7 @@ static int result_json(struct dctx *d, const struct result *r, const struct side
     put(d, doc, "capture_reasons", json_incref(r->reasons));
     put(d, sum, "endpoints", juint(r->nrows));
     put(d, sum, "worse", juint(r->nworse));
-    for (int s = ST_CHANGED; s < ST_COUNT; s++)
+    for (int s = ST_BETTER; s < ST_COUNT; s++)
         put(d, sum, status_names[s], juint(r->count[s]));
     put(d, doc, "summary", sum);
     put(d, doc, "worse", json_boolean(r->worse));
@@ -1216,30 +854,31 @@ static int result_text(struct dctx *d, const struct result *r, const struct side
     size_t i;
     bool block_open = false;
 
-    text_side(d, out, "before:", sb);
-    text_side(d, out, "after:", sa);
+    diff_text_side(d, out, "before:", sb);
+    diff_text_side(d, out, "after:", sa);
     json_array_foreach(r->notes, i, x)
         fprintf(out, "note: %s\n", json_string_value(x));
     for (size_t k = 0; k < r->nrows; k++) {
-        bool block = r->rows[k].status == ST_WORSE || r->rows[k].status == ST_CHANGED;
+        bool block = r->rows[k].status == ST_WORSE || r->rows[k].status == ST_CHANGED ||
+                     r->rows[k].status == ST_BETTER;
         /* blank line before every block and between blocks and one-liners */
         if (k == 0 || block || block_open)
             fputc('\n', out);
-        text_row(d, out, &r->rows[k]);
+        diff_text_row(d, out, &r->rows[k]);
         block_open = block;
     }
     if (json_array_size(r->capture_changes) > 0) {
         fputc('\n', out);
         fputs("capture-level findings", out);
         if (json_array_size(r->reasons) > 0)
-            text_reasons(d, out, r->reasons);
+            diff_text_reasons(d, out, r->reasons);
         fputc('\n', out);
-        text_change(d, out, json_array_get(r->capture_changes, 0), NULL);
+        diff_text_change(d, out, json_array_get(r->capture_changes, 0), NULL);
     }
     /* an endpoint seen only AFTER and worse counts in both */
-    fprintf(out, "\n%zu endpoint%s: %zu worse, %zu changed, %zu unchanged, %zu only before, "
-            "%zu only after%s\n", r->nrows, r->nrows == 1 ? "" : "s", r->nworse,
-            r->count[ST_CHANGED], r->count[ST_UNCHANGED], r->count[ST_ONLY_BEFORE],
+    fprintf(out, "\n%zu endpoint%s: %zu worse, %zu better, %zu changed, %zu unchanged, %zu only "
+            "before, %zu only after%s\n", r->nrows, r->nrows == 1 ? "" : "s", r->nworse,
+            r->count[ST_BETTER], r->count[ST_CHANGED], r->count[ST_UNCHANGED], r->count[ST_ONLY_BEFORE],
             r->count[ST_ONLY_AFTER], r->worse ? "; something got worse" : "");
     return d->oom ? TI_ENOMEM : TI_OK;
 }

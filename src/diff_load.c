@@ -1,7 +1,9 @@
 /* diff_load.c - the two sides of `tlsinspect diff`: a capture (analysed into
  * the report document) or a saved JSON report, told apart by content; and
  * diff_run(), which loads both and compares them (diff.c). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,45 @@ static int looks_like_json(const char *path, char *errbuf, size_t errlen)
     while (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n');
     fclose(f);
     return ch == '{';
+}
+
+/* A saved report is input: a server that is not an address or an outcome
+ * the tool never writes would be compared as if it meant something.  The
+ * first bad value is named (connection number, field, value). */
+static int check_report_values(const char *path, const json_t *conns, char *errbuf, size_t errlen)
+{
+    /* the outcomes diff.c folds (a report never holds not-TLS connections) */
+    static const char *const outcomes[] = {"complete", "failed", "incomplete", "encrypted"};
+    const json_t *c;
+    size_t i;
+
+    json_array_foreach(conns, i, c) {
+        const json_t *srv = json_object_get(c, "server"), *port = json_object_get(srv, "port");
+        const char *ip = json_string_value(json_object_get(srv, "ip"));
+        const char *oc = json_string_value(json_object_get(c, "outcome"));
+        unsigned char buf[16];
+        bool known = false;
+
+        if (ip == NULL || (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1)) {
+            snprintf(errbuf, errlen, "%s: connection %zu: server ip %s%s%s is not an IP address",
+                     path, i + 1, ip ? "'" : "", ip ? ip : "missing", ip ? "'" : "");
+            return TI_EUSAGE;
+        }
+        if (!json_is_integer(port) || json_integer_value(port) < 0 ||
+            json_integer_value(port) > 65535) {
+            snprintf(errbuf, errlen, "%s: connection %zu: server port is not 0-65535", path, i + 1);
+            return TI_EUSAGE;
+        }
+        for (size_t k = 0; oc != NULL && k < sizeof(outcomes) / sizeof(outcomes[0]); k++)
+            known = known || strcmp(oc, outcomes[k]) == 0;
+        if (!known) {
+            snprintf(errbuf, errlen, "%s: connection %zu: unknown outcome %s%s%s (complete, failed, "
+                     "incomplete, encrypted)", path, i + 1, oc ? "'" : "", oc ? oc : "missing",
+                     oc ? "'" : "");
+            return TI_EUSAGE;
+        }
+    }
+    return TI_OK;
 }
 
 /* A report saved by `tlsinspect -f json` (one without schema_version is
@@ -64,6 +105,10 @@ static int load_report(const char *path, json_t **doc, char *errbuf, size_t errl
         !json_is_array(json_object_get(d, "connections"))) {
         json_decref(d);
         snprintf(errbuf, errlen, "%s: JSON, but not a report saved by `tlsinspect -f json`", path);
+        return TI_EUSAGE;
+    }
+    if (check_report_values(path, json_object_get(d, "connections"), errbuf, errlen) != TI_OK) {
+        json_decref(d);
         return TI_EUSAGE;
     }
     *doc = d;

@@ -17,6 +17,7 @@
 
 #include "tlsinspect/findings.h"
 #include "tlsinspect/hash.h"
+#include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/tls_names.h"
 
@@ -60,6 +61,184 @@ const char *finding_severity_name(enum finding_severity s)
     case SEV_WARNING: return "warning";
     default: return "info";
     }
+}
+
+/* ---- remedies by role ------------------------------------------------------ */
+
+/* The same failed check is fixed in a different place on each Expressway
+ * path (role.h).  A row gives the remedy per role; an empty cell takes the
+ * generic column, whose text names no product, as a port nobody described
+ * may carry anything.  Sources: the Cisco documents on traffic server
+ * certificate verification (X14.2+), MRA certificate requirements
+ * (CSCvz45074) and Expressway certificate troubleshooting (traversal zone
+ * "TLS Negotiation Error", SSH tunnels after a renewal, Jabber warnings). */
+enum remedy_kind {
+    R_SELF_SIGNED, R_UNKNOWN_ISSUER, R_EXPIRED, R_NAME, R_CLIENT_REJECTED,
+    R_CLIENT_UNTRUSTED, R_UNKNOWN_CA_BY_CLIENT, R_UNKNOWN_CA_BY_SERVER, R_TRUST_DIFFERS,
+    R_ECDSA, R_COUNT
+};
+
+static const char *const remedies[R_COUNT][ROLE_COUNT] = {
+    [R_SELF_SIGNED] = {
+        [ROLE_GENERIC] = "Add this self-signed certificate to the client's trust store, or have the "
+                         "server use a certificate signed by a CA the client trusts.",
+        [ROLE_CUCM] = "Upload this self-signed certificate to the Expressway-C trust store (Maintenance > "
+                      "Security > Trusted CA certificate) on every cluster node, or have it CA-signed "
+                      "(CUCM: tomcat/tomcat-ECDSA CSR signed by a CA the Expressway-C trusts). CUCM 14+ "
+                      "can reuse one certificate for tomcat and CallManager.",
+        [ROLE_TRAVERSAL] = "Have the Expressway-E certificate signed by a CA and upload that CA chain "
+                           "(root and intermediates) to the Expressway-C trusted CA list (Maintenance > "
+                           "Security > Trusted CA certificate); or upload this self-signed certificate "
+                           "there.",
+        [ROLE_SIP] = "Upload this self-signed certificate to the SIP client's trusted CA list "
+                     "(Expressway: Maintenance > Security > Trusted CA certificate; CUCM: "
+                     "CallManager-trust), or have the server's certificate CA-signed.",
+        [ROLE_EDGE_CLIENTS] = "Clients (Jabber, devices) do not trust a self-signed Expressway-E "
+                              "certificate: have it signed by a public CA or one the devices trust, "
+                              "with the collab-edge domain in its SAN.",
+    },
+    [R_UNKNOWN_ISSUER] = {
+        [ROLE_GENERIC] = "Add the root CA and every intermediate that signed the server's certificate to "
+                         "the client's trust store, and make the server send its intermediates.",
+        [ROLE_CUCM] = "Upload the root CA and every intermediate that signed the server's certificate to "
+                      "the Expressway-C trust store (Maintenance > Security > Trusted CA certificate), and "
+                      "make the server send its intermediates.",
+        [ROLE_TRAVERSAL] = "Upload every CA of the Expressway-E's chain, root and intermediates, to the "
+                           "Expressway-C trusted CA list, and every CA of the Expressway-C's chain to the "
+                           "Expressway-E's (Maintenance > Security > Trusted CA certificate). After a "
+                           "renewal the CA may have changed an intermediate: the zone can come up on the "
+                           "root alone while the SSH tunnels (port 2222) stay down.",
+        [ROLE_SIP] = "Upload the root CA and every intermediate that signed the server's certificate to "
+                     "the SIP client's trusted CA list (Expressway: Maintenance > Security > Trusted CA "
+                     "certificate; CUCM: CallManager-trust), and make the server send its intermediates.",
+        [ROLE_EDGE_CLIENTS] = "Clients cannot build the chain: install the Expressway-E certificate with "
+                              "its intermediates and have it signed by a CA the devices trust.",
+    },
+    [R_EXPIRED] = {
+        [ROLE_GENERIC] = "Renew the server's certificate and check the clocks (NTP) on both sides.",
+        [ROLE_CUCM] = "Renew the certificate (CUCM: OS Administration > Security > Certificate "
+                      "Management) and check NTP.",
+        [ROLE_TRAVERSAL] = "Renew the Expressway-E server certificate (Maintenance > Security > Server "
+                           "certificate) and check NTP on both Expressways.",
+        [ROLE_EDGE_CLIENTS] = "Renew the Expressway-E server certificate (Maintenance > Security > Server "
+                              "certificate) and check NTP.",
+    },
+    [R_NAME] = {
+        [ROLE_GENERIC] = "Add the name or address the client connects to to the certificate's SAN, or "
+                         "connect by a name that is in it.",
+        [ROLE_CUCM] = "Add the FQDN or IP the Expressway-C connects to (the connect address) to the "
+                      "certificate's SAN, or announce the server by an FQDN that is in the certificate "
+                      "(CUCM: System > Server) and refresh the servers on the Expressway-C.",
+        [ROLE_TRAVERSAL] = "Set the Expressway-C traversal zone's peer address to an FQDN that is in the "
+                           "Expressway-E certificate's SAN (configure peers by FQDN, not IP), or add the "
+                           "address to that SAN.",
+        [ROLE_SIP] = "Add the name the SIP client connects to (its trunk or zone destination) to the "
+                     "server certificate's SAN, or point the client at a name that is in it.",
+        [ROLE_EDGE_CLIENTS] = "Add the collab-edge domain to the Expressway-E certificate's SAN: the "
+                              "domain itself (example.com) or collab-edge.example.com; Jabber warns "
+                              "about the certificate otherwise (--name ADDR=NAME sets the name checked).",
+    },
+    [R_CLIENT_REJECTED] = {
+        [ROLE_GENERIC] = "The server rejected the client's certificate: add the client certificate's CA "
+                         "chain (root and intermediates) to the server's trust store.",
+        [ROLE_CUCM] = "Add the Expressway-C certificate's CA chain (root and intermediates) to CUCM "
+                      "tomcat-trust and CallManager-trust (OS Administration > Security > Certificate "
+                      "Management), then restart Cisco Tomcat.",
+        [ROLE_TRAVERSAL] = "Upload every CA of the Expressway-C's chain, root and intermediates, to the "
+                           "Expressway-E trusted CA list, and check that the Expressway-E zone's \"TLS "
+                           "verify subject name\" is in the Expressway-C certificate (for a cluster, the "
+                           "cluster FQDN, present on every node).",
+        [ROLE_SIP] = "Add the client certificate's CA chain to the SIP server's trust store (CUCM: "
+                     "CallManager-trust; Expressway: Maintenance > Security > Trusted CA certificate).",
+        [ROLE_EDGE_CLIENTS] = "Add the client certificate's CA chain to the Expressway-E trusted CA list.",
+    },
+    [R_CLIENT_UNTRUSTED] = {
+        [ROLE_GENERIC] = "Add the client certificate's CA chain to the server's trust store.",
+        [ROLE_CUCM] = "Add the Expressway-C certificate's CA chain to CUCM tomcat-trust and "
+                      "CallManager-trust.",
+        [ROLE_TRAVERSAL] = "Upload every CA of the Expressway-C's chain, root and intermediates, to the "
+                           "Expressway-E trusted CA list.",
+        [ROLE_SIP] = "Add the client certificate's CA chain to the SIP server's trust store (CUCM: "
+                     "CallManager-trust; Expressway: trusted CA list).",
+        [ROLE_EDGE_CLIENTS] = "Add the client certificate's CA chain to the Expressway-E trusted CA list.",
+    },
+    [R_UNKNOWN_CA_BY_CLIENT] = {
+        [ROLE_GENERIC] = "Add the CA that signed the server's certificate (for a self-signed certificate, "
+                         "the certificate itself) to the client's trust store, or have the server present "
+                         "a certificate signed by a CA the client trusts.",
+        [ROLE_CUCM] = "Add the CA that signed the server's certificate (for a self-signed certificate, "
+                      "the certificate itself) to the Expressway-C trust store: Maintenance > Security > "
+                      "Trusted CA certificate, on every node of the cluster; or have the server present a "
+                      "CA-signed certificate.",
+        [ROLE_TRAVERSAL] = "Add every CA of the Expressway-E's chain, intermediates included, to the "
+                           "Expressway-C trusted CA list (Maintenance > Security > Trusted CA "
+                           "certificate).",
+        [ROLE_SIP] = "Add the CA chain of the server's certificate to the SIP client's trusted CA list "
+                     "(Expressway: Maintenance > Security > Trusted CA certificate; CUCM: "
+                     "CallManager-trust).",
+        [ROLE_EDGE_CLIENTS] = "The client does not trust the Expressway-E certificate: have it signed by a "
+                              "CA the devices trust (a public CA), intermediates sent.",
+    },
+    [R_UNKNOWN_CA_BY_SERVER] = {
+        [ROLE_GENERIC] = "Add the CA chain of the client's certificate to the server's trust store.",
+        [ROLE_CUCM] = "CUCM asks for the Expressway-C certificate (on 6972 and 6971 even in non-secure "
+                      "mode) and does not trust it: add the Expressway-C certificate's CA chain (root "
+                      "and intermediates) to CUCM tomcat-trust and CallManager-trust, then restart the "
+                      "services.",
+        [ROLE_TRAVERSAL] = "The Expressway-E does not trust the Expressway-C certificate: upload every CA "
+                           "of its chain, intermediates included, to the Expressway-E trusted CA list.",
+        [ROLE_SIP] = "Add the CA chain of the client's certificate to the SIP server's trust store "
+                     "(CUCM: CallManager-trust; Expressway: trusted CA list).",
+        [ROLE_EDGE_CLIENTS] = "Add the CA chain of the client's certificate to the Expressway-E trusted "
+                              "CA list.",
+    },
+    [R_TRUST_DIFFERS] = {
+        [ROLE_GENERIC] = "The chain verifies against the trust store given, so the client's own trust "
+                         "store differs from it: export the client's real trust store, run again with "
+                         "it as --cafile, and add the missing CA there.",
+        [ROLE_CUCM] = "The chain verifies against the trust store given, so the Expressway-C's own trust "
+                      "store differs from it: export it (Maintenance > Security > Trusted CA certificate, "
+                      "Show all (PEM file)) from every cluster node, run again with it as --cafile, and "
+                      "add the missing CA there.",
+        [ROLE_TRAVERSAL] = "The chain verifies against the trust store given, so the Expressway-C's own "
+                           "trusted CA list differs from it: export it (Maintenance > Security > Trusted "
+                           "CA certificate, Show all (PEM file)), run again with it as --cafile, and add "
+                           "the missing CA (intermediates too).",
+        [ROLE_SIP] = "The chain verifies against the trust store given, so the SIP client's own trust "
+                     "store differs from it: export it (Expressway: Trusted CA certificate, Show all "
+                     "(PEM file); CUCM: CallManager-trust), run again with it as --cafile, and add the "
+                     "missing CA there.",
+        [ROLE_EDGE_CLIENTS] = "The chain verifies against the trust store given, so the clients trust "
+                              "other CAs: check which CAs the devices trust and have the Expressway-E "
+                              "certificate signed by one of them.",
+    },
+    [R_ECDSA] = {
+        [ROLE_GENERIC] = "The server chose its ECDSA certificate: make the client trust that "
+                         "certificate's CA (or the self-signed certificate), or have the server present "
+                         "its RSA certificate.",
+        [ROLE_CUCM] = "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) certificate, prefix the "
+                      "cipher string with \"ECDHE-RSA-AES256-GCM-SHA384:\" (Maintenance > Security > "
+                      "Ciphers, or xConfiguration Ciphers); or keep ECDSA and have tomcat-ECDSA CA-signed "
+                      "or upload it to the Expressway-C trust store (CUCM 14+ can reuse tomcat-ECDSA for "
+                      "CallManager-ECDSA).",
+    },
+};
+
+static const char *remedy_for(int kind, int role)
+{
+    const char *r;
+
+    if (kind < 0 || kind >= R_COUNT)
+        return "";
+    if (role < 0 || role >= ROLE_COUNT)
+        role = ROLE_GENERIC;
+    r = remedies[kind][role];
+    return r != NULL ? r : remedies[kind][ROLE_GENERIC];
+}
+
+static const char *remedy(const struct conn *c, enum remedy_kind kind)
+{
+    return remedy_for(kind, c->role);
 }
 
 /* ---- small formatting helpers ------------------------------------------- */
@@ -335,42 +514,65 @@ static const char *ats_error(enum x509_chain_result r)
 
 /* ---- alerts --------------------------------------------------------------- */
 
+/* Per alert: a remedy in any product's terms, and one in Expressway/CUCM
+ * terms for the cucm role where the product's menus help. */
 struct alert_remedy {
     uint8_t code;
     const char *remedy;
+    const char *cucm;               /* NULL: the generic text */
 };
 
 static const struct alert_remedy alert_remedies[] = {
-    {40, "No common cipher suite, version or signature algorithm: compare the client's cipher string "
+    {40, "No common cipher suite, version or signature algorithm: compare the client's cipher list "
+         "with what the server allows.",
+         "No common cipher suite, version or signature algorithm: compare the client's cipher string "
          "(Expressway-C Maintenance > Security > Ciphers) with what the server allows."},
     {42, "The peer rejected the certificate it received: check its chain and key usage against the "
-         "peer's trust store."},
+         "peer's trust store.", NULL},
     {43, "The peer does not support the certificate's key or signature type: use an RSA certificate or "
-         "enable the ECDSA suites on both sides."},
-    {44, "The peer found the certificate revoked: renew it."},
-    {45, "The certificate has expired at the peer's clock: renew it (CUCM: OS Administration > "
+         "enable the ECDSA suites on both sides.", NULL},
+    {44, "The peer found the certificate revoked: renew it.", NULL},
+    {45, "The certificate has expired at the peer's clock: renew it and check NTP on both sides.",
+         "The certificate has expired at the peer's clock: renew it (CUCM: OS Administration > "
          "Security > Certificate Management) and check NTP on both sides."},
     {46, "The peer could not validate the certificate (often an untrusted or incomplete chain): upload "
-         "the full CA chain to the peer's trust store."},
-    {47, "The peer rejected a handshake parameter: compare TLS versions and cipher strings."},
+         "the full CA chain to the peer's trust store.", NULL},
+    {47, "The peer rejected a handshake parameter: compare TLS versions and cipher strings.", NULL},
     {51, "Signature or Finished check failed: check for a TLS-intercepting middlebox or a key/certificate "
-         "mismatch on the server."},
-    {70, "No common TLS version: align the minimum TLS version on the Expressway-C "
+         "mismatch on the server.", NULL},
+    {70, "No common TLS version: align the minimum TLS version on both sides.",
+         "No common TLS version: align the minimum TLS version on the Expressway-C "
          "(Maintenance > Security > Ciphers) and on CUCM."},
-    {71, "The server requires a stronger cipher suite: update the client's cipher string."},
-    {80, "The peer hit an internal error: check its logs."},
-    {86, "A version downgrade was detected: check for a middlebox."},
-    {112, "The server does not know the name in SNI: connect with a name the server is configured for."},
-    {116, "The server requires a client certificate: configure one on the client."},
-    {120, "No common ALPN protocol: check the application protocols offered."},
+    {71, "The server requires a stronger cipher suite: update the client's cipher string.", NULL},
+    {80, "The peer hit an internal error: check its logs.", NULL},
+    {86, "A version downgrade was detected: check for a middlebox.", NULL},
+    {112, "The server does not know the name in SNI: connect with a name the server is configured for.",
+          NULL},
+    {116, "The server requires a client certificate: configure one on the client.", NULL},
+    {120, "No common ALPN protocol: check the application protocols offered.", NULL},
 };
 
-static const char *alert_remedy(uint8_t code)
+static const char *alert_remedy(uint8_t code, int role)
 {
     for (size_t i = 0; i < sizeof(alert_remedies) / sizeof(alert_remedies[0]); i++)
         if (alert_remedies[i].code == code)
-            return alert_remedies[i].remedy;
+            return role == ROLE_CUCM && alert_remedies[i].cucm != NULL ? alert_remedies[i].cucm
+                                                                      : alert_remedies[i].remedy;
     return "Check the sender's logs for why it aborted the handshake.";
+}
+
+/* True when this connection's server certificate failed the name check:
+ * OpenSSL (and the traffic server) answer that with bad_certificate, and
+ * other stacks with certificate_unknown, so the alert's fix is the name's. */
+static bool name_failed(const struct conn *c)
+{
+    return c->verify.done && c->verify.verdict.name_checked && !c->verify.verdict.name_ok;
+}
+
+/* The chain verified against the trust store given (not merely unchecked). */
+static bool chain_ok(const struct conn *c)
+{
+    return c->verify.done && c->verify.verdict.result == X509_CHAIN_OK;
 }
 
 static const char *after_desc(const struct conn_alert *al, char *buf, size_t len)
@@ -395,14 +597,6 @@ static bool server_rejected_client_cert(const struct conn *c, const struct conn_
     return c->tcp.rst[DIR_SERVER] && !c->finished[DIR_SERVER];
 }
 
-#define UNKNOWN_CA_REMEDY_CLIENT                                                               \
-    "Add the CA that signed the server's certificate (for a self-signed certificate, "         \
-    "the certificate itself) to the Expressway-C trust store: Maintenance > Security > "       \
-    "Trusted CA certificate, on every node of the cluster; or have the server present a "      \
-    "CA-signed certificate."
-#define UNKNOWN_CA_REMEDY_SERVER                                                               \
-    "Add the CA chain of the client's certificate to the server's trust store "                \
-    "(CUCM: tomcat-trust and CallManager-trust)."
 
 static void check_alerts(struct conn *c, struct findings_memo *m)
 {
@@ -418,10 +612,7 @@ static void check_alerts(struct conn *c, struct findings_memo *m)
         if (server_rejected_client_cert(c, al) && !client_rejected_done) {
             client_rejected_done = true;
             leaf_desc(c, true, leaf, sizeof(leaf));
-            add(c, FINDING_CLIENT_CERT_REJECTED,
-                "Add the Expressway-C certificate's CA chain (root and intermediates) to CUCM "
-                "tomcat-trust and CallManager-trust (OS Administration > Security > Certificate "
-                "Management), then restart Cisco Tomcat.",
+            add(c, FINDING_CLIENT_CERT_REJECTED, remedy(c, R_CLIENT_REJECTED),
                 "The server asked for a client certificate and aborted with fatal %s (%u) after the "
                 "client sent its certificate (%s).",
                 tls_alert_name(al->description) ? tls_alert_name(al->description) : "alert",
@@ -436,41 +627,59 @@ static void check_alerts(struct conn *c, struct findings_memo *m)
             fk_int(&k, al->after_msg);
             fk_int(&k, al->after_msg_from);
             fk_ptr(&k, leaf_of(c, al->from == DIR_SERVER));
-            if (al->from == DIR_CLIENT &&
-                memo_hit(c, m, &k, FINDING_UNKNOWN_CA_ALERT, UNKNOWN_CA_REMEDY_CLIENT))
-                continue;
-            if (al->from == DIR_SERVER &&
-                memo_hit(c, m, &k, FINDING_UNKNOWN_CA_ALERT, UNKNOWN_CA_REMEDY_SERVER))
+            /* the wording depends on whether the given store accepts the chain */
+            bool trusted_here = al->from == DIR_CLIENT && chain_ok(c);
+            fk_int(&k, trusted_here);
+            const char *fix = al->from == DIR_SERVER ? remedy(c, R_UNKNOWN_CA_BY_SERVER)
+                              : trusted_here         ? remedy(c, R_TRUST_DIFFERS)
+                                                     : remedy(c, R_UNKNOWN_CA_BY_CLIENT);
+            if (memo_hit(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix))
                 continue;
             leaf_desc(c, al->from == DIR_SERVER, leaf, sizeof(leaf));
-            if (al->from == DIR_CLIENT)
-                add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, UNKNOWN_CA_REMEDY_CLIENT,
+            if (trusted_here)
+                /* The given trust store accepts the chain the client refused:
+                 * adding a CA to the given store would change nothing. */
+                add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
+                    "The client sent fatal unknown_ca (48) %s although the server's chain (%s) "
+                    "verifies against the trust store given: the client's own trust store differs.",
+                    after_desc(al, after, sizeof(after)), leaf);
+            else if (al->from == DIR_CLIENT)
+                add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
                     "The client sent fatal unknown_ca (48) %s: it does not trust the server's "
                     "certificate (%s).",
                     after_desc(al, after, sizeof(after)), leaf);
             else
-                add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, UNKNOWN_CA_REMEDY_SERVER,
+                add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
                     "The server sent fatal unknown_ca (48) %s: it does not trust the client's "
                     "certificate (%s).",
                     after_desc(al, after, sizeof(after)), leaf);
             continue;
         }
         const char *name = tls_alert_name(al->description);
+        if (al->from == DIR_CLIENT && (al->description == 42 || al->description == 46) &&
+            name_failed(c)) {
+            add(c, FINDING_FATAL_ALERT, remedy(c, R_NAME),
+                "The client sent fatal %s (%u) %s: the expected name (%s) is not in the server's "
+                "certificate (a name mismatch is answered with this alert).",
+                name ? name : "alert", al->description, after_desc(al, after, sizeof(after)),
+                c->verify.expected_name);
+            continue;
+        }
         fk_init(&k, 'F');
         fk_int(&k, al->from);
         fk_int(&k, al->description);
         fk_int(&k, al->after_msg);
         fk_int(&k, al->after_msg_from);
-        if (memo_hit(c, m, &k, FINDING_FATAL_ALERT, alert_remedy(al->description)))
+        const char *afix = alert_remedy(al->description, c->role);
+        if (memo_hit(c, m, &k, FINDING_FATAL_ALERT, afix))
             continue;
-        add_memo(c, m, &k, FINDING_FATAL_ALERT, alert_remedy(al->description),
+        add_memo(c, m, &k, FINDING_FATAL_ALERT, afix,
             "The %s sent fatal %s (%u) %s.", dir_name(al->from), name ? name : "alert",
             al->description, after_desc(al, after, sizeof(after)));
     }
     if (!client_rejected_done && server_rejected_client_cert(c, NULL)) {
         leaf_desc(c, true, leaf, sizeof(leaf));
-        add(c, FINDING_CLIENT_CERT_REJECTED,
-            "Add the Expressway-C certificate's CA chain to CUCM tomcat-trust and CallManager-trust.",
+        add(c, FINDING_CLIENT_CERT_REJECTED, remedy(c, R_CLIENT_REJECTED),
             "The server asked for a client certificate and reset the connection after the client "
             "sent its certificate (%s).", leaf);
     }
@@ -487,6 +696,44 @@ static const char *expected_server(const struct conn *c, char *buf, size_t len)
     return buf;
 }
 
+/* The chain finding's message: the traffic server's words on the cucm
+ * path ("Action=Terminate" only for a connection that was terminated). */
+static void add_chain_finding(struct conn *c, struct findings_memo *m, const struct fkey *kp,
+                              int id, const char *fix, const char *name, const char *server,
+                              const char *leaf)
+{
+    const struct x509_verdict *vd = &c->verify.verdict;
+    bool ats = c->role == ROLE_CUCM, done = c->outcome == OUTCOME_COMPLETE;
+    /* Name the certificate OpenSSL stopped at: depth 0 is the leaf; a
+     * depth past the chain as sent is a CA from the trust store. */
+    char at[600];
+    if (vd->depth <= 0)
+        snprintf(at, sizeof(at), "%s", leaf);
+    else if ((size_t)vd->depth < c->n_server_certs && c->server_certs[vd->depth]->parsed)
+        snprintf(at, sizeof(at), "at depth %d: CN=%s; leaf %s", vd->depth,
+                 c->server_certs[vd->depth]->cn ? c->server_certs[vd->depth]->cn : "(none)", leaf);
+    else
+        snprintf(at, sizeof(at), "at depth %d: a CA certificate from the trust store; leaf %s",
+                 vd->depth, leaf);
+    const char *oerr = vd->openssl_error != NULL ? vd->openssl_error : "";
+    if (ats && !done)
+        add_memo(c, m, kp, id, fix,
+            "Core server certificate verification failed for (%s). Action=Terminate Error=%s "
+            "server=%s depth=%d [%s; OpenSSL: %s]",
+            name, ats_error(vd->result), server, vd->depth, at, oerr);
+    else if (ats)
+        add_memo(c, m, kp, id, fix,
+            "Core server certificate verification would fail for (%s): Error=%s server=%s "
+            "depth=%d; the handshake completed, so the client did not verify it [%s; OpenSSL: %s]",
+            name, ats_error(vd->result), server, vd->depth, at, oerr);
+    else
+        add_memo(c, m, kp, id, fix,
+            "Server certificate verification fails for (%s): %s, server=%s depth=%d%s [%s; "
+            "OpenSSL: %s]",
+            name, ats_error(vd->result), server, vd->depth,
+            done ? "; the handshake completed, so the client did not verify it" : "", at, oerr);
+}
+
 static void check_chain(struct conn *c, struct findings_memo *m)
 {
     struct fkey k;
@@ -496,40 +743,38 @@ static void check_chain(struct conn *c, struct findings_memo *m)
     char leaf[512], server[400];
     const char *name = v->expected_name;
     int id = -1;
-    const char *remedy = NULL;
+    enum remedy_kind rk = R_COUNT;
+    const char *fixed = NULL, *fix = NULL;
+    /* The traffic server's log words belong to the cucm path, and
+     * "Action=Terminate" only to a connection that was terminated. */
+    bool ats = c->role == ROLE_CUCM, done = c->outcome == OUTCOME_COMPLETE;
 
     if (!v->done)
         return;
     switch (vd->result) {
     case X509_CHAIN_SELF_SIGNED:
         id = FINDING_CHAIN_SELF_SIGNED;
-        remedy = "Upload this self-signed certificate to the Expressway-C trust store (Maintenance > "
-                 "Security > Trusted CA certificate) on every cluster node, or have it CA-signed "
-                 "(CUCM: tomcat/tomcat-ECDSA CSR signed by a CA the Expressway-C trusts). CUCM 14+ "
-                 "can reuse one certificate for tomcat and CallManager.";
+        rk = R_SELF_SIGNED;
         break;
     case X509_CHAIN_SELF_SIGNED_IN_CHAIN:
     case X509_CHAIN_UNKNOWN_ISSUER:
     case X509_CHAIN_OTHER:
         id = FINDING_CHAIN_UNKNOWN_ISSUER;
-        remedy = "Upload the root CA and every intermediate that signed the server's certificate to "
-                 "the Expressway-C trust store (Maintenance > Security > Trusted CA certificate), and "
-                 "make the server send its intermediates.";
+        rk = R_UNKNOWN_ISSUER;
         break;
     case X509_CHAIN_EXPIRED:
         id = FINDING_CERT_EXPIRED;
-        remedy = "Renew the certificate (CUCM: OS Administration > Security > Certificate Management) "
-                 "and check NTP.";
+        rk = R_EXPIRED;
         break;
     case X509_CHAIN_NOT_YET_VALID:
         id = FINDING_CERT_NOT_YET_VALID;
-        remedy = "Check the clocks (NTP) on both sides, or reissue the certificate with a correct "
-                 "start date.";
+        fixed = "Check the clocks (NTP) on both sides, or reissue the certificate with a correct "
+                "start date.";
         break;
     case X509_CHAIN_BAD_SIGNATURE:
         id = FINDING_CHAIN_BAD_SIGNATURE;
-        remedy = "The certificate's signature does not verify with its issuer's key: reissue it, or "
-                 "check for an intercepting middlebox.";
+        fixed = "The certificate's signature does not verify with its issuer's key: reissue it, or "
+                "check for an intercepting middlebox.";
         break;
     default:
         break;
@@ -545,31 +790,18 @@ static void check_chain(struct conn *c, struct findings_memo *m)
         fk_int(&k, c->server.ipver);
         fk_put(&k, c->server.ip, sizeof(c->server.ip));
         fk_str(&k, name);
-        hit = memo_hit(c, m, &k, id, remedy);
+        fk_int(&k, ats);                   /* the wording depends on both */
+        fk_int(&k, done);
+        fix = fixed != NULL ? fixed : remedy(c, rk);
+        hit = memo_hit(c, m, &k, id, fix);
     }
     /* the texts below only when a finding needs them: most chains pass */
     if ((id >= 0 && !hit) || (vd->name_checked && !vd->name_ok)) {
         leaf_desc(c, false, leaf, sizeof(leaf));
         expected_server(c, server, sizeof(server));
     }
-    if (id >= 0 && !hit) {
-        /* Name the certificate OpenSSL stopped at: depth 0 is the leaf; a
-         * depth past the chain as sent is a CA from the trust store. */
-        char at[600];
-        if (vd->depth <= 0)
-            snprintf(at, sizeof(at), "%s", leaf);
-        else if ((size_t)vd->depth < c->n_server_certs && c->server_certs[vd->depth]->parsed)
-            snprintf(at, sizeof(at), "at depth %d: CN=%s; leaf %s", vd->depth,
-                     c->server_certs[vd->depth]->cn ? c->server_certs[vd->depth]->cn : "(none)", leaf);
-        else
-            snprintf(at, sizeof(at), "at depth %d: a CA certificate from the trust store; leaf %s",
-                     vd->depth, leaf);
-        add_memo(c, m, &k, id, remedy,
-            "Core server certificate verification failed for (%s). Action=Terminate Error=%s "
-            "server=%s depth=%d [%s; OpenSSL: %s]",
-            name, ats_error(vd->result), server, vd->depth, at,
-            vd->openssl_error != NULL ? vd->openssl_error : "");
-    }
+    if (id >= 0 && !hit)
+        add_chain_finding(c, m, &k, id, fix, name, server, leaf);
 
     if (vd->name_checked && !vd->name_ok) {
         const struct x509_cert *lc = c->n_server_certs ? c->server_certs[0] : NULL;
@@ -582,22 +814,28 @@ static void check_chain(struct conn *c, struct findings_memo *m)
                 break;
             off += (size_t)n;
         }
-        add(c, FINDING_NAME_MISMATCH,
-            "Add the FQDN or IP the Expressway-C connects to (the connect address) to the "
-            "certificate's SAN, or announce the server by an FQDN that is in the certificate "
-            "(CUCM: System > Server) and refresh the servers on the Expressway-C.",
-            "SNI (%s) not in certificate. Action=Terminate server=%s [expected name from %s; "
-            "certificate CN=%s, SAN: %s]",
-            name, server, x509_name_source_name(v->name_source),
-            lc && lc->cn ? lc->cn : "(none)", sans[0] ? sans : "(none)");
+        const char *from = x509_name_source_name(v->name_source);
+        const char *cn = lc && lc->cn ? lc->cn : "(none)";
+        if (ats)
+            add(c, FINDING_NAME_MISMATCH, remedy(c, R_NAME),
+                "SNI (%s) not in certificate.%s server=%s [expected name from %s; "
+                "certificate CN=%s, SAN: %s]",
+                name, done ? " The handshake completed, so the client did not check the name;"
+                           : " Action=Terminate",
+                server, from, cn, sans[0] ? sans : "(none)");
+        else
+            add(c, FINDING_NAME_MISMATCH, remedy(c, R_NAME),
+                "The expected name (%s) is not in the server's certificate%s. server=%s [expected "
+                "name from %s; certificate CN=%s, SAN: %s]",
+                name, done ? " (the handshake completed: the client did not check it)" : "",
+                server, from, cn, sans[0] ? sans : "(none)");
     }
 
     if (v->client_done && v->client_verdict.result != X509_CHAIN_OK &&
         v->client_verdict.result != X509_CHAIN_NOT_CHECKED &&
         v->client_verdict.result != X509_CHAIN_NO_CERTIFICATE) {
         leaf_desc(c, true, leaf, sizeof(leaf));
-        add(c, FINDING_CLIENT_CHAIN_UNTRUSTED,
-            "Add the Expressway-C certificate's CA chain to CUCM tomcat-trust and CallManager-trust.",
+        add(c, FINDING_CLIENT_CHAIN_UNTRUSTED, remedy(c, R_CLIENT_UNTRUSTED),
             "The client certificate (%s) does not verify against the server's trust store: %s "
             "(depth %d).", leaf,
             v->client_verdict.openssl_error != NULL ? v->client_verdict.openssl_error : "",
@@ -607,11 +845,6 @@ static void check_chain(struct conn *c, struct findings_memo *m)
 
 /* ---- certificate selection ---------------------------------------------------- */
 
-#define ECDSA_REMEDY                                                                           \
-    "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) certificate, prefix the cipher "  \
-    "string with \"ECDHE-RSA-AES256-GCM-SHA384:\" (Maintenance > Security > Ciphers, or "       \
-    "xConfiguration Ciphers); or keep ECDSA and have tomcat-ECDSA CA-signed or upload it to the " \
-    "Expressway-C trust store (CUCM 14+ can reuse tomcat-ECDSA for CallManager-ECDSA)."
 
 static void check_ecdsa(struct conn *c, const struct tls_names *names, struct findings_memo *m)
 {
@@ -634,8 +867,16 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
     fk_ptr(&k, leaf);
     fk_int(&k, ch ? (long)ch->preferred_auth : -1);
     fk_int(&k, ch ? ch->preferred_suite : 0);
-    if (memo_hit(c, m, &k, FINDING_ECDSA_SELECTED, ECDSA_REMEDY))
-        return;
+    /* Choosing ECDSA is no fault: it is news only when that chain fails, or
+     * the connection failed anyway.  A complete handshake with a verified
+     * ECDSA chain is info, with nothing to do.  The message does not depend
+     * on it, so the memo's key need not either. */
+    const struct x509_verdict *vd = &c->verify.verdict;
+    bool chain_failed = c->verify.done && vd->result != X509_CHAIN_OK &&
+                        vd->result != X509_CHAIN_NOT_CHECKED && vd->result != X509_CHAIN_NO_CERTIFICATE;
+    bool warn = chain_failed || name_failed(c) || c->outcome == OUTCOME_FAILED;
+    enum finding_severity sev = warn ? SEV_WARNING : SEV_INFO;
+    const char *fix = warn ? remedy(c, R_ECDSA) : "";
     leaf_desc(c, false, leafd, sizeof(leafd));
     if (ch && ch->preferred_auth == AUTH_ECDSA && ch->preferred_suite)
         snprintf(pref, sizeof(pref), "the client preferred ECDSA (its first ECDHE suite is %s)",
@@ -648,9 +889,18 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
     else
         snprintf(pref, sizeof(pref), "the client's preference is unknown");
     const char *sname = tls_suite_name(names, c->sh.suite);
-    add_memo(c, m, &k, FINDING_ECDSA_SELECTED, ECDSA_REMEDY,
-        "The server selected %s and presented its ECDSA certificate (%s); %s.",
-        sname ? sname : "an ECDSA suite", leafd, pref);
+    const char *msg = fmemo_find(m, &k);
+    if (msg != NULL) {
+        (void)conn_add_finding_shared(c, FINDING_ECDSA_SELECTED, sev, msg, fix);
+        return;
+    }
+    char buf[MSG_MAX];
+    snprintf(buf, sizeof(buf), "The server selected %s and presented its ECDSA certificate (%s); %s.",
+             sname ? sname : "an ECDSA suite", leafd, pref);
+    if ((msg = fmemo_add(m, &k, buf)) != NULL)
+        (void)conn_add_finding_shared(c, FINDING_ECDSA_SELECTED, sev, msg, fix);
+    else
+        (void)conn_add_finding(c, FINDING_ECDSA_SELECTED, sev, buf, fix);
 }
 
 /* ---- TLS 1.3, capture quality ------------------------------------------------- */
@@ -697,8 +947,8 @@ static void check_capture(struct conn *c)
             gaps ? "segments are missing" : "the capture ends before it finished");
     if (gaps)
         add(c, FINDING_CAPTURE_GAP,
-            "Capture with tcpdump -s 0 on the Expressway-C interface and check that the kernel "
-            "dropped no packets.",
+            "Capture with tcpdump -s 0 and check that the kernel dropped no packets (tcpdump's "
+            "\"packets dropped by kernel\").",
             "%llu bytes missing in %llu hole(s) (client %llu, server %llu bytes).",
             (unsigned long long)(c->tcp.gap_bytes[0] + c->tcp.gap_bytes[1]), (unsigned long long)gaps,
             (unsigned long long)c->tcp.gap_bytes[DIR_CLIENT],

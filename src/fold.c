@@ -27,8 +27,9 @@ static bool fold_same_leaf(const struct x509_cert *x, const struct x509_cert *y)
 
 bool conn_fold_same(const struct conn *x, const struct conn *y)
 {
-    if (!fold_same_endpoint(&x->server, &y->server, true) ||
-        !fold_same_endpoint(&x->client, &y->client, false))
+    /* The client's address and port do not count: a cluster of
+     * Expressway-C nodes failing the same way is one group. */
+    if (!fold_same_endpoint(&x->server, &y->server, true))
         return false;
     if (x->outcome != y->outcome || x->n_ch != y->n_ch)
         return false;
@@ -73,7 +74,6 @@ static uint64_t fold_hash(const struct conn *c)
 
     h = fnv(h, c->server.ip, sizeof(c->server.ip));
     h = fnv(h, &c->server.port, sizeof(c->server.port));
-    h = fnv(h, c->client.ip, sizeof(c->client.ip));
     h = fnv(h, &c->outcome, sizeof(c->outcome));
     if (c->n_ch > 0 && c->ch[0].suites != NULL)
         h = fnv(h, c->ch[0].suites, c->ch[0].n_suites * sizeof(uint16_t));

@@ -13,8 +13,10 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/opts.h"
+#include "tlsinspect/outfile.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/report_html.h"
+#include "tlsinspect/savecerts.h"
 
 #ifndef TLSINSPECT_VERSION
 #define TLSINSPECT_VERSION "0.0.0"
@@ -80,11 +82,11 @@ static int check_inputs(struct analyze_opts *opts, const struct cli *cli)
 static int exit_status(const struct analysis *a, const struct fail_on *f)
 {
     for (size_t i = 0; i < a->nglobal; i++)
-        if (fail_on_matches(f, a->global[i].id))
+        if (fail_on_matches(f, a->global[i].id, finding_severity(a->global[i].id)))
             return EXIT_FINDINGS;
     for (size_t i = 0; i < a->nconns; i++)
         for (size_t j = 0; j < a->conns[i]->n_findings; j++)
-            if (fail_on_matches(f, a->conns[i]->findings[j].id))
+            if (fail_on_matches(f, a->conns[i]->findings[j].id, a->conns[i]->findings[j].severity))
                 return EXIT_FINDINGS;
     return EXIT_OK;
 }
@@ -142,10 +144,53 @@ static bool color_auto(FILE *out, const char *output)
            !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
 }
 
+/* -o must not name an input: captures, trust stores, key log (outfile.h). */
+static int refuse_clobber(const char *output, const struct analyze_opts *o, char *const *files,
+                          size_t nfiles)
+{
+    struct outfile_input in[8];
+    char errbuf[4200];
+    size_t n = 0;
+
+    if (output == NULL)
+        return EXIT_OK;
+    in[n++] = (struct outfile_input){"--cafile", o->trust.cafile, false};
+    in[n++] = (struct outfile_input){"--capath", o->trust.capath, true};
+    in[n++] = (struct outfile_input){"--client-cafile", o->trust.client_cafile, false};
+    in[n++] = (struct outfile_input){"--keylog", o->keylog, false};
+    if (outfile_check(output, in, n, errbuf, sizeof(errbuf)) != TI_OK)
+        return opts_usage_error("%s", errbuf);
+    for (size_t i = 0; i < nfiles; i++) {
+        struct outfile_input f = {"input", files[i], false};
+        if (outfile_check(output, &f, 1, errbuf, sizeof(errbuf)) != TI_OK)
+            return opts_usage_error("%s", errbuf);
+    }
+    return EXIT_OK;
+}
+
+/* After the diff or report is written: flush, and rename the temporary
+ * file into place (or remove it when anything failed).  The status. */
+static int finish_output(struct outfile *of, FILE *out, const char *output, int status,
+                         bool failed)
+{
+    char errbuf[1024];
+
+    if (failed || fflush(out) != 0 || ferror(out)) {
+        outfile_abort(of);          /* no partial output left behind */
+        return EXIT_USAGE;
+    }
+    if (output != NULL && outfile_commit(of, errbuf, sizeof(errbuf)) != TI_OK) {
+        fprintf(stderr, "tlsinspect: writing %s: %s\n", output, errbuf);
+        return EXIT_USAGE;
+    }
+    return status;
+}
+
 static int run_diff(struct analyze_opts *opts, const struct cli *cli)
 {
     struct diff_opts dopts = {.version = TLSINSPECT_VERSION};
     char errbuf[1024] = "";
+    struct outfile of = {0};
     FILE *out = stdout;
     int status;
 
@@ -161,9 +206,14 @@ static int run_diff(struct analyze_opts *opts, const struct cli *cli)
     if (cli->report.format == REPORT_JSONL)
         return opts_usage_error("%s", "diff writes text, json or html, not jsonl");
     opts->now = (int64_t)time(NULL);
-    if (cli->output != NULL && (out = fopen(cli->output, "w")) == NULL) {
-        fprintf(stderr, "tlsinspect: %s: %s\n", cli->output, strerror(errno));
-        return EXIT_USAGE;
+    if ((status = refuse_clobber(cli->output, opts, cli->args, 2)) != EXIT_OK)
+        return status;
+    if (cli->output != NULL) {
+        if (outfile_open(&of, cli->output, errbuf, sizeof(errbuf)) != TI_OK) {
+            fprintf(stderr, "tlsinspect: %s\n", errbuf);
+            return EXIT_USAGE;
+        }
+        out = of.fp;
     }
     dopts.json = cli->report.format == REPORT_JSON;
     dopts.html = cli->report.format == REPORT_HTML;
@@ -172,11 +222,9 @@ static int run_diff(struct analyze_opts *opts, const struct cli *cli)
     status = diff_run(opts, cli->args[0], cli->args[1], &dopts, out, errbuf, sizeof(errbuf));
     if (status == EXIT_USAGE)
         fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "diff failed");
-    if (fflush(out) != 0 || (out != stdout && fclose(out) != 0)) {
+    if (status != EXIT_USAGE && (fflush(out) != 0 || ferror(out)))
         fprintf(stderr, "tlsinspect: writing the diff failed\n");
-        status = EXIT_USAGE;
-    }
-    return status;
+    return finish_output(&of, out, cli->output, status, status == EXIT_USAGE);
 }
 
 /* The analysis of the captures in cli, with a progress line on a terminal
@@ -224,16 +272,26 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
 /* The report of a (made with opts) to cli's output; the exit status. */
 static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli)
 {
+    struct outfile of = {0};
+    char errbuf[1024] = "";
     FILE *out = stdout;
     int rc, status;
 
-    if (cli->output != NULL) {
-        out = fopen(cli->output, "w");
-        if (out == NULL) {
-            fprintf(stderr, "tlsinspect: %s: %s\n", cli->output, strerror(errno));
+    if (cli->save_certs != NULL) {
+        size_t nsaved;
+        if (savecerts_write(a, cli->save_certs, &nsaved, errbuf, sizeof(errbuf)) != TI_OK) {
+            fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "--save-certs: out of memory");
             analysis_free(a);
             return EXIT_USAGE;
         }
+    }
+    if (cli->output != NULL) {
+        if (outfile_open(&of, cli->output, errbuf, sizeof(errbuf)) != TI_OK) {
+            fprintf(stderr, "tlsinspect: %s\n", errbuf);
+            analysis_free(a);
+            return EXIT_USAGE;
+        }
+        out = of.fp;
     }
     if (strcmp(cli->color, "auto") == 0)
         cli->report.color = color_auto(out, cli->output);
@@ -248,12 +306,14 @@ static int write_report(struct analysis *a, const struct analyze_opts *opts, str
          : cli->report.format == REPORT_HTML ? report_html(out, a, &cli->report, opts)
          : report_json(out, a, &cli->report);
     status = exit_status(a, &cli->fail_on);
-    if (fflush(out) != 0 || rc != TI_OK || (out != stdout && fclose(out) != 0)) {
+    if (fflush(out) != 0 || rc != TI_OK || ferror(out)) {
         int e = errno;
         fprintf(stderr, "tlsinspect: writing the report to %s failed: %s\n",
                 cli->output != NULL ? cli->output : "standard output",
                 rc == TI_ENOMEM ? ti_strerror(rc) : e != 0 ? strerror(e) : "write error");
-        status = EXIT_USAGE;
+        status = finish_output(&of, out, cli->output, status, true);
+    } else {
+        status = finish_output(&of, out, cli->output, status, false);
     }
     analysis_exit_free(a);
     return status;
@@ -284,6 +344,8 @@ int main(int argc, char **argv)
         return rc;
     if (cli.report.verbose && cli.report.quiet)
         return opts_usage_error("%s", "-v and -q exclude each other");
+    if ((rc = refuse_clobber(cli.output, &opts, cli.args, (size_t)cli.nargs)) != EXIT_OK)
+        return rc;
     a = run_analysis(&opts, &cli);
     if (a == NULL)
         return EXIT_USAGE;

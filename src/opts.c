@@ -9,14 +9,15 @@
 #include <time.h>
 
 #include "tlsinspect/opts.h"
+#include "tlsinspect/role.h"
 
 enum {
     OPT_PORTS = 'p', OPT_FORMAT = 'f', OPT_OUTPUT = 'o', OPT_VERBOSE = 'v', OPT_QUIET = 'q',
     OPT_HELP = 'h', OPT_VERSION = 'V',
     OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
     OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
-    OPT_MAX_RECORDS, OPT_INTERFACE = 'i', OPT_DURATION = 300, OPT_WRITE = 'w',
-    OPT_ONLY = 310, OPT_CONNECTION, OPT_WRITE_KEYLOG, OPT_MAX_EXTRACT_HOLD,
+    OPT_MAX_RECORDS, OPT_INTERFACE = 'i', OPT_DURATION = 300, OPT_ROLE, OPT_SAVE_CERTS,
+    OPT_WRITE = 'w', OPT_ONLY = 310, OPT_CONNECTION, OPT_WRITE_KEYLOG, OPT_MAX_EXTRACT_HOLD,
     OPT_LOG = 320, OPT_LOG_WINDOW
 };
 
@@ -64,10 +65,25 @@ static const struct opt_def opt_table[] = {
      "Expected name for server address ADDR (the connect address the Expressway-C used). "
      "Repeatable. Example: `--name 10.48.36.215=cucm.steven.lab`",
      "the SNI if sent, else the server IP", false, OPT_NAME},
+    {"role", 0, "PORT=ROLE",
+     "what a server port carries: cucm, traversal, sip, edge-clients or generic; repeatable "
+     "(defaults: 8443, 6972, 6971 cucm; 7001-7009 traversal; 5061, 5062 sip; 2222 ssh, not "
+     "TLS; any other port generic)",
+     "What server port PORT carries, which decides the wording of messages and remedies: "
+     "`cucm` (Expressway-C to CUCM/IM&P/Unity: tomcat certificates, the X14.2 cipher order), "
+     "`traversal` (Expressway-C to Expressway-E, mutual TLS: peer address, TLS verify subject "
+     "name, intermediates on both sides), `sip` (SIP TLS), `edge-clients` (Jabber and devices "
+     "to the Expressway-E: the collab-edge name in its SAN) or `generic` (no product words). "
+     "Repeatable. Defaults: 8443, 6972, 6971 cucm; 7001-7009 traversal; 5061, 5062 sip; 2222 "
+     "the traversal zone's SSH tunnels (not TLS: counted and named, not parsed); any other "
+     "port, 443 included, generic. Example: `--role 443=edge-clients`",
+     NULL, false, OPT_ROLE},
     {"at", 0, "WHEN",
-     "verification time: capture, now, or ISO-8601 such as 2026-03-10T16:55:26Z",
+     "verification time: capture, now, or ISO-8601 such as 2026-03-10T16:55:26Z or "
+     "2022-07-11T18:55:25.910+02:00",
      "Verification time: `capture` (each handshake's own timestamp), `now`, or an ISO-8601 "
-     "UTC time such as `2026-03-10T16:55:26Z`.",
+     "time such as `2026-03-10T16:55:26Z`, with fractional seconds and an offset as "
+     "Expressway logs write them (`2022-07-11T18:55:25.910+02:00`); no offset means UTC.",
      "capture", false, OPT_AT},
     {"keylog", 0, "FILE",
      "NSS key log (SSLKEYLOGFILE): decrypt TLS 1.3 handshakes (certificates, alerts) and, "
@@ -92,6 +108,14 @@ static const struct opt_def opt_table[] = {
      "how far in time a log line may be from its connection",
      "How far in time a log line may be from the connection it is attached to.",
      "2", false, OPT_LOG_WINDOW},
+    {"save-certs", 0, "DIR",
+     "write every distinct certificate presented (server and client chains) to DIR as PEM, "
+     "named CN_SHA256PREFIX.pem",
+     "Write every distinct certificate presented (server and client chains of the reported "
+     "connections) to DIR (created if missing) as PEM, one file each, named by its CN and the "
+     "first 16 hex digits of its SHA-256, ready to upload to a trust store. "
+     "Example: `--save-certs certs/`",
+     NULL, false, OPT_SAVE_CERTS},
     {"format", 'f', "FMT",
      "text, json, jsonl (one connection per line) or html (one page; also for diff)",
      "`text`, `json` (one document, indented by two spaces, with each object whose members "
@@ -101,8 +125,12 @@ static const struct opt_def opt_table[] = {
      "Example: `-f html -o report.html`",
      "text", false, OPT_FORMAT},
     {"output", 'o', "FILE",
-     "write the report to FILE",
-     "Write the report to FILE instead of standard output.",
+     "write the report to FILE (never over an input)",
+     "Write the report to FILE instead of standard output. The report goes to a temporary "
+     "file in the same directory, renamed over FILE when complete, so a failed run never "
+     "leaves half a report. FILE must not be one of the inputs (a capture, `--cafile`, "
+     "`--client-cafile`, a file in `--capath`, `--keylog`; hard and symbolic links count): "
+     "that is a usage error (exit status 2).",
      "stdout", false, OPT_OUTPUT},
     {"color", 0, "WHEN",
      "auto, always or never",
@@ -116,8 +144,8 @@ static const struct opt_def opt_table[] = {
      "connections are not folded.",
      NULL, false, OPT_VERBOSE},
     {"quiet", 'q', NULL,
-     "text: findings only",
-     "Text: findings only.",
+     "text: findings only, with their fix lines",
+     "Text: findings only, one line each, with its fix line.",
      NULL, false, OPT_QUIET},
     {"fail-on", 0, "LIST",
      "finding ids, or error, warning, info, none, that make the exit status 1",
@@ -504,19 +532,59 @@ static int parse_name(char *s, struct analyze_opts *o)
     return 0;
 }
 
-/* ISO-8601: 2026-03-10T16:55:26Z, 2026-03-10 16:55:26, 2026-03-10. UTC. */
+/* "+hh:mm", "+hhmm" or "-hh:mm" at p: the offset in seconds east of UTC,
+ * *end past it; -1 when p is not one. */
+static int parse_offset(const char *p, long *off, const char **end)
+{
+    int sign = *p == '-' ? -1 : 1, hh, mm;
+    const char *q = p + 1;
+
+    if (!(q[0] >= '0' && q[0] <= '9' && q[1] >= '0' && q[1] <= '9'))
+        return -1;
+    hh = (q[0] - '0') * 10 + (q[1] - '0');
+    q += 2;
+    if (*q == ':')
+        q++;
+    if (!(q[0] >= '0' && q[0] <= '9' && q[1] >= '0' && q[1] <= '9'))
+        return -1;
+    mm = (q[0] - '0') * 10 + (q[1] - '0');
+    if (hh > 23 || mm > 59)
+        return -1;
+    *off = sign * (hh * 3600L + mm * 60L);
+    *end = q + 2;
+    return 0;
+}
+
+/* ISO-8601 as Expressway logs write it: 2022-07-11T18:55:25.910+02:00,
+ * 2026-03-10T16:55:26Z, 2026-03-10 16:55:26, 2026-03-10T16:55Z, 2026-03-10.
+ * Fractional seconds are accepted and dropped (verification is to the
+ * second); an offset (+hh:mm, +hhmm, -hh:mm) is applied; none means UTC. */
 static int parse_time(const char *s, int64_t *out)
 {
-    static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
-                                       "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%MZ", "%Y-%m-%d"};
+    static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M",
+                                       "%Y-%m-%d"};
     for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
         struct tm tm;
+        long off = 0;
         memset(&tm, 0, sizeof(tm));
         const char *end = strptime(s, fmts[i], &tm);
-        if (end != NULL && *end == '\0') {
-            *out = (int64_t)timegm(&tm);
-            return 0;
+        if (end == NULL)
+            continue;
+        if (i < 2 && *end == '.') {              /* fractional seconds */
+            const char *d = ++end;
+            while (*end >= '0' && *end <= '9')
+                end++;
+            if (end == d)
+                continue;
         }
+        if (*end == 'Z')
+            end++;
+        else if ((*end == '+' || *end == '-') && i < 3 && parse_offset(end, &off, &end) != 0)
+            continue;
+        if (*end != '\0')
+            continue;
+        *out = (int64_t)timegm(&tm) - off;       /* local time minus its offset is UTC */
+        return 0;
     }
     return -1;
 }
@@ -552,11 +620,11 @@ static int parse_fail_on(const char *s, struct fail_on *f)
     return 0;
 }
 
-bool fail_on_matches(const struct fail_on *f, int id)
+bool fail_on_matches(const struct fail_on *f, int id, enum finding_severity sev)
 {
     if (id >= 0 && id < FINDING_COUNT && f->ids[id])
         return true;
-    return f->min_severity >= 0 && (int)finding_severity(id) >= f->min_severity;
+    return f->min_severity >= 0 && (int)sev >= f->min_severity;
 }
 
 static int parse_size(const char *s, size_t min, size_t *out)
@@ -692,6 +760,11 @@ static int parse_analysis_opt(int id, char *arg, struct analyze_opts *a)
         if (parse_log_window(arg, &a->log_window_us) != 0)
             return opts_usage_error("invalid --log-window '%s' (seconds, 0 to 86400)", arg);
         break;
+    case OPT_ROLE:
+        if (role_map_add(&a->roles, arg) != 0)
+            return opts_usage_error("invalid --role '%s' (want PORT=ROLE, ROLE one of cucm, "
+                                    "traversal, sip, edge-clients, generic)", arg);
+        break;
     case OPT_INTERFACE: a->iface = arg; break;
     case OPT_DURATION:
         if (parse_duration(arg, &a->duration) != 0)
@@ -720,6 +793,7 @@ static int parse_output_opt(int id, char *arg, struct cli *cli)
             return opts_usage_error("invalid format '%s' (text, json, jsonl, html)", arg);
         break;
     case OPT_OUTPUT: cli->output = arg; break;
+    case OPT_SAVE_CERTS: cli->save_certs = arg; break;
     case OPT_COLOR:
         if (strcmp(arg, "auto") != 0 && strcmp(arg, "always") != 0 && strcmp(arg, "never") != 0)
             return opts_usage_error("invalid --color '%s' (auto, always, never)", arg);
@@ -794,7 +868,7 @@ static int check_extract(struct analyze_opts *a, struct cli *cli, bool extract_o
 static bool is_output_opt(int id)
 {
     return id == OPT_FORMAT || id == OPT_OUTPUT || id == OPT_COLOR || id == OPT_VERBOSE ||
-           id == OPT_QUIET || id == OPT_FAIL_ON;
+           id == OPT_QUIET || id == OPT_FAIL_ON || id == OPT_SAVE_CERTS;
 }
 
 /* getopt_long's tables from opt_table. */
@@ -802,6 +876,7 @@ static void getopt_tables(struct option *longs, char *shorts)
 {
     size_t k = 0;
 
+    shorts[k++] = ':';              /* a missing argument is ':', not '?' */
     for (size_t i = 0; i < OPT_COUNT; i++) {
         const struct opt_def *o = &opt_table[i];
 
@@ -819,7 +894,7 @@ static void getopt_tables(struct option *longs, char *shorts)
 int opts_parse(int argc, char **argv, struct analyze_opts *a, struct cli *cli)
 {
     struct option longs[OPTS_MAX];
-    char shorts[2 * OPTS_MAX + 1];
+    char shorts[2 * OPTS_MAX + 2];
     int c, rc, nargs;
     bool extract_opt = false;       /* an option that needs -w */
 
@@ -840,15 +915,18 @@ int opts_parse(int argc, char **argv, struct analyze_opts *a, struct cli *cli)
         return rc;
     getopt_tables(longs, shorts);
     optind = 0;                     /* glibc: start afresh (a second parse, in tests) */
+    opterr = 0;                     /* our messages: "tlsinspect: ...", not argv[0]'s path */
     while ((c = getopt_long(nargs, argv, shorts, longs, NULL)) != -1) {
         if (c == OPT_HELP || c == OPT_VERSION) {
             cli->action = c == OPT_HELP ? CLI_HELP : CLI_VERSION;
             return EXIT_OK;
         }
-        if (c == '?' || c == ':') {
-            fprintf(stderr, "Try 'tlsinspect --help' for more information.\n");
-            return EXIT_USAGE;
-        }
+        if (c == ':')
+            return opts_usage_error("option '%s' needs an argument", argv[optind - 1]);
+        if (c == '?' && optopt != 0)
+            return opts_usage_error("unknown option '-%c'", optopt);
+        if (c == '?')
+            return opts_usage_error("unknown option '%s'", argv[optind - 1]);
         if (is_extract_opt(c)) {
             extract_opt |= c != OPT_WRITE;
             rc = parse_extract_opt(c, optarg, &cli->extract);

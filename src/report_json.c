@@ -38,7 +38,9 @@
 #include "tlsinspect/findings.h"
 #include "tlsinspect/hex.h"
 #include "tlsinspect/jsonw.h"
+#include "tlsinspect/problems.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/role.h"
 #include "tlsinspect/tls_names.h"
 
 /* report_json_document(): the longest text held in memory at once (one
@@ -615,6 +617,8 @@ static void sw_conn(struct jw *w, const struct conn *c)
     sw_endpoint(w, &c->client);
     jw_key(w, "server");
     sw_endpoint(w, &c->server);
+    jw_key(w, "role");
+    jw_cstr(w, role_name(c->role));
     jw_key(w, "start_ts");
     jw_time_us(w, c->first_ts);
     jw_key(w, "outcome");
@@ -815,6 +819,78 @@ static void sw_inputs(struct jw *w)
     jw_close(w);
 }
 
+/* "problems": one per root cause, worst first (problems.h). */
+static void sw_problems(struct jw *w)
+{
+    struct problems p;
+    char sb[64];
+
+    if (problems_build(an(w), &p) != TI_OK) {
+        w->oom = true;
+        return;
+    }
+    jw_key(w, "problems");
+    jw_open(w, true);
+    for (size_t i = 0; i < p.n; i++) {
+        const struct problem *pr = &p.v[i];
+        jw_open(w, false);
+        jw_key(w, "cause");
+        jw_cstr(w, finding_name(pr->cause));
+        jw_key(w, "severity");
+        jw_cstr(w, finding_severity_name(pr->severity));
+        jw_key(w, "role");
+        jw_cstr(w, role_name(pr->role));
+        jw_key(w, "servers");
+        jw_open(w, true);
+        for (size_t k = 0; k < pr->nservers; k++)
+            jw_str(w, problems_server_str(&pr->servers[k], sb, sizeof(sb)));
+        jw_close(w);
+        jw_key(w, "connections");
+        jw_uint(w, pr->connections);
+        jw_key(w, "failed");
+        jw_uint(w, pr->failed);
+        jw_key(w, "certificate");
+        jw_str_or_null(w, pr->leaf != NULL ? pr->leaf->sha256_hex : NULL);
+        jw_key(w, "summary");
+        jw_str(w, pr->summary);
+        jw_key(w, "fix");
+        jw_str(w, pr->fix);
+        jw_key(w, "workaround");
+        jw_str_or_null(w, pr->workaround);
+        jw_key(w, "references");
+        jw_open(w, true);
+        for (size_t k = 0; k < pr->nrefs; k++)
+            jw_cstr(w, pr->references[k]);
+        jw_close(w);
+        jw_close(w);
+    }
+    jw_close(w);
+    problems_free(&p);
+}
+
+/* "ssh_tunnels": only when the capture has some. */
+static void sw_ssh_tunnels(struct jw *w)
+{
+    const struct analysis *a = an(w);
+    char sb[64];
+
+    if (a->nssh > 0) {
+        jw_key(w, "ssh_tunnels");
+        jw_open(w, true);
+        for (size_t i = 0; i < a->nssh; i++) {
+            jw_open_flat(w);
+            jw_key(w, "client");
+            jw_str(w, conn_ip_str(&a->ssh[i].client, sb, sizeof(sb)));
+            jw_key(w, "server");
+            jw_str(w, problems_server_str(&a->ssh[i].server, sb, sizeof(sb)));
+            jw_key(w, "connections");
+            jw_uint(w, a->ssh[i].conns);
+            jw_close(w);
+        }
+        jw_close(w);
+    }
+}
+
 /* with_conns false: "connections" is left an empty array */
 static void sw_document(struct jw *w, const struct report_opts *o, bool with_conns)
 {
@@ -843,6 +919,8 @@ static void sw_document(struct jw *w, const struct report_opts *o, bool with_con
         jw_time_us(w, a->last_ts);
     else
         jw_null(w);
+    sw_problems(w);
+    sw_ssh_tunnels(w);
 
     jw_key(w, "connections");
     jw_open(w, true);

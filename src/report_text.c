@@ -1,8 +1,9 @@
 /* report_text.c - the human report: header, endpoint table, ladders, summary.
  *
  * Layout (SPEC "Outputs", text):
- *   1. header: files, time span, connections and server endpoints;
- *   2. one line per server endpoint (sorted by address, then port);
+ *   1. header: files, time span, connections, endpoints, scope (report_scope.c);
+ *   2. the problems, one per root cause with its fix (problems.c);
+ *   2b. one line per server endpoint (sorted by address, then port);
  *   3. the connections that have findings (warning or error; info and
  *      connections without findings only with -v), each as a compact ladder
  *      followed by its findings and their remedies.  Identical repeated
@@ -10,7 +11,8 @@
  *      "(and N more identical connections: ports ...)" unless -v;
  *   4. capture-level findings and warnings;
  *   5. the summary line.
- * -q prints only one line per finding (folded the same way) and the summary.
+ * -q prints only one line per finding (folded the same way) with its fix
+ * line, and the summary.
  *
  * Every string that came off the wire or out of a certificate is printed
  * through report_escape(..., printable = true): control bytes and invalid
@@ -26,7 +28,9 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/fold.h"
+#include "tlsinspect/problems.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/role.h"
 #include "tlsinspect/tls_names.h"
 
 #define REPORT_FOLD_PORTS   10   /* client ports listed on a "(and N more ...)" line */
@@ -284,6 +288,11 @@ static bool fold_pick(const struct conn *c, void *arg)
     return reported(c) && (t->o->verbose || has_shown_finding(t, c));
 }
 
+static bool same_ip(const struct conn_endpoint *x, const struct conn_endpoint *y)
+{
+    return x->ipver == y->ipver && memcmp(x->ip, y->ip, x->ipver == 6 ? 16 : 4) == 0;
+}
+
 /* "  (and 2 more identical connections: ports 31577, 31578)" */
 static void fold_line(struct tctx *t, const struct conn_fold *f, size_t g)
 {
@@ -297,7 +306,13 @@ static void fold_line(struct tctx *t, const struct conn_fold *f, size_t g)
             fprintf(t->out, ", ... +%zu", more - shown);
             break;
         }
-        fprintf(t->out, "%s %u", shown ? "," : "", (unsigned)t->a->conns[i]->client.port);
+        const struct conn *c = t->a->conns[i];
+        char cb[80];
+        /* another client: its address too */
+        if (same_ip(&c->client, &t->a->conns[f->rep[g]]->client))
+            fprintf(t->out, "%s %u", shown ? "," : "", (unsigned)c->client.port);
+        else
+            fprintf(t->out, "%s %s", shown ? "," : "", endpoint_str(&c->client, cb, sizeof(cb)));
         shown++;
     }
     fputs(")\n", t->out);
@@ -353,6 +368,8 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
                 duration(a->last_ts - a->first_ts, b3, sizeof(b3)));
     fprintf(t->out, "%zu TLS connection%s on %zu server endpoint%s\n", nconns,
             nconns == 1 ? "" : "s", nendpoints, nendpoints == 1 ? "" : "s");
+    if (report_scope_text(t->out, a, t->o->color) != TI_OK)
+        t->oom = true;
     if (a->logs != NULL) {
         size_t nfiles, naddrs;
         const struct tslog_stats *st = tslog_stats(a->logs);
@@ -379,6 +396,7 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
 
 struct ep_row {
     char server[64];
+    const char *role;
     size_t conns, complete, failed, other;
     char auth[48];
     char *leaf;           /* escaped, owned */
@@ -413,6 +431,50 @@ static void verdict_desc(const struct conn *c, char *buf, size_t len)
     snprintf(buf, len, "%s%s", x509_chain_result_name(v->result), name);
 }
 
+/* The verdicts of an endpoint's verified connections: "ok, name ok" when
+ * they agree, else the mix by count ("17 ok, 3 self_signed, 1 expired;
+ * 2 name mismatch"), most frequent first. */
+static void verdict_mix(const struct analysis *a, const size_t *idx, size_t n, char *buf, size_t len)
+{
+    size_t count[X509_CHAIN_OTHER + 1] = {0}, kinds = 0, mism = 0, checked = 0, first = SIZE_MAX;
+    size_t off = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct conn *c = a->conns[idx[i]];
+        if (!c->verify.done || (unsigned)c->verify.verdict.result > X509_CHAIN_OTHER)
+            continue;
+        if (first == SIZE_MAX)
+            first = idx[i];
+        if (count[c->verify.verdict.result]++ == 0)
+            kinds++;
+        if (c->verify.verdict.name_checked) {
+            checked++;
+            mism += !c->verify.verdict.name_ok;
+        }
+    }
+    snprintf(buf, len, "-");
+    if (first == SIZE_MAX)
+        return;
+    if (kinds == 1 && (mism == 0 || mism == checked)) {
+        verdict_desc(a->conns[first], buf, len);
+        return;
+    }
+    for (size_t k = 0; k < kinds; k++) {
+        size_t best = 0;
+        for (size_t r = 1; r <= X509_CHAIN_OTHER; r++)
+            if (count[r] > count[best])
+                best = r;
+        int w = snprintf(buf + off, len - off, "%s%zu %s", k ? ", " : "", count[best],
+                         x509_chain_result_name((enum x509_chain_result)best));
+        count[best] = 0;
+        if (w < 0 || (size_t)w >= len - off)
+            return;
+        off += (size_t)w;
+    }
+    if (mism > 0)
+        snprintf(buf + off, len - off, "; %zu name mismatch", mism);
+}
+
 static void ep_fill(struct tctx *t, struct ep_row *r, const size_t *idx, size_t n)
 {
     const struct analysis *a = t->a;
@@ -423,6 +485,7 @@ static void ep_fill(struct tctx *t, struct ep_row *r, const size_t *idx, size_t 
 
     memset(r, 0, sizeof(*r));
     endpoint_str(&a->conns[idx[0]]->server, r->server, sizeof(r->server));
+    r->role = role_name(a->conns[idx[0]]->role);
     for (size_t i = 0; i < n; i++) {
         const struct conn *c = a->conns[idx[i]];
         r->conns++;
@@ -469,20 +532,14 @@ static void ep_fill(struct tctx *t, struct ep_row *r, const size_t *idx, size_t 
         }
     }
 
-    snprintf(r->verdict, sizeof(r->verdict), "-");
-    for (size_t i = 0; i < n; i++) {
-        const struct conn *c = a->conns[idx[i]];
-        if (c->verify.done && (best == SIZE_MAX || same_leaf(leaf_of(c), leaves[best]))) {
-            verdict_desc(c, r->verdict, sizeof(r->verdict));
-            break;
-        }
-    }
+    verdict_mix(a, idx, n, r->verdict, sizeof(r->verdict));
 }
 
 static void ep_table(struct tctx *t, const size_t *order, size_t n, size_t nep)
 {
     struct ep_row *rows = calloc(nep ? nep : 1, sizeof(*rows));
     size_t nr = 0, w_srv = strlen("server"), w_auth = strlen("auth"), w_leaf = strlen("leaf certificate");
+    size_t w_role = strlen("role");
 
     if (rows == NULL) {
         t->oom = true;
@@ -498,17 +555,21 @@ static void ep_table(struct tctx *t, const size_t *order, size_t n, size_t nep)
             w_srv = strlen(rows[nr].server);
         if (strlen(rows[nr].auth) > w_auth)
             w_auth = strlen(rows[nr].auth);
+        if (strlen(rows[nr].role) > w_role)
+            w_role = strlen(rows[nr].role);
         if (rows[nr].leaf && text_width(rows[nr].leaf) > w_leaf)
             w_leaf = text_width(rows[nr].leaf);
         nr++;
         i = j;
     }
     fputc('\n', t->out);
-    fprintf(t->out, "%-*s  conns  complete  failed  other  %-*s  %-*s  verdict\n",
-            (int)w_srv, "server", (int)w_auth, "auth", (int)w_leaf, "leaf certificate");
+    fprintf(t->out, "%-*s  %-*s  conns  complete  failed  other  %-*s  %-*s  verdict\n",
+            (int)w_srv, "server", (int)w_role, "role", (int)w_auth, "auth", (int)w_leaf,
+            "leaf certificate");
     for (size_t i = 0; i < nr; i++) {
         struct ep_row *r = &rows[i];
-        fprintf(t->out, "%-*s  %5zu  %8zu  ", (int)w_srv, r->server, r->conns, r->complete);
+        fprintf(t->out, "%-*s  %-*s  %5zu  %8zu  ", (int)w_srv, r->server, (int)w_role, r->role,
+                r->conns, r->complete);
         if (r->failed)
             tcolor(t, C_RED);
         fprintf(t->out, "%6zu", r->failed);
@@ -1011,6 +1072,12 @@ static void quiet_lines(struct tctx *t, const struct conn_fold *f)
             if (f->count[g] > 1)
                 fprintf(t->out, "  (%zu connections)", f->count[g]);
             fputc('\n', t->out);
+            /* quiet drops the ladders, not what to do */
+            if (fd->remedy != NULL && fd->remedy[0]) {
+                fputs("  fix: ", t->out);
+                tputs(t, fd->remedy);
+                fputc('\n', t->out);
+            }
         }
     }
 }
@@ -1136,6 +1203,8 @@ int report_text(FILE *out, const struct analysis *a, const struct report_opts *o
         qsort_r(order, n, sizeof(size_t), order_cmp, &sc);
         size_t nep = count_endpoints(&t, order, n);
         header(&t, n, nep);
+        if (problems_text(out, a, o->color) == TI_ENOMEM)   /* the first screen: what to fix */
+            t.oom = true;
         if (n > 0)
             ep_table(&t, order, n, nep);
         for (size_t g = 0; g < f.ngroups; g++) {

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -25,11 +26,10 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/hash.h"
 #include "tlsinspect/hex.h"
+#include "x509_int.h"
 
 #define X509_POOL_INIT_SLOTS  256u          /* first size of the certificate table */
 #define X509_VCACHE_SLOTS     (2u * X509_VERIFY_CACHE_MAX) /* open addressing, load <= 1/2 */
-#define X509_TRUST_FILE_MAX   (64u << 20)   /* biggest trust file we read */
-#define X509_CAPATH_MAX_FILES 100000u       /* directory entries examined in --capath */
 #define X509_SECS_PER_DAY     86400
 
 /* RFC 2253 output as OpenSSL's XN_FLAG_RFC2253, but characters above 0x7f
@@ -63,6 +63,9 @@ struct x509_pool {
     EVP_MD_CTX *md;                /* reused for every digest */
 
     struct x509_pool_str *strs;    /* verdicts' matched names, newest first */
+
+    char *warnings[X509_POOL_MAX_WARNINGS]; /* trust store loading: damaged PEM blocks */
+    size_t n_warnings;
 };
 
 /* A string the pool keeps for verdicts to point at (x509_verdict.matched):
@@ -180,14 +183,14 @@ static char *octets_hex(const ASN1_OCTET_STRING *os, bool *oom)
     return s;
 }
 
-static void set_err(char *errbuf, size_t errlen, const char *what, const char *why)
+void x509_set_err(char *errbuf, size_t errlen, const char *what, const char *why)
 {
     if (errbuf != NULL && errlen > 0)
         snprintf(errbuf, errlen, "%s: %s", what, why);
 }
 
 /* The first (deepest) OpenSSL error as text; clears the queue. */
-static void openssl_err_text(char *buf, size_t len, const char *fallback)
+void x509_openssl_err_text(char *buf, size_t len, const char *fallback)
 {
     unsigned long e = ERR_get_error();
 
@@ -537,7 +540,7 @@ static int cert_fill(struct x509_cert *c)
     }
     x = d2i_X509(NULL, &p, (long)c->der_len);
     if (x == NULL) {
-        openssl_err_text(tmp, sizeof(tmp), "undecodable certificate");
+        x509_openssl_err_text(tmp, sizeof(tmp), "undecodable certificate");
         c->parse_error = strdup(tmp);
         return c->parse_error != NULL ? TI_OK : TI_ENOMEM;
     }
@@ -696,182 +699,22 @@ const struct x509_cert *x509_intern(struct x509_pool *pool, const uint8_t *der, 
     return c;
 }
 
-/* ---- trust stores ---------------------------------------------------------- */
+/* ---- trust stores (loaded by x509_trust.c) --------------------------------- */
 
-/* Read a whole regular file (at most X509_TRUST_FILE_MAX bytes). */
-static int trust_read(const char *path, uint8_t **out, size_t *outlen, char *why, size_t whylen)
+/* A warning kept for x509_pool_warnings() (x509_int.h). */
+void x509_pool_warn(struct x509_pool *pool, const char *fmt, ...)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    uint8_t *buf = NULL;
-    size_t n;
-    int rc = TI_EIO;
+    va_list ap;
+    char *m = NULL;
 
-    *out = NULL;
-    *outlen = 0;
-    if (f == NULL) {
-        snprintf(why, whylen, "%s", strerror(errno));
-        return TI_EIO;
-    }
-    if (fstat(fileno(f), &st) != 0) {
-        snprintf(why, whylen, "%s", strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(why, whylen, "not a regular file");
-        goto done;
-    }
-    if (st.st_size < 0 || (uint64_t)st.st_size > X509_TRUST_FILE_MAX) {
-        snprintf(why, whylen, "file larger than %u bytes", X509_TRUST_FILE_MAX);
-        goto done;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        snprintf(why, whylen, "out of memory");
-        rc = TI_ENOMEM;
-        goto done;
-    }
-    n = fread(buf, 1, (size_t)st.st_size, f);
-    if (n != (size_t)st.st_size || ferror(f)) {
-        snprintf(why, whylen, "read error");
-        free(buf);
-        buf = NULL;
-        goto done;
-    }
-    *out = buf;
-    *outlen = n;
-    rc = TI_OK;
-done:
-    fclose(f);
-    return rc;
-}
-
-/* Add every certificate of a PEM bundle (CERTIFICATE or TRUSTED
- * CERTIFICATE blocks) or, failing that, of a single DER certificate. */
-static int trust_add(X509_STORE *store, const uint8_t *buf, size_t len, size_t *added,
-                     char *why, size_t whylen)
-{
-    BIO *bio = BIO_new_mem_buf(buf, (int)len);
-    STACK_OF(X509_INFO) *infos;
-    const unsigned char *p = buf;
-    X509 *x;
-    size_t found = 0;
-    int rc = TI_OK;
-
-    why[0] = '\0';
-    if (bio == NULL)
-        return TI_ENOMEM;
-    infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (infos == NULL) {
-        openssl_err_text(why, whylen, "PEM error");
-    } else {
-        for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
-            X509_INFO *inf = sk_X509_INFO_value(infos, i);
-            if (inf->x509 == NULL)
-                continue;
-            if (X509_STORE_add_cert(store, inf->x509) != 1) {
-                rc = TI_ENOMEM;
-                break;
-            }
-            found++;
-        }
-        sk_X509_INFO_pop_free(infos, X509_INFO_free);
-    }
-    if (rc == TI_OK && found == 0 && len > 0) {
-        x = d2i_X509(NULL, &p, (long)len);
-        if (x != NULL && p == buf + len) {
-            if (X509_STORE_add_cert(store, x) == 1)
-                found++;
-            else
-                rc = TI_ENOMEM;
-        }
-        X509_free(x);
-    }
-    *added += found;
-    ERR_clear_error();
-    return rc;
-}
-
-static int trust_file(X509_STORE *store, const char *path, char *errbuf, size_t errlen)
-{
-    char why[256];
-    uint8_t *buf;
-    size_t len, added = 0;
-    int rc = trust_read(path, &buf, &len, why, sizeof(why));
-
-    if (rc != TI_OK) {
-        set_err(errbuf, errlen, path, why);
-        return rc == TI_ENOMEM ? rc : TI_EIO;
-    }
-    rc = trust_add(store, buf, len, &added, why, sizeof(why));
-    free(buf);
-    if (rc != TI_OK) {
-        set_err(errbuf, errlen, path, "out of memory");
-        return rc;
-    }
-    if (added == 0) {
-        char msg[320];
-        snprintf(msg, sizeof(msg), "no certificate found%s%s%s", why[0] ? " (" : "", why,
-                 why[0] ? ")" : "");
-        set_err(errbuf, errlen, path, msg);
-        return TI_EIO;
-    }
-    return TI_OK;
-}
-
-/* --capath: every regular file of the directory whatever its name (not
- * only OpenSSL's hash.0 links); files that hold no certificate are skipped. */
-static int trust_dir(X509_STORE *store, const char *dir, char *errbuf, size_t errlen)
-{
-    DIR *d = opendir(dir);
-    size_t added = 0, seen = 0;
-    int rc = TI_OK;
-
-    if (d == NULL) {
-        set_err(errbuf, errlen, dir, strerror(errno));
-        return TI_EIO;
-    }
-    for (;;) {
-        struct dirent *de = readdir(d);
-        char path[4096], why[256];
-        struct stat st;
-        uint8_t *buf;
-        size_t len;
-        int n;
-
-        if (de == NULL)
-            break;
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (++seen > X509_CAPATH_MAX_FILES)
-            break;
-        n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (n < 0 || (size_t)n >= sizeof(path))
-            continue;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        rc = trust_read(path, &buf, &len, why, sizeof(why));
-        if (rc == TI_ENOMEM)
-            break;
-        rc = TI_OK;
-        if (buf == NULL)
-            continue;               /* unreadable: skip like OpenSSL's -CApath */
-        rc = trust_add(store, buf, len, &added, why, sizeof(why));
-        free(buf);
-        if (rc != TI_OK)
-            break;
-    }
-    closedir(d);
-    if (rc != TI_OK) {
-        set_err(errbuf, errlen, dir, "out of memory");
-        return rc;
-    }
-    if (added == 0) {
-        set_err(errbuf, errlen, dir, "no certificate found");
-        return TI_EIO;
-    }
-    return TI_OK;
+    if (pool->n_warnings >= X509_POOL_MAX_WARNINGS)
+        return;
+    va_start(ap, fmt);
+    if (vasprintf(&m, fmt, ap) < 0)
+        m = NULL;
+    va_end(ap);
+    if (m != NULL)
+        pool->warnings[pool->n_warnings++] = m;
 }
 
 int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
@@ -895,7 +738,7 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
     pool->md = EVP_MD_CTX_new();
     pool->generation = 1;
     if (pool->slots == NULL || pool->hashes == NULL || pool->sha256 == NULL || pool->md == NULL) {
-        set_err(errbuf, errlen, "x509", "out of memory");
+        x509_set_err(errbuf, errlen, "x509", "out of memory");
         rc = TI_ENOMEM;
         goto fail;
     }
@@ -906,9 +749,10 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
             goto fail;
         }
         if (opts->cafile != NULL)
-            rc = trust_file(pool->store[X509_ROLE_SERVER], opts->cafile, errbuf, errlen);
+            rc = x509_trust_file(pool, pool->store[X509_ROLE_SERVER], "--cafile", opts->cafile, errbuf,
+                            errlen);
         if (rc == TI_OK && opts->capath != NULL)
-            rc = trust_dir(pool->store[X509_ROLE_SERVER], opts->capath, errbuf, errlen);
+            rc = x509_trust_dir(pool, pool->store[X509_ROLE_SERVER], opts->capath, errbuf, errlen);
         if (rc != TI_OK)
             goto fail;
     }
@@ -918,7 +762,8 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
             rc = TI_ENOMEM;
             goto fail;
         }
-        rc = trust_file(pool->store[X509_ROLE_CLIENT], opts->client_cafile, errbuf, errlen);
+        rc = x509_trust_file(pool, pool->store[X509_ROLE_CLIENT], "--client-cafile", opts->client_cafile,
+                        errbuf, errlen);
         if (rc != TI_OK)
             goto fail;
     }
@@ -942,10 +787,18 @@ static void vcache_clear(struct x509_pool *pool)
     pool->n_verdicts = 0;
 }
 
+size_t x509_pool_warnings(const struct x509_pool *pool, const char *const **out)
+{
+    *out = (const char *const *)pool->warnings;
+    return pool->n_warnings;
+}
+
 void x509_pool_free(struct x509_pool *pool)
 {
     if (pool == NULL)
         return;
+    for (size_t i = 0; i < pool->n_warnings; i++)
+        free(pool->warnings[i]);
     if (pool->slots != NULL) {
         for (size_t i = 0; i < pool->n_slots; i++)
             cert_free(pool->slots[i]);

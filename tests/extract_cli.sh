@@ -54,7 +54,7 @@ done
 [ $rc -eq 1 ] || bad "workflow: -w on post-upgrade exit $rc (want 1: it has errors)"
 # shellcheck disable=SC2086
 "$bin" diff $trust "$tmp/case.json" "$tmp/case.pcap" > "$tmp/diff.txt"; rc=$?
-if [ $rc -eq 0 ] && grep -q "0 worse, 0 changed" "$tmp/diff.txt"; then ok
+if [ $rc -eq 0 ] && grep -q "0 worse, 0 better, 0 changed" "$tmp/diff.txt"; then ok
 else bad "workflow: diff case.json case.pcap exit $rc"; cat "$tmp/diff.txt"; fi
 
 # ---- --ports all and a BPF expression select before the extract -------------------

@@ -8,6 +8,7 @@
 #   pre-post     captures/pre-upgrade.pcap vs captures/post-upgrade.pcap       exit 1
 #   report-post  a JSON report saved from pre-upgrade.pcap vs post-upgrade.pcap exit 1
 #   post-post    post-upgrade.pcap vs itself                                   exit 0
+#   post-pre     the upgrade undone: 6972 better                               exit 0
 # The saved report lives in a temporary directory: its path is written as TMP
 # in the outputs.  Besides the golden files, facts the issue asks for are
 # checked on their own (so a careless --update cannot bless a wrong result):
@@ -42,7 +43,8 @@ fi
 # name  expected-exit  BEFORE  AFTER
 cases="pre-post 1 $pre $post
 report-post 1 $tmp/pre-upgrade.json $post
-post-post 0 $post $post"
+post-post 0 $post $post
+post-pre 0 $post $pre"
 
 echo "$cases" | while read -r name want before after; do
     for fmt in text json; do
@@ -97,6 +99,12 @@ if [ -f "$t" ]; then
         grep -q '^note: BEFORE is a saved report' "$tmp/report-post.txt" ||
             failed "report-post: no note that BEFORE is a saved report"
     fi
+fi
+# the fix undone the other way round: 6972 better, with what went away
+if [ -f "$tmp/post-pre.txt" ]; then
+    grep -q '^10\.48\.36\.215:6972  better: error findings gone: CHAIN_SELF_SIGNED, UNKNOWN_CA_ALERT; complete handshakes 0 -> 2$' \
+        "$tmp/post-pre.txt" || failed "post-pre: 6972 is not better"
+    if grep -q 'WORSE' "$tmp/post-pre.txt"; then failed "post-pre: something is WORSE"; fi
 fi
 if [ -f "$tmp/post-post.txt" ] && grep -q -e 'WORSE' -e 'changed$' "$tmp/post-post.txt"; then
     failed "post-post: identical inputs show changes"

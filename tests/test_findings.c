@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tlsinspect/findings.h"
+#include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/tls_names.h"
 
@@ -94,6 +95,24 @@ static void field_case(struct fx *f)
     c->server.ipver = 4;
     memcpy(c->server.ip, "\x0a\x30\x24\xd7", 4);
     c->server.port = 6972;
+    c->role = ROLE_CUCM;
+}
+
+static const struct conn_finding *finding_of(const struct conn *c, int id)
+{
+    for (size_t i = 0; i < c->n_findings; i++)
+        if (c->findings[i].id == id)
+            return &c->findings[i];
+    return NULL;
+}
+
+/* Every message and remedy of c, for words that must not appear. */
+static bool any_text_has(const struct conn *c, const char *word)
+{
+    for (size_t i = 0; i < c->n_findings; i++)
+        if (strstr(c->findings[i].message, word) || strstr(c->findings[i].remedy, word))
+            return true;
+    return false;
 }
 
 static void test_field_case(void **state)
@@ -299,6 +318,135 @@ static void test_rsa_selected_is_not_ecdsa(void **state)
     assert_true(has(&f->c, FINDING_ECDSA_SELECTED));
 }
 
+/* OpenSSL answers an IP (or host) mismatch with bad_certificate: the
+ * alert's remedy is the name's, not "check its chain". */
+static void test_alert_after_name_mismatch_gets_name_fix(void **state)
+{
+    struct fx *f = *state;
+    field_case(f);
+    f->c.sh.suite = 0xc030;
+    f->c.sh.auth = AUTH_RSA;
+    f->c.server_certs[0] = &f->rsa_leaf;
+    f->c.verify.verdict.result = X509_CHAIN_OK;
+    f->c.verify.verdict.name_ok = false;
+    f->c.verify.expected_name = "10.48.36.215";
+    f->c.alerts[0].description = 42;
+    findings_run(&f->c, f->names);
+    const struct conn_finding *fa = finding_of(&f->c, FINDING_FATAL_ALERT);
+    const struct conn_finding *nm = finding_of(&f->c, FINDING_NAME_MISMATCH);
+    assert_non_null(fa);
+    assert_non_null(nm);
+    assert_string_equal(fa->remedy, nm->remedy);
+    assert_null(strstr(fa->remedy, "key usage"));
+    assert_non_null(strstr(fa->message, "10.48.36.215"));
+}
+
+/* The chain verifies against --cafile, yet the client said unknown_ca:
+ * its trust store is another one; adding the CA to --cafile fixes nothing. */
+static void test_unknown_ca_with_ok_chain_says_trust_store_differs(void **state)
+{
+    struct fx *f = *state;
+    field_case(f);
+    f->c.verify.verdict.result = X509_CHAIN_OK;
+    findings_run(&f->c, f->names);
+    const struct conn_finding *u = finding_of(&f->c, FINDING_UNKNOWN_CA_ALERT);
+    assert_non_null(u);
+    assert_non_null(strstr(u->message, "verifies against the trust store given"));
+    assert_non_null(strstr(u->remedy, "differs"));
+    assert_non_null(strstr(u->remedy, "Show all (PEM file)"));
+    assert_null(strstr(u->remedy, "Add the CA that signed"));
+}
+
+/* A complete connection was not terminated: no "Action=Terminate". */
+static void test_complete_never_quotes_terminate(void **state)
+{
+    struct fx *f = *state;
+    field_case(f);
+    f->c.n_alerts = 0;
+    f->c.tcp.rst[DIR_CLIENT] = false;
+    f->c.outcome = OUTCOME_COMPLETE;
+    f->c.verify.verdict.name_ok = false;
+    findings_run(&f->c, f->names);
+    assert_true(has(&f->c, FINDING_CHAIN_SELF_SIGNED));
+    assert_true(has(&f->c, FINDING_NAME_MISMATCH));
+    assert_false(any_text_has(&f->c, "Action=Terminate"));
+    assert_non_null(strstr(msg_of(&f->c, FINDING_CHAIN_SELF_SIGNED), "handshake completed"));
+}
+
+/* ECDSA chosen, chain verified, handshake complete: info, nothing to do;
+ * a warning with the cipher-order remedy when it coincides with a failure. */
+static void test_ecdsa_severity_follows_the_facts(void **state)
+{
+    struct fx *f = *state;
+    field_case(f);
+    f->c.n_alerts = 0;
+    f->c.tcp.rst[DIR_CLIENT] = false;
+    f->c.outcome = OUTCOME_COMPLETE;
+    f->c.verify.verdict.result = X509_CHAIN_OK;
+    findings_run(&f->c, f->names);
+    const struct conn_finding *e = finding_of(&f->c, FINDING_ECDSA_SELECTED);
+    assert_non_null(e);
+    assert_int_equal(e->severity, SEV_INFO);
+    assert_string_equal(e->remedy, "");
+
+    conn_free(&f->c);
+    field_case(f);
+    findings_run(&f->c, f->names);
+    e = finding_of(&f->c, FINDING_ECDSA_SELECTED);
+    assert_non_null(e);
+    assert_int_equal(e->severity, SEV_WARNING);
+    assert_non_null(strstr(e->remedy, "ECDHE-RSA-AES256-GCM-SHA384:"));
+}
+
+/* Outside the cucm role: no tomcat or cipher-string advice; generic: no
+ * product words at all.  The traversal zone gets its own fixes. */
+static void test_remedies_follow_the_role(void **state)
+{
+    struct fx *f = *state;
+    static const char *const product[] = {"Expressway", "CUCM", "tomcat", "CallManager",
+                                          "ECDHE-RSA-AES256-GCM-SHA384", "Action=Terminate",
+                                          "Core server"};
+    field_case(f);
+    f->c.role = ROLE_GENERIC;
+    f->c.verify.verdict.name_ok = false;
+    findings_run(&f->c, f->names);
+    assert_true(has(&f->c, FINDING_CHAIN_SELF_SIGNED));
+    assert_true(has(&f->c, FINDING_ECDSA_SELECTED));
+    for (size_t i = 0; i < sizeof(product) / sizeof(product[0]); i++)
+        assert_false(any_text_has(&f->c, product[i]));
+
+    for (int role = ROLE_TRAVERSAL; role <= ROLE_EDGE_CLIENTS; role++) {
+        conn_free(&f->c);
+        field_case(f);
+        f->c.role = (uint8_t)role;
+        f->c.verify.verdict.result = X509_CHAIN_UNKNOWN_ISSUER;
+        f->c.verify.verdict.name_ok = false;
+        findings_run(&f->c, f->names);
+        assert_false(any_text_has(&f->c, "tomcat"));
+        assert_false(any_text_has(&f->c, "ECDHE-RSA-AES256-GCM-SHA384"));
+        if (role == ROLE_TRAVERSAL) {
+            assert_non_null(strstr(finding_of(&f->c, FINDING_NAME_MISMATCH)->remedy, "peer address"));
+            assert_non_null(strstr(finding_of(&f->c, FINDING_CHAIN_UNKNOWN_ISSUER)->remedy,
+                                   "intermediates"));
+        }
+        if (role == ROLE_EDGE_CLIENTS)
+            assert_non_null(strstr(finding_of(&f->c, FINDING_NAME_MISMATCH)->remedy, "collab-edge"));
+    }
+    /* the server rejecting the client's certificate on the traversal zone:
+     * the Expressway-E's trust list and its "TLS verify subject name" */
+    conn_free(&f->c);
+    field_case(f);
+    f->c.role = ROLE_TRAVERSAL;
+    f->c.verify.verdict.result = X509_CHAIN_OK;
+    f->c.client_cert_msg_seen = true;
+    f->c.alerts[0] = (struct conn_alert){.from = DIR_SERVER, .level = 2, .description = 48,
+                                         .after_msg = TLS_HS_CERTIFICATE,
+                                         .after_msg_from = DIR_CLIENT};
+    findings_run(&f->c, f->names);
+    assert_non_null(strstr(finding_of(&f->c, FINDING_CLIENT_CERT_REJECTED)->remedy,
+                           "TLS verify subject name"));
+}
+
 static void test_names_table(void **state)
 {
     (void)state;
@@ -379,6 +527,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tls13_hidden_and_inference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_quality, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rsa_selected_is_not_ecdsa, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_after_name_mismatch_gets_name_fix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_ca_with_ok_chain_says_trust_store_differs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_complete_never_quotes_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ecdsa_severity_follows_the_facts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remedies_follow_the_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_shares_equal_messages, setup, teardown),
         cmocka_unit_test(test_names_table),
     };

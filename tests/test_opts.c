@@ -275,13 +275,18 @@ static void test_fail_on(void **state)
     (void)state;
     assert_true(ca >= 0 && ecdsa >= 0);
     assert_int_equal(parse(&cli, "c", NULL), EXIT_OK);
-    assert_true(fail_on_matches(&cli.fail_on, ca));         /* an error */
-    assert_false(fail_on_matches(&cli.fail_on, ecdsa));     /* a warning */
+    assert_true(fail_on_matches(&cli.fail_on, ca, finding_severity(ca)));         /* an error */
+    assert_false(fail_on_matches(&cli.fail_on, ecdsa, finding_severity(ecdsa)));     /* a warning */
     assert_int_equal(parse(&cli, "--fail-on", "none", "c", NULL), EXIT_OK);
-    assert_false(fail_on_matches(&cli.fail_on, ca));
+    assert_false(fail_on_matches(&cli.fail_on, ca, finding_severity(ca)));
     assert_int_equal(parse(&cli, "--fail-on", "ECDSA_SELECTED", "c", NULL), EXIT_OK);
-    assert_true(fail_on_matches(&cli.fail_on, ecdsa));
-    assert_false(fail_on_matches(&cli.fail_on, ca));
+    assert_true(fail_on_matches(&cli.fail_on, ecdsa, finding_severity(ecdsa)));
+    assert_false(fail_on_matches(&cli.fail_on, ca, finding_severity(ca)));
+    /* by the finding's own severity: ECDSA_SELECTED as a warning fails
+     * --fail-on warning, as info does not */
+    assert_int_equal(parse(&cli, "--fail-on", "warning", "c", NULL), EXIT_OK);
+    assert_true(fail_on_matches(&cli.fail_on, ecdsa, SEV_WARNING));
+    assert_false(fail_on_matches(&cli.fail_on, ecdsa, SEV_INFO));
 }
 
 int main(void)

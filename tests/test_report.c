@@ -556,9 +556,9 @@ static void test_json_document(void **state)
     json_t *doc = parse(out);
 
     static const char *const top[] = {"schema_version", "tool", "inputs", "first_ts",
-                                      "last_ts", "connections", "summary", "findings",
-                                      "warnings"};
-    assert_keys(doc, top, 9);
+                                      "last_ts", "problems", "connections", "summary",
+                                      "findings", "warnings"};
+    assert_keys(doc, top, 10);
     assert_int_equal(iget(doc, "schema_version"), REPORT_SCHEMA_VERSION);
     assert_int_equal(REPORT_SCHEMA_VERSION, 1);
     json_t *tool = json_object_get(doc, "tool");
@@ -582,7 +582,7 @@ static void test_json_document(void **state)
     /* (a) */
     json_t *c = json_array_get(conns, 0);
     static const char *const conn_keys[] = {
-        "id", "client", "server", "start_ts", "outcome", "tcp", "client_hello", "server_hello",
+        "id", "client", "server", "role", "start_ts", "outcome", "tcp", "client_hello", "server_hello",
         "server_certificates", "certificate_request", "client_certificates", "alerts",
         "verification", "findings"};
     assert_keys(c, conn_keys, sizeof(conn_keys) / sizeof(conn_keys[0]));
@@ -1180,8 +1180,8 @@ static void test_text_ladder(void **state)
     assert_non_null(strstr(out, "\n4 TLS connections on 2 server endpoints\n"));
 
     /* endpoint table: 6972 (3 conns: 2 failed, 1 incomplete) sorted before 8443 */
-    const char *r6972 = strstr(out, "\n10.48.36.215:6972      3         0       2      1  ECDSA");
-    const char *r8443 = strstr(out, "\n10.48.36.215:8443      1         1       0      0  RSA  ");
+    const char *r6972 = strstr(out, "\n10.48.36.215:6972  generic      3         0       2      1  ECDSA");
+    const char *r8443 = strstr(out, "\n10.48.36.215:8443  generic      1         1       0      0  RSA  ");
     assert_non_null(r6972);
     assert_non_null(r8443);
     assert_true(r6972 < r8443);
@@ -1256,6 +1256,13 @@ static void test_text_fold_needs_identical(void **state)
     assert_non_null(strstr(out, "10.48.36.215:6972  UNKNOWN_CA_ALERT  client sent fatal unknown_ca "
                                 "after the server Certificate  (3 connections)\n"));
     free(out);
+
+    /* another client (a second Expressway-C node) failing the same way
+     * folds too; its address is listed */
+    f->conns[4]->client.ip[3] = 47;
+    out = run(&f->a, REPORT_TEXT, false, false, false);
+    assert_non_null(strstr(out, "  (and 2 more identical connections: ports 31577, 10.48.36.47:31580)\n"));
+    free(out);
     f->a.nconns = 4;
 }
 
@@ -1265,7 +1272,9 @@ static void test_text_quiet(void **state)
     char *out = run(&f->a, REPORT_TEXT, false, false, true);
     assert_null(strstr(out, "ClientHello"));
     assert_null(strstr(out, "tlsinspect "));
-    assert_null(strstr(out, "fix:"));
+    assert_null(strstr(out, "Problems:"));
+    /* -q keeps the fix lines: one after each finding line that has a remedy */
+    assert_non_null(strstr(out, "(2 connections)\n  fix: "));
     assert_non_null(strstr(out, "10.48.36.215:6972  CHAIN_SELF_SIGNED  server certificate "
                                 "CN=cucm-EC.steven.lab is self-signed and not trusted  (2 connections)\n"));
     assert_non_null(strstr(out, "10.48.36.215:6972  ECDSA_SELECTED  "));
@@ -1273,11 +1282,15 @@ static void test_text_quiet(void **state)
     assert_non_null(strstr(out, "capture  CAPTURE_TRUNCATED  "));
     assert_non_null(strstr(out, "4 connections: 1 complete, 2 failed, 1 incomplete, 0 encrypted; "
                                 "findings: 5 error, 3 warning\n"));
-    /* 3 + 1 finding lines, 1 capture line, 1 summary */
-    size_t lines = 0;
+    /* 3 + 1 finding lines, the three with a remedy followed by their fix line,
+     * 1 capture line, 1 summary */
+    size_t lines = 0, fixes = 0;
     for (const char *p = out; *p; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, 6);
+    for (const char *p = out; (p = strstr(p, "\n  fix: ")) != NULL; p++)
+        fixes++;
+    assert_int_equal(fixes, 3);
+    assert_int_equal(lines, 9);
     free(out);
 }
 

@@ -199,9 +199,13 @@ static void test_many_groups(void **state)
         c->id = i + 1;
         c->client.ipver = c->server.ipver = 4;
         c->client.ip[0] = 10;
-        c->client.ip[3] = (uint8_t)(i % 250 + 1);
-        c->client.ip[2] = (uint8_t)(i / 250);   /* a distinct client address: a group each */
+        c->client.ip[3] = 1;
         c->client.port = (uint16_t)(40000 + i);
+        /* a distinct server address: a group each (the client does not
+         * count in folding) */
+        c->server.ip[0] = 10;
+        c->server.ip[3] = (uint8_t)(i % 250 + 1);
+        c->server.ip[2] = (uint8_t)(i / 250);
         c->server.port = 8443;
         c->is_tls = true;
         c->outcome = i % 2 ? OUTCOME_FAILED : OUTCOME_COMPLETE;

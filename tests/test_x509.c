@@ -800,7 +800,9 @@ static void test_trust_errors(void **state)
     o.cafile = path;
     assert_int_equal(x509_pool_new(&pool, &o, err, sizeof(err)), TI_EIO);
     assert_null(pool);
-    assert_true(strncmp(err, path, strlen(path)) == 0);
+    /* the message names the option at fault */
+    assert_true(strncmp(err, "--cafile ", 9) == 0);
+    assert_true(strncmp(err + 9, path, strlen(path)) == 0);
     assert_non_null(strstr(err, ": No such file"));
 
     o.cafile = p->junk;
@@ -824,6 +826,46 @@ static void test_trust_errors(void **state)
     o.client_cafile = NULL;
     assert_int_equal(x509_pool_new(&pool, &o, err, sizeof(err)), TI_EIO);
     assert_non_null(strstr(err, "not a regular file"));
+
+    o.cafile = NULL;
+    o.capath = p->emptydir;
+    assert_int_equal(x509_pool_new(&pool, &o, err, sizeof(err)), TI_EIO);
+    assert_true(strncmp(err, "--capath ", 9) == 0);
+    o.capath = NULL;
+    o.client_cafile = p->junk;
+    assert_int_equal(x509_pool_new(&pool, &o, err, sizeof(err)), TI_EIO);
+    assert_true(strncmp(err, "--client-cafile ", 16) == 0);
+    o.client_cafile = NULL;
+    o.cafile = p->capath;
+
+    /* A bundle with one damaged block: skipped with a warning naming the
+     * file and the block, the others kept (the root verifies). */
+    {
+        char bundle[400], *pem = NULL;
+        size_t plen = 0;
+        FILE *in = fopen(p->root_pem, "r"), *out;
+        const char *const *w;
+        assert_non_null(in);
+        pem = calloc(1, 65536);
+        assert_non_null(pem);
+        plen = fread(pem, 1, 65535, in);
+        fclose(in);
+        snprintf(bundle, sizeof(bundle), "%s/damaged-bundle.pem", p->dir);
+        out = fopen(bundle, "w");
+        assert_non_null(out);
+        fwrite(pem, 1, plen, out);
+        fputs("-----BEGIN CERTIFICATE-----\nMIIB!!!not base64 at all!!!\n-----END CERTIFICATE-----\n", out);
+        fwrite(pem, 1, plen, out);
+        assert_int_equal(fclose(out), 0);
+        free(pem);
+        struct x509_trust_opts ob = {0};
+        ob.cafile = bundle;
+        assert_int_equal(x509_pool_new(&pool, &ob, err, sizeof(err)), TI_OK);
+        assert_true(x509_have_trust(pool, false));
+        assert_int_equal(x509_pool_warnings(pool, &w), 1);
+        assert_non_null(strstr(w[0], "damaged-bundle.pem: PEM block 2 is damaged"));
+        x509_pool_free(pool);
+    }
 
     assert_int_equal(x509_pool_new(NULL, &o, err, sizeof(err)), TI_EUSAGE);
     assert_int_equal(x509_pool_new(&pool, NULL, NULL, 0), TI_OK);  /* no trust at all */

@@ -17,12 +17,15 @@
 #include "tlsinspect/conn.h"
 #include "tlsinspect/extract.h"
 #include "tlsinspect/flow.h"
+#include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/x509.h"
 
 #define ANALYZE_MAX_NAMES    256   /* --name options */
 #define ANALYZE_MAX_WARNINGS 256   /* distinct warnings kept */
 #define ANALYZE_MAX_LOGS     256   /* --log options */
+#define ANALYZE_MAX_SSH      64    /* distinct client/server pairs of SSH tunnels kept */
+#define ANALYZE_MAX_OTHER    64    /* ports not inspected on which TLS was seen, kept */
 
 struct analyze_name {               /* --name ADDR=NAME */
     struct conn_endpoint addr;      /* port unused */
@@ -53,6 +56,7 @@ struct analyze_opts {
     int64_t at_time;                /* seconds, for AT_FIXED */
     int64_t now;                    /* seconds: "now" (main passes time(NULL)) */
     const char *keylog;
+    struct role_map roles;          /* --role PORT=ROLE */
     struct flow_limits flow_limits;
     struct tls_limits tls_limits;
     void (*progress)(void *ctx, uint64_t done, uint64_t total);  /* may be NULL */
@@ -71,6 +75,31 @@ struct analyze_opts {
 };
 void analyze_opts_default(struct analyze_opts *o);
 
+/* TCP connections to an ssh-role port (the traversal zone's SSH tunnels,
+ * 2222): not TLS, so not connections of the report, but worth saying. */
+struct analyze_ssh {
+    struct conn_endpoint client, server;   /* ports: server's only */
+    uint64_t conns;
+};
+
+/* A port not inspected (not in --ports) to which a TLS ClientHello went:
+ * the report names it so that 443 or 5061 traffic is not dropped without
+ * a word. */
+struct analyze_other_port {
+    uint16_t port;
+    uint64_t hellos;                /* segments that start a ClientHello record */
+};
+
+/* What the analysis was told to look at, for the reports' header: copies
+ * of the options (owned). */
+struct analyze_scope {
+    uint16_t ports[FLOW_MAX_PORTS];
+    size_t nports;
+    bool all_ports;
+    struct role_map roles;          /* --role */
+    char *cafile, *capath, *client_cafile, *keylog;   /* NULL when not given */
+};
+
 /* A capture-level finding (not tied to one connection). */
 struct analyze_global_finding {
     int id;                         /* enum finding_id */
@@ -87,6 +116,12 @@ struct analysis {
     size_t nconns;
     struct analyze_global_finding *global;   /* CAPTURE_TRUNCATED, LIMIT_REACHED ... */
     size_t nglobal;
+    struct analyze_ssh ssh[ANALYZE_MAX_SSH];
+    size_t nssh;
+    struct analyze_other_port other[ANALYZE_MAX_OTHER];   /* by port */
+    size_t nother;
+    uint64_t other_dropped;         /* hellos on ports beyond ANALYZE_MAX_OTHER */
+    struct analyze_scope scope;
     char *warnings[ANALYZE_MAX_WARNINGS];
     size_t nwarnings;
     uint64_t warnings_dropped;

@@ -211,6 +211,7 @@ struct conn {
     uint8_t limits_hit;        /* CONN_LIMIT_* bits: a configured limit cut the parse */
 
     enum conn_outcome outcome;
+    uint8_t role;              /* enum conn_role (role.h): the server port's path */
     struct conn_verification verify;
     struct conn_finding findings[CONN_MAX_FINDINGS];
     uint16_t n_findings;

@@ -2,10 +2,11 @@
  *
  * SPEC: "Identical repeated connections (same endpoints' server, same hello,
  * same outcome) are folded with a count."  Identical means: same server
- * endpoint, same client IP, same first ClientHello cipher list and SNI, same
- * selected suite, same leaf certificate, same outcome and the same finding
- * ids in the same order.  A fleet of retries becomes one ladder with the
- * count and the client ports of the others.
+ * endpoint, same first ClientHello cipher list and SNI, same selected
+ * suite, same leaf certificate, same outcome and the same finding ids in
+ * the same order; not the client (a cluster of Expressway-C nodes failing
+ * the same way is one group).  A fleet of retries becomes one ladder with
+ * the count and the client ports (or addresses) of the others.
  */
 #ifndef TLSINSPECT_FOLD_H
 #define TLSINSPECT_FOLD_H

@@ -44,8 +44,10 @@ struct fail_on {
     int min_severity;               /* -1: none by severity */
 };
 
-/* Does finding id make the exit status 1? */
-bool fail_on_matches(const struct fail_on *f, int id);
+/* Does a finding with id and severity sev make the exit status 1?  sev is
+ * the finding's own (ECDSA_SELECTED is info or warning by case), not
+ * necessarily finding_severity(id). */
+bool fail_on_matches(const struct fail_on *f, int id, enum finding_severity sev);
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
@@ -57,6 +59,7 @@ struct cli {
     struct fail_on fail_on;
     const char *output;             /* -o, or NULL: standard output */
     const char *color;              /* "auto", "always" or "never" */
+    const char *save_certs;         /* --save-certs DIR, or NULL */
     char bpf[OPTS_BPF_MAX];         /* after "--", or "" */
     char **args;                    /* the capture files (or BEFORE AFTER) */
     int nargs;

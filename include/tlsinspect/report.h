@@ -39,6 +39,11 @@ struct report_opts {
 int report_text(FILE *out, const struct analysis *a, const struct report_opts *o);
 int report_json(FILE *out, const struct analysis *a, const struct report_opts *o);
 
+/* The text report's scope lines (report_scope.c): ports and roles, trust
+ * stores, key log, the NO TRUST STORE banner, TLS 1.3 without keys, TLS on
+ * ports not inspected.  TI_OK or TI_ENOMEM. */
+int report_scope_text(FILE *out, const struct analysis *a, bool color);
+
 /* The REPORT_JSON document itself (what report_json() prints, parsed back
  * by jansson, key order kept), as a new reference owned by the caller
  * (json_decref); NULL when out of memory.  Used by diff to compare a capture

@@ -144,4 +144,10 @@ uint64_t x509_verify_count(const struct x509_pool *pool);
 size_t x509_pool_size(const struct x509_pool *pool);   /* certificates held */
 bool x509_have_trust(const struct x509_pool *pool, bool client);
 
+/* What loading the trust stores warned about ("FILE: PEM block 2 is
+ * damaged (...); skipped"): *out points at the pool's strings, valid while
+ * the pool lives.  Returns their number (at most X509_POOL_MAX_WARNINGS). */
+#define X509_POOL_MAX_WARNINGS 64
+size_t x509_pool_warnings(const struct x509_pool *pool, const char *const **out);
+
 #endif

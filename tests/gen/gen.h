@@ -69,6 +69,18 @@ struct gen_pki {
     struct gen_cred hostile;
 };
 
+/* The second set: the traversal zone (Expressway-C <-> -E), SIP TLS and
+ * clients to the Expressway-E.  Its own files, so the first set stays. */
+struct gen_pki_edge {
+    struct gen_cred root;          /* Edge Lab Root CA (RSA 3072) */
+    struct gen_cred inter;         /* Edge Lab Issuing CA 2, signed by root */
+    struct gen_cred expe;          /* Expressway-E expe.steven.lab (no collab-edge name), by inter */
+    struct gen_cred expc;          /* Expressway-C expc.steven.lab, by inter */
+    struct gen_cred sip_self;      /* CUCM CallManager cucm.steven.lab, self-signed RSA */
+};
+int gen_pki_edge_load_or_create(struct gen_pki_edge *e, const char *dir);
+void gen_pki_edge_free(struct gen_pki_edge *e);
+
 /* Load the PKI from DIR (all files present) or create it and write it there.
  * Returns 0 or -1 with a message on stderr. */
 int gen_pki_load_or_create(struct gen_pki *pki, const char *dir);
@@ -233,6 +245,7 @@ int gen_gzip_file(const char *src, const char *dst);
 struct gen_ctx {
     const char *outdir;
     struct gen_pki pki;
+    struct gen_pki_edge edge;
 };
 
 struct gen_fixture {

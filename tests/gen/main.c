@@ -69,6 +69,10 @@ int main(int argc, char **argv)
     if (snprintf(pkidir, sizeof pkidir, "%s/pki", ctx.outdir) >= (int)sizeof pkidir ||
         gen_rand_seed("pki") != 0 || gen_pki_load_or_create(&ctx.pki, pkidir) != 0)
         return 1;
+    if (gen_pki_edge_load_or_create(&ctx.edge, pkidir) != 0) {
+        gen_pki_free(&ctx.pki);
+        return 1;
+    }
     for (size_t i = 0; i < gen_nfixtures; i++) {
         const struct gen_fixture *fx = &gen_fixtures[i];
 
@@ -86,5 +90,6 @@ int main(int argc, char **argv)
         rc = 2;
     }
     gen_pki_free(&ctx.pki);
+    gen_pki_edge_free(&ctx.edge);
     return rc;
 }

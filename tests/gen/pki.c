@@ -39,9 +39,26 @@ static const struct pki_file PKI_FILES[] = {
 };
 #define PKI_NFILES (sizeof PKI_FILES / sizeof PKI_FILES[0])
 
+/* The edge PKI (traversal zone, SIP TLS, Expressway-E) is a second set of
+ * files, so adding it left the first set's certificates (and every golden
+ * report that shows their fingerprints) as they were. */
+static const struct pki_file EDGE_FILES[] = {
+    {"edge-root-ca", offsetof(struct gen_pki_edge, root)},
+    {"edge-intermediate-ca", offsetof(struct gen_pki_edge, inter)},
+    {"expe", offsetof(struct gen_pki_edge, expe)},
+    {"expc-edge", offsetof(struct gen_pki_edge, expc)},
+    {"cucm-sip-selfsigned", offsetof(struct gen_pki_edge, sip_self)},
+};
+#define EDGE_NFILES (sizeof EDGE_FILES / sizeof EDGE_FILES[0])
+
+static struct gen_cred *set_cred(void *base, const struct pki_file *files, size_t i)
+{
+    return (struct gen_cred *)((char *)base + files[i].off);
+}
+
 static struct gen_cred *pki_cred(struct gen_pki *pki, size_t i)
 {
-    return (struct gen_cred *)((char *)pki + PKI_FILES[i].off);
+    return set_cred(pki, PKI_FILES, i);
 }
 
 /* The leaves signed by the intermediate send it as their chain. */
@@ -209,24 +226,31 @@ static int pki_write_certs(const char *dir, const char *stem, X509 *a, X509 *b)
     return ok ? 0 : -1;
 }
 
-static int pki_save(struct gen_pki *pki, const char *dir)
+static int set_save(void *base, const struct pki_file *files, size_t n, const char *dir)
 {
     char path[PKI_PATH_MAX];
 
-    for (size_t i = 0; i < PKI_NFILES; i++) {
-        struct gen_cred *c = pki_cred(pki, i);
+    for (size_t i = 0; i < n; i++) {
+        struct gen_cred *c = set_cred(base, files, i);
         FILE *f;
         int ok;
 
-        if (pki_write_certs(dir, PKI_FILES[i].stem, c->cert, NULL) != 0)
+        if (pki_write_certs(dir, files[i].stem, c->cert, NULL) != 0)
             return -1;
-        if (pki_path(path, dir, PKI_FILES[i].stem, ".key.pem") != 0 ||
+        if (pki_path(path, dir, files[i].stem, ".key.pem") != 0 ||
             (f = fopen(path, "w")) == NULL)
             return -1;
         ok = PEM_write_PrivateKey(f, c->key, NULL, NULL, 0, NULL, NULL);
         if (fclose(f) != 0 || !ok)
             return -1;
     }
+    return 0;
+}
+
+static int pki_save(struct gen_pki *pki, const char *dir)
+{
+    if (set_save(pki, PKI_FILES, PKI_NFILES, dir) != 0)
+        return -1;
     /* Bundles: the leaf with its chain, and the two trust stores. */
     if (pki_write_certs(dir, "cucm-rsa-chain", pki->cucm_rsa.cert, pki->inter.cert) != 0 ||
         pki_write_certs(dir, "expressway-trust", pki->root.cert, NULL) != 0 ||
@@ -236,22 +260,22 @@ static int pki_save(struct gen_pki *pki, const char *dir)
 }
 
 /* 1 = loaded, 0 = some file missing (create instead), -1 = unreadable. */
-static int pki_load(struct gen_pki *pki, const char *dir)
+static int set_load(void *base, const struct pki_file *files, size_t n, const char *dir)
 {
     char path[PKI_PATH_MAX];
 
-    for (size_t i = 0; i < PKI_NFILES; i++) {
-        struct gen_cred *c = pki_cred(pki, i);
+    for (size_t i = 0; i < n; i++) {
+        struct gen_cred *c = set_cred(base, files, i);
         FILE *f;
 
-        if (pki_path(path, dir, PKI_FILES[i].stem, ".pem") != 0)
+        if (pki_path(path, dir, files[i].stem, ".pem") != 0)
             return -1;
         f = fopen(path, "r");
         if (f == NULL)
             return 0;
         c->cert = PEM_read_X509(f, NULL, NULL, NULL);
         fclose(f);
-        if (pki_path(path, dir, PKI_FILES[i].stem, ".key.pem") != 0)
+        if (pki_path(path, dir, files[i].stem, ".key.pem") != 0)
             return -1;
         f = fopen(path, "r");
         if (f == NULL)
@@ -259,12 +283,20 @@ static int pki_load(struct gen_pki *pki, const char *dir)
         c->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
         fclose(f);
         if (c->cert == NULL || c->key == NULL || X509_check_private_key(c->cert, c->key) != 1) {
-            fprintf(stderr, "gen: %s/%s: unreadable certificate or key\n", dir, PKI_FILES[i].stem);
+            fprintf(stderr, "gen: %s/%s: unreadable certificate or key\n", dir, files[i].stem);
             return -1;
         }
     }
-    pki_link_issuers(pki);
     return 1;
+}
+
+static int pki_load(struct gen_pki *pki, const char *dir)
+{
+    int rc = set_load(pki, PKI_FILES, PKI_NFILES, dir);
+
+    if (rc == 1)
+        pki_link_issuers(pki);
+    return rc;
 }
 
 /* The hostile certificate: loaded from DIR/hostile.pem when present, else
@@ -341,4 +373,75 @@ void gen_pki_free(struct gen_pki *pki)
     EVP_PKEY_free(pki->hostile.key);
     pki->hostile.cert = NULL;
     pki->hostile.key = NULL;
+}
+
+/* ---- the edge PKI: traversal zone, SIP TLS, Expressway-E ------------------ */
+
+static void edge_link_issuers(struct gen_pki_edge *e)
+{
+    e->expe.issuer = e->inter.cert;
+    e->expc.issuer = e->inter.cert;
+}
+
+static int edge_create(struct gen_pki_edge *e)
+{
+    static const struct pki_spec root = {"Edge Lab Root CA", "Edge Lab", 0xed01,
+        V_FROM, V_TO, CA_BC, CA_KU, NULL, NULL};
+    static const struct pki_spec inter = {"Edge Lab Issuing CA 2", "Edge Lab", 0xed02,
+        V_FROM, V_TO, "critical,CA:TRUE,pathlen:0", CA_KU, NULL, NULL};
+    /* The Expressway-E: its own FQDN only, not the collab-edge name */
+    static const struct pki_spec expe = {"expe.steven.lab", "Edge Lab", 0xed1001,
+        V_FROM, V_TO, "CA:FALSE", LEAF_KU, LEAF_EKU, "DNS:expe.steven.lab"};
+    static const struct pki_spec expc = {"expc.steven.lab", "Edge Lab", 0xed1002,
+        V_FROM, V_TO, "CA:FALSE", LEAF_KU, LEAF_EKU, "DNS:expc.steven.lab"};
+    /* CUCM CallManager certificate, self-signed as installed */
+    static const struct pki_spec sip = {"cucm.steven.lab", "Cisco", 0xed5061,
+        V_FROM, V_TO, "CA:FALSE", LEAF_KU, LEAF_EKU, "DNS:cucm.steven.lab"};
+
+    if (pki_mint(&e->root, &root, NULL, false) != 0 ||
+        pki_mint(&e->inter, &inter, &e->root, false) != 0 ||
+        pki_mint(&e->expe, &expe, &e->inter, false) != 0 ||
+        pki_mint(&e->expc, &expc, &e->inter, false) != 0 ||
+        pki_mint(&e->sip_self, &sip, NULL, false) != 0)
+        return -1;
+    edge_link_issuers(e);
+    return 0;
+}
+
+void gen_pki_edge_free(struct gen_pki_edge *e)
+{
+    for (size_t i = 0; i < EDGE_NFILES; i++) {
+        struct gen_cred *c = set_cred(e, EDGE_FILES, i);
+
+        X509_free(c->cert);
+        EVP_PKEY_free(c->key);
+        c->cert = NULL;
+        c->key = NULL;
+    }
+}
+
+int gen_pki_edge_load_or_create(struct gen_pki_edge *e, const char *dir)
+{
+    int rc;
+
+    memset(e, 0, sizeof *e);
+    rc = set_load(e, EDGE_FILES, EDGE_NFILES, dir);
+    if (rc == 1) {
+        edge_link_issuers(e);
+        return 0;
+    }
+    gen_pki_edge_free(e);
+    if (rc < 0)
+        return -1;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "gen: mkdir %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (edge_create(e) != 0 || set_save(e, EDGE_FILES, EDGE_NFILES, dir) != 0 ||
+        pki_write_certs(dir, "edge-trust", e->root.cert, NULL) != 0) {
+        fprintf(stderr, "gen: cannot create the edge PKI in %s\n", dir);
+        gen_pki_edge_free(e);
+        return -1;
+    }
+    return 0;
 }

@@ -27,6 +27,10 @@
 #define EXPW_IP6 "2001:db8:48::46"
 #define CUCM_IP6 "2001:db8:48::215"
 #define CUCM_FQDN "cucm.steven.lab"
+#define EXPE_IP "10.48.37.10"      /* Expressway-E, inside (traversal zone) */
+#define EXPE_PUB_IP "203.0.113.10" /* Expressway-E, outside (clients) */
+#define JABBER_IP "198.51.100.20"  /* a Jabber client on the internet */
+#define EDGE_TRUST "captures/pki/edge-trust.pem"
 
 /* Expressway X14.2 default origin cipher string.  OpenSSL 3.0 orders it
  * ECDHE-ECDSA-AES256-GCM-SHA384 first (after the TLS 1.3 suites): the
@@ -426,6 +430,111 @@ static int fx_mtls(struct gen_ctx *ctx, const struct gen_fixture *fx)
     tls.server_trust[0] = &ctx->pki.root;      /* CUCM tomcat-trust: not the Expressway CA */
     tls.client_cert = &ctx->pki.expw_client;
     return single_default(ctx, &s, &tls);
+}
+
+/* ---- the Expressway's other TLS paths (roles) ------------------------------ */
+
+/* Traversal zone, Expressway-C -> Expressway-E on 7001, mutual TLS: the
+ * Expressway-E sends its leaf without the intermediate, the Expressway-C
+ * trusts the root only and aborts (unknown_ca).  Then the zone's SSH
+ * tunnel on 2222 between the same pair: SSH banners, not TLS. */
+static int fx_traversal(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    static const char banner[] = "SSH-2.0-OpenSSH_8.4\r\n";
+    const struct gen_pki_edge *e = &ctx->edge;
+    struct gen_tls_cfg tls;
+    struct gen_rng rng;
+    struct gen_conn_params cp;
+    struct gen_pktlist l = {0};
+    struct gen_transcript pt;
+    uint64_t end;
+    int rc = -1;
+
+    memset(&tls, 0, sizeof tls);
+    tls.client_min = TLS1_2_VERSION;
+    tls.client_verify = true;
+    tls.client_trust[0] = &e->root;
+    tls.verify_host = "expe.steven.lab";     /* the zone's peer address, by FQDN */
+    tls.sni = "expe.steven.lab";
+    tls.client_cert = &e->expc;
+    tls.server_certs[0] = &e->expe;
+    tls.server_send_chain = false;           /* the intermediate is missing */
+    tls.server_request_cert = true;
+    tls.server_require_cert = true;
+    tls.server_trust[0] = &e->root;
+    tls.server_max = TLS1_2_VERSION;
+    tls.verify_time = (time_t)POST_T0;
+    gen_rng_seed(&rng, fnv1a(fx->name));
+    conn_for(&cp, &rng, EXPE_IP, 7001, POST_T0 * GEN_US + 7000, EXP_CLIENT_FAIL);
+    if (run_conn(fx->name, &tls, &cp, EXP_CLIENT_FAIL, NULL, &l, NULL, &end) != 0)
+        goto out;
+    memset(&pt, 0, sizeof pt);
+    if (gen_transcript_add(&pt, GEN_C2S, banner, sizeof banner - 1) != 0 ||
+        gen_transcript_add(&pt, GEN_S2C, banner, sizeof banner - 1) != 0) {
+        gen_transcript_free(&pt);
+        goto out;
+    }
+    gen_conn_defaults(&cp, &rng, EXPW_IP, EXPE_IP, 2222, end + 500000);
+    cp.conn = 2;
+    gen_conn_emit(&cp, &pt, &l);
+    gen_transcript_free(&pt);
+    gen_pktlist_sort(&l);
+    if (write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
+        write_args(ctx, fx->name, "-p 7001,2222 --cafile " EDGE_TRUST) == 0)
+        rc = 0;
+out:
+    gen_pktlist_free(&l);
+    return rc;
+}
+
+/* SIP TLS on 5061: CUCM presents its self-signed CallManager certificate;
+ * the Expressway-C (trusting the lab root) aborts with unknown_ca. */
+static int fx_sip_self_signed(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    static const struct single s = {"sip-5061-self-signed.pcap", CUCM_IP, 5061, EXP_CLIENT_FAIL,
+                                    NULL, GEN_FMT_PCAP, GEN_LINK_ETH, 0, "-p 5061 " TRUST_ARGS};
+    struct gen_tls_cfg tls;
+
+    memset(&tls, 0, sizeof tls);
+    tls.client_min = TLS1_2_VERSION;
+    tls.client_verify = true;
+    tls.client_trust[0] = &ctx->pki.root;
+    tls.verify_host = CUCM_FQDN;
+    tls.sni = CUCM_FQDN;
+    tls.client_cert = &ctx->pki.expw_client;
+    tls.server_certs[0] = &ctx->edge.sip_self;
+    tls.server_request_cert = true;           /* SIP TLS: mutual */
+    tls.server_trust[0] = &ctx->pki.expw_ca;
+    tls.server_max = TLS1_2_VERSION;
+    tls.verify_time = (time_t)POST_T0;
+    return single_default(ctx, &s, &tls);
+}
+
+/* Jabber to the Expressway-E on 443: it checks collab-edge.steven.lab, the
+ * certificate has expe.steven.lab only; OpenSSL answers bad_certificate. */
+static int fx_edge_clients(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    static const struct single s = {"edge-clients-443.pcap", EXPE_PUB_IP, 443, EXP_CLIENT_FAIL,
+                                    NULL, GEN_FMT_PCAP, GEN_LINK_ETH, 0,
+                                    "-p 443 --role 443=edge-clients --cafile " EDGE_TRUST};
+    struct gen_tls_cfg tls;
+    struct gen_rng rng;
+    struct gen_conn_params cp;
+
+    memset(&tls, 0, sizeof tls);
+    tls.client_min = TLS1_2_VERSION;
+    tls.client_verify = true;
+    tls.client_trust[0] = &ctx->edge.root;
+    tls.verify_host = "collab-edge.steven.lab";
+    tls.sni = "collab-edge.steven.lab";
+    tls.server_certs[0] = &ctx->edge.expe;
+    tls.server_send_chain = true;
+    tls.server_max = TLS1_2_VERSION;
+    tls.verify_time = (time_t)POST_T0;
+    gen_rng_seed(&rng, fnv1a(s.file));
+    gen_conn_defaults(&cp, &rng, JABBER_IP, EXPE_PUB_IP, 443, POST_T0 * GEN_US + 7000);
+    cp.close = GEN_CLOSE_CLIENT_RST;
+    return emit_single(ctx, &s, &tls, &cp);
 }
 
 /* Several connections to CUCM 6972/8443 and IM&P 8443, before or after. */
@@ -923,6 +1032,9 @@ const struct gen_fixture gen_fixtures[] = {
     {"snaplen.pcap", "field case captured with snaplen 256", fx_snaplen},
     {"hostile-names.pcap", "certificate CN, SAN, SNI and ALPN that are HTML markup", fx_hostile},
     {"cut-mid-packet.pcap", "RSA success, file cut mid-record", fx_cut},
+    {"traversal-7001.pcap", "traversal zone mTLS, Expressway-E leaf without intermediate; SSH on 2222", fx_traversal},
+    {"sip-5061-self-signed.pcap", "SIP TLS 5061, self-signed CallManager certificate", fx_sip_self_signed},
+    {"edge-clients-443.pcap", "Jabber to Expressway-E 443, SAN lacks collab-edge name", fx_edge_clients},
 };
 const size_t gen_nfixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];
 

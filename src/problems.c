@@ -1,0 +1,431 @@
+/* problems.c - findings grouped by root cause, with one fix (problems.h). */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlsinspect/err.h"
+#include "tlsinspect/findings.h"
+#include "tlsinspect/problems.h"
+#include "tlsinspect/report.h"
+#include "tlsinspect/role.h"
+
+#define PROBLEMS_SERVERS_SHOWN 4        /* servers on a text line before "+N more" */
+
+/* Root causes in the order they explain a connection: the failed check
+ * first, the alert it caused after it, the capture's own defects, and the
+ * certificate selection last (alone it is no fault). */
+static const int cause_order[] = {
+    FINDING_CHAIN_SELF_SIGNED, FINDING_CHAIN_UNKNOWN_ISSUER, FINDING_CERT_EXPIRED,
+    FINDING_CERT_NOT_YET_VALID, FINDING_CHAIN_BAD_SIGNATURE, FINDING_NAME_MISMATCH,
+    FINDING_CLIENT_CERT_REJECTED, FINDING_CLIENT_CHAIN_UNTRUSTED, FINDING_UNKNOWN_CA_ALERT,
+    FINDING_FATAL_ALERT, FINDING_SNAPLEN_TRUNCATED, FINDING_HANDSHAKE_INCOMPLETE,
+    FINDING_CAPTURE_GAP, FINDING_MALFORMED_TLS, FINDING_LIMIT_REACHED, FINDING_ECDSA_SELECTED,
+    FINDING_TLS13_CERT_HIDDEN,
+};
+
+static const struct conn_finding *root_finding(const struct conn *c)
+{
+    for (size_t k = 0; k < sizeof(cause_order) / sizeof(cause_order[0]); k++)
+        for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++)
+            if (c->findings[i].id == cause_order[k] && c->findings[i].severity >= SEV_WARNING)
+                return &c->findings[i];
+    return NULL;
+}
+
+static bool is_client_cause(const struct conn *c, int id)
+{
+    if (id == FINDING_CLIENT_CERT_REJECTED || id == FINDING_CLIENT_CHAIN_UNTRUSTED)
+        return true;
+    if (id == FINDING_UNKNOWN_CA_ALERT)
+        for (size_t i = 0; i < c->n_alerts && i < CONN_MAX_ALERTS; i++)
+            if (!c->alerts[i].encrypted && c->alerts[i].description == 48)
+                return c->alerts[i].from == DIR_SERVER;
+    return false;
+}
+
+static bool is_chain_cause(int id)
+{
+    return id == FINDING_CHAIN_SELF_SIGNED || id == FINDING_CHAIN_UNKNOWN_ISSUER ||
+           id == FINDING_CERT_EXPIRED || id == FINDING_CERT_NOT_YET_VALID ||
+           id == FINDING_CHAIN_BAD_SIGNATURE;
+}
+
+/* The client preferred ECDSA and got it: X14.2's cipher order at work. */
+static bool ecdsa_by_preference(const struct conn *c)
+{
+    const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
+
+    if (ch == NULL || ch->preferred_auth != AUTH_ECDSA)
+        return false;
+    for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++)
+        if (c->findings[i].id == FINDING_ECDSA_SELECTED)
+            return true;
+    return false;
+}
+
+/* ---- grouping ---------------------------------------------------------------------- */
+
+struct entry {
+    const struct conn *c;
+    const struct conn_finding *f;
+    const struct x509_cert *leaf;
+    bool client_leaf;
+};
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+    const struct entry *a = pa, *b = pb;
+    int r;
+
+    if (a->f->id != b->f->id)
+        return a->f->id < b->f->id ? -1 : 1;
+    if (a->c->role != b->c->role)
+        return a->c->role < b->c->role ? -1 : 1;
+    if (a->client_leaf != b->client_leaf)
+        return a->client_leaf ? 1 : -1;
+    if ((a->leaf == NULL) != (b->leaf == NULL))
+        return a->leaf == NULL ? -1 : 1;
+    if (a->leaf != NULL && (r = memcmp(a->leaf->sha256, b->leaf->sha256, 32)) != 0)
+        return r;
+    /* remedies are static texts: equal text, equal fix */
+    r = strcmp(a->f->remedy ? a->f->remedy : "", b->f->remedy ? b->f->remedy : "");
+    if (r != 0)
+        return r;
+    return a->c->id < b->c->id ? -1 : a->c->id > b->c->id;
+}
+
+static bool same_group(const struct entry *a, const struct entry *b)
+{
+    return a->f->id == b->f->id && a->c->role == b->c->role && a->client_leaf == b->client_leaf &&
+           (a->leaf == NULL) == (b->leaf == NULL) &&
+           (a->leaf == NULL || memcmp(a->leaf->sha256, b->leaf->sha256, 32) == 0) &&
+           strcmp(a->f->remedy ? a->f->remedy : "", b->f->remedy ? b->f->remedy : "") == 0;
+}
+
+static int ep_cmp(const void *pa, const void *pb)
+{
+    const struct conn_endpoint *a = pa, *b = pb;
+    int r;
+
+    if (a->ipver != b->ipver)
+        return a->ipver < b->ipver ? -1 : 1;
+    if ((r = memcmp(a->ip, b->ip, sizeof(a->ip))) != 0)
+        return r;
+    return a->port < b->port ? -1 : a->port > b->port;
+}
+
+static int problem_cmp(const void *pa, const void *pb)
+{
+    const struct problem *a = pa, *b = pb;
+
+    if (a->severity != b->severity)
+        return a->severity > b->severity ? -1 : 1;
+    if (a->failed != b->failed)
+        return a->failed > b->failed ? -1 : 1;
+    if (a->connections != b->connections)
+        return a->connections > b->connections ? -1 : 1;
+    return a->first_id < b->first_id ? -1 : a->first_id > b->first_id;
+}
+
+const char *problems_server_str(const struct conn_endpoint *e, char *buf, size_t len)
+{
+    char ip[64];
+
+    conn_ip_str(e, ip, sizeof(ip));
+    snprintf(buf, len, e->ipver == 6 ? "[%s]:%u" : "%s:%u", ip, e->port);
+    return buf;
+}
+
+/* ---- words ----------------------------------------------------------------------------- */
+
+static void add_ref(struct problem *p, const char *ref)
+{
+    if (p->nrefs < PROBLEM_MAX_REFS)
+        p->references[p->nrefs++] = ref;
+}
+
+/* Workarounds and bug ids from the Cisco documents, on the cucm path only:
+ * the traffic server's origin verification (X14.2+), its cipher order, and
+ * CUCM's trust of the Expressway-C certificate. */
+static void field_notes(struct problem *p, const struct conn *c)
+{
+    static const char verify_off[] =
+        "Short term, on every Expressway-C node's CLI: xConfiguration EdgeConfigServer "
+        "VerifyOriginServer: Off (turns off the origin certificate verification of X14.2+; "
+        "turn it back on once the certificates are fixed).";
+    static const char rsa_first[] =
+        "Prefix the Expressway-C cipher string with \"ECDHE-RSA-AES256-GCM-SHA384:\" "
+        "(Maintenance > Security > Ciphers, or xConfiguration Ciphers) so that CUCM presents its "
+        "CA-signed RSA tomcat certificate again; or, short term, xConfiguration EdgeConfigServer "
+        "VerifyOriginServer: Off.";
+    bool name_alert = p->cause == FINDING_FATAL_ALERT && c->verify.done &&
+                      c->verify.verdict.name_checked && !c->verify.verdict.name_ok;
+
+    if (p->role != ROLE_CUCM)
+        return;
+    if (p->client_leaf) {
+        /* CUCM asks for the Expressway-C certificate on 6972/6971 even in
+         * non-secure mode (X14.0.2+) */
+        add_ref(p, "CSCvz45074");
+        return;
+    }
+    if (is_chain_cause(p->cause) || p->cause == FINDING_NAME_MISMATCH || name_alert ||
+        p->cause == FINDING_UNKNOWN_CA_ALERT) {
+        p->workaround = p->ecdsa_preferred && p->cause != FINDING_NAME_MISMATCH ? rsa_first
+                                                                                : verify_off;
+        add_ref(p, "CSCwc69661");
+        add_ref(p, "CSCwa25108");
+        /* two certificates with one CN cannot both be in the Expressway
+         * trust store: tomcat-ECDSA and CallManager-ECDSA self-signed */
+        if (p->cause == FINDING_CHAIN_SELF_SIGNED)
+            add_ref(p, "CSCwa12905");
+    } else if (p->cause == FINDING_ECDSA_SELECTED) {
+        p->workaround = rsa_first;
+    }
+}
+
+static void leaf_words(const struct x509_cert *l, char *buf, size_t len)
+{
+    char *cn;
+
+    if (l == NULL) {
+        snprintf(buf, len, "no certificate seen");
+        return;
+    }
+    if (!l->parsed) {
+        snprintf(buf, len, "an undecodable certificate (sha256 %.16s...)", l->sha256_hex);
+        return;
+    }
+    cn = report_escape(l->cn ? l->cn : "(no CN)", true);
+    snprintf(buf, len, "CN=%s (%s, %s)", cn ? cn : "?", l->key,
+             l->self_signed ? "self-signed" : "CA-signed");
+    free(cn);
+}
+
+/* What happened, from the first connection's facts. */
+static char *summary_of(const struct problem *p, const struct conn *c, const struct conn_finding *f)
+{
+    char leaf[400], what[1600], *out = NULL, *name = NULL;
+    const char *role_sent = "";
+
+    leaf_words(p->leaf, leaf, sizeof(leaf));
+    switch (p->cause) {
+    case FINDING_CHAIN_SELF_SIGNED:
+        snprintf(what, sizeof(what), "the server presents a self-signed certificate, %s, that the "
+                 "trust store does not hold", leaf);
+        break;
+    case FINDING_CHAIN_UNKNOWN_ISSUER:
+        snprintf(what, sizeof(what), "the server's chain (leaf %s, %u certificate%s sent) does not "
+                 "reach a trusted CA: an intermediate is missing or the CA is not trusted", leaf,
+                 c->n_server_certs, c->n_server_certs == 1 ? "" : "s");
+        break;
+    case FINDING_CERT_EXPIRED:
+        snprintf(what, sizeof(what), "a certificate of the server's chain (leaf %s) has expired",
+                 leaf);
+        break;
+    case FINDING_CERT_NOT_YET_VALID:
+        snprintf(what, sizeof(what), "a certificate of the server's chain (leaf %s) is not yet "
+                 "valid", leaf);
+        break;
+    case FINDING_CHAIN_BAD_SIGNATURE:
+        snprintf(what, sizeof(what), "a signature in the server's chain (leaf %s) does not verify",
+                 leaf);
+        break;
+    case FINDING_NAME_MISMATCH:
+        name = report_escape(c->verify.expected_name, true);
+        snprintf(what, sizeof(what), "the expected name %s (from %s) is not in the server's "
+                 "certificate %s", name ? name : "?", x509_name_source_name(c->verify.name_source),
+                 leaf);
+        break;
+    case FINDING_CLIENT_CERT_REJECTED:
+        snprintf(what, sizeof(what), "the server asks for a client certificate and rejects the one "
+                 "sent, %s", leaf);
+        break;
+    case FINDING_CLIENT_CHAIN_UNTRUSTED:
+        snprintf(what, sizeof(what), "the client certificate %s does not verify against the "
+                 "server's trust store given (--client-cafile)", leaf);
+        break;
+    default:
+        name = report_escape(f->message, true);
+        snprintf(what, sizeof(what), "%s", name ? name : "?");
+        break;
+    }
+    free(name);
+    /* a finding's message ends with its own full stop */
+    for (size_t n = strlen(what); n > 0 && what[n - 1] == '.'; n--)
+        what[n - 1] = '\0';
+    if (p->ecdsa_preferred && p->cause != FINDING_ECDSA_SELECTED)
+        role_sent = p->role == ROLE_CUCM
+                        ? " The server chose its ECDSA certificate (CUCM: tomcat-ECDSA) because the "
+                          "client prefers ECDSA (the X14.2+ cipher order); its RSA certificate may "
+                          "be trusted."
+                        : " The server chose its ECDSA certificate because the client prefers ECDSA.";
+    if (asprintf(&out, "%" PRIu64 " connection%s (%" PRIu64 " failed): %s.%s", p->connections,
+                 p->connections == 1 ? "" : "s", p->failed, what, role_sent) < 0)
+        return NULL;
+    return out;
+}
+
+/* ---- build ------------------------------------------------------------------------------ */
+
+void problems_free(struct problems *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].servers);
+        free(p->v[i].summary);
+    }
+    free(p->v);
+    p->v = NULL;
+    p->n = 0;
+}
+
+int problems_build(const struct analysis *a, struct problems *p)
+{
+    struct entry *e = malloc((a->nconns + 1) * sizeof(*e));
+    size_t n = 0;
+
+    p->v = NULL;
+    p->n = 0;
+    if (e == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < a->nconns; i++) {
+        const struct conn *c = a->conns[i];
+        const struct conn_finding *f;
+
+        if (!c->is_tls || c->outcome == OUTCOME_NOT_TLS || (f = root_finding(c)) == NULL)
+            continue;
+        e[n].c = c;
+        e[n].f = f;
+        e[n].client_leaf = is_client_cause(c, f->id);
+        e[n].leaf = e[n].client_leaf ? (c->n_client_certs ? c->client_certs[0] : NULL)
+                                     : (c->n_server_certs ? c->server_certs[0] : NULL);
+        n++;
+    }
+    if (n > 1)
+        qsort(e, n, sizeof(*e), entry_cmp);
+    p->v = calloc(n + 1, sizeof(*p->v));
+    if (p->v == NULL)
+        goto oom;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1, ns = 0;
+        struct problem *pr = &p->v[p->n];
+
+        while (j < n && same_group(&e[i], &e[j]))
+            j++;
+        pr->servers = malloc((j - i) * sizeof(*pr->servers));
+        if (pr->servers == NULL)
+            goto oom;
+        p->n++;
+        pr->cause = e[i].f->id;
+        pr->severity = e[i].f->severity;
+        pr->role = e[i].c->role;
+        pr->leaf = e[i].leaf;
+        pr->client_leaf = e[i].client_leaf;
+        pr->first_id = e[i].c->id;      /* sorted by id within the group */
+        pr->fix = e[i].f->remedy != NULL ? e[i].f->remedy : "";
+        for (size_t k = i; k < j; k++) {
+            const struct conn *c = e[k].c;
+            pr->connections++;
+            pr->failed += c->outcome == OUTCOME_FAILED;
+            pr->ecdsa_preferred |= ecdsa_by_preference(c);
+            if (e[k].f->severity > pr->severity)
+                pr->severity = e[k].f->severity;
+            pr->servers[ns++] = c->server;
+        }
+        qsort(pr->servers, ns, sizeof(*pr->servers), ep_cmp);
+        pr->nservers = 0;
+        for (size_t k = 0; k < ns; k++)
+            if (pr->nservers == 0 || ep_cmp(&pr->servers[pr->nservers - 1], &pr->servers[k]) != 0)
+                pr->servers[pr->nservers++] = pr->servers[k];
+        field_notes(pr, e[i].c);
+        pr->summary = summary_of(pr, e[i].c, e[i].f);
+        if (pr->summary == NULL)
+            goto oom;
+        i = j;
+    }
+    if (p->n > 1)
+        qsort(p->v, p->n, sizeof(*p->v), problem_cmp);
+    free(e);
+    return TI_OK;
+oom:
+    free(e);
+    problems_free(p);
+    return TI_ENOMEM;
+}
+
+/* ---- text ------------------------------------------------------------------------------- */
+
+static void put_escaped(FILE *out, const char *s)
+{
+    char *x = report_escape(s, true);
+    fputs(x ? x : "?", out);
+    free(x);
+}
+
+static void ssh_lines(FILE *out, const struct analysis *a)
+{
+    char cb[64], sb[64];
+
+    for (size_t i = 0; i < a->nssh; i++) {
+        const struct analyze_ssh *s = &a->ssh[i];
+        fprintf(out, "  SSH on %s from %s: %" PRIu64 " connection%s, the traversal zone's SSH "
+                "tunnel (not TLS, not inspected). If the Expressway says \"No SSH tunnels have been "
+                "established\" while the zone is up, an intermediate CA (often changed by a "
+                "certificate renewal) is missing from a trust list: upload every intermediate to "
+                "both Expressways.\n",
+                problems_server_str(&s->server, sb, sizeof(sb)), conn_ip_str(&s->client, cb, sizeof(cb)),
+                s->conns, s->conns == 1 ? "" : "s");
+    }
+}
+
+int problems_text(FILE *out, const struct analysis *a, bool color)
+{
+    struct problems p;
+    char sb[64];
+
+    if (problems_build(a, &p) != TI_OK)
+        return TI_ENOMEM;
+    fputc('\n', out);
+    if (p.n == 0)
+        fputs("Problems: none (no connection has a finding at warning or error level)\n", out);
+    else
+        fprintf(out, "Problems: %zu (one per root cause, worst first)\n", p.n);
+    for (size_t i = 0; i < p.n; i++) {
+        const struct problem *pr = &p.v[i];
+        if (color)
+            fputs(pr->severity == SEV_ERROR ? "\033[31m" : "\033[33m", out);
+        fprintf(out, "  %zu. %s", i + 1, finding_name(pr->cause));
+        if (color)
+            fputs("\033[0m", out);
+        fputs("  ", out);
+        for (size_t k = 0; k < pr->nservers && k < PROBLEMS_SERVERS_SHOWN; k++)
+            fprintf(out, "%s%s", k ? ", " : "", problems_server_str(&pr->servers[k], sb, sizeof(sb)));
+        if (pr->nservers > PROBLEMS_SERVERS_SHOWN)
+            fprintf(out, " +%zu more", pr->nservers - PROBLEMS_SERVERS_SHOWN);
+        fprintf(out, "  (%s: %s)\n", role_name(pr->role), role_desc(pr->role));
+        fputs("     ", out);
+        put_escaped(out, pr->summary);
+        fputc('\n', out);
+        if (pr->fix[0]) {
+            fputs("     fix: ", out);
+            put_escaped(out, pr->fix);
+            fputc('\n', out);
+        }
+        if (pr->workaround != NULL) {
+            fputs("     workaround: ", out);
+            put_escaped(out, pr->workaround);
+            fputc('\n', out);
+        }
+        if (pr->nrefs > 0) {
+            fputs("     references:", out);
+            for (size_t k = 0; k < pr->nrefs; k++)
+                fprintf(out, "%s %s", k ? "," : "", pr->references[k]);
+            fputc('\n', out);
+        }
+    }
+    ssh_lines(out, a);
+    problems_free(&p);
+    return ferror(out) ? TI_EIO : TI_OK;
+}
