@@ -14,7 +14,7 @@
 
 VERSION    := 0.1.0
 CC         ?= cc
-PKGS       := libpcap openssl zlib jansson
+PKGS       := libpcap openssl zlib jansson libarchive
 TEST_PKGS  := cmocka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -103,6 +103,7 @@ smoke: tlsinspect $(BUILD)/optdocs $(BUILD)/tests/shared_check
 	@sh tests/func_length.sh
 	@sh tests/install.sh
 	@sh tests/shared_smoke.sh ./tlsinspect $(BUILD)/tests/shared_check
+	@sh tests/bundle.sh ./tlsinspect
 	@sh tests/cli_output.sh ./tlsinspect
 	@sh tests/stdin_live.sh ./tlsinspect
 
@@ -132,6 +133,8 @@ asan-run: $(TEST_BINS) $(OBJS) $(BUILD)/tests/shared_check $(BUILD)/gen
 	  sh tests/golden_html.sh $(BUILD)/tlsinspect $(BUILD)/gen
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/shared_smoke.sh $(BUILD)/tlsinspect $(BUILD)/tests/shared_check
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/bundle.sh $(BUILD)/tlsinspect
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/stdin_live.sh $(BUILD)/tlsinspect
 
@@ -205,7 +208,7 @@ FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 # FUZZ_RUNS (unset): when set, each harness runs that many executions instead
 FUZZ_CI_SECONDS ?= 30
-FUZZ_NAMES      := tls decode x509 pipeline
+FUZZ_NAMES      := tls decode x509 pipeline tslog
 FUZZ_SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS     := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude -pthread \
                    $(WARN) $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN)

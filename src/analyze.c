@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tlsinspect/analyze.h"
+#include "tlsinspect/bundle.h"
 #include "tlsinspect/decode.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/extract.h"
@@ -32,6 +33,7 @@ struct an_ctx {
     struct tls_limits tls_lim;
     struct tls_fp_memo *memo;       /* JA3/JA4 of the hellos seen so far */
     size_t conns_cap;
+    unsigned cur_input;             /* input of the packet being decoded */
     bool oom;
     int verify_rc;                  /* first failed verify_conn(), reported after the capture */
     struct extract *ex;             /* -w, or NULL */
@@ -45,6 +47,7 @@ struct an_ctx {
 struct an_flow {
     struct conn *c;
     struct tls_session *s;
+    unsigned input;                 /* input of its first packet */
     struct extract_conn *xc;        /* -w: the flow's packets, or NULL */
     bool ex_done;                   /* -w: told the extract the handshake is over */
     /* Holes after the handshake ended, by flow side: not counted as capture
@@ -60,6 +63,7 @@ void analyze_opts_default(struct analyze_opts *o)
     o->ports[1] = 6972;
     o->nports = 2;
     o->at = AT_CAPTURE;
+    o->log_window_us = ANALYZE_LOG_WINDOW_US;
     flow_limits_default(&o->flow_limits);
     tls_limits_default(&o->tls_limits);
 }
@@ -101,7 +105,7 @@ static void keylog_warn(void *ctx, unsigned long line, const char *msg)
         analysis_warn(w->a, "%s:%lu: %s", w->path, line, msg);
 }
 
-static int add_global(struct analysis *a, int id, const char *msg)
+int analysis_add_global(struct analysis *a, int id, const char *msg)
 {
     struct analyze_global_finding *g =
         realloc(a->global, (a->nglobal + 1) * sizeof(*a->global));
@@ -176,6 +180,8 @@ static void *an_open(void *ctx, struct flow *f)
             af = NULL;
         }
     }
+    if (af != NULL)
+        af->input = x->cur_input;
     return af;
 }
 
@@ -339,6 +345,7 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
         cs = f->client_side >= 0 ? f->client_side
              : f->port_server_side >= 0 ? 1 - f->port_server_side : 0;
     fill_tcp(af->c, f, cs);
+    af->c->input = af->input;
     tls_finish(af->s);
     tls_session_free(af->s);
     if ((!af->c->is_tls || af->c->outcome == OUTCOME_NOT_TLS) &&
@@ -417,7 +424,18 @@ static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct 
 
     if (c->n_server_certs == 0 && c->n_client_certs == 0)
         return TI_OK;
-    if (name != NULL) {
+    const struct tslog_addr *la = name == NULL && a->logs != NULL
+                                  ? tslog_addr_for(a->logs, &c->server) : NULL;
+
+    /* The Expressway checks the certificate against the connect address
+     * it has configured for the server, whatever SNI it sent (or none). */
+    if (la != NULL && (ch == NULL || ch->sni == NULL || strcasecmp(ch->sni, la->host) != 0))
+        name = la->host;
+    else
+        la = NULL;
+    if (la != NULL) {
+        v->name_source = X509_NAME_FROM_LOG;
+    } else if (name != NULL) {
         v->name_source = X509_NAME_FROM_OPTION;
     } else if (ch != NULL && ch->sni != NULL && ch->sni[0] != '\0') {
         name = ch->sni;
@@ -517,6 +535,7 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
         enum decode_result r;
 
         a->packets++;
+        x->cur_input = pkt.input;
         if (a->first_ts == 0 || pkt.ts < a->first_ts)
             a->first_ts = pkt.ts;
         if (pkt.ts > a->last_ts)
@@ -575,7 +594,7 @@ static int global_findings(struct analysis *a)
         snprintf(msg, sizeof(msg), "%s: the capture file is damaged or cut mid-record after %llu "
                  "packets (%s); everything before was analysed.",
                  in->file, (unsigned long long)in->packets, in->error ? in->error : "truncated");
-        if (add_global(a, FINDING_CAPTURE_TRUNCATED, msg) != TI_OK)
+        if (analysis_add_global(a, FINDING_CAPTURE_TRUNCATED, msg) != TI_OK)
             return TI_ENOMEM;
     }
     uint64_t hs = 0, recs = 0, certs = 0;
@@ -607,7 +626,7 @@ static int global_findings(struct analysis *a)
                                   (unsigned long long)part[i].n, part[i].what);
             sep = ", ";
         }
-        if (add_global(a, FINDING_LIMIT_REACHED, msg) != TI_OK)
+        if (analysis_add_global(a, FINDING_LIMIT_REACHED, msg) != TI_OK)
             return TI_ENOMEM;
     }
     if (a->decode_counts[DECODE_UNSUPPORTED_LINK])
@@ -622,18 +641,53 @@ static int global_findings(struct analysis *a)
     return TI_OK;
 }
 
-/* The files (or standard input), or the interface, with the stop flag. */
-static int open_capture(const struct analyze_opts *o, struct capture **cap, char *errbuf,
+/* ---- inputs: captures, bundles, logs --------------------------------------------- */
+
+/* --log files, read before any capture: see open_capture(). */
+static int an_open_logs(struct analysis *a, const struct analyze_opts *o, char *errbuf,
                         size_t errlen)
 {
-    int rc;
+    int rc = tslog_new(&a->logs);
 
-    if (o->iface != NULL)
+    for (size_t i = 0; rc == TI_OK && i < o->nlogs; i++) {
+        rc = bundle_read_log(a->logs, o->logs[i], errbuf, errlen);
+        if (rc != TI_OK && rc != TI_ENOMEM)
+            rc = TI_EUSAGE;
+    }
+    return rc;
+}
+
+/* The inputs, all before the first packet: connections are verified as
+ * they leave the table, and the expected name may be the connect address a
+ * log gives (name_source "log"), so the logs are read first -- --log, then
+ * the bundles' scan, which reads their logs and finds their captures.  An
+ * interface is no bundle, nor is standard input (bundle.c passes "-" on);
+ * --log applies to both.  *bdl outlives *cap: its streams read from it. */
+static int open_capture(struct analysis *a, const struct analyze_opts *o, struct bundle **bdl,
+                        struct capture **cap, char *errbuf, size_t errlen)
+{
+    struct cap_source *cs = NULL;
+    size_t ncs = 0, nfiles = 0;
+    int rc = an_open_logs(a, o, errbuf, errlen);
+
+    if (rc == TI_OK && o->iface != NULL) {
         rc = capture_open_live(cap, o->iface, o->bpf, o->duration, errbuf, errlen);
-    else
-        rc = capture_open(cap, o->files, o->nfiles, o->bpf, errbuf, errlen);
+    } else if (rc == TI_OK) {
+        rc = bundle_open(bdl, o->files, o->nfiles, a->logs, errbuf, errlen);
+        if (rc == TI_OK)
+            rc = bundle_sources(*bdl, &cs, &ncs, errbuf, errlen);
+        if (rc == TI_OK)
+            rc = capture_open_sources(cap, cs, ncs, o->bpf, errbuf, errlen);
+        free(cs);
+    }
     if (rc == TI_OK)
         capture_set_stop(*cap, o->stop);
+    if (a->logs != NULL)
+        (void)tslog_files(a->logs, &nfiles);
+    if (nfiles == 0) {              /* no log anywhere: no log section in the reports */
+        tslog_free(a->logs);
+        a->logs = NULL;
+    }
     return rc;
 }
 
@@ -723,16 +777,117 @@ static int an_extract_finish(struct an_ctx *x, char *errbuf, size_t errlen)
     return rc;
 }
 
+/* What the bundles say beyond their captures: damage, warnings, nodes. */
+static int an_bundle_facts(struct analysis *a, const struct bundle *b)
+{
+    size_t n;
+    const char *const *msgs;
+
+    if (b == NULL)                  /* a live capture */
+        return TI_OK;
+    msgs = bundle_damage(b, &n);
+    a->damaged = calloc(n ? n : 1, sizeof *a->damaged);
+    if (a->damaged == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (analysis_add_global(a, FINDING_CAPTURE_TRUNCATED, msgs[i]) != TI_OK ||
+            (a->damaged[i] = strdup(msgs[i])) == NULL)
+            return TI_ENOMEM;
+        a->ndamaged++;
+    }
+    msgs = bundle_warnings(b, &n);
+    for (size_t i = 0; i < n; i++)
+        analysis_warn(a, "%s", msgs[i]);
+    a->input_node = calloc(a->ninputs ? a->ninputs : 1, sizeof *a->input_node);
+    if (a->input_node == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < a->ninputs; i++) {
+        const char *node = bundle_source_node(b, i);
+        if (node != NULL && (a->input_node[i] = strdup(node)) == NULL)
+            return TI_ENOMEM;
+    }
+    return TI_OK;
+}
+
+static int an_unmatched(void *ctx, const char *msg)
+{
+    return analysis_add_global(ctx, FINDING_LOG_CAPTURE_MISMATCH, msg);
+}
+
+static int an_correlate(struct analysis *a, const struct analyze_opts *o)
+{
+    struct tslog_conn *tc = calloc(a->nconns ? a->nconns : 1, sizeof *tc);
+    uint64_t outside = 0;
+    int rc;
+
+    if (tc == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < a->nconns; i++) {
+        tc[i].c = a->conns[i];
+        tc[i].node = a->input_node != NULL && a->conns[i]->input < a->ninputs
+                     ? a->input_node[a->conns[i]->input] : NULL;
+    }
+    rc = tslog_correlate(a->logs, tc, a->nconns, o->log_window_us, FINDING_LOG_CAPTURE_MISMATCH,
+                         an_unmatched, a, &outside);
+    free(tc);
+    if (outside > 0)
+        analysis_warn(a, "%llu traffic_server log failure lines lie outside the capture's time "
+                      "span and were not compared", (unsigned long long)outside);
+    if (tslog_stats(a->logs)->dropped > 0)
+        analysis_warn(a, "%llu traffic_server log failure lines over the limit of %u lines or "
+                      "%u MiB were not kept", (unsigned long long)tslog_stats(a->logs)->dropped,
+                      (unsigned)TSLOG_MAX_ENTRIES, (unsigned)(TSLOG_MAX_KEPT >> 20));
+    if (tslog_stats(a->logs)->cut > 0)
+        analysis_warn(a, "%llu log lines longer than %u bytes were read cut",
+                      (unsigned long long)tslog_stats(a->logs)->cut, (unsigned)TSLOG_MAX_LINE);
+    return rc;
+}
+
+/* What judging needs before the first packet: cipher names, the trust
+ * pool, the key log, the JA3/JA4 digests. */
+static int an_prepare(struct analysis *a, const struct analyze_opts *o, struct an_ctx *x,
+                      char *errbuf, size_t errlen)
+{
+    int rc;
+
+    if (o->suite_names != NULL) {
+        a->names = o->suite_names;
+    } else {
+        rc = tls_names_new(&a->names_owned);
+        if (rc != TI_OK) {
+            snprintf(errbuf, errlen, "cannot initialise OpenSSL cipher names");
+            return rc;
+        }
+        a->names = a->names_owned;
+    }
+    if (o->pool != NULL) {
+        a->pool = o->pool;
+    } else {
+        rc = x509_pool_new(&a->pool_owned, &o->trust, errbuf, errlen);
+        if (rc != TI_OK)
+            return rc;
+        a->pool = a->pool_owned;
+    }
+    rc = load_keylog(a, o, errbuf, errlen);
+    if (rc != TI_OK)
+        return rc;
+    rc = tls_fp_memo_new(&x->memo);
+    if (rc != TI_OK)
+        snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
+    return rc;
+}
+
 int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
 {
     struct analysis *a = calloc(1, sizeof(*a));
-    struct capture *cap = NULL;
-    struct flow_table *ft = NULL;
     struct an_ctx x;
     struct flow_ops ops = {
         .ctx = &x, .open = an_open, .data = an_data, .gap = an_gap,
         .done = an_done, .close = an_close, .release = an_release,
     };
+    struct capture *cap = NULL;
+    struct bundle *bdl = NULL;
+    struct flow_table *ft = NULL;
     uint64_t verify_base = 0;
     int rc;
 
@@ -749,37 +904,11 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     x.o = o;
     x.tls_lim = o->tls_limits;
     ops.ctx = &x;
-    if ((rc = an_pools_new(a, errbuf, errlen)) != TI_OK)
+    if ((rc = an_pools_new(a, errbuf, errlen)) != TI_OK ||
+        (rc = an_prepare(a, o, &x, errbuf, errlen)) != TI_OK)
         goto fail;
-
-    if (o->suite_names != NULL) {
-        a->names = o->suite_names;
-    } else {
-        rc = tls_names_new(&a->names_owned);
-        if (rc != TI_OK) {
-            snprintf(errbuf, errlen, "cannot initialise OpenSSL cipher names");
-            goto fail;
-        }
-        a->names = a->names_owned;
-    }
-    if (o->pool != NULL) {
-        a->pool = o->pool;
-    } else {
-        rc = x509_pool_new(&a->pool_owned, &o->trust, errbuf, errlen);
-        if (rc != TI_OK)
-            goto fail;
-        a->pool = a->pool_owned;
-    }
     verify_base = x509_verify_count(a->pool);
-    rc = load_keylog(a, o, errbuf, errlen);
-    if (rc != TI_OK)
-        goto fail;
-    rc = tls_fp_memo_new(&x.memo);
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
-        goto fail;
-    }
-    rc = open_capture(o, &cap, errbuf, errlen);
+    rc = open_capture(a, o, &bdl, &cap, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
     if (o->extract != NULL) {
@@ -814,10 +943,14 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     if (x.ex != NULL && (rc = an_extract_finish(&x, errbuf, errlen)) != TI_OK)
         goto fail;
     rc = copy_inputs(a, cap);
+    if (rc == TI_OK)
+        rc = an_bundle_facts(a, bdl);
     if (rc != TI_OK)
         goto fail;
-    capture_close(cap);
+    capture_close(cap);             /* before the bundle its streams read from */
     cap = NULL;
+    bundle_free(bdl);
+    bdl = NULL;
 
     if (a->nother > 1)
         qsort(a->other, a->nother, sizeof(a->other[0]), other_cmp);
@@ -831,6 +964,10 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     a->verifications = x509_verify_count(a->pool) - verify_base;
     warn_unused_names(a, o);
     rc = global_findings(a);
+    /* Verified already, with the logs' connect addresses; what the logs
+     * say failed is compared with the connections now that they have ids. */
+    if (rc == TI_OK && a->logs != NULL)
+        rc = an_correlate(a, o);
     if (rc != TI_OK)
         goto fail;
     *out = a;
@@ -840,6 +977,7 @@ fail:
     extract_free(x.ex);
     tls_fp_memo_free(x.memo);
     capture_close(cap);
+    bundle_free(bdl);
     analysis_free(a);
     return rc;
 }
@@ -872,5 +1010,13 @@ void analysis_free(struct analysis *a)
     x509_pool_free(a->pool_owned);
     tls_names_free(a->names_owned);
     tls_keylog_free(a->keylog);
+    tslog_free(a->logs);
+    if (a->input_node != NULL)
+        for (size_t i = 0; i < a->ninputs; i++)
+            free(a->input_node[i]);
+    free(a->input_node);
+    for (size_t i = 0; i < a->ndamaged; i++)
+        free(a->damaged[i]);
+    free(a->damaged);
     free(a);
 }

@@ -61,6 +61,9 @@ struct cap_src {
     bool done;                 /* EOF or damage: no more reads */
     struct pcap_pkthdr *hdr;   /* libpcap's, valid until the next read on pcap */
     const u_char *data;
+    /* A stream source that says why its reads failed (an archive member). */
+    const char *(*why)(void *ctx);
+    void *why_ctx;
 };
 
 struct capture {
@@ -375,6 +378,11 @@ static const char *cap_format_name(uint32_t magic)
 
 static int cap_open_common(struct cap_src *src, struct cap_input *in, const char *bpf,
                            bool live, char *errbuf, size_t errlen);
+static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const char *label,
+                      const char *bpf, char *errbuf, size_t errlen);
+static int cap_open_labelled(struct cap_src *src, struct cap_input *in,
+                             const struct cap_source *s, const char *bpf,
+                             char *errbuf, size_t errlen);
 
 /* A gzip file opened by name: zlib's gzFile behind fopencookie, its
  * buffer the input's.  NULL after a message. */
@@ -419,7 +427,6 @@ static FILE *cap_open_gz_file(struct cap_src *src, struct cap_input *in, const c
 static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct cap_source *s,
                         const char *bpf, char *errbuf, size_t errlen)
 {
-    char perr[PCAP_ERRBUF_SIZE];
     uint8_t m[CAP_SNIFF] = {0, 0, 0, 0};
     const char *file = s->name;
     const char *label = s->fp == stdin ? "standard input" : file;
@@ -429,6 +436,8 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
     long start = 0;
     FILE *fp = s->fp;
 
+    if (fp != NULL && s->format != NULL)
+        return cap_open_labelled(src, in, s, bpf, errbuf, errlen);
     if (fp == NULL) {
         fp = fopen(file, "rb");
         if (fp == NULL) {
@@ -503,6 +512,16 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
         snprintf(in->format, sizeof in->format, "%s", cap_format_name(cap_magic(m)));
     }
 
+    return cap_attach(src, in, fp, label, bpf, errbuf, errlen);
+}
+
+/* Hand an open stream to libpcap (it owns fp from here on, also on
+ * failure), then what every input does. */
+static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const char *label,
+                      const char *bpf, char *errbuf, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+
     /* libpcap freads every packet twice (record header, then data); glibc
      * locks and unlocks the stream around each fread even in a single-threaded
      * program.  The capture is read by this thread only. */
@@ -519,6 +538,23 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
     }
     src->fp = fp;
     return cap_open_common(src, in, bpf, false, errbuf, errlen);
+}
+
+/* A stream whose opener already knows its format (an archive member,
+ * inflated by the archive reader): no sniffing, its label and its
+ * damage message are the source's. */
+static int cap_open_labelled(struct cap_src *src, struct cap_input *in,
+                             const struct cap_source *s, const char *bpf,
+                             char *errbuf, size_t errlen)
+{
+    in->size = s->size;
+    snprintf(in->format, sizeof in->format, "%s", s->format);
+    src->why = s->why;
+    src->why_ctx = s->why_ctx;
+    src->iobuf = aligned_alloc(CAP_BUF_ALIGN, CAP_READ_BUFFER);
+    if (src->iobuf != NULL)
+        setvbuf(s->fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+    return cap_attach(src, in, s->fp, s->name, bpf, errbuf, errlen);
 }
 
 /* What every input does once libpcap has it: link type, snaplen, filter. */
@@ -790,14 +826,18 @@ static void cap_mark_truncated(struct cap_src *src, struct cap_input *in, const 
     char buf[PCAP_ERRBUF_SIZE + 128];
     int zerr = Z_OK;
     const char *zmsg = src->gz != NULL ? cap_gz_msg(src->gz, in->file, &zerr) : NULL;
+    const char *why;
 
     if (zmsg == NULL && src->stream != NULL && src->stream->why[0] != '\0' &&
         strcmp(msg, src->stream->why) != 0) {
         zmsg = src->stream->why;
         zerr = Z_DATA_ERROR;
     }
+    why = src->why != NULL ? src->why(src->why_ctx) : NULL;
     if (zmsg != NULL && zerr != Z_OK && zmsg[0] != '\0')
         snprintf(buf, sizeof buf, "%s (gzip: %s)", msg, zmsg);
+    else if (why != NULL && why[0] != '\0')
+        snprintf(buf, sizeof buf, "%s (%s)", msg, why);
     else
         snprintf(buf, sizeof buf, "%s", msg);
     in->truncated = true;

@@ -259,6 +259,8 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
         if (a->inputs[i].truncated)
             fprintf(stderr, "tlsinspect: warning: %s: %s; reporting what was read before it\n",
                     a->inputs[i].file, a->inputs[i].error ? a->inputs[i].error : "truncated");
+    for (size_t i = 0; i < a->ndamaged; i++)
+        fprintf(stderr, "tlsinspect: warning: %s; reporting what was read before it\n", a->damaged[i]);
     for (size_t i = 0; i < a->ninputs; i++)
         if (a->inputs[i].dropped > 0)
             fprintf(stderr, "tlsinspect: warning: %s: the kernel dropped %llu packets "

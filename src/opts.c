@@ -17,7 +17,8 @@ enum {
     OPT_CAFILE = 256, OPT_CAPATH, OPT_CLIENT_CAFILE, OPT_NAME, OPT_AT, OPT_KEYLOG,
     OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
     OPT_MAX_RECORDS, OPT_INTERFACE = 'i', OPT_DURATION = 300, OPT_ROLE, OPT_SAVE_CERTS,
-    OPT_WRITE = 'w', OPT_ONLY = 310, OPT_CONNECTION, OPT_WRITE_KEYLOG, OPT_MAX_EXTRACT_HOLD
+    OPT_WRITE = 'w', OPT_ONLY = 310, OPT_CONNECTION, OPT_WRITE_KEYLOG, OPT_MAX_EXTRACT_HOLD,
+    OPT_LOG = 320, OPT_LOG_WINDOW
 };
 
 #define OPTS_MAX 40                 /* getopt's table is built on the stack */
@@ -94,6 +95,19 @@ static const struct opt_def opt_table[] = {
      "after the handshake are opened until close_notify so late alerts are read. Bad lines "
      "are warnings naming their line number. Example: `--keylog sslkeys.log`",
      NULL, false, OPT_KEYLOG},
+    {"log", 0, "FILE",
+     "traffic_server log (plain or .gz) to correlate with the connections; repeatable",
+     "A traffic_server log (plain or gzip-compressed) to correlate with the connections; "
+     "repeatable. Lines read: certificate verification failures (`Action=Terminate` or "
+     "`Action:Terminate`), `SSL connection failed`, `SNI (...) not in certificate`, and "
+     "HTTPMSG requests whose first URL path segment is the base64 connect address "
+     "(domain/protocol/host/port). Wrapped lines are joined; other lines are counted. "
+     "Logs inside a bundle are read without it. Example: `--log loggingsnapshot_vcsc.txt`",
+     "logs in bundles", false, OPT_LOG},
+    {"log-window", 0, "SECONDS",
+     "how far in time a log line may be from its connection",
+     "How far in time a log line may be from the connection it is attached to.",
+     "2", false, OPT_LOG_WINDOW},
     {"save-certs", 0, "DIR",
      "write every distinct certificate presented (server and client chains) to DIR as PEM, "
      "named CN_SHA256PREFIX.pem",
@@ -213,7 +227,7 @@ const struct opt_def *opts_table(size_t *n)
 }
 
 static const char usage_head[] =
-    "Usage: tlsinspect [OPTIONS] CAPTURE... [-- BPF-EXPRESSION]\n"
+    "Usage: tlsinspect [OPTIONS] CAPTURE|BUNDLE... [-- BPF-EXPRESSION]\n"
     "       tlsinspect [OPTIONS] -i IFACE [--duration SECONDS] [-- BPF-EXPRESSION]\n"
     "       tlsinspect diff [OPTIONS] BEFORE AFTER\n"
     "       tlsinspect --help | --version\n"
@@ -221,6 +235,9 @@ static const char usage_head[] =
     "Explain failed TLS handshakes in tcpdump captures (pcap, pcapng, .gz), offline.\n"
     "Several CAPTURE files are read as one capture, merged in timestamp order;\n"
     "'-' is standard input (tcpdump -w - ... | tlsinspect -).\n"
+    "A BUNDLE is an Expressway diagnostic log bundle (.tar.gz, .tar or an extracted\n"
+    "directory, one per cluster node): its captures and traffic_server logs are\n"
+    "found by content and read in place.\n"
     "diff compares two captures, or a saved JSON report (-f json) and a capture,\n"
     "per server endpoint; exit status 1 when something got worse.\n"
     "\n"
@@ -232,6 +249,7 @@ static const char usage_tail[] =
     "or damaged capture: CAPTURE_TRUNCATED), 2 usage error or unreadable input.\n"
     "\n"
     "Examples:\n"
+    "  tlsinspect --cafile trust.pem diagnostic_log_vcsc_2026-03-10.tar.gz\n"
     "  tlsinspect --cafile trust.pem tcpdump00.pcap tcpdump01.pcap\n"
     "  tlsinspect -f json -o r.json --name 10.48.36.215=cucm.steven.lab cap.pcap\n"
     "  tlsinspect -p all cap.pcapng -- host 10.48.36.215\n"
@@ -694,6 +712,19 @@ static int parse_duration(const char *s, double *out)
     return 0;
 }
 
+static int parse_log_window(const char *s, int64_t *out_us)
+{
+    char *end;
+    double w;
+
+    errno = 0;
+    w = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(w >= 0 && w <= 86400))
+        return -1;
+    *out_us = (int64_t)(w * 1e6);
+    return 0;
+}
+
 /* Options of the analysis (what is read and how it is judged). */
 static int parse_analysis_opt(int id, char *arg, struct analyze_opts *a)
 {
@@ -720,6 +751,15 @@ static int parse_analysis_opt(int id, char *arg, struct analyze_opts *a)
             return opts_usage_error("invalid --at '%s' (capture, now or ISO-8601)", arg);
         break;
     case OPT_KEYLOG: a->keylog = arg; break;
+    case OPT_LOG:
+        if (a->nlogs >= ANALYZE_MAX_LOGS)
+            return opts_usage_error("more than %d --log files", ANALYZE_MAX_LOGS);
+        a->logs[a->nlogs++] = arg;
+        break;
+    case OPT_LOG_WINDOW:
+        if (parse_log_window(arg, &a->log_window_us) != 0)
+            return opts_usage_error("invalid --log-window '%s' (seconds, 0 to 86400)", arg);
+        break;
     case OPT_ROLE:
         if (role_map_add(&a->roles, arg) != 0)
             return opts_usage_error("invalid --role '%s' (want PORT=ROLE, ROLE one of cucm, "

@@ -543,6 +543,79 @@ static void sw_verification_cached(struct jw *w, const struct conn_verification 
     jw_cached(w, sw_verification_fn, v);
 }
 
+/* The traffic_server log lines attached to c (only when logs were given). */
+static void sw_conn_log(struct jw *w, const struct conn *c)
+{
+    const struct tslog_entry *const *es;
+    size_t n = tslog_for_conn(an(w)->logs, c->id, &es), nfiles, nnodes;
+    const char *const *files = tslog_files(an(w)->logs, &nfiles);
+    const char *const *nodes = tslog_nodes(an(w)->logs, &nnodes);
+
+    jw_key(w, "log");
+    jw_open(w, true);
+    for (size_t i = 0; i < n; i++) {
+        const struct tslog_entry *e = es[i];
+
+        jw_open_flat(w);
+        jw_key(w, "ts");
+        jw_time_us(w, e->ts);
+        jw_key(w, "node");
+        jw_str_or_null(w, e->node < nnodes ? nodes[e->node] : NULL);
+        jw_key(w, "file");
+        jw_str(w, e->file < nfiles ? files[e->file] : "");
+        jw_key(w, "line");
+        jw_uint(w, e->line);
+        jw_key(w, "text");
+        jw_str(w, e->text);
+        jw_close(w);
+    }
+    jw_close(w);
+}
+
+/* Top level "logs": what was read and the connect addresses decoded. */
+static void sw_logs(struct jw *w)
+{
+    const struct tslog *lg = an(w)->logs;
+    const struct tslog_stats *st = tslog_stats(lg);
+    size_t nfiles, naddrs;
+    const char *const *files = tslog_files(lg, &nfiles);
+    const struct tslog_addr *addrs = tslog_addrs(lg, &naddrs);
+
+    jw_key(w, "logs");
+    jw_open(w, false);
+    jw_key(w, "files");
+    jw_open(w, true);
+    for (size_t i = 0; i < nfiles; i++)
+        jw_str(w, files[i]);
+    jw_close(w);
+    jw_key(w, "lines");
+    jw_uint(w, st->lines);
+    jw_key(w, "matched");
+    jw_uint(w, st->matched);
+    jw_key(w, "connect_addresses");
+    jw_open(w, true);
+    for (size_t i = 0; i < naddrs; i++) {
+        const struct tslog_addr *ad = &addrs[i];
+
+        jw_open_flat(w);
+        jw_key(w, "domain");
+        jw_str(w, ad->domain);
+        jw_key(w, "protocol");
+        jw_str(w, ad->protocol);
+        jw_key(w, "host");
+        jw_str(w, ad->host);
+        jw_key(w, "port");
+        jw_uint(w, ad->port);
+        jw_key(w, "first_ts");
+        jw_time_us(w, ad->first_ts);
+        jw_key(w, "count");
+        jw_uint(w, ad->count);
+        jw_close(w);
+    }
+    jw_close(w);
+    jw_close(w);
+}
+
 static void sw_conn(struct jw *w, const struct conn *c)
 {
     jw_open(w, false);
@@ -635,6 +708,9 @@ static void sw_conn(struct jw *w, const struct conn *c)
         jw_close(w);
     }
     jw_close(w);
+
+    if (an(w)->logs != NULL)
+        sw_conn_log(w, c);
 
     if (c->tls13_note != NULL) {
         jw_key(w, "tls13_note");
@@ -911,6 +987,8 @@ static void sw_document(struct jw *w, const struct report_opts *o, bool with_con
         jw_cstr(w, buf);
     }
     jw_close(w);
+    if (a->logs != NULL)
+        sw_logs(w);
     jw_close(w);
 }
 

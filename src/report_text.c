@@ -370,6 +370,26 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
             nconns == 1 ? "" : "s", nendpoints, nendpoints == 1 ? "" : "s");
     if (report_scope_text(t->out, a, t->o->color) != TI_OK)
         t->oom = true;
+    if (a->logs != NULL) {
+        size_t nfiles, naddrs;
+        const struct tslog_stats *st = tslog_stats(a->logs);
+        const struct tslog_addr *ad = tslog_addrs(a->logs, &naddrs);
+
+        (void)tslog_files(a->logs, &nfiles);
+        fprintf(t->out, "traffic_server logs: %zu file%s, %" PRIu64 " lines, %" PRIu64
+                " failure line%s matched to connections\n", nfiles, nfiles == 1 ? "" : "s",
+                st->lines, st->matched, st->matched == 1 ? "" : "s");
+        for (size_t i = 0; i < naddrs; i++) {
+            fputs("  connect address ", t->out);
+            tputs(t, ad[i].host);
+            fprintf(t->out, ":%u (", ad[i].port);
+            tputs(t, ad[i].protocol);
+            fputs(", domain ", t->out);
+            tputs(t, ad[i].domain);
+            fprintf(t->out, "), %" PRIu64 " request%s from %s\n", ad[i].count,
+                    ad[i].count == 1 ? "" : "s", rfc3339(ad[i].first_ts, true, b1, sizeof(b1)));
+        }
+    }
 }
 
 /* ---- 2. per-endpoint table --------------------------------------------------------- */
@@ -955,6 +975,39 @@ static void server_key_guess(struct tctx *t, const struct conn *c)
             c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
 }
 
+/* The traffic_server log lines attached to c, and how they compare. */
+static void log_lines(struct tctx *t, const struct conn *c)
+{
+    const struct tslog_entry *const *es;
+    size_t n, nfiles, nnodes;
+    const char *const *files, *const *nodes;
+    char cmp[1024], tb[32];
+
+    if (t->a->logs == NULL)
+        return;
+    n = tslog_for_conn(t->a->logs, c->id, &es);
+    files = tslog_files(t->a->logs, &nfiles);
+    nodes = tslog_nodes(t->a->logs, &nnodes);
+    for (size_t i = 0; i < n; i++) {
+        const struct tslog_entry *e = es[i];
+        label(t, "Log");
+        fprintf(t->out, "%s ", hms_ms(e->ts, tb, sizeof(tb)));
+        if (e->node < nnodes) {
+            tputs(t, nodes[e->node]);
+            fputc(' ', t->out);
+        }
+        tputs(t, e->file < nfiles ? files[e->file] : "");
+        fprintf(t->out, ":%u\n", e->line);
+        cont_indent(t);
+        tputs(t, e->text);
+        fputc('\n', t->out);
+        tslog_compare_text(e, c, cmp, sizeof cmp);
+        cont_indent(t);
+        tputs(t, cmp);
+        fputc('\n', t->out);
+    }
+}
+
 static void ladder(struct tctx *t, const struct conn *c)
 {
     char cb[80], sb[80], tb[32], xb[32];
@@ -1031,6 +1084,7 @@ static void ladder(struct tctx *t, const struct conn *c)
         fputc('\n', t->out);
     }
     tcp_lines(t, c);
+    log_lines(t, c);
     finding_lines(t, c);
 }
 

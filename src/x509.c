@@ -860,6 +860,7 @@ static const char *const x509_source_names[] = {
     [X509_NAME_FROM_OPTION] = "option",
     [X509_NAME_FROM_SNI] = "sni",
     [X509_NAME_FROM_SERVER_IP] = "server_ip",
+    [X509_NAME_FROM_LOG] = "log",
 };
 
 const char *x509_name_source_name(enum x509_name_source s)

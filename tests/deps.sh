@@ -6,7 +6,7 @@ set -u
 # openssl: the command, for the live-capture test (s_server/s_client on lo).
 # jq: tests/extract_*.sh compare JSON reports.
 # python3 and chromium: the HTML report checks (tests/golden_html.sh, tests/html_render.sh)
-PKGS="build-essential pkg-config libpcap-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev openssl jq python3 chromium"
+PKGS="build-essential pkg-config libpcap-dev libssl-dev zlib1g-dev libjansson-dev libcmocka-dev libarchive-dev openssl jq python3 chromium"
 missing=""
 # `sh tests/deps.sh fuzz`: also clang and its libFuzzer/sanitizer runtimes.
 if [ "${1:-}" = fuzz ]; then
@@ -21,7 +21,7 @@ command -v jq >/dev/null 2>&1 || missing="yes"
 command -v python3 >/dev/null 2>&1 || missing="yes"
 command -v chromium >/dev/null 2>&1 || missing="yes"
 if command -v pkg-config >/dev/null 2>&1; then
-    for m in libpcap openssl zlib jansson cmocka; do
+    for m in libpcap openssl zlib jansson libarchive cmocka; do
         pkg-config --exists "$m" 2>/dev/null || missing="yes"
     done
 else

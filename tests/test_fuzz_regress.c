@@ -27,6 +27,9 @@
 #define LLVMFuzzerTestOneInput fuzz_pipeline_entry
 #include "fuzz/fuzz_pipeline.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_tslog_entry
+#include "fuzz/fuzz_tslog.c"
+#undef LLVMFuzzerTestOneInput
 
 #define FUZZ_REPLAY_NO_MAIN
 #include "fuzz/replay.c"
@@ -72,6 +75,12 @@ static void test_regress_pipeline(void **state)
     replay_harness("pipeline", fuzz_pipeline_entry, 1);
 }
 
+static void test_regress_tslog(void **state)
+{
+    (void)state;
+    replay_harness("tslog", fuzz_tslog_entry, 3);
+}
+
 /* The harnesses themselves must reject nothing silently: an empty input and
  * a one-byte input run through every entry point. */
 static void test_regress_tiny_inputs(void **state)
@@ -84,6 +93,8 @@ static void test_regress_tiny_inputs(void **state)
     assert_int_equal(fuzz_x509_entry(one, 0), 0);
     assert_int_equal(fuzz_x509_entry(one, 1), 0);
     assert_int_equal(fuzz_pipeline_entry(one, 1), 0);
+    assert_int_equal(fuzz_tslog_entry(one, 0), 0);
+    assert_int_equal(fuzz_tslog_entry(one, 1), 0);
 }
 
 int main(void)
@@ -94,6 +105,7 @@ int main(void)
         cmocka_unit_test(test_regress_decode),
         cmocka_unit_test(test_regress_x509),
         cmocka_unit_test(test_regress_pipeline),
+        cmocka_unit_test(test_regress_tslog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "tlsinspect/capture.h"
+#include "tlsinspect/tslog.h"
 #include "tlsinspect/conn.h"
 #include "tlsinspect/extract.h"
 #include "tlsinspect/flow.h"
@@ -22,6 +23,7 @@
 
 #define ANALYZE_MAX_NAMES    256   /* --name options */
 #define ANALYZE_MAX_WARNINGS 256   /* distinct warnings kept */
+#define ANALYZE_MAX_LOGS     256   /* --log options */
 #define ANALYZE_MAX_SSH      64    /* distinct client/server pairs of SSH tunnels kept */
 #define ANALYZE_MAX_OTHER    64    /* ports not inspected on which TLS was seen, kept */
 
@@ -32,12 +34,17 @@ struct analyze_name {               /* --name ADDR=NAME */
 
 enum analyze_at { AT_CAPTURE = 0, AT_NOW, AT_FIXED };
 
+#define ANALYZE_LOG_WINDOW_US 2000000   /* --log-window default: 2 s */
+
 struct analyze_opts {
-    char *const *files;             /* "-": standard input */
+    char *const *files;             /* captures, bundles (archives, directories); "-": stdin */
     size_t nfiles;
     const char *iface;              /* non-NULL: capture live there instead of files */
     double duration;                /* live: seconds, 0 until stopped */
     const volatile sig_atomic_t *stop;  /* set by a signal: the capture ends (may be NULL) */
+    const char *logs[ANALYZE_MAX_LOGS];  /* --log: traffic_server log files */
+    size_t nlogs;
+    int64_t log_window_us;          /* how far a log line may be from its connection */
     const char *bpf;                /* NULL: no filter */
     uint16_t ports[FLOW_MAX_PORTS];
     size_t nports;
@@ -130,6 +137,10 @@ struct analysis {
     struct conn_strpool *strpool;   /* the conns' expected names */
     bool *inputs_extract;           /* per input: a pcapng marked as a -w extract */
     struct extract_stats extract;   /* -w: what was written */
+    struct tslog *logs;             /* traffic_server logs read (--log, bundles); NULL: none */
+    char **input_node;              /* per input: its node (bundle host name) or NULL */
+    char **damaged;                 /* damaged bundles: what was read ("ARCHIVE: ..."), for stderr */
+    size_t ndamaged;
 };
 
 /* Returns TI_OK, or TI_EIO/TI_EUSAGE for unreadable input or bad options
@@ -138,6 +149,9 @@ struct analysis {
 int analyze_run(const struct analyze_opts *o, struct analysis **out,
                 char *errbuf, size_t errlen);
 void analysis_free(struct analysis *a);   /* NULL is a no-op */
+
+/* Append a capture-level finding (message copied); TI_OK or TI_ENOMEM. */
+int analysis_add_global(struct analysis *a, int id, const char *msg);
 
 /* printf-style warning, deduplicated by text, capped. */
 void analysis_warn(struct analysis *a, const char *fmt, ...)

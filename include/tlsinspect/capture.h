@@ -59,6 +59,13 @@ struct cap_source {
                                * to its end, never seeking back; owned by the capture from
                                * the call on (closed by capture_close(), or on failure) */
     uint64_t size;            /* bytes, for the progress line; 0: fstat() tells, if it can */
+    /* Optional, with fp: set when the opener already knows the format (an
+     * archive member it inflates itself): no sniffing, `format` ("pcap+gzip")
+     * is the input's label, and `why` says why a read failed (the archive's
+     * damage, "Truncated tar archive"), appended to the input's error. */
+    const char *format;
+    const char *(*why)(void *ctx);
+    void *why_ctx;
 };
 
 struct capture;

@@ -171,6 +171,7 @@ struct conn_verification {
 
 struct conn {
     uint64_t id;              /* 1-based, in report order */
+    uint32_t input;           /* the capture input its first packet came from */
     struct conn_endpoint client, server;
     int64_t first_ts, last_ts;
     struct conn_tcp tcp;

@@ -29,7 +29,8 @@
     X(SNAPLEN_TRUNCATED,     SEV_WARNING)           \
     X(CAPTURE_TRUNCATED,     SEV_ERROR)             \
     X(MALFORMED_TLS,         SEV_WARNING)           \
-    X(LIMIT_REACHED,         SEV_WARNING)
+    X(LIMIT_REACHED,         SEV_WARNING)           \
+    X(LOG_CAPTURE_MISMATCH,  SEV_WARNING)
 
 enum finding_id {
 #define FINDING_ENUM_(id, sev) FINDING_##id,

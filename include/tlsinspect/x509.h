@@ -77,8 +77,11 @@ enum x509_chain_result {
  * "not_yet_valid", "bad_signature", "not_checked", "no_certificate", "other" */
 const char *x509_chain_result_name(enum x509_chain_result r);
 
-enum x509_name_source { X509_NAME_FROM_OPTION, X509_NAME_FROM_SNI, X509_NAME_FROM_SERVER_IP };
-const char *x509_name_source_name(enum x509_name_source s); /* option|sni|server_ip */
+/* X509_NAME_FROM_LOG: the connect address a traffic_server log gives for
+ * the server address (--log, diagnostic bundles). */
+enum x509_name_source { X509_NAME_FROM_OPTION, X509_NAME_FROM_SNI, X509_NAME_FROM_SERVER_IP,
+                        X509_NAME_FROM_LOG };
+const char *x509_name_source_name(enum x509_name_source s); /* option|sni|server_ip|log */
 
 /* Small on purpose: every connection holds three.  Its strings are not
  * copied: openssl_error is static text, matched lives in the pool. */
