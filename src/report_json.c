@@ -627,6 +627,12 @@ static void sw_conn(struct jw *w, const struct conn *c)
     sw_endpoint(w, &c->server);
     jw_key(w, "role");
     jw_cstr(w, role_name(c->role));
+    /* A connection read from a bundle keeps the cluster node it came from. */
+    if (an(w)->input_node != NULL && c->input < an(w)->ninputs &&
+        an(w)->input_node[c->input] != NULL) {
+        jw_key(w, "node");
+        jw_str(w, an(w)->input_node[c->input]);
+    }
     jw_key(w, "start_ts");
     jw_time_us(w, c->first_ts);
     jw_key(w, "outcome");

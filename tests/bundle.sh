@@ -143,6 +143,9 @@ mklog vcsd "$T/b3/log"
 check "two nodes: vcsc lines" grep -q '"node": "vcsc"' "$T/two.json"
 check "two nodes: vcsd lines" grep -q '"node": "vcsd"' "$T/two.json"
 check "two nodes: two log files" grep -q '"files": \[' "$T/two.json"
+check "two nodes: each connection keeps its node" jq -e \
+    '(.connections | length) > 0 and all(.connections[]; .node == "vcsc" or .node == "vcsd") and any(.connections[]; .node == "vcsd") and any(.connections[]; .node == "vcsc")' \
+    "$T/two.json" > /dev/null
 # each node's lines go to that node's connections only: vcsc 3, vcsd 2 (its
 # capture has the 6972 failures only); vcsd's IM&P line: that node's capture
 # has no connection to the server
