@@ -238,10 +238,45 @@ static void test_many_groups(void **state)
     tls_names_free(names);
 }
 
+/* The post-upgrade capture: the Problems section follows the verdict and
+ * carries the root cause's fix, its workaround and a text severity label. */
+static void test_problems_section(void **state)
+{
+    static struct analyze_opts o;
+    char *files[] = {"captures/post-upgrade.pcap"};
+    char err[256] = "";
+    struct analysis *a = NULL;
+
+    (void)state;
+    analyze_opts_default(&o);
+    o.files = files;
+    o.nfiles = 1;
+    o.trust.cafile = "captures/pki/expressway-trust.pem";
+    assert_int_equal(analyze_run(&o, &a, err, sizeof(err)), TI_OK);
+    char *p = page(a, &o);
+    const char *v = strstr(p, "id=\"verdict\"");
+    const char *pr = strstr(p, "<h2 id=\"problems\">Problems</h2>");
+    const char *fi = strstr(p, "<h2 id=\"findings\">");
+    assert_non_null(v);
+    assert_non_null(pr);
+    assert_non_null(fi);
+    assert_true(v < pr && pr < fi);
+    const char *fix = strstr(pr, "<b>Fix:</b> Upload this self-signed certificate");
+    assert_non_null(fix);
+    assert_true(fix < fi);
+    const char *wa = strstr(pr, "ECDHE-RSA-AES256-GCM-SHA384:");
+    assert_non_null(wa);
+    assert_true(wa < fi);
+    assert_non_null(strstr(pr, "<span class=\"badge bad\">ERROR</span>"));
+    free(p);
+    analysis_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_capture),
+        cmocka_unit_test(test_problems_section),
         cmocka_unit_test(test_bytes_and_cut),
         cmocka_unit_test(test_empty_and_full),
         cmocka_unit_test(test_diff_page),
