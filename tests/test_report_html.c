@@ -107,6 +107,14 @@ static void test_bytes_and_cut(void **state)
     memcpy(sni + 37, "\xc3\xa9\xc3\xa9zz\xff", 8);
     c->ch[0].sni = strdup(sni);
     conn_add_event(c, 0, EV_HANDSHAKE, DIR_CLIENT, 1, 0);
+    /* a TLS 1.3 alert known only by its record's size: said to be a guess */
+    conn_add_event(c, 10, EV_ALERT, DIR_SERVER, 0, 0);
+    c->alerts[0].from = DIR_SERVER;
+    c->alerts[0].encrypted = c->alerts[0].inferred = true;
+    c->n_alerts = 1;
+    c->inferred_server_key = KEY_GUESS_EC;
+    c->inferred_sig_len = 72;
+    c->inferred_cv_record = 96;
     c->outcome = OUTCOME_INCOMPLETE;
     assert_int_equal(conn_add_finding(c, FINDING_HANDSHAKE_INCOMPLETE, SEV_WARNING, "bad \xfe<", ""), TI_OK);
     conns[0] = c;
@@ -122,6 +130,8 @@ static void test_bytes_and_cut(void **state)
     assert_non_null(strstr(p, "\\xff"));                   /* in the table: the whole SNI */
     /* the ladder label: "ClientHello  TLS 1.2  SNI " + 52 'a' = 78 code points, then "..." */
     assert_non_null(strstr(p, "aaaa\xc3\xa9...</text>"));
+    assert_non_null(strstr(p, ">Alert (encrypted, inferred)</text>"));
+    assert_non_null(strstr(p, "<b>Server key:</b> EC (inferred: "));
     free(p);
     conn_free(c);
     free(c);
