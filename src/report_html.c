@@ -4,7 +4,9 @@
  *   1. the verdict: a headline with a text label (FAILED / WARNINGS / OK)
  *      and the worst findings in one line each;
  *   2. inputs (file, size, SHA-256), options, trust stores, key log, span;
- *   3. findings grouped by id, worst first, with the remedy;
+ *   2b. the problems, one per root cause with its fix (report_html_problems.c),
+ *       right after the verdict: what to change comes first;
+ *   3. findings grouped by id, worst first, with the remedy (each finding's own message);
  *   4. the endpoint table with the verdict mix;
  *   5. one block per group of identical connections (fold.h), worst first
  *      (report_html_ladder.c):
@@ -997,10 +999,12 @@ int report_html(FILE *out, const struct analysis *a, const struct report_opts *o
         hraw(&h, i ? ", " : "");
         hesc(&h, a->inputs[i].file);
     }
-    hp(&h, " &middot; tlsinspect %s &middot; <a href=\"#findings\">findings</a> &middot; "
+    hp(&h, " &middot; tlsinspect %s &middot; <a href=\"#problems\">problems</a> &middot; "
+           "<a href=\"#findings\">findings</a> &middot; "
            "<a href=\"#endpoints\">endpoints</a> &middot; <a href=\"#connections\">connections</a> "
            "&middot; <a href=\"#certificates\">certificates</a></p>\n", o->version ? o->version : "");
     verdict(&h, t, ids, nids);
+    html_problems(&h);
     inputs(&h);
     findings(&h, t, ids, nids);
     endpoints(&h);

@@ -49,6 +49,10 @@ void html_chain_verdict(struct hctx *h, const struct conn *c);
 void html_page_open(FILE *out, const char *title);
 void html_page_close(FILE *out, const char *version);
 
+/* ---- 2b. the problems, one per root cause (report_html_problems.c) ---- */
+
+void html_problems(struct hctx *h);
+
 /* ---- 5. the connection blocks with their ladders (report_html_ladder.c) ---- */
 
 void html_connections(struct hctx *h, struct conn_fold *f);

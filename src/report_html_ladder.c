@@ -151,9 +151,13 @@ static bool event_label(struct hctx *h, const struct conn *c, size_t i, size_t *
                                           ? &c->alerts[*alert_i] : NULL;
         (*alert_i)++;
         l->style = 1;
+        /* Said in words, not by colour alone: an encrypted or inferred alert
+         * is not evidence of which alert was sent. */
         if (al != NULL && al->encrypted) {
-            snprintf(l->main, sizeof(l->main), "Alert (encrypted)");
-            snprintf(l->detail, sizeof(l->detail), "level and description not visible");
+            snprintf(l->main, sizeof(l->main), "Alert (encrypted%s)", al->inferred ? ", inferred" : "");
+            snprintf(l->detail, sizeof(l->detail), "%s", al->inferred
+                     ? "inferred from the record's size and position; level and description not visible"
+                     : "level and description not visible");
         } else {
             const char *lv = tls_alert_level_name(e->level), *ds = tls_alert_name(e->type);
             snprintf(l->main, sizeof(l->main), "Alert %s %s (%u)", lv ? lv : "?", ds ? ds : "unknown",
@@ -436,6 +440,18 @@ static void chain_table(struct hctx *h, const char *what, const struct x509_cert
 }
 
 /* The first ClientHello's facts that do not fit on its arrow. */
+/* TLS 1.3 without keys: the server's key type, guessed from the size of its
+ * encrypted CertificateVerify, labelled as a guess. */
+static void server_key_guess(struct hctx *h, const struct conn *c)
+{
+    if (c->inferred_server_key == KEY_GUESS_NONE)
+        return;
+    hp(h, "<p><b>Server key:</b> %s (inferred: the encrypted CertificateVerify record is %u bytes, "
+          "a %u-byte %s signature)</p>\n",
+       c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC", (unsigned)c->inferred_cv_record,
+       (unsigned)c->inferred_sig_len, c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
+}
+
 static void hello_table(struct hctx *h, const struct conn *c)
 {
     const struct conn_client_hello *ch = &c->ch[0];
@@ -597,6 +613,7 @@ static void group_block(struct hctx *h, const struct conn_fold *f, size_t g, siz
     hraw(h, "</div></div>\n");
     hello_table(h, c);
     verification(h, c);
+    server_key_guess(h, c);
     chain_table(h, "Server certificate chain (as sent)", c->server_certs, c->n_server_certs,
                 c->server_certs_truncated);
     chain_table(h, "Client certificate chain", c->client_certs, c->n_client_certs,

@@ -107,6 +107,14 @@ static void test_bytes_and_cut(void **state)
     memcpy(sni + 37, "\xc3\xa9\xc3\xa9zz\xff", 8);
     c->ch[0].sni = strdup(sni);
     conn_add_event(c, 0, EV_HANDSHAKE, DIR_CLIENT, 1, 0);
+    /* a TLS 1.3 alert known only by its record's size: said to be a guess */
+    conn_add_event(c, 10, EV_ALERT, DIR_SERVER, 0, 0);
+    c->alerts[0].from = DIR_SERVER;
+    c->alerts[0].encrypted = c->alerts[0].inferred = true;
+    c->n_alerts = 1;
+    c->inferred_server_key = KEY_GUESS_EC;
+    c->inferred_sig_len = 72;
+    c->inferred_cv_record = 96;
     c->outcome = OUTCOME_INCOMPLETE;
     assert_int_equal(conn_add_finding(c, FINDING_HANDSHAKE_INCOMPLETE, SEV_WARNING, "bad \xfe<", ""), TI_OK);
     conns[0] = c;
@@ -122,6 +130,8 @@ static void test_bytes_and_cut(void **state)
     assert_non_null(strstr(p, "\\xff"));                   /* in the table: the whole SNI */
     /* the ladder label: "ClientHello  TLS 1.2  SNI " + 52 'a' = 78 code points, then "..." */
     assert_non_null(strstr(p, "aaaa\xc3\xa9...</text>"));
+    assert_non_null(strstr(p, ">Alert (encrypted, inferred)</text>"));
+    assert_non_null(strstr(p, "<b>Server key:</b> EC (inferred: "));
     free(p);
     conn_free(c);
     free(c);
@@ -238,10 +248,45 @@ static void test_many_groups(void **state)
     tls_names_free(names);
 }
 
+/* The post-upgrade capture: the Problems section follows the verdict and
+ * carries the root cause's fix, its workaround and a text severity label. */
+static void test_problems_section(void **state)
+{
+    static struct analyze_opts o;
+    char *files[] = {"captures/post-upgrade.pcap"};
+    char err[256] = "";
+    struct analysis *a = NULL;
+
+    (void)state;
+    analyze_opts_default(&o);
+    o.files = files;
+    o.nfiles = 1;
+    o.trust.cafile = "captures/pki/expressway-trust.pem";
+    assert_int_equal(analyze_run(&o, &a, err, sizeof(err)), TI_OK);
+    char *p = page(a, &o);
+    const char *v = strstr(p, "id=\"verdict\"");
+    const char *pr = strstr(p, "<h2 id=\"problems\">Problems</h2>");
+    const char *fi = strstr(p, "<h2 id=\"findings\">");
+    assert_non_null(v);
+    assert_non_null(pr);
+    assert_non_null(fi);
+    assert_true(v < pr && pr < fi);
+    const char *fix = strstr(pr, "<b>Fix:</b> Upload this self-signed certificate");
+    assert_non_null(fix);
+    assert_true(fix < fi);
+    const char *wa = strstr(pr, "ECDHE-RSA-AES256-GCM-SHA384:");
+    assert_non_null(wa);
+    assert_true(wa < fi);
+    assert_non_null(strstr(pr, "<span class=\"badge bad\">ERROR</span>"));
+    free(p);
+    analysis_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_capture),
+        cmocka_unit_test(test_problems_section),
         cmocka_unit_test(test_bytes_and_cut),
         cmocka_unit_test(test_empty_and_full),
         cmocka_unit_test(test_diff_page),
