@@ -616,27 +616,21 @@ static void sw_logs(struct jw *w)
     jw_close(w);
 }
 
-static void sw_conn(struct jw *w, const struct conn *c)
+/* A connection read from a bundle keeps the cluster node it came from. */
+static void sw_node(struct jw *w, const struct conn *c)
 {
-    jw_open(w, false);
-    jw_key(w, "id");
-    jw_uint(w, c->id);
-    jw_key(w, "client");
-    sw_endpoint(w, &c->client);
-    jw_key(w, "server");
-    sw_endpoint(w, &c->server);
-    jw_key(w, "role");
-    jw_cstr(w, role_name(c->role));
-    /* A connection read from a bundle keeps the cluster node it came from. */
-    if (an(w)->input_node != NULL && c->input < an(w)->ninputs &&
-        an(w)->input_node[c->input] != NULL) {
+    const struct analysis *a = an(w);
+
+    if (a->input_node != NULL && c->input < a->ninputs && a->input_node[c->input] != NULL) {
         jw_key(w, "node");
-        jw_str(w, an(w)->input_node[c->input]);
+        jw_str(w, a->input_node[c->input]);
     }
-    jw_key(w, "start_ts");
-    jw_time_us(w, c->first_ts);
-    jw_key(w, "outcome");
-    jw_cstr(w, conn_outcome_name(c->outcome));
+}
+
+/* What the outcome rests on: inferred from the record pattern (TLS 1.3
+ * without keys), or an abbreviated (resumed) handshake. */
+static void sw_outcome_basis(struct jw *w, const struct conn *c)
+{
     if (c->outcome_inferred) {   /* TLS 1.3 without keys: from the record pattern */
         jw_key(w, "outcome_inferred");
         jw_bool(w, true);
@@ -654,6 +648,25 @@ static void sw_conn(struct jw *w, const struct conn *c)
         else
             jw_cstr(w, c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC");
     }
+}
+
+static void sw_conn(struct jw *w, const struct conn *c)
+{
+    jw_open(w, false);
+    jw_key(w, "id");
+    jw_uint(w, c->id);
+    jw_key(w, "client");
+    sw_endpoint(w, &c->client);
+    jw_key(w, "server");
+    sw_endpoint(w, &c->server);
+    jw_key(w, "role");
+    jw_cstr(w, role_name(c->role));
+    sw_node(w, c);
+    jw_key(w, "start_ts");
+    jw_time_us(w, c->first_ts);
+    jw_key(w, "outcome");
+    jw_cstr(w, conn_outcome_name(c->outcome));
+    sw_outcome_basis(w, c);
     jw_key(w, "tcp");
     sw_tcp_cached(w, &c->tcp);
 
