@@ -280,25 +280,6 @@ const char *html_suite_str(struct hctx *h, uint16_t code, char *buf, size_t len)
     return buf;
 }
 
-/* The CN of an RFC 2253 name, else the whole name. */
-const char *html_dn_cn(const char *dn, char *buf, size_t len)
-{
-    const char *p = dn;
-    if (dn == NULL || len == 0)
-        return "?";
-    while (*p) {
-        if (strncmp(p, "CN=", 3) == 0 && (p == dn || p[-1] == ',')) {
-            size_t n = 0;
-            for (p += 3; *p && !(*p == ',' && p[-1] != '\\') && n + 1 < len; p++)
-                buf[n++] = *p;
-            buf[n] = '\0';
-            return buf;
-        }
-        p++;
-    }
-    return dn;
-}
-
 bool html_reported(const struct conn *c)
 {
     return c != NULL && c->outcome != OUTCOME_NOT_TLS;

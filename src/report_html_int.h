@@ -39,7 +39,6 @@ const char *html_rel(int64_t us, char *buf, size_t len);
 const char *html_endpoint_str(const struct conn_endpoint *e, char *buf, size_t len);
 const char *html_short_version(uint16_t v, char *buf, size_t len);
 const char *html_suite_str(struct hctx *h, uint16_t code, char *buf, size_t len);
-const char *html_dn_cn(const char *dn, char *buf, size_t len);
 bool html_reported(const struct conn *c);
 const char *html_sev_class(int sev);
 const char *html_sev_label(int sev);

@@ -87,7 +87,7 @@ static void cert_label(const struct conn *c, bool server, struct lbl *l)
     snprintf(l->detail, sizeof(l->detail), "CN=%s  %s  %s%s  (%zu in chain)",
              certs[0]->cn ? certs[0]->cn : (certs[0]->subject ? certs[0]->subject : "?"), certs[0]->key,
              certs[0]->self_signed ? "self-signed" : "issuer ",
-             certs[0]->self_signed ? "" : html_dn_cn(certs[0]->issuer, b, sizeof(b)), n);
+             certs[0]->self_signed ? "" : report_dn_cn(certs[0]->issuer, b, sizeof(b)), n);
 }
 
 /* The label for event i; false to skip it. */
@@ -431,7 +431,7 @@ static void chain_table(struct hctx *h, const char *what, const struct x509_cert
         if (x->self_signed)
             hraw(h, "<span class=\"warn\">self-signed</span>");
         else
-            hesc(h, html_dn_cn(x->issuer, b, sizeof(b)));
+            hesc(h, report_dn_cn(x->issuer, b, sizeof(b)));
         hraw(h, "</td></tr>\n");
     }
     if (truncated)

@@ -211,7 +211,7 @@ static const struct x509_cert *leaf_of(const struct conn *c)
 
 /* The CN of an RFC 2253 name ("CN=Root CA,O=Example" -> "Root CA"), copied
  * up to the next unescaped comma; the whole name when it has no CN. */
-static const char *dn_cn(const char *dn, char *buf, size_t len)
+const char *report_dn_cn(const char *dn, char *buf, size_t len)
 {
     const char *p = dn;
     if (dn == NULL || len == 0)
@@ -751,7 +751,7 @@ static void cert_summary(struct tctx *t, const struct x509_cert *c)
         fputs("  self-signed", t->out);
     } else {
         fputs("  CA-signed by ", t->out);
-        tputs(t, dn_cn(c->issuer, b, sizeof(b)));
+        tputs(t, report_dn_cn(c->issuer, b, sizeof(b)));
     }
     san_list(t, c);
 }
@@ -818,7 +818,7 @@ static void chain_lines(struct tctx *t, const char *lab, const struct x509_cert 
             fputs("CN=", t->out);
             tputs(t, c->cn ? c->cn : (c->subject ? c->subject : "?"));
             fputs(" (issuer ", t->out);
-            tputs(t, dn_cn(c->issuer, b, sizeof(b)));
+            tputs(t, report_dn_cn(c->issuer, b, sizeof(b)));
             fputs(c->self_signed ? ", self-signed)" : ")", t->out);
         }
         fputc('\n', t->out);

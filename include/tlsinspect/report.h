@@ -66,4 +66,9 @@ size_t report_utf8_seq(const unsigned char *p, size_t left);
  * control byte reaches a terminal.  NULL when out of memory; s NULL gives "". */
 char *report_escape(const char *s, bool printable);
 
+/* The CN of an RFC 2253 name ("CN=Root CA,O=Example" -> "Root CA"), copied
+ * into buf up to the next unescaped comma; the whole name when it has no CN,
+ * "?" for NULL.  Returns buf, dn or a literal. */
+const char *report_dn_cn(const char *dn, char *buf, size_t len);
+
 #endif
