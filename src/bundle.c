@@ -92,20 +92,6 @@ struct bundle {
     bool have_stdin;            /* "-" was given: at most once */
 };
 
-static void bdl_err(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void bdl_err(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void bdl_note(char **list, size_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -474,7 +460,7 @@ static int bdl_scan_archive(struct bundle *b, struct bdl_container *ct, struct a
     }
     ct->log_file_end = bdl_nfiles(b);
     if (rc != TI_OK) {
-        bdl_err(errbuf, errlen, "%s: %s", ct->path, ti_strerror(rc));
+        ti_errf(errbuf, errlen, "%s: %s", ct->path, ti_strerror(rc));
         return rc;
     }
     if (damaged)
@@ -484,7 +470,7 @@ static int bdl_scan_archive(struct bundle *b, struct bdl_container *ct, struct a
                  s.ncap, s.nlog);
     bdl_container_node(b, ct);
     if (s.ncap == 0) {
-        bdl_err(errbuf, errlen, "%s: no capture in this bundle (%ld members read%s, %u logs): "
+        ti_errf(errbuf, errlen, "%s: no capture in this bundle (%ld members read%s, %u logs): "
                 "was 'Take tcpdump while logging' ticked?", ct->path, idx + (damaged ? 0 : 1),
                 damaged ? " before damage" : "", s.nlog);
         return TI_EUSAGE;
@@ -667,14 +653,14 @@ static int bdl_open_input(struct bundle *b, const char *path, char *errbuf, size
     /* Standard input is capture.c's to read: a stream cannot be scanned twice. */
     if (strcmp(path, "-") == 0) {
         if (b->have_stdin) {
-            bdl_err(errbuf, errlen, "standard input (-) given more than once");
+            ti_errf(errbuf, errlen, "standard input (-) given more than once");
             return TI_EUSAGE;
         }
         b->have_stdin = true;
         return bdl_plain(b, path);
     }
     if (stat(path, &st) != 0) {
-        bdl_err(errbuf, errlen, "%s: %s", path, strerror(errno));
+        ti_errf(errbuf, errlen, "%s: %s", path, strerror(errno));
         return TI_EIO;
     }
     if (S_ISDIR(st.st_mode)) {
@@ -685,11 +671,11 @@ static int bdl_open_input(struct bundle *b, const char *path, char *errbuf, size
         int rc = bdl_scan_dir(b, path, 0, &ncap, &nlog);
 
         if (rc != TI_OK) {
-            bdl_err(errbuf, errlen, "%s: %s", path, ti_strerror(rc));
+            ti_errf(errbuf, errlen, "%s: %s", path, ti_strerror(rc));
             return rc;
         }
         if (ncap == 0) {
-            bdl_err(errbuf, errlen, "%s: no capture in this directory (%u logs): was 'Take "
+            ti_errf(errbuf, errlen, "%s: no capture in this directory (%u logs): was 'Take "
                     "tcpdump while logging' ticked?", path, nlog);
             return TI_EUSAGE;
         }
@@ -721,7 +707,7 @@ static int bdl_open_input(struct bundle *b, const char *path, char *errbuf, size
         int rc = ct != NULL ? bdl_scan_archive(b, ct, ar, e, errbuf, errlen) : TI_ENOMEM;
 
         if (ct == NULL)
-            bdl_err(errbuf, errlen, "%s: out of memory", path);
+            ti_errf(errbuf, errlen, "%s: out of memory", path);
         archive_read_free(ar);
         return rc;
     }
@@ -737,7 +723,7 @@ int bundle_open(struct bundle **out, char *const *inputs, size_t n, struct tslog
 
     *out = NULL;
     if (b == NULL) {
-        bdl_err(errbuf, errlen, "out of memory");
+        ti_errf(errbuf, errlen, "out of memory");
         return TI_ENOMEM;
     }
     b->logs = logs;
@@ -963,7 +949,7 @@ int bundle_sources(struct bundle *b, struct cap_source **out, size_t *n, char *e
     *n = 0;
     if (cs == NULL || b->sources_given) {
         free(cs);
-        bdl_err(errbuf, errlen, "out of memory");
+        ti_errf(errbuf, errlen, "out of memory");
         return TI_ENOMEM;
     }
     b->sources_given = true;
@@ -999,7 +985,7 @@ nomem:
         if (cs[i].fp != NULL && cs[i].fp != stdin)
             fclose(cs[i].fp);
     free(cs);
-    bdl_err(errbuf, errlen, "out of memory");
+    ti_errf(errbuf, errlen, "out of memory");
     return TI_ENOMEM;
 }
 
@@ -1032,7 +1018,7 @@ int bundle_read_log(struct tslog *logs, const char *path, char *errbuf, size_t e
 
     if (ar == NULL || archive_read_next_header(ar, &e) != ARCHIVE_OK) {
         FILE *f = fopen(path, "rb");   /* for the system's words on why */
-        bdl_err(errbuf, errlen, "%s: %s", path, f == NULL ? strerror(errno) : "cannot read");
+        ti_errf(errbuf, errlen, "%s: %s", path, f == NULL ? strerror(errno) : "cannot read");
         if (f != NULL)
             fclose(f);
         if (ar != NULL)
@@ -1042,7 +1028,7 @@ int bundle_read_log(struct tslog *logs, const char *path, char *errbuf, size_t e
     buf = malloc(BDL_BLOCK);
     if (buf == NULL) {
         archive_read_free(ar);
-        bdl_err(errbuf, errlen, "out of memory");
+        ti_errf(errbuf, errlen, "out of memory");
         return TI_ENOMEM;
     }
     rc = tslog_begin_file(logs, path, NULL);
@@ -1051,11 +1037,11 @@ int bundle_read_log(struct tslog *logs, const char *path, char *errbuf, size_t e
     if (rc == TI_OK)
         rc = tslog_end_file(logs);
     if (rc == TI_OK && r < 0) {
-        bdl_err(errbuf, errlen, "%s: %s", path, archive_error_string(ar)
+        ti_errf(errbuf, errlen, "%s: %s", path, archive_error_string(ar)
                 ? archive_error_string(ar) : "read error");
         rc = TI_EIO;
     } else if (rc != TI_OK) {
-        bdl_err(errbuf, errlen, "%s: %s", path, ti_strerror(rc));
+        ti_errf(errbuf, errlen, "%s: %s", path, ti_strerror(rc));
     }
     free(buf);
     archive_read_free(ar);

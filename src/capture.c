@@ -73,20 +73,6 @@ struct capture {
     const volatile sig_atomic_t *stop;   /* capture_set_stop(), may be NULL */
 };
 
-static void cap_err(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void cap_err(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- gzip behind a FILE * (fopencookie) -------------------------------------- */
 
 static ssize_t cap_gz_read(void *cookie, char *buf, size_t size)
@@ -396,20 +382,20 @@ static FILE *cap_open_gz_file(struct cap_src *src, struct cap_input *in, const c
     errno = 0;
     gzf = gzopen(file, "rb");
     if (gzf == NULL) {
-        cap_err(errbuf, errlen, "%s: cannot open gzip stream: %s", file,
+        ti_errf(errbuf, errlen, "%s: cannot open gzip stream: %s", file,
                 errno ? strerror(errno) : "out of memory");
         return NULL;
     }
     gzbuffer(gzf, CAP_GZ_BUFFER);
     if (gzread(gzf, m, sizeof m) < 0 || gzrewind(gzf) != 0) {
         int zerr;
-        cap_err(errbuf, errlen, "%s: gzip: %s", file, cap_gz_msg(gzf, file, &zerr));
+        ti_errf(errbuf, errlen, "%s: gzip: %s", file, cap_gz_msg(gzf, file, &zerr));
         gzclose(gzf);
         return NULL;
     }
     fp = fopencookie(gzf, "rb", cap_gz_io);
     if (fp == NULL) {
-        cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
+        ti_errf(errbuf, errlen, "%s: %s", file, strerror(errno));
         gzclose(gzf);
         return NULL;
     }
@@ -441,7 +427,7 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
     if (fp == NULL) {
         fp = fopen(file, "rb");
         if (fp == NULL) {
-            cap_err(errbuf, errlen, "%s: %s", file, strerror(errno));
+            ti_errf(errbuf, errlen, "%s: %s", file, strerror(errno));
             return TI_EIO;
         }
     }
@@ -475,7 +461,7 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
         bad = ferror(fp) || (regular && fseek(fp, start, SEEK_SET) != 0);
     }
     if (bad) {
-        cap_err(errbuf, errlen, "%s: %s", label, strerror(errno ? errno : EIO));
+        ti_errf(errbuf, errlen, "%s: %s", label, strerror(errno ? errno : EIO));
         if (fp != stdin)
             fclose(fp);
         return TI_EIO;
@@ -495,13 +481,13 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
         memcpy(first, m, sizeof first);
         fp = cap_stream_open(fp, fd_stream, first, got, gz, m, &src->stream);
         if (fp == NULL) {
-            cap_err(errbuf, errlen, "%s: %s", label, strerror(errno));
+            ti_errf(errbuf, errlen, "%s: %s", label, strerror(errno));
             return TI_EIO;
         }
         if (src->iobuf != NULL)
             setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
         if (gz && src->stream->npre == 0 && src->stream->why[0] != '\0') {
-            cap_err(errbuf, errlen, "%s: gzip: %s", label, src->stream->why);
+            ti_errf(errbuf, errlen, "%s: gzip: %s", label, src->stream->why);
             fclose(fp);
             src->stream = NULL;
             return TI_EIO;
@@ -530,7 +516,7 @@ static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const
     /* MICRO: libpcap scales nanosecond pcap and pcapng if_tsresol for us. */
     src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
     if (src->pcap == NULL) {
-        cap_err(errbuf, errlen, "%s: %s", label, perr[0] ? perr : "not a capture file");
+        ti_errf(errbuf, errlen, "%s: %s", label, perr[0] ? perr : "not a capture file");
         fclose(fp);   /* closes the gzFile or the stream too */
         src->gz = NULL;
         src->stream = NULL;
@@ -577,13 +563,13 @@ static int cap_open_common(struct cap_src *src, struct cap_input *in, const char
          * before the filter; on an interface, in the kernel, so that what
          * it drops is never copied. */
         if (pcap_compile(src->pcap, &src->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-            cap_err(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
+            ti_errf(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
             return TI_EUSAGE;
         }
         src->have_prog = true;
         if (live) {
             if (pcap_setfilter(src->pcap, &src->prog) != 0) {
-                cap_err(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
+                ti_errf(errbuf, errlen, "bpf: %s", pcap_geterr(src->pcap));
                 return TI_EUSAGE;
             }
             pcap_freecode(&src->prog);
@@ -663,7 +649,7 @@ int capture_open_sources(struct capture **out, const struct cap_source *srcs, si
 
     *out = NULL;
     if (n == 0) {
-        cap_err(errbuf, errlen, "no capture file given");
+        ti_errf(errbuf, errlen, "no capture file given");
         return TI_EUSAGE;
     }
     cap = cap_new(n);
@@ -684,7 +670,7 @@ int capture_open_sources(struct capture **out, const struct cap_source *srcs, si
     return TI_OK;
 
 nomem:
-    cap_err(errbuf, errlen, "out of memory");
+    ti_errf(errbuf, errlen, "out of memory");
     rc = TI_ENOMEM;
 fail:
     /* The streams not handed to an input yet are still the capture's to close. */
@@ -704,12 +690,12 @@ int capture_open(struct capture **out, char *const *files, size_t nfiles,
 
     *out = NULL;
     if (nfiles == 0) {
-        cap_err(errbuf, errlen, "no capture file given");
+        ti_errf(errbuf, errlen, "no capture file given");
         return TI_EUSAGE;
     }
     srcs = calloc(nfiles, sizeof *srcs);
     if (srcs == NULL) {
-        cap_err(errbuf, errlen, "out of memory");
+        ti_errf(errbuf, errlen, "out of memory");
         return TI_ENOMEM;
     }
     for (size_t i = 0; i < nfiles; i++) {
@@ -717,7 +703,7 @@ int capture_open(struct capture **out, char *const *files, size_t nfiles,
         if (strcmp(files[i], "-") == 0) {
             if (have_stdin) {
                 free(srcs);
-                cap_err(errbuf, errlen, "standard input (-) given more than once");
+                ti_errf(errbuf, errlen, "standard input (-) given more than once");
                 return TI_EUSAGE;
             }
             have_stdin = true;
@@ -751,7 +737,7 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf,
     cap = cap_new(1);
     if (cap == NULL || (cap->inputs[0].file = strdup(iface)) == NULL) {
         capture_close(cap);
-        cap_err(errbuf, errlen, "out of memory");
+        ti_errf(errbuf, errlen, "out of memory");
         return TI_ENOMEM;
     }
     cap->n = 1;
@@ -761,7 +747,7 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf,
     snprintf(in->format, sizeof in->format, "live");
     p = pcap_create(iface, perr);
     if (p == NULL) {
-        cap_err(errbuf, errlen, "%s: %s", iface, perr);
+        ti_errf(errbuf, errlen, "%s: %s", iface, perr);
         capture_close(cap);
         return TI_EIO;
     }
@@ -772,7 +758,7 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf,
     if (pcap_set_snaplen(p, CAP_LIVE_SNAPLEN) != 0 || pcap_set_immediate_mode(p, 1) != 0 ||
         pcap_set_timeout(p, CAP_LIVE_TIMEOUT_MS) != 0 || pcap_set_promisc(p, 1) != 0 ||
         pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO) != 0) {
-        cap_err(errbuf, errlen, "%s: %s", iface, pcap_geterr(p));
+        ti_errf(errbuf, errlen, "%s: %s", iface, pcap_geterr(p));
         capture_close(cap);
         return TI_EIO;
     }
@@ -789,14 +775,14 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf,
                    "or capture with tcpdump and read the file)";
         else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
             hint = " (no such interface: see ip link)";
-        cap_err(errbuf, errlen, "%s: cannot capture: %s%s", iface, msg, hint);
+        ti_errf(errbuf, errlen, "%s: cannot capture: %s%s", iface, msg, hint);
         capture_close(cap);
         return TI_EIO;
     }
     /* rc > 0 is a warning (e.g. promiscuous mode not supported): capture anyway. */
     src->live_fd = pcap_get_selectable_fd(p);
     if (pcap_setnonblock(p, 1, perr) != 0) {
-        cap_err(errbuf, errlen, "%s: %s", iface, perr);
+        ti_errf(errbuf, errlen, "%s: %s", iface, perr);
         capture_close(cap);
         return TI_EIO;
     }

@@ -1,6 +1,9 @@
 /* err.c - names and messages of the TI_E* codes. */
 #include "tlsinspect/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *ti_err_name(int err)
 {
     switch (err) {
@@ -21,4 +24,15 @@ const char *ti_strerror(int err)
 #undef TI_ERR_MSG_
     default: return "unknown error";
     }
+}
+
+void ti_errf(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errbuf == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
 }

@@ -8,6 +8,8 @@
 #ifndef TLSINSPECT_ERR_H
 #define TLSINSPECT_ERR_H
 
+#include <stddef.h>
+
 #define TI_ERRNO_MAP(X)                                                   \
     X(ETRUNC,       -1, "truncated: more bytes needed or cut by snaplen") \
     X(EMALFORMED,   -2, "malformed data")                                 \
@@ -28,5 +30,9 @@ enum ti_err {
 /* Short symbolic name ("ETRUNC") and message; never NULL. */
 const char *ti_err_name(int err);
 const char *ti_strerror(int err);
+
+/* Format a message into the caller's errbuf (NULL or 0 bytes: nothing). */
+void ti_errf(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif
