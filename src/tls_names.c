@@ -223,7 +223,7 @@ static int suite_ent_cmp(const void *x, const void *y)
 }
 
 /* SSL_CIPHER_find() goes through OpenSSL's generic binary search with a
- * comparison callback (about 1,000 instructions a call), and a report asks
+ * comparison callback, and a report asks
  * for every suite of every ClientHello.  The suites of the SSL's cipher list
  * (every one this OpenSSL has, at security level 0 and
  * ALL:COMPLEMENTOFALL) sorted by code answer instead; a code not among them
