@@ -276,6 +276,7 @@ static void fill_tcp(struct conn *c, const struct flow *f, int cs)
     c->client = f->side[cs];
     c->server = f->side[ss];
     c->first_ts = f->first_ts;
+    c->serial = f->serial;
     c->last_ts = f->last_ts;
     c->tcp.syn_seen = f->client_side >= 0 && f->st[cs].syn;
     c->tcp.synack_seen = f->st[ss].syn;
@@ -374,28 +375,9 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
 
 /* ---- ordering ---------------------------------------------------------------- */
 
-static int ep_cmp(const struct conn_endpoint *a, const struct conn_endpoint *b)
-{
-    if (a->ipver != b->ipver)
-        return a->ipver < b->ipver ? -1 : 1;
-    int r = memcmp(a->ip, b->ip, sizeof(a->ip));
-    if (r != 0)
-        return r;
-    return a->port < b->port ? -1 : a->port > b->port;
-}
-
 static int conn_cmp(const void *pa, const void *pb)
 {
-    const struct conn *a = *(const struct conn *const *)pa;
-    const struct conn *b = *(const struct conn *const *)pb;
-    int r;
-
-    if (a->first_ts != b->first_ts)
-        return a->first_ts < b->first_ts ? -1 : 1;
-    r = ep_cmp(&a->server, &b->server);
-    if (r != 0)
-        return r;
-    return ep_cmp(&a->client, &b->client);
+    return conn_order_cmp(*(const struct conn *const *)pa, *(const struct conn *const *)pb);
 }
 
 /* ---- verification policy ------------------------------------------------------ */

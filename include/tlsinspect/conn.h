@@ -172,6 +172,7 @@ struct conn_verification {
 struct conn {
     uint64_t id;              /* 1-based, in report order */
     uint32_t input;           /* the capture input its first packet came from */
+    uint64_t serial;          /* its flow's creation order: the last tie-break of the report order */
     struct conn_endpoint client, server;
     int64_t first_ts, last_ts;
     struct conn_tcp tcp;
@@ -290,6 +291,12 @@ const char *conn_strpool_intern(struct conn_strpool *p, const char *s, size_t ma
 void conn_strpool_free(struct conn_strpool *p);
 
 /* Format an endpoint address ("10.0.0.1", "2001:db8::1"); buf >= 46 bytes. */
+/* The report order: first timestamp, then server endpoint, then client
+ * endpoint, then serial (total: two connections never compare equal unless
+ * they are the same).  Every report and sink uses this one order. */
+int conn_endpoint_cmp(const struct conn_endpoint *a, const struct conn_endpoint *b);
+int conn_order_cmp(const struct conn *a, const struct conn *b);
+
 const char *conn_ip_str(const struct conn_endpoint *e, char *buf, size_t len);
 
 #endif
