@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tlsinspect/analyze.h"
+#include "tlsinspect/sink.h"
 #include "tlsinspect/bundle.h"
 #include "tlsinspect/decode.h"
 #include "tlsinspect/err.h"
@@ -36,6 +37,7 @@ struct an_ctx {
     unsigned cur_input;             /* input of the packet being decoded */
     bool oom;
     int verify_rc;                  /* first failed verify_conn(), reported after the capture */
+    int sink_rc;                    /* first failed sink, reported after the capture */
     struct extract *ex;             /* -w, or NULL */
     const struct cap_packet *pkt;   /* the packet being handled (for -w) */
 };
@@ -360,7 +362,11 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
         if (vrc != TI_OK && x->verify_rc == TI_OK)
             x->verify_rc = vrc;
         findings_run_memo(af->c, x->a->names, x->a->fmemo);
-        if (push_conn(x, af->c) == TI_OK) {
+        for (size_t i = 0; i < x->o->nsinks && x->sink_rc == TI_OK; i++)
+            x->sink_rc = x->o->sinks[i].conn(x->o->sinks[i].ctx, x->a, af->c);
+        if (x->o->drop_conns) {
+            reported = af->c;       /* for the extract, which reads it now */
+        } else if (push_conn(x, af->c) == TI_OK) {
             reported = af->c;
             af->c = NULL;
         } else {
@@ -922,6 +928,11 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
         goto fail;
     }
+    if (x.sink_rc != TI_OK) {
+        rc = x.sink_rc;
+        snprintf(errbuf, errlen, "writing the report: %s", ti_strerror(rc));
+        goto fail;
+    }
     if (x.ex != NULL && (rc = an_extract_finish(&x, errbuf, errlen)) != TI_OK)
         goto fail;
     rc = copy_inputs(a, cap);
@@ -950,6 +961,9 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
      * say failed is compared with the connections now that they have ids. */
     if (rc == TI_OK && a->logs != NULL)
         rc = an_correlate(a, o);
+    for (size_t i = 0; i < o->nsinks && rc == TI_OK; i++)
+        if (o->sinks[i].finish != NULL)
+            rc = o->sinks[i].finish(o->sinks[i].ctx, a);
     if (rc != TI_OK)
         goto fail;
     *out = a;

@@ -19,6 +19,8 @@
 #include "tlsinspect/flow.h"
 #include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
+
+struct conn_sink;             /* sink.h */
 #include "tlsinspect/x509.h"
 
 #define ANALYZE_MAX_NAMES    256   /* --name options */
@@ -72,6 +74,14 @@ struct analyze_opts {
     struct x509_pool *pool;
     /* -w: write the inspected handshakes there (extract.h); NULL: no. */
     const struct extract_opts *extract;
+    /* Where each finished TLS connection goes (sink.h), in this order;
+     * their finish() runs at the end of a successful analyze_run(). */
+    const struct conn_sink *sinks;
+    size_t nsinks;
+    /* true: the sinks are all the reports need; a->conns stays empty and
+     * memory stays flat in the number of connections.  false: every
+     * connection is also kept, sorted, in a->conns. */
+    bool drop_conns;
 };
 void analyze_opts_default(struct analyze_opts *o);
 
