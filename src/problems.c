@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsinspect/conn_key.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/problems.h"
@@ -65,41 +66,71 @@ static bool ecdsa_by_preference(const struct conn *c)
 
 /* ---- grouping ---------------------------------------------------------------------- */
 
-struct entry {
-    const struct conn *c;
-    const struct conn_finding *f;
-    const struct x509_cert *leaf;
+/* One group being accumulated: the grouping key (root cause, role, whose
+ * certificate, that certificate, the fix), the tallies, the servers, and
+ * the facts of its first connection (report order) that the summary and
+ * the field notes are written from. */
+struct pgroup {
+    uint64_t hash;
+    int cause;
+    enum finding_severity severity;     /* the worst of its connections' */
+    int role;
+    const struct x509_cert *leaf;       /* pool pointer, outlives the connections */
     bool client_leaf;
+    const char *remedy;                 /* static text, never NULL */
+    uint64_t connections, failed;
+    bool ecdsa_preferred;
+    struct conn_key first;
+    /* the first connection's facts */
+    char *message;                      /* its root finding's message (owned copy) */
+    char *expected_name;                /* owned copy */
+    enum x509_name_source name_source;
+    uint16_t n_server_certs;
+    bool name_alert;                    /* verified, name checked and not ok */
+    /* distinct servers, sorted in [0, nsorted); appended unsorted after */
+    struct conn_endpoint *servers;
+    size_t nservers, nsorted, cap;
 };
 
-static int entry_cmp(const void *pa, const void *pb)
-{
-    const struct entry *a = pa, *b = pb;
-    int r;
+struct problems_acc {
+    struct pgroup *g;
+    size_t n, cap;
+    uint32_t *slot;                     /* open addressing: group index + 1, 0 empty */
+    size_t nslot;                       /* a power of two, > 2 n */
+};
 
-    if (a->f->id != b->f->id)
-        return a->f->id < b->f->id ? -1 : 1;
-    if (a->c->role != b->c->role)
-        return a->c->role < b->c->role ? -1 : 1;
-    if (a->client_leaf != b->client_leaf)
-        return a->client_leaf ? 1 : -1;
-    if ((a->leaf == NULL) != (b->leaf == NULL))
-        return a->leaf == NULL ? -1 : 1;
-    if (a->leaf != NULL && (r = memcmp(a->leaf->sha256, b->leaf->sha256, 32)) != 0)
-        return r;
-    /* remedies are static texts: equal text, equal fix */
-    r = strcmp(a->f->remedy ? a->f->remedy : "", b->f->remedy ? b->f->remedy : "");
-    if (r != 0)
-        return r;
-    return a->c->id < b->c->id ? -1 : a->c->id > b->c->id;
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
 }
 
-static bool same_group(const struct entry *a, const struct entry *b)
+static uint64_t group_hash(int cause, int role, bool client_leaf, const struct x509_cert *leaf,
+                           const char *remedy)
 {
-    return a->f->id == b->f->id && a->c->role == b->c->role && a->client_leaf == b->client_leaf &&
-           (a->leaf == NULL) == (b->leaf == NULL) &&
-           (a->leaf == NULL || memcmp(a->leaf->sha256, b->leaf->sha256, 32) == 0) &&
-           strcmp(a->f->remedy ? a->f->remedy : "", b->f->remedy ? b->f->remedy : "") == 0;
+    uint64_t h = 14695981039346656037ull;
+    uint8_t cl = client_leaf;
+
+    h = fnv(h, &cause, sizeof(cause));
+    h = fnv(h, &role, sizeof(role));
+    h = fnv(h, &cl, 1);
+    if (leaf != NULL)
+        h = fnv(h, leaf->sha256, 32);
+    return fnv(h, remedy, strlen(remedy));
+}
+
+static bool group_is(const struct pgroup *g, uint64_t h, int cause, int role, bool client_leaf,
+                     const struct x509_cert *leaf, const char *remedy)
+{
+    return g->hash == h && g->cause == cause && g->role == role && g->client_leaf == client_leaf &&
+           (g->leaf == NULL) == (leaf == NULL) &&
+           (leaf == NULL || memcmp(g->leaf->sha256, leaf->sha256, 32) == 0) &&
+           /* remedies are static texts: equal text, equal fix */
+           strcmp(g->remedy, remedy) == 0;
 }
 
 static int ep_cmp(const void *pa, const void *pb)
@@ -124,7 +155,7 @@ static int problem_cmp(const void *pa, const void *pb)
         return a->failed > b->failed ? -1 : 1;
     if (a->connections != b->connections)
         return a->connections > b->connections ? -1 : 1;
-    return a->first_id < b->first_id ? -1 : a->first_id > b->first_id;
+    return conn_key_cmp(&a->first, &b->first);
 }
 
 const char *problems_server_str(const struct conn_endpoint *e, char *buf, size_t len)
@@ -147,7 +178,7 @@ static void add_ref(struct problem *p, const char *ref)
 /* Workarounds and bug ids from the Cisco documents, on the cucm path only:
  * the traffic server's origin verification (X14.2+), its cipher order, and
  * CUCM's trust of the Expressway-C certificate. */
-static void field_notes(struct problem *p, const struct conn *c)
+static void field_notes(struct problem *p, bool name_alert_seen)
 {
     static const char verify_off[] =
         "Short term, on every Expressway-C node's CLI: xConfiguration EdgeConfigServer "
@@ -158,8 +189,7 @@ static void field_notes(struct problem *p, const struct conn *c)
         "(Maintenance > Security > Ciphers, or xConfiguration Ciphers) so that CUCM presents its "
         "CA-signed RSA tomcat certificate again; or, short term, xConfiguration EdgeConfigServer "
         "VerifyOriginServer: Off.";
-    bool name_alert = p->cause == FINDING_FATAL_ALERT && c->verify.done &&
-                      c->verify.verdict.name_checked && !c->verify.verdict.name_ok;
+    bool name_alert = p->cause == FINDING_FATAL_ALERT && name_alert_seen;
 
     if (p->role != ROLE_CUCM)
         return;
@@ -203,7 +233,7 @@ static void leaf_words(const struct x509_cert *l, char *buf, size_t len)
 }
 
 /* What happened, from the first connection's facts. */
-static char *summary_of(const struct problem *p, const struct conn *c, const struct conn_finding *f)
+static char *summary_of(const struct problem *p, const struct pgroup *g)
 {
     char leaf[400], what[1600], *out = NULL, *name = NULL;
     const char *role_sent = "";
@@ -217,7 +247,7 @@ static char *summary_of(const struct problem *p, const struct conn *c, const str
     case FINDING_CHAIN_UNKNOWN_ISSUER:
         snprintf(what, sizeof(what), "the server's chain (leaf %s, %u certificate%s sent) does not "
                  "reach a trusted CA: an intermediate is missing or the CA is not trusted", leaf,
-                 c->n_server_certs, c->n_server_certs == 1 ? "" : "s");
+                 g->n_server_certs, g->n_server_certs == 1 ? "" : "s");
         break;
     case FINDING_CERT_EXPIRED:
         snprintf(what, sizeof(what), "a certificate of the server's chain (leaf %s) has expired",
@@ -232,9 +262,9 @@ static char *summary_of(const struct problem *p, const struct conn *c, const str
                  leaf);
         break;
     case FINDING_NAME_MISMATCH:
-        name = report_escape(c->verify.expected_name, true);
+        name = report_escape(g->expected_name, true);
         snprintf(what, sizeof(what), "the expected name %s (from %s) is not in the server's "
-                 "certificate %s", name ? name : "?", x509_name_source_name(c->verify.name_source),
+                 "certificate %s", name ? name : "?", x509_name_source_name(g->name_source),
                  leaf);
         break;
     case FINDING_CLIENT_CERT_REJECTED:
@@ -246,7 +276,7 @@ static char *summary_of(const struct problem *p, const struct conn *c, const str
                  "server's trust store given (--client-cafile)", leaf);
         break;
     default:
-        name = report_escape(f->message, true);
+        name = report_escape(g->message, true);
         snprintf(what, sizeof(what), "%s", name ? name : "?");
         break;
     }
@@ -281,78 +311,222 @@ void problems_free(struct problems *p)
     p->n = 0;
 }
 
-int problems_build(const struct analysis *a, struct problems *p)
+struct problems_acc *problems_acc_new(void)
 {
-    struct entry *e = malloc((a->nconns + 1) * sizeof(*e));
+    return calloc(1, sizeof(struct problems_acc));
+}
+
+void problems_acc_free(struct problems_acc *acc)
+{
+    if (acc == NULL)
+        return;
+    for (size_t i = 0; i < acc->n; i++) {
+        free(acc->g[i].message);
+        free(acc->g[i].expected_name);
+        free(acc->g[i].servers);
+    }
+    free(acc->g);
+    free(acc->slot);
+    free(acc);
+}
+
+static int acc_rehash(struct problems_acc *acc)
+{
+    size_t ns = acc->nslot ? acc->nslot * 2 : 16;
+    uint32_t *slot = calloc(ns, sizeof(*slot));
+
+    if (slot == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < acc->n; i++) {
+        size_t k = acc->g[i].hash & (ns - 1);
+        while (slot[k] != 0)
+            k = (k + 1) & (ns - 1);
+        slot[k] = (uint32_t)(i + 1);
+    }
+    free(acc->slot);
+    acc->slot = slot;
+    acc->nslot = ns;
+    return TI_OK;
+}
+
+/* Sort and deduplicate g->servers. */
+static void servers_compact(struct pgroup *g)
+{
     size_t n = 0;
 
-    p->v = NULL;
-    p->n = 0;
-    if (e == NULL)
-        return TI_ENOMEM;
-    for (size_t i = 0; i < a->nconns; i++) {
-        const struct conn *c = a->conns[i];
-        const struct conn_finding *f;
+    if (g->nsorted == g->nservers)
+        return;
+    qsort(g->servers, g->nservers, sizeof(*g->servers), ep_cmp);
+    for (size_t k = 0; k < g->nservers; k++)
+        if (n == 0 || ep_cmp(&g->servers[n - 1], &g->servers[k]) != 0)
+            g->servers[n++] = g->servers[k];
+    g->nservers = g->nsorted = n;
+}
 
-        if (!c->is_tls || c->outcome == OUTCOME_NOT_TLS || (f = root_finding(c)) == NULL)
-            continue;
-        e[n].c = c;
-        e[n].f = f;
-        e[n].client_leaf = is_client_cause(c, f->id);
-        e[n].leaf = e[n].client_leaf ? (c->n_client_certs ? c->client_certs[0] : NULL)
-                                     : (c->n_server_certs ? c->server_certs[0] : NULL);
-        n++;
+/* Add a server to the group's set: appended, compacted when full, so the
+ * set costs its distinct servers (twice at most), not one per connection. */
+static int servers_add(struct pgroup *g, const struct conn_endpoint *e)
+{
+    if (g->nsorted > 0 && bsearch(e, g->servers, g->nsorted, sizeof(*e), ep_cmp) != NULL)
+        return TI_OK;
+    if (g->nservers == g->cap) {
+        servers_compact(g);
+        if (g->nservers * 2 >= g->cap) {
+            size_t nc = g->cap ? g->cap * 2 : 4;
+            struct conn_endpoint *v = realloc(g->servers, nc * sizeof(*v));
+            if (v == NULL)
+                return TI_ENOMEM;
+            g->servers = v;
+            g->cap = nc;
+        }
     }
-    if (n > 1)
-        qsort(e, n, sizeof(*e), entry_cmp);
-    p->v = calloc(n + 1, sizeof(*p->v));
+    g->servers[g->nservers++] = *e;
+    return TI_OK;
+}
+
+/* The first connection's facts, kept for the summary and the notes. */
+static int group_first(struct pgroup *g, const struct conn *c, const struct conn_finding *f)
+{
+    char *m = strdup(f->message ? f->message : "");
+    char *n = strdup(c->verify.expected_name ? c->verify.expected_name : "");
+
+    if (m == NULL || n == NULL) {
+        free(m);
+        free(n);
+        return TI_ENOMEM;
+    }
+    free(g->message);
+    free(g->expected_name);
+    g->message = m;
+    g->expected_name = n;
+    conn_key_of(c, &g->first);
+    g->name_source = c->verify.name_source;
+    g->n_server_certs = c->n_server_certs;
+    g->name_alert = c->verify.done && c->verify.verdict.name_checked && !c->verify.verdict.name_ok;
+    return TI_OK;
+}
+
+static struct pgroup *acc_group(struct problems_acc *acc, const struct conn *c,
+                                const struct conn_finding *f, const struct x509_cert *leaf,
+                                bool client_leaf)
+{
+    const char *remedy = f->remedy ? f->remedy : "";
+    uint64_t h = group_hash(f->id, c->role, client_leaf, leaf, remedy);
+    size_t k;
+    struct pgroup *g;
+
+    if (acc->nslot > 0)
+        for (k = h & (acc->nslot - 1); acc->slot[k] != 0; k = (k + 1) & (acc->nslot - 1))
+            if (group_is(&acc->g[acc->slot[k] - 1], h, f->id, c->role, client_leaf, leaf, remedy))
+                return &acc->g[acc->slot[k] - 1];
+    if (acc->n == acc->cap) {
+        size_t nc = acc->cap ? acc->cap * 2 : 8;
+        struct pgroup *v = nc < UINT32_MAX ? realloc(acc->g, nc * sizeof(*v)) : NULL;
+        if (v == NULL)
+            return NULL;
+        acc->g = v;
+        acc->cap = nc;
+    }
+    if ((acc->n + 1) * 2 >= acc->nslot && acc_rehash(acc) != TI_OK)
+        return NULL;
+    g = &acc->g[acc->n];
+    memset(g, 0, sizeof(*g));
+    if (group_first(g, c, f) != TI_OK)
+        return NULL;
+    g->hash = h;
+    g->cause = f->id;
+    g->severity = f->severity;
+    g->role = c->role;
+    g->leaf = leaf;
+    g->client_leaf = client_leaf;
+    g->remedy = remedy;
+    for (k = h & (acc->nslot - 1); acc->slot[k] != 0; k = (k + 1) & (acc->nslot - 1))
+        ;
+    acc->slot[k] = (uint32_t)(++acc->n);
+    return g;
+}
+
+int problems_acc_add(struct problems_acc *acc, const struct analysis *a, const struct conn *c)
+{
+    const struct conn_finding *f;
+    const struct x509_cert *leaf;
+    struct pgroup *g;
+    bool client_leaf, fresh;
+    size_t n0 = acc->n;
+
+    (void)a;
+    if (!c->is_tls || c->outcome == OUTCOME_NOT_TLS || (f = root_finding(c)) == NULL)
+        return TI_OK;
+    client_leaf = is_client_cause(c, f->id);
+    leaf = client_leaf ? (c->n_client_certs ? c->client_certs[0] : NULL)
+                       : (c->n_server_certs ? c->server_certs[0] : NULL);
+    if ((g = acc_group(acc, c, f, leaf, client_leaf)) == NULL)
+        return TI_ENOMEM;
+    fresh = acc->n != n0;
+    if (!fresh && conn_key_cmp_conn(&g->first, c) > 0 && group_first(g, c, f) != TI_OK)
+        return TI_ENOMEM;
+    g->connections++;
+    g->failed += c->outcome == OUTCOME_FAILED;
+    g->ecdsa_preferred |= ecdsa_by_preference(c);
+    if (f->severity > g->severity)
+        g->severity = f->severity;
+    return servers_add(g, &c->server);
+}
+
+int problems_acc_build(struct problems_acc *acc, const struct analysis *a, struct problems *p)
+{
+    (void)a;
+    p->n = 0;
+    p->v = calloc(acc->n + 1, sizeof(*p->v));
     if (p->v == NULL)
-        goto oom;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1, ns = 0;
+        return TI_ENOMEM;
+    for (size_t i = 0; i < acc->n; i++) {
+        struct pgroup *g = &acc->g[i];
         struct problem *pr = &p->v[p->n];
 
-        while (j < n && same_group(&e[i], &e[j]))
-            j++;
-        pr->servers = malloc((j - i) * sizeof(*pr->servers));
+        servers_compact(g);
+        pr->servers = malloc((g->nservers + 1) * sizeof(*pr->servers));
         if (pr->servers == NULL)
             goto oom;
         p->n++;
-        pr->cause = e[i].f->id;
-        pr->severity = e[i].f->severity;
-        pr->role = e[i].c->role;
-        pr->leaf = e[i].leaf;
-        pr->client_leaf = e[i].client_leaf;
-        pr->first_id = e[i].c->id;      /* sorted by id within the group */
-        pr->fix = e[i].f->remedy != NULL ? e[i].f->remedy : "";
-        for (size_t k = i; k < j; k++) {
-            const struct conn *c = e[k].c;
-            pr->connections++;
-            pr->failed += c->outcome == OUTCOME_FAILED;
-            pr->ecdsa_preferred |= ecdsa_by_preference(c);
-            if (e[k].f->severity > pr->severity)
-                pr->severity = e[k].f->severity;
-            pr->servers[ns++] = c->server;
-        }
-        qsort(pr->servers, ns, sizeof(*pr->servers), ep_cmp);
-        pr->nservers = 0;
-        for (size_t k = 0; k < ns; k++)
-            if (pr->nservers == 0 || ep_cmp(&pr->servers[pr->nservers - 1], &pr->servers[k]) != 0)
-                pr->servers[pr->nservers++] = pr->servers[k];
-        field_notes(pr, e[i].c);
-        pr->summary = summary_of(pr, e[i].c, e[i].f);
+        memcpy(pr->servers, g->servers, g->nservers * sizeof(*pr->servers));
+        pr->nservers = g->nservers;
+        pr->cause = g->cause;
+        pr->severity = g->severity;
+        pr->role = g->role;
+        pr->leaf = g->leaf;
+        pr->client_leaf = g->client_leaf;
+        pr->first = g->first;
+        pr->fix = g->remedy;
+        pr->connections = g->connections;
+        pr->failed = g->failed;
+        pr->ecdsa_preferred = g->ecdsa_preferred;
+        field_notes(pr, g->name_alert);
+        pr->summary = summary_of(pr, g);
         if (pr->summary == NULL)
             goto oom;
-        i = j;
     }
     if (p->n > 1)
         qsort(p->v, p->n, sizeof(*p->v), problem_cmp);
-    free(e);
     return TI_OK;
 oom:
-    free(e);
     problems_free(p);
     return TI_ENOMEM;
+}
+
+int problems_build(const struct analysis *a, struct problems *p)
+{
+    struct problems_acc *acc = problems_acc_new();
+    int rc = acc != NULL ? TI_OK : TI_ENOMEM;
+
+    p->v = NULL;
+    p->n = 0;
+    for (size_t i = 0; i < a->nconns && rc == TI_OK; i++)
+        rc = problems_acc_add(acc, a, a->conns[i]);
+    if (rc == TI_OK)
+        rc = problems_acc_build(acc, a, p);
+    problems_acc_free(acc);
+    return rc;
 }
 
 /* ---- text ------------------------------------------------------------------------------- */

@@ -181,6 +181,108 @@ static void test_text_first_screen(void **state)
     analysis_free(a);
 }
 
+static void assert_same_problems(const struct problems *x, const struct problems *y)
+{
+    assert_int_equal(x->n, y->n);
+    for (size_t i = 0; i < x->n; i++) {
+        const struct problem *a = &x->v[i], *b = &y->v[i];
+        assert_int_equal(a->cause, b->cause);
+        assert_int_equal(a->severity, b->severity);
+        assert_int_equal(a->role, b->role);
+        assert_ptr_equal(a->leaf, b->leaf);
+        assert_int_equal(a->client_leaf, b->client_leaf);
+        assert_int_equal(a->nservers, b->nservers);
+        assert_memory_equal(a->servers, b->servers, a->nservers * sizeof(*a->servers));
+        assert_int_equal(a->connections, b->connections);
+        assert_int_equal(a->failed, b->failed);
+        assert_int_equal(conn_key_cmp(&a->first, &b->first), 0);
+        assert_int_equal(a->ecdsa_preferred, b->ecdsa_preferred);
+        assert_string_equal(a->summary, b->summary);
+        assert_string_equal(a->fix, b->fix);
+        assert_ptr_equal(a->workaround, b->workaround);
+        assert_int_equal(a->nrefs, b->nrefs);
+        for (size_t k = 0; k < a->nrefs; k++)
+            assert_string_equal(a->references[k], b->references[k]);
+    }
+}
+
+/* Streaming: connections fed one at a time in release order, not report
+ * order; reversed and shuffled feeds give the problems of the ordered list. */
+static void test_any_order(void **state)
+{
+    static const char *const cases[][2] = {
+        {"captures/post-upgrade.pcap", "captures/ip-not-in-san.pcap"},
+        {"captures/many-flows.pcap", NULL},
+        {"captures/mtls-client-rejected.pcap", "captures/post-upgrade.pcap"},
+    };
+    (void)state;
+    for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+        struct problems p, q;
+        struct analysis *a = run(cases[t][0], cases[t][1], t == 1, NULL, &p);
+        size_t *perm = malloc((a->nconns + 1) * sizeof(*perm));
+        uint32_t rnd = 12345;
+
+        assert_non_null(perm);
+        assert_true(p.n > 0);
+        for (int shuffle = 0; shuffle < 2; shuffle++) {
+            struct problems_acc *acc = problems_acc_new();
+            assert_non_null(acc);
+            for (size_t i = 0; i < a->nconns; i++)
+                perm[i] = a->nconns - 1 - i;
+            for (size_t i = a->nconns; shuffle && i > 1; i--) {
+                rnd = rnd * 1103515245u + 12345u;
+                size_t j = (rnd >> 8) % i, x = perm[i - 1];
+                perm[i - 1] = perm[j];
+                perm[j] = x;
+            }
+            for (size_t i = 0; i < a->nconns; i++)
+                assert_int_equal(problems_acc_add(acc, a, a->conns[perm[i]]), TI_OK);
+            assert_int_equal(problems_acc_build(acc, a, &q), TI_OK);
+            assert_same_problems(&p, &q);
+            problems_free(&q);
+            problems_acc_free(acc);
+        }
+        free(perm);
+        problems_free(&p);
+        analysis_free(a);
+    }
+}
+
+/* One problem on many servers, fed last first: the servers are counted
+ * once each and sorted, the first connection is the earliest. */
+static void test_acc_many_servers(void **state)
+{
+    struct problems p;
+    struct analysis *a = run("captures/post-upgrade.pcap", NULL, false, NULL, &p);
+    struct problems_acc *acc = problems_acc_new();
+    struct conn c;
+    char sb[64];
+    (void)state;
+
+    assert_non_null(acc);
+    assert_true(a->nconns > 0);
+    for (int rep = 0; rep < 3; rep++)
+        for (unsigned i = 300; i-- > 0;) {
+            c = *a->conns[0];           /* a shallow copy, only read */
+            c.server.port = (uint16_t)(1000 + i);
+            c.serial = 1000 * (uint64_t)rep + i;
+            c.first_ts += (int64_t)i;
+            assert_int_equal(problems_acc_add(acc, a, &c), TI_OK);
+        }
+    problems_free(&p);
+    assert_int_equal(problems_acc_build(acc, a, &p), TI_OK);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.v[0].nservers, 300);
+    assert_int_equal(p.v[0].connections, 900);
+    assert_string_equal(problems_server_str(&p.v[0].servers[0], sb, sizeof(sb)), "10.48.36.215:1000");
+    assert_string_equal(problems_server_str(&p.v[0].servers[299], sb, sizeof(sb)), "10.48.36.215:1299");
+    assert_int_equal(p.v[0].first.serial, 0);
+    assert_int_equal(p.v[0].first.server.port, 1000);
+    problems_free(&p);
+    problems_acc_free(acc);
+    analysis_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +292,8 @@ int main(void)
         cmocka_unit_test(test_client_certificate_problem),
         cmocka_unit_test(test_many_flows),
         cmocka_unit_test(test_text_first_screen),
+        cmocka_unit_test(test_any_order),
+        cmocka_unit_test(test_acc_many_servers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

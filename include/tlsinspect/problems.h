@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "tlsinspect/analyze.h"
+#include "tlsinspect/conn_key.h"
 
 #define PROBLEM_MAX_REFS 4
 
@@ -37,7 +38,7 @@ struct problem {
     size_t nservers;
     uint64_t connections;               /* connections whose root cause this is */
     uint64_t failed;                    /* of which failed */
-    uint64_t first_id;                  /* the first of them (conn id, report order) */
+    struct conn_key first;              /* the first of them, in the report order */
     bool ecdsa_preferred;               /* the server chose ECDSA because the client prefers it */
     char *summary;                      /* owned: what happened, in the capture's facts */
     const char *fix;                    /* static: the root finding's remedy */
@@ -53,6 +54,19 @@ struct problems {
 
 /* TI_OK or TI_ENOMEM (p left empty).  p is overwritten, not freed first. */
 int problems_build(const struct analysis *a, struct problems *p);
+
+/* The same, built one connection at a time (streaming reports): add each
+ * reported connection once, in any order (the first of a group is the
+ * first by conn_order_cmp whatever the arrival order; the connection is
+ * only read during the call, its certificates kept as pool pointers).
+ * Memory: one entry per problem with its distinct servers, not per
+ * connection.  build() may be called more than once; p as for
+ * problems_build().  TI_OK or TI_ENOMEM. */
+struct problems_acc;
+struct problems_acc *problems_acc_new(void);          /* NULL without memory */
+int problems_acc_add(struct problems_acc *acc, const struct analysis *a, const struct conn *c);
+int problems_acc_build(struct problems_acc *acc, const struct analysis *a, struct problems *p);
+void problems_acc_free(struct problems_acc *acc);     /* NULL is a no-op */
 void problems_free(struct problems *p);   /* empties p; NULL is a no-op */
 
 /* "10.48.36.215:6972", "[2001:db8::1]:443"; buf >= 56 bytes. */
