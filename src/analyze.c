@@ -38,6 +38,9 @@ struct an_ctx {
     bool oom;
     int verify_rc;                  /* first failed verify_conn(), reported after the capture */
     int sink_rc;                    /* first failed sink, reported after the capture */
+    bool keep;                      /* conns kept in a->conns (no drop_conns, or logs) */
+    bool defer_sinks;               /* logs: the sinks see the conns after the correlation */
+    bool name_used[ANALYZE_MAX_NAMES];  /* per --name: a connection went to its address */
     struct extract *ex;             /* -w, or NULL */
     const struct cap_packet *pkt;   /* the packet being handled (for -w) */
 };
@@ -328,6 +331,33 @@ static void note_ssh(struct analysis *a, const struct conn *c)
 
 static int verify_conn(struct analysis *a, const struct analyze_opts *o, struct conn *c);
 
+static void an_tally_findings(struct analysis *a, const struct conn *c)
+{
+    for (size_t j = 0; j < c->n_findings; j++) {
+        const struct conn_finding *f = &c->findings[j];
+        if (f->id >= 0 && f->id < FINDING_COUNT && (unsigned)f->severity <= SEV_ERROR)
+            a->finding_conns[f->id][f->severity]++;
+    }
+}
+
+/* What is read after the capture about every connection, counted as each is
+ * judged: with drop_conns none is left to walk. */
+static void an_tally(struct an_ctx *x, const struct conn *c)
+{
+    struct analysis *a = x->a;
+    const struct analyze_opts *o = x->o;
+
+    a->tls_conns++;
+    a->limit_conns[0] += (c->limits_hit & CONN_LIMIT_HS_MSG) != 0;
+    a->limit_conns[1] += (c->limits_hit & CONN_LIMIT_RECORDS) != 0;
+    a->limit_conns[2] += (c->limits_hit & CONN_LIMIT_CERTS) != 0;
+    an_tally_findings(a, c);
+    for (size_t k = 0; k < o->nnames; k++)
+        x->name_used[k] = x->name_used[k] ||
+                          (c->server.ipver == o->names[k].addr.ipver &&
+                           memcmp(c->server.ip, o->names[k].addr.ip, sizeof(c->server.ip)) == 0);
+}
+
 static void an_release(void *ctx, struct flow *f, bool evicted)
 {
     struct an_ctx *x = ctx;
@@ -362,9 +392,10 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
         if (vrc != TI_OK && x->verify_rc == TI_OK)
             x->verify_rc = vrc;
         findings_run_memo(af->c, x->a->names, x->a->fmemo);
-        for (size_t i = 0; i < x->o->nsinks && x->sink_rc == TI_OK; i++)
+        an_tally(x, af->c);
+        for (size_t i = 0; i < x->o->nsinks && !x->defer_sinks && x->sink_rc == TI_OK; i++)
             x->sink_rc = x->o->sinks[i].conn(x->o->sinks[i].ctx, x->a, af->c);
-        if (x->o->drop_conns) {
+        if (!x->keep) {
             reported = af->c;       /* for the extract, which reads it now */
         } else if (push_conn(x, af->c) == TI_OK) {
             reported = af->c;
@@ -585,12 +616,7 @@ static int global_findings(struct analysis *a)
         if (analysis_add_global(a, FINDING_CAPTURE_TRUNCATED, msg) != TI_OK)
             return TI_ENOMEM;
     }
-    uint64_t hs = 0, recs = 0, certs = 0;
-    for (size_t i = 0; i < a->nconns; i++) {
-        hs += (a->conns[i]->limits_hit & CONN_LIMIT_HS_MSG) != 0;
-        recs += (a->conns[i]->limits_hit & CONN_LIMIT_RECORDS) != 0;
-        certs += (a->conns[i]->limits_hit & CONN_LIMIT_CERTS) != 0;
-    }
+    uint64_t hs = a->limit_conns[0], recs = a->limit_conns[1], certs = a->limit_conns[2];
     if (a->flow_stats.evicted_full || a->flow_stats.reasm_limit_hits || hs || recs || certs) {
         /* Only the limits reached, each with the option that raises it. */
         struct { uint64_t n; const char *what; } part[] = {
@@ -711,16 +737,15 @@ static int load_keylog(struct analysis *a, const struct analyze_opts *o, char *e
 }
 
 /* A --name for an address no connection went to is likely a typo. */
-static void warn_unused_names(struct analysis *a, const struct analyze_opts *o)
+static void warn_unused_names(const struct an_ctx *x)
 {
+    struct analysis *a = x->a;
+    const struct analyze_opts *o = x->o;
+
     for (size_t k = 0; k < o->nnames; k++) {
         const struct conn_endpoint *e = &o->names[k].addr;
-        bool used = false;
         char ip[64];
-        for (size_t i = 0; i < a->nconns && !used; i++)
-            used = a->conns[i]->server.ipver == e->ipver &&
-                   memcmp(a->conns[i]->server.ip, e->ip, sizeof(e->ip)) == 0;
-        if (!used)
+        if (!x->name_used[k])
             analysis_warn(a, "--name %s=%s: no connection to that address in the capture",
                           conn_ip_str(e, ip, sizeof(ip)), o->names[k].name);
     }
@@ -865,6 +890,23 @@ static int an_prepare(struct analysis *a, const struct analyze_opts *o, struct a
     return rc;
 }
 
+/* The sinks' end.  With logs they see the connections only now, in report
+ * order, with what the correlation added. */
+static int an_sinks_finish(struct an_ctx *x)
+{
+    struct analysis *a = x->a;
+    const struct analyze_opts *o = x->o;
+    int rc = TI_OK;
+
+    for (size_t i = 0; i < a->nconns && x->defer_sinks && rc == TI_OK; i++)
+        for (size_t k = 0; k < o->nsinks && rc == TI_OK; k++)
+            rc = o->sinks[k].conn(o->sinks[k].ctx, a, a->conns[i]);
+    for (size_t i = 0; i < o->nsinks && rc == TI_OK; i++)
+        if (o->sinks[i].finish != NULL)
+            rc = o->sinks[i].finish(o->sinks[i].ctx, a);
+    return rc;
+}
+
 int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbuf, size_t errlen)
 {
     struct analysis *a = calloc(1, sizeof(*a));
@@ -899,6 +941,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     rc = open_capture(a, o, &bdl, &cap, errbuf, errlen);
     if (rc != TI_OK)
         goto fail;
+    x.defer_sinks = a->logs != NULL;    /* known now: logs are read first */
+    x.keep = !o->drop_conns || x.defer_sinks;
     if (o->extract != NULL) {
         rc = an_extract_open(&x, cap, errbuf, errlen);
         if (rc != TI_OK)
@@ -955,15 +999,18 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     for (size_t i = 0; i < a->nconns; i++)
         a->conns[i]->id = i + 1;
     a->verifications = x509_verify_count(a->pool) - verify_base;
-    warn_unused_names(a, o);
+    warn_unused_names(&x);
     rc = global_findings(a);
     /* Verified already, with the logs' connect addresses; what the logs
      * say failed is compared with the connections now that they have ids. */
-    if (rc == TI_OK && a->logs != NULL)
+    if (rc == TI_OK && a->logs != NULL) {
         rc = an_correlate(a, o);
-    for (size_t i = 0; i < o->nsinks && rc == TI_OK; i++)
-        if (o->sinks[i].finish != NULL)
-            rc = o->sinks[i].finish(o->sinks[i].ctx, a);
+        memset(a->finding_conns, 0, sizeof(a->finding_conns));   /* it added findings */
+        for (size_t i = 0; i < a->nconns; i++)
+            an_tally_findings(a, a->conns[i]);
+    }
+    if (rc == TI_OK)
+        rc = an_sinks_finish(&x);
     if (rc != TI_OK)
         goto fail;
     *out = a;

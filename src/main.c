@@ -84,9 +84,9 @@ static int exit_status(const struct analysis *a, const struct fail_on *f)
     for (size_t i = 0; i < a->nglobal; i++)
         if (fail_on_matches(f, a->global[i].id, finding_severity(a->global[i].id)))
             return EXIT_FINDINGS;
-    for (size_t i = 0; i < a->nconns; i++)
-        for (size_t j = 0; j < a->conns[i]->n_findings; j++)
-            if (fail_on_matches(f, a->conns[i]->findings[j].id, a->conns[i]->findings[j].severity))
+    for (int id = 0; id < FINDING_COUNT; id++)      /* tallies: the conns may be gone */
+        for (int sev = SEV_INFO; sev <= SEV_ERROR; sev++)
+            if (a->finding_conns[id][sev] > 0 && fail_on_matches(f, id, (enum finding_severity)sev))
                 return EXIT_FINDINGS;
     return EXIT_OK;
 }

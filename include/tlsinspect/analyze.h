@@ -16,6 +16,7 @@
 #include "tlsinspect/tslog.h"
 #include "tlsinspect/conn.h"
 #include "tlsinspect/extract.h"
+#include "tlsinspect/findings.h"
 #include "tlsinspect/flow.h"
 #include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
@@ -80,7 +81,10 @@ struct analyze_opts {
     size_t nsinks;
     /* true: the sinks are all the reports need; a->conns stays empty and
      * memory stays flat in the number of connections.  false: every
-     * connection is also kept, sorted, in a->conns. */
+     * connection is also kept, sorted, in a->conns.  Ignored when there are
+     * traffic_server logs (--log, or a bundle's): correlating them needs
+     * every connection at the end, so they are kept and the sinks see them
+     * then, in report order, with their log findings. */
     bool drop_conns;
 };
 void analyze_opts_default(struct analyze_opts *o);
@@ -121,9 +125,14 @@ struct analysis {
     size_t ninputs;
     uint64_t packets;               /* all packets read */
     int64_t first_ts, last_ts;      /* microseconds; 0 if no packet */
-    struct conn **conns;            /* in report order (first timestamp, then endpoints) */
+    struct conn **conns;            /* in report order (conn_order_cmp); empty with drop_conns */
     struct conn_arena *conn_arena;  /* where the conns live */
     size_t nconns;
+    /* Tallies of every TLS connection, kept or not (drop_conns): what the
+     * capture-level findings and the exit status need. */
+    uint64_t tls_conns;             /* TLS connections judged */
+    uint64_t limit_conns[3];        /* connections with CONN_LIMIT_HS_MSG, _RECORDS, _CERTS */
+    uint64_t finding_conns[FINDING_COUNT][SEV_ERROR + 1];   /* findings by id and severity */
     struct analyze_global_finding *global;   /* CAPTURE_TRUNCATED, LIMIT_REACHED ... */
     size_t nglobal;
     struct analyze_ssh ssh[ANALYZE_MAX_SSH];
