@@ -945,7 +945,9 @@ static void check_tls13_inferred(struct conn *c, const struct tls_names *names)
 
 static void check_tls13(struct conn *c)
 {
-    if (!c->tls13 || c->keys_used || c->n_server_certs > 0 || !c->sh.present)
+    /* a resumed session (PSK) sends no certificate: nothing is hidden */
+    if (!c->tls13 || c->keys_used || c->n_server_certs > 0 || !c->sh.present ||
+        c->resumed != RESUMED_NO)
         return;
     /* A key log was given but did not open this handshake: say why (the
      * parser's note: no entry for the client random, tag failure, ...). */

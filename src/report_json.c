@@ -635,11 +635,12 @@ static void sw_outcome_basis(struct jw *w, const struct conn *c)
         jw_key(w, "outcome_inferred");
         jw_bool(w, true);
     }
-    if (c->resumed != RESUMED_NO) {   /* TLS <= 1.2 abbreviated handshake: only then */
+    if (c->resumed != RESUMED_NO) {   /* resumed sessions only */
         jw_key(w, "resumed");
         jw_bool(w, true);
         jw_key(w, "resumed_by");
-        jw_cstr(w, c->resumed == RESUMED_TICKET ? "ticket" : "session_id");
+        jw_cstr(w, c->resumed == RESUMED_TICKET ? "ticket"
+                   : c->resumed == RESUMED_PSK ? "psk" : "session_id");
     }
     if (c->tls13 && !c->keys_used && c->sh.present) {
         jw_key(w, "inferred_server_key");

@@ -1056,7 +1056,8 @@ static void ladder(struct tctx *t, const struct conn *c)
         label(t, "Certificate");
         fprintf(t->out, "(none: session resumed by %s; the certificate was checked when the "
                 "session was first established)\n",
-                c->resumed == RESUMED_TICKET ? "session ticket" : "session ID");
+                c->resumed == RESUMED_TICKET ? "session ticket"
+                : c->resumed == RESUMED_PSK ? "TLS 1.3 pre-shared key" : "session ID");
     } else if (c->tls13 && !c->keys_used) {
         /* RFC 8446 2: everything after ServerHello is encrypted */
         label(t, "Certificate");

@@ -180,9 +180,11 @@ void tls_key_update13(struct tls_session *s, enum conn_dir dir, const uint8_t *b
  * the clear, marked decrypted.  A close_notify ends what its sender sends
  * (RFC 5246 7.2.1, RFC 8446 6.1); a fatal alert too, and in TLS 1.3 what
  * both send (RFC 8446 6.2: both close at once; the level is implied by the
- * description, 6: every alert but close_notify and user_canceled is fatal). */
+ * description, 6: every alert but close_notify and user_canceled is fatal).
+ * opened: false for a NULL suite read without keys (the alert was in the
+ * clear). */
 static void alerts_decrypted(struct tls_session *s, enum conn_dir dir, const uint8_t *p,
-                             size_t n)
+                             size_t n, bool opened)
 {
     struct conn *c = s->c;
     struct cur cu = cur_make(p, n);
@@ -192,7 +194,7 @@ static void alerts_decrypted(struct tls_session *s, enum conn_dir dir, const uin
         uint16_t before = c->n_alerts;
         tls_add_alert(s, dir, false, level, desc);
         if (c->n_alerts > before)
-            c->alerts[before].decrypted = true;
+            c->alerts[before].decrypted = opened;
         if (desc == 0 || level == 2)
             s->d[dir].alert_closed = true;
         if (c->tls13 && desc != 0 && desc != 90)   /* 90: user_canceled */
@@ -268,7 +270,7 @@ void tls_open13(struct tls_session *s, enum conn_dir dir, const uint8_t *body, s
         tls_hs_input(s, dir, s->dec->buf, n, true);
         break;
     case CT_ALERT:
-        alerts_decrypted(s, dir, s->dec->buf, n);
+        alerts_decrypted(s, dir, s->dec->buf, n, true);
         break;
     case CT_APPDATA:
         if (d->prot != PROT_APP13)   /* RFC 8446 5.1: none under the handshake keys */
@@ -329,11 +331,38 @@ static bool keys12_inputs(struct tls_session *s, bool reneg, const struct tls12_
     return true;
 }
 
+/* A NULL suite protects nothing (RFC 5246 6.2.3.1): without the master
+ * secret its records are read all the same, the MAC cut off unchecked.
+ * False when the suite is not one (or out of memory). */
+static bool keys12_unkeyed(struct tls_session *s, enum conn_dir dir)
+{
+    const struct conn *c = s->c;
+    struct tls12_suite suite;
+    struct tls12_dec *x = s->dec12;
+
+    if (!c->sh.present || c->sh.compression != 0 ||
+        tls12_suite_lookup(s->names, c->sh.suite, c->sh.version, &suite) != TI_OK ||
+        suite.mode != TLS12_MODE_NULL)
+        return false;
+    if (x == NULL && (x = s->dec12 = calloc(1, sizeof(*x))) == NULL)
+        return false;
+    if (x->buf == NULL && (x->buf = malloc(TLS12_MAX_CIPHERTEXT)) == NULL)
+        return false;
+    tls12_dir_clear(&x->k[dir]);
+    if (tls12_dir_init_unkeyed(&x->k[dir], &suite) != TI_OK)
+        return false;
+    s->d[dir].prot = PROT_DEC12;
+    tls_note13(s, "NULL cipher suite 0x%04x: the records are not encrypted and are read "
+                  "without keys (their MACs are not checked)", c->sh.suite);
+    return true;
+}
+
 /* A TLS <= 1.2 side sent ChangeCipherSpec: its next records are under the
  * keys of the latest hellos' master secret, which the key log's
  * CLIENT_RANDOM line gives (RFC 5246 6.3, 7.1).  A renegotiation's CCS
  * replaces the keys with the new handshake's.  Without a usable secret the
- * side's records stay opaque, as without --keylog. */
+ * side's records stay opaque, as without --keylog, unless the suite is a
+ * NULL one. */
 void tls_keys12_start(struct tls_session *s, enum conn_dir dir)
 {
     struct tls_dir *d = &s->d[dir];
@@ -343,8 +372,12 @@ void tls_keys12_start(struct tls_session *s, enum conn_dir dir)
     bool reneg = d->prot == PROT_DEC12;
     int rc;
 
-    if (s->keylog == NULL || d->prot == PROT_STOPPED)
+    if (d->prot == PROT_STOPPED)
         return;
+    if (s->keylog == NULL) {
+        (void)keys12_unkeyed(s, dir);
+        return;
+    }
     /* A renegotiation whose keys are missing ends decryption for good:
      * the next handshake's hellos would be encrypted under them. */
     d->prot = reneg ? PROT_STOPPED : PROT_OPAQUE;
@@ -354,8 +387,10 @@ void tls_keys12_start(struct tls_session *s, enum conn_dir dir)
         return;
     }
     tls12_dir_clear(&x->k[dir]);
-    if (!keys12_inputs(s, reneg, x, &ms, &suite))
+    if (!keys12_inputs(s, reneg, x, &ms, &suite)) {
+        (void)keys12_unkeyed(s, dir);
         return;
+    }
     if (x->buf == NULL) {
         x->buf = malloc(TLS12_MAX_CIPHERTEXT);
         if (x->buf == NULL) {
@@ -384,7 +419,10 @@ void tls_open12(struct tls_session *s, enum conn_dir dir, const uint8_t *body, s
                            TLS12_MAX_CIPHERTEXT, &n);
     if (rc != TI_OK) {
         d->prot = PROT_STOPPED;
-        if (rc == TI_EMALFORMED)
+        if (s->dec12->k[dir].mac_unchecked)
+            tls_note13(s, "a NULL-cipher record of the %s is not a record (%s): reading stopped",
+                       tls_side_name(dir), ti_strerror(rc));
+        else if (rc == TI_EMALFORMED)
             tls_note13(s, "MAC check failed: the key log does not match this connection "
                           "(the %s's records stay encrypted)", tls_side_name(dir));
         else if (s->dec12->k[dir].iv_lost)
@@ -396,14 +434,15 @@ void tls_open12(struct tls_session *s, enum conn_dir dir, const uint8_t *body, s
         tls_on_opaque12(s, dir);
         return;
     }
-    s->c->keys_used = true;
+    if (!s->dec12->k[dir].mac_unchecked)
+        s->c->keys_used = true;
     switch (d->rec_type) {
     case CT_HANDSHAKE:
         d->enc_hs_seen = true;   /* Finished (or later messages) read, not guessed */
         tls_hs_input(s, dir, s->dec12->buf, n, true);
         break;
     case CT_ALERT:
-        alerts_decrypted(s, dir, s->dec12->buf, n);
+        alerts_decrypted(s, dir, s->dec12->buf, n, !s->dec12->k[dir].mac_unchecked);
         break;
     case CT_CCS:
         tls_on_ccs(s, dir);   /* a renegotiation's, under the current keys */

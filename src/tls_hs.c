@@ -117,10 +117,12 @@ static void on_tls13_selected(struct tls_session *s, const struct conn_server_he
 {
     enter_tls13(s);
     for (uint16_t i = 0; i < sh->n_exts; i++)
-        if (sh->exts[i] == 41)   /* pre_shared_key (RFC 8446 4.2.11) */
+        if (sh->exts[i] == 41) {   /* pre_shared_key (RFC 8446 4.2.11) */
+            s->c->resumed = RESUMED_PSK;
             tls_note13(s, "PSK resumption: the server accepted a pre-shared key and sends no "
                           "certificate in this handshake (it was checked when the session "
                           "was first established)");
+        }
     /* After a HelloRetryRequest the keys come from this second
      * ServerHello's handshake secret: only now are they logged. */
     if (sh->version == 0x0304)

@@ -48,8 +48,10 @@ enum conn_outcome {
 const char *conn_outcome_name(enum conn_outcome o); /* "complete", ... */
 
 enum conn_key_guess { KEY_GUESS_NONE = 0, KEY_GUESS_RSA, KEY_GUESS_EC };
-/* How a TLS <= 1.2 session was resumed (RFC 5246 7.3, RFC 5077). */
-enum conn_resumption { RESUMED_NO = 0, RESUMED_SESSION_ID, RESUMED_TICKET };
+/* How a session was resumed: TLS <= 1.2 abbreviated handshake (RFC 5246
+ * 7.3, RFC 5077), or a TLS 1.3 ServerHello accepting a pre-shared key
+ * (RFC 8446 2.2, 4.2.11).  Either way no certificate is sent. */
+enum conn_resumption { RESUMED_NO = 0, RESUMED_SESSION_ID, RESUMED_TICKET, RESUMED_PSK };
 enum conn_auth { AUTH_NONE = 0, AUTH_RSA, AUTH_ECDSA, AUTH_DSA, AUTH_PSK, AUTH_ANON, AUTH_ANY, AUTH_OTHER };
 const char *conn_auth_name(enum conn_auth a);        /* NULL, "RSA", "ECDSA", ..., "any" */
 
@@ -217,7 +219,7 @@ struct conn {
     uint16_t inferred_sig_len; /* its basis: the CertificateVerify signature's bytes */
     uint16_t inferred_cv_record; /* ... in a protected record of this many bytes */
     bool inferred_client_cert; /* the client's flight was larger than a Finished alone */
-    uint8_t resumed;           /* enum conn_resumption: TLS <= 1.2 abbreviated handshake */
+    uint8_t resumed;           /* enum conn_resumption: no certificate in this handshake */
     int64_t appdata_ts;        /* first application data record (either side), valid when appdata[] */
     bool malformed[2];         /* the parser gave up on this direction */
     char *malformed_why[2];    /* owned */

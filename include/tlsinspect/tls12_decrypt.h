@@ -109,6 +109,7 @@ struct tls12_dir {
     bool ready;
     bool etm;                 /* RFC 7366 encrypt-then-MAC (CBC only) */
     bool iv_lost;             /* TLS 1.0 CBC: a record was skipped, its chained IV is unknown */
+    bool mac_unchecked;       /* a NULL suite read without keys: the MAC is cut off, not checked */
     struct tls12_suite suite;
     uint8_t mac_key[TLS12_MAX_MAC_KEY];
     uint8_t key[TLS12_MAX_KEY];
@@ -131,6 +132,12 @@ int tls12_dir_init(struct tls12_dir *d, const struct tls12_suite *suite,
                    const uint8_t client_random[TLS12_RANDOM_LEN],
                    const uint8_t server_random[TLS12_RANDOM_LEN]);
 void tls12_dir_clear(struct tls12_dir *d);   /* NULL or zeroed: no-op */
+
+/* A NULL suite (TLS12_MODE_NULL) without the master secret: its records
+ * are the plaintext followed by the MAC (RFC 5246 6.2.3.1), so they are
+ * read without keys; the MAC is cut off unchecked (mac_unchecked).
+ * TI_EUNSUPPORTED for any other mode. */
+int tls12_dir_init_unkeyed(struct tls12_dir *d, const struct tls12_suite *suite);
 
 /* Open one record: hdr is its 5-byte header, frag/len its fragment.  The
  * content goes to out (out_cap >= len is always enough), its length to

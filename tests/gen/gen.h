@@ -89,6 +89,19 @@ void gen_pki_free(struct gen_pki *pki);
 /* ---- one TLS handshake between two OpenSSL endpoints ---------------------- */
 enum gen_dir { GEN_C2S = 0, GEN_S2C = 1 };
 
+/* A server that stays up across connections and a client that keeps its
+ * session: what session resumption needs (RFC 5246 7.3, RFC 5077, RFC 8446
+ * 2.2).  Zero it before the first gen_tls_run(); the first run keeps its
+ * server SSL_CTX here (session cache, ticket keys), every run leaves the
+ * client's latest session here and offers the one it found.  Free with
+ * gen_resume_free(). */
+struct gen_resume {
+    SSL_CTX *sctx;                    /* its ticket callback points at the first run's cfg:
+                                       * the runs share one struct gen_tls_cfg */
+    SSL_SESSION *sess;
+};
+void gen_resume_free(struct gen_resume *r);
+
 struct gen_tls_cfg {
     const char *client_ciphers;       /* TLS <= 1.2 list; NULL = OpenSSL default */
     const char *client_ciphersuites;  /* TLS 1.3 list; NULL = OpenSSL default */
@@ -113,6 +126,11 @@ struct gen_tls_cfg {
                                        * for another one: HelloRetryRequest (RFC 8446 4.1.4) */
     const char *request, *response;   /* application data once complete */
     time_t verify_time;               /* X509_VERIFY_PARAM_set_time on both sides */
+    const char *server_ciphers;       /* TLS <= 1.2 list of the server; NULL = OpenSSL default */
+    bool seclevel0;                   /* security level 0 on both sides (NULL suites) */
+    bool client_no_etm;               /* SSL_OP_NO_ENCRYPT_THEN_MAC: MAC-then-encrypt CBC */
+    bool server_no_ticket;            /* SSL_OP_NO_TICKET: TLS 1.2 resumes by session ID */
+    struct gen_resume *resume;        /* NULL: a fresh server and session every run */
 };
 
 struct gen_flight {
@@ -126,6 +144,7 @@ struct gen_transcript {
     size_t n;
     bool complete;                    /* both sides finished the handshake */
     int failed_side;                  /* -1, GEN_C2S (client failed), GEN_S2C */
+    bool resumed;                     /* SSL_session_reused() on the client */
     char cipher[64];                  /* negotiated suite (OpenSSL name) */
     char version[16];
     char error[256];                  /* OpenSSL's reason when failed */
@@ -214,7 +233,12 @@ int gen_udp_packet(struct gen_pktlist *out, const char *src, const char *dst,
 
 /* ---- writers ------------------------------------------------------------- */
 enum gen_fmt { GEN_FMT_PCAP, GEN_FMT_PCAPNG };
-enum gen_link { GEN_LINK_ETH, GEN_LINK_QINQ, GEN_LINK_SLL, GEN_LINK_SLL2, GEN_LINK_RAW };
+/* GEN_LINK_ETH_PAD: Ethernet frames shorter than 60 bytes padded with zeros
+ * to 60, as a NIC sends them (IEEE 802.3 minimum frame less the FCS);
+ * GEN_LINK_PPPOE: Ethernet, PPPoE session (RFC 2516) and PPP (RFC 1661),
+ * padded the same way.  Both are DLT_EN10MB. */
+enum gen_link { GEN_LINK_ETH, GEN_LINK_QINQ, GEN_LINK_SLL, GEN_LINK_SLL2, GEN_LINK_RAW,
+                GEN_LINK_ETH_PAD, GEN_LINK_PPPOE };
 
 struct gen_writer {
     enum gen_fmt fmt;
@@ -255,6 +279,18 @@ struct gen_fixture {
 };
 
 extern const struct gen_fixture gen_fixtures[];
+
+/* Helpers the fixtures share (scenarios.c): the seed of a name, the
+ * captures/<file>.args line, a packet list written as OUTDIR/name. */
+uint64_t gen_fnv1a(const char *s);
+int gen_write_args(const struct gen_ctx *ctx, const char *file, const char *args);
+int gen_write_list(const struct gen_ctx *ctx, const char *name, enum gen_fmt fmt,
+                   enum gen_link link, int snaplen, const struct gen_pktlist *l);
+
+/* Issue 17 fixtures (scen_resume.c): resumption, key-log suites, padded frames. */
+int gen_fx_resumption(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_keylog_suites(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_padded_frames(struct gen_ctx *ctx, const struct gen_fixture *fx);
 extern const size_t gen_nfixtures;
 
 /* TLS profiles (t0 = verification time, seconds since the epoch):

@@ -16,6 +16,8 @@
 #include <zlib.h>
 
 #define LINK_HDR_MAX 24            /* QinQ Ethernet is the longest: 22 */
+#define ETH_MIN_FRAME 60           /* IEEE 802.3 minimum, less the 4-byte FCS */
+#define PPPOE_SESSION_ID 0x1d2e    /* any non-zero id (RFC 2516 4) */
 #define PCAP_FILE_HDR 24
 #define PCAP_REC_HDR 16
 
@@ -37,6 +39,8 @@ static const struct link_info LINKS[] = {
     [GEN_LINK_SLL] = {DLT_LINUX_SLL, 113},
     [GEN_LINK_SLL2] = {DLT_LINUX_SLL2, 276},
     [GEN_LINK_RAW] = {DLT_RAW, 101},
+    [GEN_LINK_ETH_PAD] = {DLT_EN10MB, 1},
+    [GEN_LINK_PPPOE] = {DLT_EN10MB, 1},
 };
 
 int gen_link_dlt(enum gen_link link)
@@ -59,6 +63,7 @@ static size_t link_header(enum gen_link link, const struct gen_pkt *p, uint8_t *
 
     switch (link) {
     case GEN_LINK_ETH:
+    case GEN_LINK_ETH_PAD:
         memcpy(hdr, dst, 6);
         memcpy(hdr + 6, src, 6);
         be16(hdr + 12, etype);
@@ -96,6 +101,19 @@ static size_t link_header(enum gen_link link, const struct gen_pkt *p, uint8_t *
         hdr[11] = 6;
         memcpy(hdr + 12, src, 6);
         return 20;
+    case GEN_LINK_PPPOE:
+        /* PPPoE session stage: ver/type 0x11, code 0, session id, payload
+         * length (the PPP protocol field and the IP packet), then PPP
+         * protocol 0x0021 (IPv4) or 0x0057 (IPv6) */
+        memcpy(hdr, dst, 6);
+        memcpy(hdr + 6, src, 6);
+        be16(hdr + 12, 0x8864);
+        hdr[14] = 0x11;
+        hdr[15] = 0x00;
+        be16(hdr + 16, PPPOE_SESSION_ID);
+        be16(hdr + 18, (uint16_t)(p->len + 2));
+        be16(hdr + 20, etype == 0x86dd ? 0x0057 : 0x0021);
+        return 22;
     case GEN_LINK_RAW:
         return 0;
     }
@@ -105,11 +123,18 @@ static size_t link_header(enum gen_link link, const struct gen_pkt *p, uint8_t *
 static size_t frame(enum gen_link link, const struct gen_pkt *p, uint8_t *buf, size_t cap)
 {
     size_t hl = link_header(link, p, buf);
+    size_t n = hl + p->len;
 
-    if (hl + p->len > cap)
+    if (n > cap || ETH_MIN_FRAME > cap)
         return 0;
     memcpy(buf + hl, p->ip, p->len);
-    return hl + p->len;
+    /* a short frame goes out padded: bytes after the IP packet that its
+     * total length does not count */
+    if ((link == GEN_LINK_ETH_PAD || link == GEN_LINK_PPPOE) && n < ETH_MIN_FRAME) {
+        memset(buf + n, 0, ETH_MIN_FRAME - n);
+        n = ETH_MIN_FRAME;
+    }
+    return n;
 }
 
 void gen_dump_pkt(pcap_dumper_t *d, enum gen_link link, int snaplen, const struct gen_pkt *p)

@@ -57,7 +57,7 @@ static const char RESP_TFTP[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 27\r\n\r\n"
     "<device><loadInformation/>\n";
 
-static uint64_t fnv1a(const char *s)
+uint64_t gen_fnv1a(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -74,7 +74,7 @@ static int out_path(char *buf, const struct gen_ctx *ctx, const char *name)
 }
 
 /* captures/<file>.args: the options the golden test passes before the file */
-static int write_args(const struct gen_ctx *ctx, const char *file, const char *args)
+int gen_write_args(const struct gen_ctx *ctx, const char *file, const char *args)
 {
     char path[PATH_MAX_GEN + 8];
     FILE *f;
@@ -204,8 +204,8 @@ static void conn_for(struct gen_conn_params *cp, struct gen_rng *rng, const char
         cp->close = GEN_CLOSE_SERVER_FIN_CLIENT_RST;
 }
 
-static int write_list(const struct gen_ctx *ctx, const char *name, enum gen_fmt fmt,
-                      enum gen_link link, int snaplen, const struct gen_pktlist *l)
+int gen_write_list(const struct gen_ctx *ctx, const char *name, enum gen_fmt fmt,
+                   enum gen_link link, int snaplen, const struct gen_pktlist *l)
 {
     char path[PATH_MAX_GEN];
 
@@ -237,8 +237,8 @@ static int emit_single(struct gen_ctx *ctx, const struct single *s, const struct
     int rc = -1;
 
     if (run_conn(s->file, tls, cp, s->exp, s->cipher, &l, NULL, &end) == 0 &&
-        write_list(ctx, s->file, s->fmt, s->link, s->snaplen, &l) == 0 &&
-        write_args(ctx, s->file, s->args ? s->args : TRUST_ARGS) == 0)
+        gen_write_list(ctx, s->file, s->fmt, s->link, s->snaplen, &l) == 0 &&
+        gen_write_args(ctx, s->file, s->args ? s->args : TRUST_ARGS) == 0)
         rc = 0;
     gen_pktlist_free(&l);
     return rc;
@@ -249,7 +249,7 @@ static int single_default(struct gen_ctx *ctx, const struct single *s, const str
     struct gen_rng rng;
     struct gen_conn_params cp;
 
-    gen_rng_seed(&rng, fnv1a(s->file));
+    gen_rng_seed(&rng, gen_fnv1a(s->file));
     conn_for(&cp, &rng, s->sip, s->sport, POST_T0 * GEN_US + 7000, s->exp);
     return emit_single(ctx, s, tls, &cp);
 }
@@ -269,7 +269,7 @@ static int fx_rsa_ok(struct gen_ctx *ctx, const struct gen_fixture *fx)
     snprintf(dst, sizeof dst, "%s.gz", src);
     if (gen_gzip_file(src, dst) != 0)
         return -1;
-    return write_args(ctx, "rsa-ok-8443.pcap.gz", TRUST_ARGS);
+    return gen_write_args(ctx, "rsa-ok-8443.pcap.gz", TRUST_ARGS);
 }
 
 /* The documented field case, attempted twice (the Expressway retries). */
@@ -282,7 +282,7 @@ static int fx_field_case(struct gen_ctx *ctx, const struct gen_fixture *fx)
     uint64_t t = POST_T0 * GEN_US + 7000, end;
     int rc = -1;
 
-    gen_rng_seed(&rng, fnv1a(fx->name));
+    gen_rng_seed(&rng, gen_fnv1a(fx->name));
     gen_profile_field_case(&tls, &ctx->pki, POST_T0);
     for (int i = 0; i < 2; i++) {
         conn_for(&cp, &rng, CUCM_IP, 6972, t, EXP_CLIENT_FAIL);
@@ -291,8 +291,8 @@ static int fx_field_case(struct gen_ctx *ctx, const struct gen_fixture *fx)
             goto out;
         t = end + GEN_US + gen_rng_range(&rng, 0, 20000);
     }
-    if (write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
-        write_args(ctx, fx->name, TRUST_ARGS) == 0)
+    if (gen_write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
+        gen_write_args(ctx, fx->name, TRUST_ARGS) == 0)
         rc = 0;
 out:
     gen_pktlist_free(&l);
@@ -464,7 +464,7 @@ static int fx_traversal(struct gen_ctx *ctx, const struct gen_fixture *fx)
     tls.server_trust[0] = &e->root;
     tls.server_max = TLS1_2_VERSION;
     tls.verify_time = (time_t)POST_T0;
-    gen_rng_seed(&rng, fnv1a(fx->name));
+    gen_rng_seed(&rng, gen_fnv1a(fx->name));
     conn_for(&cp, &rng, EXPE_IP, 7001, POST_T0 * GEN_US + 7000, EXP_CLIENT_FAIL);
     if (run_conn(fx->name, &tls, &cp, EXP_CLIENT_FAIL, NULL, &l, NULL, &end) != 0)
         goto out;
@@ -479,8 +479,8 @@ static int fx_traversal(struct gen_ctx *ctx, const struct gen_fixture *fx)
     gen_conn_emit(&cp, &pt, &l);
     gen_transcript_free(&pt);
     gen_pktlist_sort(&l);
-    if (write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
-        write_args(ctx, fx->name, "-p 7001,2222 --cafile " EDGE_TRUST) == 0)
+    if (gen_write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
+        gen_write_args(ctx, fx->name, "-p 7001,2222 --cafile " EDGE_TRUST) == 0)
         rc = 0;
 out:
     gen_pktlist_free(&l);
@@ -531,7 +531,7 @@ static int fx_edge_clients(struct gen_ctx *ctx, const struct gen_fixture *fx)
     tls.server_send_chain = true;
     tls.server_max = TLS1_2_VERSION;
     tls.verify_time = (time_t)POST_T0;
-    gen_rng_seed(&rng, fnv1a(s.file));
+    gen_rng_seed(&rng, gen_fnv1a(s.file));
     gen_conn_defaults(&cp, &rng, JABBER_IP, EXPE_PUB_IP, 443, POST_T0 * GEN_US + 7000);
     cp.close = GEN_CLOSE_CLIENT_RST;
     return emit_single(ctx, &s, &tls, &cp);
@@ -547,7 +547,7 @@ static int upgrade_capture(struct gen_ctx *ctx, const char *file, bool post)
     uint64_t t0 = post ? POST_T0 : PRE_T0, t = t0 * GEN_US + 7000, end;
     int rc = -1;
 
-    gen_rng_seed(&rng, fnv1a(file));
+    gen_rng_seed(&rng, gen_fnv1a(file));
     for (int round = 0; round < 2; round++) {
         /* CUCM 6972: post: ECDSA picked -> unknown_ca, retried */
         int tries = post ? (round == 0 ? 3 : 2) : 1;
@@ -586,8 +586,8 @@ static int upgrade_capture(struct gen_ctx *ctx, const char *file, bool post)
         t += 5 * GEN_US;
     }
     gen_pktlist_sort(&l);
-    if (write_list(ctx, file, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
-        write_args(ctx, file, TRUST_ARGS) == 0)
+    if (gen_write_list(ctx, file, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
+        gen_write_args(ctx, file, TRUST_ARGS) == 0)
         rc = 0;
 out:
     gen_pktlist_free(&l);
@@ -626,7 +626,7 @@ static int fx_reorder(struct gen_ctx *ctx, const struct gen_fixture *fx)
     size_t first = 0, nseg = 0;
     int rc = -1;
 
-    gen_rng_seed(&rng, fnv1a(fx->name));
+    gen_rng_seed(&rng, gen_fnv1a(fx->name));
     gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
     conn_for(&cp, &rng, CUCM_IP, 8443, POST_T0 * GEN_US + 7000, EXP_COMPLETE);
     cp.mss_c = 536;
@@ -688,8 +688,8 @@ static int fx_reorder(struct gen_ctx *ctx, const struct gen_fixture *fx)
         if (gen_pktlist_push(&o, &l.v[i], l.v[i].ip, l.v[i].len) != 0)
             goto out;
     gen_pktlist_sort(&o);
-    if (write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &o) == 0 &&
-        write_args(ctx, fx->name, TRUST_ARGS) == 0)
+    if (gen_write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &o) == 0 &&
+        gen_write_args(ctx, fx->name, TRUST_ARGS) == 0)
         rc = 0;
 out:
     gen_transcript_free(&tr);
@@ -712,7 +712,7 @@ static int framing(struct gen_ctx *ctx, const char *file, bool field, enum gen_f
         gen_profile_field_case(&tls, &ctx->pki, POST_T0);
     else
         gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
-    gen_rng_seed(&rng, fnv1a(file));
+    gen_rng_seed(&rng, gen_fnv1a(file));
     if (!v6)
         return single_default(ctx, &s, &tls);
     gen_conn_defaults(&cp, &rng, EXPW_IP6, CUCM_IP6, s.sport, POST_T0 * GEN_US + 7000);
@@ -767,7 +767,7 @@ static int fx_rotated(struct gen_ctx *ctx, const struct gen_fixture *fx)
     size_t split = 0;
     int rc = -1;
 
-    gen_rng_seed(&rng, fnv1a(fx->name));
+    gen_rng_seed(&rng, gen_fnv1a(fx->name));
     gen_profile_field_case(&tls, &ctx->pki, POST_T0);
     conn_for(&cp, &rng, CUCM_IP, 6972, t, EXP_CLIENT_FAIL);
     cp.conn = 1;
@@ -785,9 +785,9 @@ static int fx_rotated(struct gen_ctx *ctx, const struct gen_fixture *fx)
     for (size_t i = 0; i < l.n; i++)
         if (gen_pktlist_push(i < split ? &a : &b, &l.v[i], l.v[i].ip, l.v[i].len) != 0)
             goto out;
-    if (write_list(ctx, "rotated-00.pcap", GEN_FMT_PCAP, GEN_LINK_ETH, 0, &a) == 0 &&
-        write_list(ctx, "rotated-01.pcap", GEN_FMT_PCAP, GEN_LINK_ETH, 0, &b) == 0 &&
-        write_args(ctx, "rotated-00.pcap", TRUST_ARGS) == 0)
+    if (gen_write_list(ctx, "rotated-00.pcap", GEN_FMT_PCAP, GEN_LINK_ETH, 0, &a) == 0 &&
+        gen_write_list(ctx, "rotated-01.pcap", GEN_FMT_PCAP, GEN_LINK_ETH, 0, &b) == 0 &&
+        gen_write_args(ctx, "rotated-00.pcap", TRUST_ARGS) == 0)
         rc = 0;
 out:
     gen_pktlist_free(&l);
@@ -845,7 +845,7 @@ static int fx_many(struct gen_ctx *ctx, const struct gen_fixture *fx)
     uint32_t tag = 1;
     int rc = -1;
 
-    gen_rng_seed(&rng, fnv1a(fx->name));
+    gen_rng_seed(&rng, gen_fnv1a(fx->name));
     port = (uint16_t)gen_rng_range(&rng, 31000, 40000);
     for (int i = 0; i < 48; i++, tag++) {
         /* connection 20 is a CUCM 8443 success whose server ISN wraps */
@@ -941,8 +941,8 @@ static int fx_many(struct gen_ctx *ctx, const struct gen_fixture *fx)
         }
     }
     gen_pktlist_sort(&l);
-    if (write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
-        write_args(ctx, fx->name, "--ports all " TRUST_ARGS) == 0)
+    if (gen_write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
+        gen_write_args(ctx, fx->name, "--ports all " TRUST_ARGS) == 0)
         rc = 0;
 out:
     gen_pktlist_free(&l);
@@ -980,7 +980,7 @@ static int fx_cut(struct gen_ctx *ctx, const struct gen_fixture *fx)
     long cut = -1, off;
     int rc = -1;
 
-    gen_rng_seed(&rng, fnv1a(fx->name));
+    gen_rng_seed(&rng, gen_fnv1a(fx->name));
     gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
     conn_for(&cp, &rng, CUCM_IP, 8443, POST_T0 * GEN_US + 7000, EXP_COMPLETE);
     if (run_conn(fx->name, &tls, &cp, EXP_COMPLETE, NULL, &l, NULL, &end) != 0 ||
@@ -1000,7 +1000,7 @@ static int fx_cut(struct gen_ctx *ctx, const struct gen_fixture *fx)
         fprintf(stderr, "gen: truncate %s: %s\n", path, strerror(errno));
         goto out;
     }
-    rc = write_args(ctx, fx->name, TRUST_ARGS);
+    rc = gen_write_args(ctx, fx->name, TRUST_ARGS);
 out:
     gen_pktlist_free(&l);
     return rc;
@@ -1031,7 +1031,7 @@ static int fx_cut_variants(struct gen_ctx *ctx, const struct gen_fixture *fx)
     size_t last = SIZE_MAX, from;
     int req = -1, rc = -1;
 
-    gen_rng_seed(&rng, fnv1a(fx->name));
+    gen_rng_seed(&rng, gen_fnv1a(fx->name));
     gen_profile_rsa_ok(&tls, &ctx->pki, POST_T0);
     conn_for(&cp, &rng, CUCM_IP, 8443, POST_T0 * GEN_US + 7000, EXP_COMPLETE);
     if (run_conn(fx->name, &tls, &cp, EXP_COMPLETE, NULL, &l, NULL, &end) != 0)
@@ -1067,8 +1067,8 @@ static int fx_cut_variants(struct gen_ctx *ctx, const struct gen_fixture *fx)
         }
     gen_transcript_free(&tr);
     gen_pktlist_sort(&l);
-    if (write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
-        write_args(ctx, fx->name, TRUST_ARGS) == 0)
+    if (gen_write_list(ctx, fx->name, GEN_FMT_PCAP, GEN_LINK_ETH, 0, &l) == 0 &&
+        gen_write_args(ctx, fx->name, TRUST_ARGS) == 0)
         rc = 0;
 out:
     gen_pktlist_free(&l);
@@ -1106,6 +1106,9 @@ const struct gen_fixture gen_fixtures[] = {
     {"sip-5061-self-signed.pcap", "SIP TLS 5061, self-signed CallManager certificate", fx_sip_self_signed},
     {"edge-clients-443.pcap", "Jabber to Expressway-E 443, SAN lacks collab-edge name", fx_edge_clients},
     {"cut-variants.pcap", "RSA success twice: close_notify retransmitted after FIN; capture from mid-session", fx_cut_variants},
+    {"resumption.pcap", "TLS 1.2 resumed by session ID (8443) and by ticket (6972), TLS 1.3 PSK; key log", gen_fx_resumption},
+    {"keylog-suites-12.pcap", "TLS 1.2 Camellia (EtM, MtE), ARIA-GCM, AES-CCM_8, NULL-SHA256; key log", gen_fx_keylog_suites},
+    {"padded-frames.pcap", "RSA success with short frames padded to 60 bytes, then over PPPoE", gen_fx_padded_frames},
 };
 const size_t gen_nfixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];
 

@@ -17,6 +17,7 @@
 
 #define TLS_MAX_STEPS 40      /* a TLS 1.2/1.3 handshake needs < 10 steps */
 #define TLS_APP_BUF 4096
+#define GEN_RESUME_TIMEOUT (20L * 365 * 24 * 3600)   /* seconds */
 
 static void tls_keylog_cb(const SSL *ssl, const char *line)
 {
@@ -60,6 +61,10 @@ static SSL_CTX *tls_client_ctx(const struct gen_tls_cfg *cfg)
         return NULL;
     if (tls_versions(ctx, cfg->client_min, cfg->client_max) != 0)
         goto fail;
+    if (cfg->seclevel0)
+        SSL_CTX_set_security_level(ctx, 0);
+    if (cfg->client_no_etm)
+        SSL_CTX_set_options(ctx, SSL_OP_NO_ENCRYPT_THEN_MAC);
     if (cfg->client_ciphers && SSL_CTX_set_cipher_list(ctx, cfg->client_ciphers) != 1)
         goto fail;
     if (cfg->client_ciphersuites && SSL_CTX_set_ciphersuites(ctx, cfg->client_ciphersuites) != 1)
@@ -120,6 +125,23 @@ static SSL_CTX *tls_server_ctx(const struct gen_tls_cfg *cfg)
         goto fail;
     if (cfg->server_groups && SSL_CTX_set1_groups_list(ctx, cfg->server_groups) != 1)
         goto fail;
+    if (cfg->seclevel0)
+        SSL_CTX_set_security_level(ctx, 0);
+    if (cfg->server_ciphers && SSL_CTX_set_cipher_list(ctx, cfg->server_ciphers) != 1)
+        goto fail;
+    if (cfg->server_no_ticket)
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    /* A ticket carries the scenario's pinned time (tls_ticket_time_cb),
+     * months before the run: a session that must resume outlives that. */
+    if (cfg->resume != NULL) {
+        static const unsigned char sid_ctx[] = "tlsinspect-gen";
+
+        SSL_CTX_set_timeout(ctx, GEN_RESUME_TIMEOUT);
+        /* OpenSSL resumes a session of a server that verifies clients only
+         * within the context it was made in (SSL_set_session_id_context). */
+        if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1)
+            goto fail;
+    }
     /* The chain sent is exactly what the scenario says: no building it
      * from the trust store behind our back (missing-intermediate case). */
     SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
@@ -271,9 +293,42 @@ static int tls_app(const struct gen_tls_cfg *cfg, struct gen_transcript *t, SSL 
     return 0;
 }
 
+void gen_resume_free(struct gen_resume *r)
+{
+    SSL_SESSION_free(r->sess);
+    SSL_CTX_free(r->sctx);
+    r->sess = NULL;
+    r->sctx = NULL;
+}
+
+/* The server context: the one kept for resumption, or a new one. */
+static SSL_CTX *tls_server_for(const struct gen_tls_cfg *cfg)
+{
+    SSL_CTX *ctx;
+
+    if (cfg->resume != NULL && cfg->resume->sctx != NULL)
+        return SSL_CTX_up_ref(cfg->resume->sctx) == 1 ? cfg->resume->sctx : NULL;
+    ctx = tls_server_ctx(cfg);
+    if (ctx != NULL && cfg->resume != NULL && SSL_CTX_up_ref(ctx) == 1)
+        cfg->resume->sctx = ctx;
+    return ctx;
+}
+
+/* The client's session after the run (TLS 1.3: from the NewSessionTicket
+ * read with the response), to be offered by the next connection. */
+static void tls_keep_session(const struct gen_tls_cfg *cfg, SSL *c)
+{
+    SSL_SESSION *sess;
+
+    if (cfg->resume == NULL || (sess = SSL_get1_session(c)) == NULL)
+        return;
+    SSL_SESSION_free(cfg->resume->sess);
+    cfg->resume->sess = sess;
+}
+
 int gen_tls_run(const struct gen_tls_cfg *cfg, struct gen_transcript *t)
 {
-    SSL_CTX *cctx = tls_client_ctx(cfg), *sctx = tls_server_ctx(cfg);
+    SSL_CTX *cctx = tls_client_ctx(cfg), *sctx = tls_server_for(cfg);
     SSL *c = NULL, *s = NULL;
     BIO *c_in, *c_out, *s_in, *s_out;
     bool cdone = false, sdone = false;
@@ -303,6 +358,9 @@ int gen_tls_run(const struct gen_tls_cfg *cfg, struct gen_transcript *t)
     SSL_set_connect_state(c);
     SSL_set_accept_state(s);
     if (cfg->sni && SSL_set_tlsext_host_name(c, cfg->sni) != 1)
+        goto out;
+    if (cfg->resume != NULL && cfg->resume->sess != NULL &&
+        SSL_set_session(c, cfg->resume->sess) != 1)
         goto out;
     if (cfg->verify_time) {
         X509_VERIFY_PARAM_set_time(SSL_get0_param(c), cfg->verify_time);
@@ -336,6 +394,7 @@ int gen_tls_run(const struct gen_tls_cfg *cfg, struct gen_transcript *t)
             break;              /* stuck: nobody has anything to say */
     }
     t->complete = cdone && sdone;
+    t->resumed = SSL_session_reused(c) == 1;
     snprintf(t->version, sizeof t->version, "%s", SSL_get_version(c));
     {
         /* an aborted TLS 1.2 handshake has only the pending (ServerHello) suite */
@@ -352,6 +411,7 @@ int gen_tls_run(const struct gen_tls_cfg *cfg, struct gen_transcript *t)
     }
     if (t->complete && tls_app(cfg, t, c, s, c_in, c_out, s_in, s_out) != 0)
         goto out;
+    tls_keep_session(cfg, c);
     rc = 0;
 out:
     if (rc != 0)
