@@ -1027,6 +1027,57 @@ static void session_decrypts(void **state, const struct scase *sc, enum feed_mod
 }
 
 static void test_session_gcm(void **state) { session_decrypts(state, &GCM_CASE, FEED_WHOLE); }
+
+/* A NULL suite without the master secret (RFC 5246 6.2.3.1): records open
+ * to the same plaintext as with it, a damaged MAC goes unnoticed (it is
+ * not checked), other modes are refused; through the session parser the
+ * Finished and close_notify are read in the clear, not marked decrypted. */
+static void test_null_unkeyed(void **state)
+{
+    static const struct scase null_case = {"null", "NULL-SHA256:@SECLEVEL=0", true,
+                                           TLS1_2_VERSION, true, TLS12_MODE_NULL, false, false};
+    const struct fx *f = *state;
+    struct sess *s = session_or_skip(state, &null_case);
+    struct tls12_suite suite, gcm;
+    struct tls12_dir d;
+    struct opened *o = calloc(2, sizeof(*o));
+    struct conn c;
+    size_t i = ccs_index(s, DIR_SERVER) + 1;
+    const struct rec *r = &s->recs[DIR_SERVER][i];
+    uint8_t frag[512];
+
+    assert_non_null(o);
+    assert_int_equal(tls12_suite_lookup(f->names, 0xc02b, 0x0303, &gcm), TI_OK);
+    assert_int_equal(tls12_dir_init_unkeyed(&d, &gcm), TI_EUNSUPPORTED);
+    assert_false(d.ready);
+    assert_int_equal(tls12_suite_lookup(f->names, s->suite, s->version, &suite), TI_OK);
+    assert_int_equal(open_dir(f, s, DIR_SERVER, s->master, false, o, 1), 1);
+    assert_int_equal(tls12_dir_init_unkeyed(&d, &suite), TI_OK);
+    assert_true(r->len <= sizeof(frag) && r->len > suite.mac_len);
+    memcpy(frag, r->frag, r->len);
+    frag[r->len - 1] ^= 0x01;   /* the MAC's last byte */
+    assert_int_equal(tls12_open_record(&d, r->hdr, frag, r->len, o[1].pt, sizeof(o[1].pt),
+                                       &o[1].len), TI_OK);
+    assert_int_equal(o[1].len, o[0].len);
+    assert_memory_equal(o[1].pt, o[0].pt, o[0].len);
+    tls12_dir_clear(&d);
+
+    replay(f, s, NULL, FEED_WHOLE, &c);
+    assert_false(c.keys_used);
+    assert_non_null(c.tls13_note);
+    assert_non_null(strstr(c.tls13_note, "NULL cipher suite 0x003b"));
+    assert_int_equal(c.outcome, OUTCOME_COMPLETE);
+    assert_int_equal(c.n_alerts, 2);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(c.alerts[k].from, k == 0 ? DIR_CLIENT : DIR_SERVER);
+        assert_false(c.alerts[k].encrypted);
+        assert_false(c.alerts[k].decrypted);
+        assert_int_equal(c.alerts[k].description, 0);
+    }
+    conn_free(&c);
+    free(o);
+    free(s);
+}
 static void test_session_gcm_bytes(void **state) { session_decrypts(state, &GCM_CASE, FEED_BYTES); }
 static void test_session_chacha(void **state) { session_decrypts(state, &CHACHA_CASE, FEED_WHOLE); }
 static void test_session_etm(void **state) { session_decrypts(state, &ETM_CASE, FEED_WHOLE); }
@@ -1195,6 +1246,7 @@ int main(void)
         cmocka_unit_test(test_skip_tls10_etm),
         cmocka_unit_test(test_session_gcm),
         cmocka_unit_test(test_session_gcm_bytes),
+        cmocka_unit_test(test_null_unkeyed),
         cmocka_unit_test(test_session_chacha),
         cmocka_unit_test(test_session_etm),
         cmocka_unit_test(test_session_mte),
