@@ -23,6 +23,7 @@
 #include "tlsinspect/findings.h"
 #include "tlsinspect/tls13_keylog.h"
 #include "tlsinspect/tls_msg.h"
+#include "tlsinspect/runopts.h"
 
 #define ANALYZE_PROGRESS_EVERY 65536   /* packets between progress callbacks */
 #define AN_STR_(x) #x
@@ -882,6 +883,8 @@ static int an_prepare(struct analysis *a, const struct analyze_opts *o, struct a
         a->pool = a->pool_owned;
     }
     rc = load_keylog(a, o, errbuf, errlen);
+    if (rc == TI_OK)
+        rc = runopts_record(a, o, errbuf, errlen);   /* "options": known before the first packet */
     if (rc != TI_OK)
         return rc;
     rc = tls_fp_memo_new(&x->memo);
@@ -1050,6 +1053,7 @@ void analysis_free(struct analysis *a)
     free(a->scope.capath);
     free(a->scope.client_cafile);
     free(a->scope.keylog);
+    runopts_free(&a->scope);
     x509_pool_free(a->pool_owned);
     tls_names_free(a->names_owned);
     tls_keylog_free(a->keylog);

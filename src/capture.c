@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <pcap/pcap.h>
 #include <zlib.h>
 
@@ -49,7 +50,6 @@ struct cap_stream;
 struct cap_src {
     pcap_t *pcap;
     FILE *fp;                  /* owned by pcap (pcap_close closes it) */
-    gzFile gz;                 /* behind fp when inflated; closed with fp */
     struct cap_stream *stream; /* behind fp for an input read without seeking */
     bool live;                 /* an interface: timeouts, stop flag, deadline */
     int live_fd;               /* live: pcap_get_selectable_fd(), -1 none */
@@ -73,48 +73,6 @@ struct capture {
     const volatile sig_atomic_t *stop;   /* capture_set_stop(), may be NULL */
 };
 
-/* ---- gzip behind a FILE * (fopencookie) -------------------------------------- */
-
-static ssize_t cap_gz_read(void *cookie, char *buf, size_t size)
-{
-    int n;
-
-    if (size > INT_MAX)
-        size = INT_MAX;
-    n = gzread((gzFile)cookie, buf, (unsigned)size);
-    if (n < 0) {
-        errno = EIO;   /* libpcap reports strerror(errno); gzerror() is added later */
-        return -1;
-    }
-    return n;
-}
-
-static int cap_gz_close(void *cookie)
-{
-    /* Z_BUF_ERROR here only means the stream ended early, already reported. */
-    return gzclose((gzFile)cookie) == Z_OK ? 0 : EOF;
-}
-
-static const cookie_io_functions_t cap_gz_io = {
-    .read = cap_gz_read,
-    .write = NULL,
-    .seek = NULL,
-    .close = cap_gz_close,
-};
-
-/* zlib's message without the "path: " prefix gzerror() puts in front. */
-static const char *cap_gz_msg(gzFile gz, const char *file, int *zerr)
-{
-    const char *msg = gzerror(gz, zerr);
-    size_t n = strlen(file);
-
-    if (msg == NULL)
-        return "";
-    if (strncmp(msg, file, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
-        return msg + n + 2;
-    return msg;
-}
-
 /* ---- inputs read without seeking (standard input, pipes, a caller's FILE *) --
  *
  * The format is told by its first bytes; a stream that cannot seek back
@@ -135,6 +93,9 @@ struct cap_stream {
     uint8_t *zbuf;             /* CAP_GZ_BUFFER compressed bytes */
     uint64_t consumed;         /* bytes taken from `in` */
     char why[128];             /* inflate's complaint, "" when none */
+    EVP_MD_CTX *md;            /* SHA-256 of the raw bytes taken from `in`; NULL: none */
+    bool regular;              /* `in` is a regular file: read to its end for the hash */
+    bool eof;                  /* `in` returned its end */
 };
 
 /* One read(2) -- what the pipe has, up to size -- or, for the magic
@@ -164,7 +125,16 @@ static ssize_t cap_read_fd(int fd, uint8_t *buf, size_t size, bool *interrupted)
     return (ssize_t)got;
 }
 
-/* Bytes from the underlying stream; 0 at its end or once stopped. */
+/* The hash cannot be had (OpenSSL failed): the input simply has none. */
+static void cap_stream_unhash(struct cap_stream *st)
+{
+    EVP_MD_CTX_free(st->md);
+    st->md = NULL;
+}
+
+/* Bytes from the underlying stream; 0 at its end or once stopped.  Every
+ * byte taken goes through the SHA-256 here, once: the input's hash costs
+ * no second read. */
 static ssize_t cap_stream_in(struct cap_stream *st, uint8_t *buf, size_t size)
 {
     size_t n;
@@ -175,13 +145,22 @@ static ssize_t cap_stream_in(struct cap_stream *st, uint8_t *buf, size_t size)
         return 0;
     if (st->fd >= 0) {
         ssize_t r = cap_read_fd(st->fd, buf, size, &st->interrupted);
-        if (r > 0)
+        if (r > 0) {
             st->consumed += (uint64_t)r;
+            if (st->md != NULL && EVP_DigestUpdate(st->md, buf, (size_t)r) != 1)
+                cap_stream_unhash(st);
+        } else if (r == 0 && !st->interrupted) {
+            st->eof = true;
+        }
         return r;
     }
     errno = 0;
     n = fread(buf, 1, size, st->in);
     st->consumed += n;
+    if (n > 0 && st->md != NULL && EVP_DigestUpdate(st->md, buf, n) != 1)
+        cap_stream_unhash(st);
+    if (n == 0 && feof(st->in))
+        st->eof = true;
     if (ferror(st->in)) {
         if (errno == EINTR) {   /* Ctrl-C while waiting on a pipe: report what came */
             st->interrupted = true;
@@ -275,6 +254,7 @@ static int cap_stream_close(void *cookie)
 
     if (st->z_ready)
         inflateEnd(&st->z);
+    EVP_MD_CTX_free(st->md);
     if (st->in != NULL && fclose(st->in) != 0)
         rc = EOF;
     free(st->zbuf);
@@ -307,6 +287,10 @@ static FILE *cap_stream_open(FILE *in, bool use_fd, const uint8_t *pre, size_t n
     st->in = in;
     st->fd = use_fd ? fileno(in) : -1;
     st->consumed = n;
+    st->md = EVP_MD_CTX_new();
+    if (st->md != NULL && (EVP_DigestInit_ex(st->md, EVP_sha256(), NULL) != 1 ||
+                           EVP_DigestUpdate(st->md, pre, n) != 1))
+        cap_stream_unhash(st);
     if (gz) {
         /* The sniffed bytes start the compressed input. */
         st->zbuf = malloc(CAP_GZ_BUFFER);
@@ -370,43 +354,6 @@ static int cap_open_labelled(struct cap_src *src, struct cap_input *in,
                              const struct cap_source *s, const char *bpf,
                              char *errbuf, size_t errlen);
 
-/* A gzip file opened by name: zlib's gzFile behind fopencookie, its
- * buffer the input's.  NULL after a message. */
-static FILE *cap_open_gz_file(struct cap_src *src, struct cap_input *in, const char *file,
-                              char *errbuf, size_t errlen)
-{
-    uint8_t m[CAP_SNIFF] = {0, 0, 0, 0};
-    gzFile gzf;
-    FILE *fp;
-
-    errno = 0;
-    gzf = gzopen(file, "rb");
-    if (gzf == NULL) {
-        ti_errf(errbuf, errlen, "%s: cannot open gzip stream: %s", file,
-                errno ? strerror(errno) : "out of memory");
-        return NULL;
-    }
-    gzbuffer(gzf, CAP_GZ_BUFFER);
-    if (gzread(gzf, m, sizeof m) < 0 || gzrewind(gzf) != 0) {
-        int zerr;
-        ti_errf(errbuf, errlen, "%s: gzip: %s", file, cap_gz_msg(gzf, file, &zerr));
-        gzclose(gzf);
-        return NULL;
-    }
-    fp = fopencookie(gzf, "rb", cap_gz_io);
-    if (fp == NULL) {
-        ti_errf(errbuf, errlen, "%s: %s", file, strerror(errno));
-        gzclose(gzf);
-        return NULL;
-    }
-    if (src->iobuf != NULL)
-        setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
-    src->gz = gzf;
-    snprintf(in->format, sizeof in->format, "%s+gzip", cap_format_name(cap_magic(m)));
-    return fp;
-}
-
-
 /* Open one input into src/in: fopen (unless the caller gave a stream),
  * sniff the magic, inflate if gzip, hand the FILE * to libpcap, compile
  * the filter.  `label` names the input in messages. */
@@ -443,15 +390,16 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
     }
     if (s->size != 0)
         in->size = s->size;
-    if (fresh) {
+    if (fresh)
         src->iobuf = aligned_alloc(CAP_BUF_ALIGN, CAP_READ_BUFFER);
-        if (src->iobuf != NULL && regular)   /* without it stdio's default buffer does */
-            setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
-    }
+    if (!fresh && regular && src->iobuf != NULL)
+        setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
     errno = 0;
-    if (!regular && fresh && fileno(fp) >= 0) {
-        /* A pipe: fread() would wait for a whole buffer, and a slow
-         * `tcpdump -w -` should be analysed packet by packet. */
+    if (fresh && fileno(fp) >= 0) {
+        /* Read with read(2) below stdio, through the stream that hashes
+         * what it reads: a file once, front to back.  A pipe: fread()
+         * would wait for a whole buffer, and a slow `tcpdump -w -` should
+         * be analysed packet by packet. */
         ssize_t r = cap_read_fd(fileno(fp), m, sizeof m, NULL);
         got = r > 0 ? (size_t)r : 0;
         fd_stream = true;
@@ -468,12 +416,7 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
     }
     gz = got >= 2 && m[0] == CAP_GZIP_ID1 && m[1] == CAP_GZIP_ID2;
 
-    if (gz && s->fp == NULL && regular) {
-        fclose(fp);
-        fp = cap_open_gz_file(src, in, file, errbuf, errlen);
-        if (fp == NULL)
-            return TI_EIO;
-    } else if (gz || !regular) {
+    if (gz || !regular || fd_stream) {
         /* Read once, front to back: the sniffed bytes are replayed (or
          * start the compressed input) instead of seeking back. */
         uint8_t first[CAP_SNIFF];
@@ -486,6 +429,7 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
         }
         if (src->iobuf != NULL)
             setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
+        src->stream->regular = regular;
         if (gz && src->stream->npre == 0 && src->stream->why[0] != '\0') {
             ti_errf(errbuf, errlen, "%s: gzip: %s", label, src->stream->why);
             fclose(fp);
@@ -517,8 +461,7 @@ static int cap_attach(struct cap_src *src, struct cap_input *in, FILE *fp, const
     src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
     if (src->pcap == NULL) {
         ti_errf(errbuf, errlen, "%s: %s", label, perr[0] ? perr : "not a capture file");
-        fclose(fp);   /* closes the gzFile or the stream too */
-        src->gz = NULL;
+        fclose(fp);   /* closes the stream too */
         src->stream = NULL;
         return TI_EIO;
     }
@@ -586,12 +529,18 @@ static void cap_update_bytes(struct cap_src *src, struct cap_input *in)
 
     if (src->live)
         return;
-    if (src->gz != NULL)
-        off = (long long)gzoffset(src->gz);
-    else if (src->stream != NULL)
+    if (src->stream != NULL && src->stream->gz) {
         off = (long long)src->stream->consumed;
-    else
+    } else if (src->stream != NULL) {
+        /* What libpcap has parsed: taken from the file, less what still
+         * waits in the stdio buffer (glibc's read pointers) or the replay. */
+        const struct cap_stream *st = src->stream;
+        uint64_t ahead = (uint64_t)(src->fp->_IO_read_end - src->fp->_IO_read_ptr) +
+                         (st->npre - st->pre_off);
+        off = (long long)(st->consumed - (ahead < st->consumed ? ahead : st->consumed));
+    } else {
         off = (long long)ftell(src->fp);
+    }
     if (off >= 0)
         in->bytes = (uint64_t)off;
 }
@@ -607,7 +556,6 @@ static void cap_free_src(struct cap_src *src)
     src->have_prog = false;
     src->pcap = NULL;
     src->fp = NULL;
-    src->gz = NULL;
     src->stream = NULL;
 }
 
@@ -802,25 +750,22 @@ void capture_set_stop(struct capture *cap, const volatile sig_atomic_t *stop)
 {
     cap->stop = stop;
     for (size_t i = 0; i < cap->n; i++)
-        if (cap->srcs[i].stream != NULL)
-            cap->srcs[i].stream->stop = stop;
+        if (cap->srcs[i].stream != NULL && !cap->srcs[i].stream->regular)
+            cap->srcs[i].stream->stop = stop;   /* a file is read to its end */
 }
 
 /* Stop reading one input after damage; keep libpcap's message. */
 static void cap_mark_truncated(struct cap_src *src, struct cap_input *in, const char *msg)
 {
     char buf[PCAP_ERRBUF_SIZE + 128];
-    int zerr = Z_OK;
-    const char *zmsg = src->gz != NULL ? cap_gz_msg(src->gz, in->file, &zerr) : NULL;
+    const char *zmsg = NULL;
     const char *why;
 
-    if (zmsg == NULL && src->stream != NULL && src->stream->why[0] != '\0' &&
-        strcmp(msg, src->stream->why) != 0) {
+    if (src->stream != NULL && src->stream->why[0] != '\0' &&
+        strcmp(msg, src->stream->why) != 0)
         zmsg = src->stream->why;
-        zerr = Z_DATA_ERROR;
-    }
     why = src->why != NULL ? src->why(src->why_ctx) : NULL;
-    if (zmsg != NULL && zerr != Z_OK && zmsg[0] != '\0')
+    if (zmsg != NULL)
         snprintf(buf, sizeof buf, "%s (gzip: %s)", msg, zmsg);
     else if (why != NULL && why[0] != '\0')
         snprintf(buf, sizeof buf, "%s (%s)", msg, why);
@@ -896,12 +841,44 @@ static void cap_fill(struct capture *cap, struct cap_src *src, struct cap_input 
     }
 }
 
+/* The input's SHA-256, once libpcap has read what it will.  A regular file
+ * is read on to its end (damage, bytes after the last gzip member), so the
+ * hash is sha256sum's; those bytes are not counted in `bytes`.  A pipe is
+ * not waited on: it has a hash only when it was read to its end. */
+static void cap_finish_hash(struct cap_src *src, struct cap_input *in)
+{
+    struct cap_stream *st = src->stream;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (st == NULL || st->md == NULL || st->interrupted)
+        return;
+    if (st->regular && !st->eof) {
+        uint8_t *buf = malloc(CAP_GZ_BUFFER);
+        uint64_t consumed = st->consumed;
+        ssize_t r = 1;
+
+        while (buf != NULL && st->md != NULL && r > 0)
+            r = cap_stream_in(st, buf, CAP_GZ_BUFFER);
+        st->consumed = consumed;
+        free(buf);
+    }
+    if (st->md != NULL && st->eof && EVP_DigestFinal_ex(st->md, md, &mdlen) == 1 &&
+        mdlen == sizeof in->sha256) {
+        memcpy(in->sha256, md, sizeof in->sha256);
+        in->hashed = true;
+    }
+    cap_stream_unhash(st);
+}
+
 /* The input ended (rc from pcap_next_ex): clean EOF, or why not. */
 __attribute__((noinline, cold))
 static void cap_ended(struct cap_src *src, struct cap_input *in, int rc)
 {
     src->done = true;
     cap_update_bytes(src, in);
+    if (!src->live)
+        cap_finish_hash(src, in);
     if (src->live) {
         struct pcap_stat ps;
         if (pcap_stats(src->pcap, &ps) == 0)
@@ -915,14 +892,8 @@ static void cap_ended(struct cap_src *src, struct cap_input *in, int rc)
     if (rc == PCAP_ERROR_BREAK) {
         /* Clean EOF for libpcap, but a gzip stream cut at a record
          * boundary still lacks its trailer. */
-        int zerr = Z_OK;
-        if (src->gz != NULL) {
-            (void)gzerror(src->gz, &zerr);
-            if (zerr != Z_OK)
-                cap_mark_truncated(src, in, "compressed stream ends early");
-        } else if (src->stream != NULL && src->stream->why[0] != '\0') {
+        if (src->stream != NULL && src->stream->why[0] != '\0')
             cap_mark_truncated(src, in, src->stream->why);
-        }
     } else if (strstr(pcap_geterr(src->pcap), "different from the type of the first interface")) {
         /* libpcap gives a pcapng file one link type, its first
          * interface's, and stops at an interface with another. */

@@ -42,6 +42,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/fold.h"
+#include "tlsinspect/hex.h"
 #include "tlsinspect/report_html.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/tls_names.h"
@@ -498,9 +499,14 @@ static void inputs(struct hctx *h)
     for (size_t i = 0; i < a->ninputs; i++) {
         const struct cap_input *in = &a->inputs[i];
         char sha[65];
-        uint64_t size = 0;
-        /* a live capture's input is an interface, not a file */
-        bool hashed = (h->ao == NULL || h->ao->iface == NULL) && file_sha256(in->file, sha, &size);
+        uint64_t size = in->size;
+        /* hashed as it was read; else (an archive member) read again, but a
+         * live capture's input is an interface, not a file */
+        bool hashed = in->hashed;
+        if (hashed)
+            hex_encode(in->sha256, sizeof(in->sha256), sha);
+        else
+            hashed = (h->ao == NULL || h->ao->iface == NULL) && file_sha256(in->file, sha, &size);
         hraw(h, "<tr><td><code>");
         hesc(h, in->file);
         hraw(h, "</code>");
@@ -513,7 +519,7 @@ static void inputs(struct hctx *h)
         hraw(h, ", ");
         hesc(h, in->linktype_name);
         hp(h, "</td><td class=\"num\">%" PRIu64 "</td><td class=\"num\">%" PRIu64 "</td><td>",
-           in->packets, hashed ? size : in->size);
+           in->packets, size);
         if (hashed)
             hp(h, "<code>%s</code>", sha);
         else

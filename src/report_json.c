@@ -42,6 +42,7 @@
 #include "tlsinspect/report.h"
 #include "tlsinspect/role.h"
 #include "tlsinspect/tls_names.h"
+#include "report_json_int.h"
 
 /* report_json_document(): the longest text held in memory at once (one
  * connection, or the document around the connections; a few KiB unless a
@@ -849,6 +850,8 @@ static void sw_inputs(struct jw *w)
         jw_uint(w, in->packets);
         jw_key(w, "bytes");
         jw_uint(w, in->bytes);
+        jw_key(w, "sha256");
+        sw_sha256(w, in->hashed, in->sha256);
         jw_key(w, "truncated");
         jw_bool(w, in->truncated);
         if (a->inputs_extract != NULL && a->inputs_extract[i]) {
@@ -954,6 +957,7 @@ static void sw_document(struct jw *w, const struct report_opts *o, bool with_con
     jw_key(w, "version");
     jw_str(w, o->version ? o->version : "unknown");
     jw_close(w);
+    sw_options(w, a);
     jw_key(w, "inputs");
     sw_inputs(w);
     jw_key(w, "first_ts");

@@ -845,8 +845,8 @@ static void alert_when(struct tctx *t, const struct conn_alert *al)
 static void alert_line(struct tctx *t, const struct conn_alert *al)
 {
     const char *from = al->from == DIR_CLIENT ? "client" : "server";
-    /* the server is drawn on the right: client-sent alerts point left */
-    label(t, al->from == DIR_CLIENT ? "Alert <-" : "Alert ->");
+    /* the header reads "client -> server": a client's alert travels right */
+    label(t, al->from == DIR_CLIENT ? "Alert ->" : "Alert <-");
     if (al->encrypted) {
         fprintf(t->out, "encrypted alert from %s%s", from,
                 al->inferred ? " (inferred from the record's size and position)" : "");

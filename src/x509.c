@@ -66,6 +66,7 @@ struct x509_pool {
 
     char *warnings[X509_POOL_MAX_WARNINGS]; /* trust store loading: damaged PEM blocks */
     size_t n_warnings;
+    struct x509_trust_info trust_info[X509_TRUST_NSRC];
 };
 
 /* A string the pool keeps for verdicts to point at (x509_verdict.matched):
@@ -749,10 +750,11 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
             goto fail;
         }
         if (opts->cafile != NULL)
-            rc = x509_trust_file(pool, pool->store[X509_ROLE_SERVER], "--cafile", opts->cafile, errbuf,
-                            errlen);
+            rc = x509_trust_file(pool, pool->store[X509_ROLE_SERVER], "--cafile", opts->cafile,
+                                 &pool->trust_info[X509_TRUST_CAFILE], errbuf, errlen);
         if (rc == TI_OK && opts->capath != NULL)
-            rc = x509_trust_dir(pool, pool->store[X509_ROLE_SERVER], opts->capath, errbuf, errlen);
+            rc = x509_trust_dir(pool, pool->store[X509_ROLE_SERVER], opts->capath,
+                                &pool->trust_info[X509_TRUST_CAPATH], errbuf, errlen);
         if (rc != TI_OK)
             goto fail;
     }
@@ -763,7 +765,7 @@ int x509_pool_new(struct x509_pool **out, const struct x509_trust_opts *opts,
             goto fail;
         }
         rc = x509_trust_file(pool, pool->store[X509_ROLE_CLIENT], "--client-cafile", opts->client_cafile,
-                        errbuf, errlen);
+                             &pool->trust_info[X509_TRUST_CLIENT_CAFILE], errbuf, errlen);
         if (rc != TI_OK)
             goto fail;
     }
@@ -785,6 +787,13 @@ static void vcache_clear(struct x509_pool *pool)
         pool->vslots[i] = NULL;
     }
     pool->n_verdicts = 0;
+}
+
+const struct x509_trust_info *x509_trust_info(const struct x509_pool *pool,
+                                              enum x509_trust_src src)
+{
+    static const struct x509_trust_info none;   /* read-only */
+    return pool != NULL && (unsigned)src < X509_TRUST_NSRC ? &pool->trust_info[src] : &none;
 }
 
 size_t x509_pool_warnings(const struct x509_pool *pool, const char *const **out)

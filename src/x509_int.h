@@ -22,8 +22,8 @@ void x509_pool_warn(struct x509_pool *pool, const char *fmt, ...)
  * messages) or every certificate file of a directory into store.  TI_OK,
  * or an error with errbuf naming the option and file. */
 int x509_trust_file(struct x509_pool *pool, X509_STORE *store, const char *opt, const char *path,
-                    char *errbuf, size_t errlen);
-int x509_trust_dir(struct x509_pool *pool, X509_STORE *store, const char *dir, char *errbuf,
-                   size_t errlen);
+                    struct x509_trust_info *info, char *errbuf, size_t errlen);
+int x509_trust_dir(struct x509_pool *pool, X509_STORE *store, const char *dir,
+                   struct x509_trust_info *info, char *errbuf, size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -65,6 +66,13 @@ static int trust_read(const char *path, uint8_t **out, size_t *outlen, char *why
 done:
     fclose(f);
     return rc;
+}
+
+/* SHA-256 of bytes in memory into out[32]; false when OpenSSL fails. */
+static bool trust_sha256(const void *p, size_t n, uint8_t out[32])
+{
+    unsigned int len = 0;
+    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32;
 }
 
 static bool pem_is_cert(const char *name)
@@ -150,7 +158,7 @@ static int trust_add(struct x509_pool *pool, X509_STORE *store, const char *path
 
 /* Errors name the option at fault: "--cafile /x: No such file or directory". */
 int x509_trust_file(struct x509_pool *pool, X509_STORE *store, const char *opt, const char *path,
-                      char *errbuf, size_t errlen)
+                    struct x509_trust_info *info, char *errbuf, size_t errlen)
 {
     char why[256], what[4200];
     uint8_t *buf;
@@ -163,6 +171,8 @@ int x509_trust_file(struct x509_pool *pool, X509_STORE *store, const char *opt, 
         return rc == TI_ENOMEM ? rc : TI_EIO;
     }
     rc = trust_add(pool, store, path, buf, len, &added, why, sizeof(why));
+    if (rc == TI_OK && !trust_sha256(buf, len, info->sha256))
+        rc = TI_ENOMEM;
     free(buf);
     if (rc != TI_OK) {
         x509_set_err(errbuf, errlen, what, "out of memory");
@@ -175,16 +185,73 @@ int x509_trust_file(struct x509_pool *pool, X509_STORE *store, const char *opt, 
         x509_set_err(errbuf, errlen, what, msg);
         return TI_EIO;
     }
+    info->loaded = true;
+    info->certs = added;
+    info->files = 1;
+    return TI_OK;
+}
+
+/* One regular file of --capath, for the listing's hash. */
+struct trust_entry {
+    char *name;
+    char hex[65];
+};
+
+static int trust_entry_cmp(const void *x, const void *y)
+{
+    return strcmp(((const struct trust_entry *)x)->name, ((const struct trust_entry *)y)->name);
+}
+
+/* The hash of a directory: of what `sha256sum` prints for its files taken
+ * in byte order of their names ("HEX  NAME\n" each), so that readdir()'s
+ * order does not matter and the value can be checked with coreutils. */
+static bool trust_listing_sha256(struct trust_entry *e, size_t n, uint8_t out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+
+    if (n > 1)
+        qsort(e, n, sizeof(*e), trust_entry_cmp);
+    for (size_t i = 0; i < n && ok; i++)
+        ok = EVP_DigestUpdate(md, e[i].hex, 64) == 1 && EVP_DigestUpdate(md, "  ", 2) == 1 &&
+             EVP_DigestUpdate(md, e[i].name, strlen(e[i].name)) == 1 &&
+             EVP_DigestUpdate(md, "\n", 1) == 1;
+    ok = ok && EVP_DigestFinal_ex(md, out, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+/* Remember one file's name and hash; TI_ENOMEM. */
+static int trust_entry_add(struct trust_entry **v, size_t *n, size_t *cap, const char *name,
+                           const uint8_t *buf, size_t len)
+{
+    uint8_t md[32];
+
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct trust_entry *nv = realloc(*v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return TI_ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    if (!trust_sha256(buf, len, md) || ((*v)[*n].name = strdup(name)) == NULL)
+        return TI_ENOMEM;
+    for (size_t i = 0; i < 32; i++)
+        snprintf((*v)[*n].hex + 2 * i, 3, "%02x", md[i]);
+    (*n)++;
     return TI_OK;
 }
 
 /* --capath: every regular file of the directory whatever its name (not
  * only OpenSSL's hash.0 links); files that hold no certificate are skipped. */
-int x509_trust_dir(struct x509_pool *pool, X509_STORE *store, const char *dir, char *errbuf,
-                     size_t errlen)
+int x509_trust_dir(struct x509_pool *pool, X509_STORE *store, const char *dir,
+                   struct x509_trust_info *info, char *errbuf, size_t errlen)
 {
     DIR *d = opendir(dir);
-    size_t added = 0, seen = 0;
+    size_t added = 0, seen = 0, nent = 0, capent = 0;
+    struct trust_entry *ent = NULL;
     int rc = TI_OK;
     char what[4200];
 
@@ -219,11 +286,18 @@ int x509_trust_dir(struct x509_pool *pool, X509_STORE *store, const char *dir, c
         if (buf == NULL)
             continue;               /* unreadable: skip like OpenSSL's -CApath */
         rc = trust_add(pool, store, path, buf, len, &added, why, sizeof(why));
+        if (rc == TI_OK)
+            rc = trust_entry_add(&ent, &nent, &capent, de->d_name, buf, len);
         free(buf);
         if (rc != TI_OK)
             break;
     }
     closedir(d);
+    if (rc == TI_OK && !trust_listing_sha256(ent, nent, info->sha256))
+        rc = TI_ENOMEM;
+    for (size_t i = 0; i < nent; i++)
+        free(ent[i].name);
+    free(ent);
     if (rc != TI_OK) {
         x509_set_err(errbuf, errlen, what, "out of memory");
         return rc;
@@ -232,5 +306,8 @@ int x509_trust_dir(struct x509_pool *pool, X509_STORE *store, const char *dir, c
         x509_set_err(errbuf, errlen, what, "no certificate found");
         return TI_EIO;
     }
+    info->loaded = true;
+    info->certs = added;
+    info->files = nent;
     return TI_OK;
 }

@@ -555,10 +555,10 @@ static void test_json_document(void **state)
     char *out = run(&f->a, REPORT_JSON, false, false, false);
     json_t *doc = parse(out);
 
-    static const char *const top[] = {"schema_version", "tool", "inputs", "first_ts",
+    static const char *const top[] = {"schema_version", "tool", "options", "inputs", "first_ts",
                                       "last_ts", "problems", "connections", "summary",
                                       "findings", "warnings"};
-    assert_keys(doc, top, 10);
+    assert_keys(doc, top, 11);
     assert_int_equal(iget(doc, "schema_version"), REPORT_SCHEMA_VERSION);
     assert_int_equal(REPORT_SCHEMA_VERSION, 1);
     json_t *tool = json_object_get(doc, "tool");
@@ -566,9 +566,9 @@ static void test_json_document(void **state)
     assert_string_equal(sget(tool, "version"), "0.1.0");
 
     json_t *in = json_array_get(json_object_get(doc, "inputs"), 0);
-    static const char *const in_keys[] = {"file", "format", "linktype", "packets", "bytes",
+    static const char *const in_keys[] = {"file", "format", "linktype", "packets", "bytes", "sha256",
                                           "truncated", "error"};
-    assert_keys(in, in_keys, 7);
+    assert_keys(in, in_keys, 8);
     assert_string_equal(sget(in, "linktype"), "EN10MB");
     assert_int_equal(iget(in, "packets"), 42);
     assert_true(json_is_true(json_object_get(in, "truncated")));
@@ -1033,7 +1033,7 @@ static void test_json_edges(void **state)
     assert_non_null(strstr(out, "\n  HelloRetry    TLS_AES_128_GCM_SHA256\n"));
     assert_non_null(strstr(out, "\n  ClientHello2  TLS1.3  no SNI\n"));
     assert_non_null(strstr(out, "\n  ServerHello   TLS1.3  TLS_AES_128_GCM_SHA256  (any)\n"));
-    assert_non_null(strstr(out, "\n  Alert ->      encrypted alert from server\n"));
+    assert_non_null(strstr(out, "\n  Alert <-      encrypted alert from server\n"));
     assert_non_null(strstr(out, "\n  Certificate   (unparseable, 17 bytes: asn1 encoding routines::too long)"));
     assert_non_null(strstr(out, "\n  Malformed     server: record too long\n"));
     assert_non_null(strstr(out, "1 connection: 0 complete, 0 failed, 0 incomplete, 1 encrypted; "
@@ -1197,7 +1197,7 @@ static void test_text_ladder(void **state)
         "  ServerHello   TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384  (ECDSA)\n"
         "  Certificate   CN=cucm-EC.steven.lab  EC P-384  self-signed  SAN cucm.steven.lab\n"
         "  CertRequest\n"
-        "  Alert <-      fatal unknown_ca (48) from client\n"
+        "  Alert ->      fatal unknown_ca (48) from client\n"
         "  RST           from client\n"
         "  ! CHAIN_SELF_SIGNED   server certificate CN=cucm-EC.steven.lab is self-signed and not trusted\n"
         "    fix: upload it to Expressway-C Maintenance > Security > Trusted CA certificate\n"

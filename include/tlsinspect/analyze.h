@@ -112,6 +112,16 @@ struct analyze_scope {
     bool all_ports;
     struct role_map roles;          /* --role */
     char *cafile, *capath, *client_cafile, *keylog;   /* NULL when not given */
+    /* The rest of how the report was made (runopts.h): --name (copies,
+     * owned), --at, what the trust stores and the key log held. */
+    struct analyze_name *names;
+    size_t nnames;
+    enum analyze_at at;
+    int64_t at_time;                /* AT_FIXED */
+    struct x509_trust_info trust[X509_TRUST_NSRC];
+    bool keylog_hashed;
+    uint8_t keylog_sha256[32];
+    uint64_t keylog_lines;
 };
 
 /* A capture-level finding (not tied to one connection). */

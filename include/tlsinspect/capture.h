@@ -50,6 +50,14 @@ struct cap_input {
     bool truncated;           /* damaged or cut mid-record */
     char *error;              /* libpcap's message for the damage, or NULL */
     uint64_t dropped;         /* live: packets the kernel dropped (buffer full) */
+    /* SHA-256 of the input's bytes (compressed ones for gzip), hashed as they
+     * are read -- no second pass.  A file: what sha256sum prints, also when
+     * damage stopped libpcap (the rest is read for the hash).  Standard input
+     * or a pipe: set only when read to its end (not after Ctrl-C or damage).
+     * Never for a live capture or a stream the caller labelled (an archive
+     * member). */
+    bool hashed;
+    uint8_t sha256[32];
 };
 
 /* An input for capture_open_sources(). */

@@ -144,6 +144,21 @@ uint64_t x509_verify_count(const struct x509_pool *pool);
 size_t x509_pool_size(const struct x509_pool *pool);   /* certificates held */
 bool x509_have_trust(const struct x509_pool *pool, bool client);
 
+/* What a trust store option loaded, for the reports' "options": the
+ * SHA-256 of the file's bytes (--capath: of the listing `sha256sum` prints
+ * for the directory's regular files in byte order of their names, one
+ * "HEX  NAME\n" line each) and the certificates taken from it. */
+enum x509_trust_src { X509_TRUST_CAFILE = 0, X509_TRUST_CAPATH, X509_TRUST_CLIENT_CAFILE,
+                      X509_TRUST_NSRC };
+struct x509_trust_info {
+    bool loaded;                    /* the option was given and read */
+    uint8_t sha256[32];
+    uint64_t certs;
+    uint64_t files;                 /* --capath: regular files hashed */
+};
+const struct x509_trust_info *x509_trust_info(const struct x509_pool *pool,
+                                              enum x509_trust_src src);
+
 /* What loading the trust stores warned about ("FILE: PEM block 2 is
  * damaged (...); skipped"): *out points at the pool's strings, valid while
  * the pool lives.  Returns their number (at most X509_POOL_MAX_WARNINGS). */
