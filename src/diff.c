@@ -320,9 +320,12 @@ static void add_conn(struct dctx *d, struct side *s, const json_t *c)
         if (json_is_object(x))
             add_alert(d, e, x);
     arr = json_object_get(c, "findings");
-    json_array_foreach(arr, i, x)
-        if (json_is_object(x))
+    json_array_foreach(arr, i, x) {
+        if (json_is_object(x)) {
             add_finding(d, &e->t[F_FINDINGS], x);
+            diff_fix_note(d, e, x);
+        }
+    }
 }
 
 static void side_fold(struct dctx *d, struct side *s)
@@ -346,6 +349,7 @@ static void side_free(struct side *s)
         free(s->eps[i].server);
         for (int f = 0; f < F_COUNT; f++)
             tally_free(&s->eps[i].t[f]);
+        json_decref(s->eps[i].remedies);
     }
     free(s->eps);
     json_decref(s->index);
@@ -651,6 +655,8 @@ static void compare_endpoint(struct dctx *d, struct row *r)
     put(d, o, "status", json_string(status_names[r->status]));
     put(d, o, "worse", json_boolean(r->worse));
     put(d, o, "reasons", reasons);
+    if (r->worse && r->a != NULL)
+        put(d, o, "fixes", diff_fixes(d, r->b, r->a));
     if (r->status == ST_BETTER)
         put(d, o, "improvements", better);
     else
@@ -730,6 +736,8 @@ struct result {
     struct row *rows;
     size_t nrows, nworse, count[ST_COUNT];
     json_t *notes, *capture_changes, *reasons;
+    json_t *optdiff;           /* verification options that differ (diff_opts.c) */
+    bool comparable;           /* no option differs, or --ignore-options */
     bool worse;
 };
 
@@ -741,6 +749,7 @@ static void result_free(struct result *r)
     json_decref(r->notes);
     json_decref(r->capture_changes);
     json_decref(r->reasons);
+    json_decref(r->optdiff);
 }
 
 /* The union of the server endpoints (BEFORE's, then AFTER's new ones),
@@ -796,6 +805,7 @@ static int compare_sides(struct dctx *d, const struct side *sb, const struct sid
 
     add_note(d, r->notes, sb, "BEFORE", sa);
     add_note(d, r->notes, sa, "AFTER", sb);
+    r->optdiff = diff_option_differences(d, sb->doc, sa->doc, r->notes);
     if (sb->dropped || sa->dropped) {
         char buf[160];
         snprintf(buf, sizeof(buf), "more than %d server endpoints: %" PRIu64 " connections not compared",
@@ -809,6 +819,29 @@ static int compare_sides(struct dctx *d, const struct side *sb, const struct sid
         add(d, r->notes, json_string(buf));
     }
     return d->oom ? TI_ENOMEM : TI_OK;
+}
+
+/* --ignore-options with options that differ: compared, and said so. */
+static void ignored_note(struct dctx *d, struct result *r)
+{
+    const json_t *x;
+    size_t i;
+    char *msg = NULL;
+
+    json_array_foreach(r->optdiff, i, x) {
+        char *next = NULL;
+        if (asprintf(&next, "%s%s%s: %s -> %s", msg ? msg : "verification options differ, "
+                     "compared anyway (--ignore-options): ", msg ? "; " : "", jstr_get(x, "option"),
+                     jstr_get(x, "before"), jstr_get(x, "after")) < 0) {
+            d->oom = true;
+            break;
+        }
+        free(msg);
+        msg = next;
+    }
+    if (msg != NULL && !d->oom)
+        add(d, r->notes, json_string(msg));
+    free(msg);
 }
 
 /* The diff as a JSON document (docs/json-schema.md), written to out. */
@@ -825,15 +858,18 @@ static int result_json(struct dctx *d, const struct result *r, const struct side
     put(d, doc, "before", side_json(d, sb));
     put(d, doc, "after", side_json(d, sa));
     put(d, doc, "notes", json_incref(r->notes));
-    for (size_t i = 0; i < r->nrows; i++)
+    /* not comparable: the options that differ, nothing compared */
+    put(d, doc, "comparable", json_boolean(r->comparable));
+    put(d, doc, "option_differences", json_incref(r->optdiff));
+    for (size_t i = 0; i < r->nrows && r->comparable; i++)
         add(d, eps, json_incref(r->rows[i].obj));
     put(d, doc, "endpoints", eps);
-    put(d, doc, "capture_changes", json_incref(r->capture_changes));
-    put(d, doc, "capture_reasons", json_incref(r->reasons));
-    put(d, sum, "endpoints", juint(r->nrows));
-    put(d, sum, "worse", juint(r->nworse));
+    put(d, doc, "capture_changes", r->comparable ? json_incref(r->capture_changes) : json_array());
+    put(d, doc, "capture_reasons", r->comparable ? json_incref(r->reasons) : json_array());
+    put(d, sum, "endpoints", juint(r->comparable ? r->nrows : 0));
+    put(d, sum, "worse", juint(r->comparable ? r->nworse : 0));
     for (int s = ST_BETTER; s < ST_COUNT; s++)
-        put(d, sum, status_names[s], juint(r->count[s]));
+        put(d, sum, status_names[s], juint(r->comparable ? r->count[s] : 0));
     put(d, doc, "summary", sum);
     put(d, doc, "worse", json_boolean(r->worse));
     if (d->oom || doc == NULL)
@@ -858,6 +894,10 @@ static int result_text(struct dctx *d, const struct result *r, const struct side
     diff_text_side(d, out, "after:", sa);
     json_array_foreach(r->notes, i, x)
         fprintf(out, "note: %s\n", json_string_value(x));
+    if (!r->comparable) {
+        diff_text_not_comparable(d, out, r->optdiff, sb, sa);
+        return d->oom ? TI_ENOMEM : TI_OK;
+    }
     for (size_t k = 0; k < r->nrows; k++) {
         bool block = r->rows[k].status == ST_WORSE || r->rows[k].status == ST_CHANGED ||
                      r->rows[k].status == ST_BETTER;
@@ -896,6 +936,13 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
     side_fold(&d, &sb);
     side_fold(&d, &sa);
     rc = d.oom ? TI_ENOMEM : compare_sides(&d, &sb, &sa, &r);
+    if (rc == TI_OK) {
+        r.comparable = json_array_size(r.optdiff) == 0 || o->ignore_options;
+        if (!r.comparable)
+            r.worse = false;
+        else if (json_array_size(r.optdiff) > 0)
+            ignored_note(&d, &r);
+    }
     if (rc == TI_OK)
         rc = o->json || o->html ? result_json(&d, &r, &sb, &sa, o, out)
                                 : result_text(&d, &r, &sb, &sa, out);
@@ -906,5 +953,5 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
     side_free(&sa);
     if (rc != TI_OK)
         return rc;
-    return r.worse ? 1 : 0;
+    return !r.comparable ? DIFF_NOT_COMPARABLE : r.worse ? 1 : 0;
 }

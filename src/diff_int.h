@@ -71,6 +71,7 @@ struct endpoint {
     uint64_t conns;
     uint64_t outcome[O_COUNT];
     struct tally t[F_COUNT];
+    json_t *remedies;          /* finding id -> its remedy as the report phrased it (diff_fix.c) */
 };
 
 struct side {
@@ -155,5 +156,29 @@ void diff_text_reasons(struct dctx *d, FILE *out, const json_t *reasons);
 void diff_text_row(struct dctx *d, FILE *out, const struct row *r);
 /* "before:  FILE  (capture; N connections)" */
 void diff_text_side(struct dctx *d, FILE *out, const char *label, const struct side *s);
+
+/* ---- the fix beside what got worse (diff_fix.c) -------------------------------- */
+
+/* Remember a finding's remedy on its endpoint (the first one seen per id). */
+void diff_fix_note(struct dctx *d, struct endpoint *e, const json_t *finding);
+/* For an endpoint that got worse: [{"id", "fix"}] -- the remedies of the
+ * error findings new on AFTER, or, when it got worse by its handshakes
+ * alone, of every error and warning finding AFTER has.  b may be NULL. */
+json_t *diff_fixes(struct dctx *d, const struct endpoint *b, const struct endpoint *a);
+/* "  fix ID: remedy" lines. */
+void diff_text_fixes(struct dctx *d, FILE *out, const json_t *fixes);
+
+/* ---- verification options (diff_opts.c) ----------------------------------------- */
+
+/* What differs between the "options" of two report documents, as
+ * [{"option", "before", "after"}] (descriptions, not values: "none",
+ * "PATH (SHA-256 0123.., 3 certificates)", "capture" ...).  A side without
+ * "options" (a report from an older tlsinspect) adds a note and is taken
+ * as matching.  NULL when out of memory. */
+json_t *diff_option_differences(struct dctx *d, const json_t *before, const json_t *after,
+                                json_t *notes);
+/* The text block for sides that are not comparable. */
+void diff_text_not_comparable(struct dctx *d, FILE *out, const json_t *differences,
+                              const struct side *sb, const struct side *sa);
 
 #endif

@@ -177,6 +177,9 @@ int diff_run(const struct analyze_opts *base, const char *before, const char *af
         if (rc < 0)
             snprintf(errbuf, errlen, "%s", rc == TI_EIO ? "writing the diff failed"
                                                          : ti_strerror(rc));
+        else if (rc == DIFF_NOT_COMPARABLE)
+            snprintf(errbuf, errlen, "not comparable: verification options differ "
+                     "(--ignore-options compares anyway)");
     }
     json_decref(db);
     json_decref(da);

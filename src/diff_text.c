@@ -240,6 +240,7 @@ void diff_text_row(struct dctx *d, FILE *out, const struct row *r)
         if (r->worse)
             diff_text_reasons(d, out, json_object_get(r->obj, "reasons"));
         fputc('\n', out);
+        diff_text_fixes(d, out, json_object_get(r->obj, "fixes"));
         /* the findings say what this endpoint is about */
         json_array_foreach(changes, i, c)
             if (strcmp(jstr_get(c, "field"), "findings") == 0)
@@ -248,6 +249,7 @@ void diff_text_row(struct dctx *d, FILE *out, const struct row *r)
     case ST_WORSE:
         diff_text_reasons(d, out, json_object_get(r->obj, "reasons"));
         fputc('\n', out);
+        diff_text_fixes(d, out, json_object_get(r->obj, "fixes"));
         break;
     case ST_BETTER:
         fputs(d->color ? "  \033[32mbetter\033[0m: " : "  better: ", out);

@@ -216,10 +216,16 @@ static int run_diff(struct analyze_opts *opts, const struct cli *cli)
         out = of.fp;
     }
     dopts.json = cli->report.format == REPORT_JSON;
+    dopts.ignore_options = cli->ignore_options;
     dopts.html = cli->report.format == REPORT_HTML;
     dopts.color = cli->report.color ||
                   (strcmp(cli->color, "auto") == 0 && color_auto(out, cli->output));
     status = diff_run(opts, cli->args[0], cli->args[1], &dopts, out, errbuf, sizeof(errbuf));
+    if (status == DIFF_NOT_COMPARABLE) {
+        /* the output says what differs: kept, and the exit status is 2 */
+        fprintf(stderr, "tlsinspect: %s\n", errbuf);
+        return finish_output(&of, out, cli->output, EXIT_USAGE, false);
+    }
     if (status == EXIT_USAGE)
         fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "diff failed");
     if (status != EXIT_USAGE && (fflush(out) != 0 || ferror(out)))

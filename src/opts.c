@@ -18,7 +18,7 @@ enum {
     OPT_COLOR, OPT_FAIL_ON, OPT_MAX_CONN, OPT_MAX_OOO, OPT_MAX_OOO_TOTAL, OPT_MAX_HS,
     OPT_MAX_RECORDS, OPT_INTERFACE = 'i', OPT_DURATION = 300, OPT_ROLE, OPT_SAVE_CERTS,
     OPT_WRITE = 'w', OPT_ONLY = 310, OPT_CONNECTION, OPT_WRITE_KEYLOG, OPT_MAX_EXTRACT_HOLD,
-    OPT_LOG = 320, OPT_LOG_WINDOW
+    OPT_LOG = 320, OPT_LOG_WINDOW, OPT_IGNORE_OPTIONS = 330
 };
 
 #define OPTS_MAX 40                 /* getopt's table is built on the stack */
@@ -152,6 +152,16 @@ static const struct opt_def opt_table[] = {
      "Finding ids, or `error`, `warning`, `info`, `none`, that make the exit status 1. "
      "Example: `--fail-on UNKNOWN_CA_ALERT,ECDSA_SELECTED`",
      "error", false, OPT_FAIL_ON},
+    {"ignore-options", 0, NULL,
+     "diff: compare even when the two sides were judged with different trust stores, "
+     "--name or --at",
+     "`diff` only. Each JSON report records the options its verdicts depend on (`options`: "
+     "trust stores by SHA-256, `--name`, `--at`). When BEFORE and AFTER differ there, "
+     "`diff` compares nothing: it prints \"not comparable: verification options differ\" "
+     "with one line per option and exits with status 2. With this option it compares "
+     "anyway and says in a note what differs. A report without `options` (an older "
+     "tlsinspect) is compared with a warning.",
+     NULL, false, OPT_IGNORE_OPTIONS},
     {"max-connections", 0, "N",
      "connections tracked at once",
      "Connections tracked at once; beyond it the least recently active one is evicted "
@@ -801,6 +811,7 @@ static int parse_output_opt(int id, char *arg, struct cli *cli)
         break;
     case OPT_VERBOSE: cli->report.verbose = true; break;
     case OPT_QUIET: cli->report.quiet = true; break;
+    case OPT_IGNORE_OPTIONS: cli->ignore_options = true; break;
     case OPT_FAIL_ON:
         if (parse_fail_on(arg, &cli->fail_on) != 0)
             return opts_usage_error("invalid --fail-on '%s'", arg);
@@ -868,7 +879,7 @@ static int check_extract(struct analyze_opts *a, struct cli *cli, bool extract_o
 static bool is_output_opt(int id)
 {
     return id == OPT_FORMAT || id == OPT_OUTPUT || id == OPT_COLOR || id == OPT_VERBOSE ||
-           id == OPT_QUIET || id == OPT_FAIL_ON || id == OPT_SAVE_CERTS;
+           id == OPT_QUIET || id == OPT_FAIL_ON || id == OPT_SAVE_CERTS || id == OPT_IGNORE_OPTIONS;
 }
 
 /* getopt_long's tables from opt_table. */
@@ -939,6 +950,8 @@ int opts_parse(int argc, char **argv, struct analyze_opts *a, struct cli *cli)
     }
     if ((rc = check_extract(a, cli, extract_opt)) != EXIT_OK)
         return rc;
+    if (cli->ignore_options && !cli->diff)
+        return opts_usage_error("%s", "--ignore-options is for diff");
     if (strcmp(cli->color, "always") == 0)
         cli->report.color = true;
     cli->args = argv + optind;

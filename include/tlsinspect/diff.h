@@ -12,6 +12,11 @@
  * An endpoint seen only AFTER is worse when it has an error finding; one seen
  * only BEFORE is never worse (the AFTER capture may simply not include it).
  * A new error-severity capture-level finding (CAPTURE_TRUNCATED ...) is worse.
+ *
+ * Not comparable: the two sides were judged with different verification
+ * options (the "options" a report records: trust stores by SHA-256, the
+ * --name set, --at).  Nothing is compared; the options that differ are
+ * listed and the result is DIFF_NOT_COMPARABLE, unless ignore_options.
  */
 #ifndef TLSINSPECT_DIFF_H
 #define TLSINSPECT_DIFF_H
@@ -34,7 +39,13 @@ struct diff_opts {
     bool html;                 /* the HTML page (report_html_diff) instead of text */
     bool color;                /* ANSI colour in text */
     const char *version;       /* tool version for the JSON "tool" object */
+    bool ignore_options;       /* --ignore-options: compare even when the options differ */
 };
+
+/* What diff_documents() and diff_run() return when the verification
+ * options differ: the output is written (it says what differs); main
+ * exits 2, the diff convention's "trouble". */
+#define DIFF_NOT_COMPARABLE 3
 
 struct json_t;
 
@@ -44,7 +55,8 @@ enum diff_source { DIFF_CAPTURE = 0, DIFF_REPORT };
 /* Compare two report documents (as report_json_document builds them or a
  * saved report holds them) and write the result to `out`.  `before_name` /
  * `after_name` label the sides; `*_source` says what they were.  Returns 0
- * (nothing worse), 1 (something worse), TI_ENOMEM or TI_EIO. */
+ * (nothing worse), 1 (something worse), DIFF_NOT_COMPARABLE, TI_ENOMEM or
+ * TI_EIO. */
 int diff_documents(struct json_t *before, enum diff_source before_source,
                    const char *before_name,
                    struct json_t *after, enum diff_source after_source,
@@ -60,8 +72,9 @@ int diff_load(const struct analyze_opts *base, const char *path, const char *ver
               char *errbuf, size_t errlen);
 
 /* The whole command: load both sides, compare, print.  Returns 0 (nothing
- * worse), 1 (something worse) or 2 (unreadable input, bad options, or the
- * output could not be written; message in errbuf). */
+ * worse), 1 (something worse), 2 (unreadable input, bad options, or the
+ * output could not be written; message in errbuf) or DIFF_NOT_COMPARABLE
+ * (output written, a message in errbuf). */
 int diff_run(const struct analyze_opts *base, const char *before, const char *after,
              const struct diff_opts *o, FILE *out, char *errbuf, size_t errlen);
 

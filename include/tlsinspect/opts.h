@@ -60,6 +60,7 @@ struct cli {
     const char *output;             /* -o, or NULL: standard output */
     const char *color;              /* "auto", "always" or "never" */
     const char *save_certs;         /* --save-certs DIR, or NULL */
+    bool ignore_options;            /* diff --ignore-options */
     char bpf[OPTS_BPF_MAX];         /* after "--", or "" */
     char **args;                    /* the capture files (or BEFORE AFTER) */
     int nargs;
