@@ -189,6 +189,14 @@ static void diff_endpoint(struct hctx *h, const json_t *ep)
         }
         hraw(h, "</p>\n");
     }
+    /* what to change, as the report words it, beside what got worse */
+    json_array_foreach(json_object_get(ep, "fixes"), i, c) {
+        hraw(h, "<p class=\"fix\"><b>Fix</b> <code>");
+        hesc(h, jstr(c, "id"));
+        hraw(h, "</code>: ");
+        hesc(h, jstr(c, "fix"));
+        hraw(h, "</p>\n");
+    }
     if (json_array_size(changes) == 0) {
         hraw(h, "<p class=\"ok\">No change.</p>\n</div></details>\n");
         return;
@@ -253,6 +261,32 @@ static void diff_input(struct hctx *h, const char *label, const json_t *side)
     hraw(h, "</td></tr>\n");
 }
 
+/* The verdict when the two sides' verification options differ: what
+ * differs, one row per option, and nothing compared. */
+static void diff_not_comparable(struct hctx *h, const json_t *doc)
+{
+    const json_t *x;
+    size_t i;
+
+    hraw(h, "<section class=\"verdict bad\" id=\"verdict\"><p class=\"head\"><span class=\"badge "
+            "bad\">NOT COMPARABLE</span> verification options differ</p>\n<p>Each side's verdicts "
+            "were reached with its own trust store, names or verification time: nothing was "
+            "compared. Analyse both with the same options, or run diff with "
+            "<code>--ignore-options</code>.</p>\n</section>\n");
+    hraw(h, "<h2 id=\"options\">Verification options</h2>\n<table>\n<tr><th>option</th>"
+            "<th>before</th><th>after</th></tr>\n");
+    json_array_foreach(json_object_get(doc, "option_differences"), i, x) {
+        hraw(h, "<tr class=\"wrs\"><th>");
+        hesc(h, jstr(x, "option"));
+        hraw(h, "</th><td>");
+        hesc(h, jstr(x, "before"));
+        hraw(h, "</td><td>");
+        hesc(h, jstr(x, "after"));
+        hraw(h, "</td></tr>\n");
+    }
+    hraw(h, "</table>\n");
+}
+
 int report_html_diff(FILE *out, const json_t *doc)
 {
     struct hctx h = {.out = out};
@@ -267,17 +301,22 @@ int report_html_diff(FILE *out, const json_t *doc)
              "endpoint, worse first &middot; tlsinspect ");
     hesc(&h, version ? version : "");
     hraw(&h, "</p>\n");
-    hp(&h, "<section class=\"verdict %s\" id=\"verdict\"><p class=\"head\"><span class=\"badge %s\">%s</span> ",
-       worse ? "bad" : "ok", worse ? "bad" : "ok", worse ? "WORSE" : "NOT WORSE");
-    hp(&h, "%lld of %lld endpoint%s got worse</p>\n<p>%lld changed, %lld unchanged, %lld only before, "
-           "%lld only after.</p>\n</section>\n",
-       (long long)json_integer_value(json_object_get(sum, "worse")),
-       (long long)json_integer_value(json_object_get(sum, "endpoints")),
-       json_integer_value(json_object_get(sum, "endpoints")) == 1 ? "" : "s",
-       (long long)json_integer_value(json_object_get(sum, "changed")),
-       (long long)json_integer_value(json_object_get(sum, "unchanged")),
-       (long long)json_integer_value(json_object_get(sum, "only_before")),
-       (long long)json_integer_value(json_object_get(sum, "only_after")));
+    bool comparable = !json_is_false(json_object_get(doc, "comparable"));
+    if (!comparable) {
+        diff_not_comparable(&h, doc);
+    } else {
+        hp(&h, "<section class=\"verdict %s\" id=\"verdict\"><p class=\"head\"><span class=\"badge "
+               "%s\">%s</span> ", worse ? "bad" : "ok", worse ? "bad" : "ok", worse ? "WORSE" : "NOT WORSE");
+        hp(&h, "%lld of %lld endpoint%s got worse</p>\n<p>%lld changed, %lld unchanged, %lld only "
+               "before, %lld only after.</p>\n</section>\n",
+           (long long)json_integer_value(json_object_get(sum, "worse")),
+           (long long)json_integer_value(json_object_get(sum, "endpoints")),
+           json_integer_value(json_object_get(sum, "endpoints")) == 1 ? "" : "s",
+           (long long)json_integer_value(json_object_get(sum, "changed")),
+           (long long)json_integer_value(json_object_get(sum, "unchanged")),
+           (long long)json_integer_value(json_object_get(sum, "only_before")),
+           (long long)json_integer_value(json_object_get(sum, "only_after")));
+    }
     hraw(&h, "<h2 id=\"inputs\">Inputs</h2>\n<table class=\"kv\">\n");
     diff_input(&h, "before", json_object_get(doc, "before"));
     diff_input(&h, "after", json_object_get(doc, "after"));
@@ -287,10 +326,11 @@ int report_html_diff(FILE *out, const json_t *doc)
         hesc(&h, json_string_value(x));
         hraw(&h, "</p>\n");
     }
-    hraw(&h, "<h2 id=\"endpoints\">Endpoints</h2>\n");
+    if (comparable)
+        hraw(&h, "<h2 id=\"endpoints\">Endpoints</h2>\n");
     json_array_foreach(eps, i, x)
         diff_endpoint(&h, x);
-    if (json_array_size(eps) == 0)
+    if (json_array_size(eps) == 0 && comparable)
         hraw(&h, "<p class=\"mute\">No TLS connection on either side.</p>\n");
     const json_t *cc = json_object_get(doc, "capture_changes");
     if (json_array_size(cc) > 0) {

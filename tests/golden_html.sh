@@ -59,6 +59,22 @@ page hostile-names 1 --hostile "$bin" -f html $(cat captures/hostile-names.pcap.
 # shellcheck disable=SC2086
 page pre-post-diff 1 "" "$bin" diff -f html $ca captures/pre-upgrade.pcap captures/post-upgrade.pcap
 
+# the fix beside the endpoint that got worse
+grep -q '<p class="fix"><b>Fix</b> <code>CHAIN_SELF_SIGNED</code>: Upload this self-signed' \
+    "$tmp/pre-post-diff.html" || failed "pre-post-diff: no fix beside the 6972 endpoint"
+# a report saved without a trust store against a capture judged with one:
+# not comparable, the --cafile row, no endpoint (exit 2, the page written)
+"$bin" -f json captures/pre-upgrade.pcap > "$tmp/pre-noca.json" 2>/dev/null
+# shellcheck disable=SC2086
+"$bin" diff -f html $ca "$tmp/pre-noca.json" captures/post-upgrade.pcap > "$tmp/nc.html" 2>/dev/null
+rc=$?
+if [ $rc -ne 2 ] || ! python3 tests/html_check.py "$tmp/nc.html" ||
+   ! grep -q 'NOT COMPARABLE</span> verification options differ' "$tmp/nc.html" ||
+   ! grep -q '<tr class="wrs"><th>cafile</th><td>none</td>' "$tmp/nc.html" ||
+   grep -q '10\.48\.36\.215:6972' "$tmp/nc.html"; then
+    failed "not comparable page (exit $rc)"
+fi
+
 # -o FILE writes the same page as standard output
 # shellcheck disable=SC2046
 "$bin" -f html -o "$tmp/o.html" $(cat captures/post-upgrade.pcap.args) captures/post-upgrade.pcap 2>/dev/null

@@ -92,17 +92,29 @@ static json_t *conn(const struct cspec *s)
         char id[64];
         const char *colon = strchr(s->findings[i], ':');
         snprintf(id, sizeof(id), "%.*s", (int)(colon - s->findings[i]), s->findings[i]);
-        json_array_append_new(findings, json_pack("{s:s, s:s, s:s}", "id", id, "severity",
-                                                  colon + 1, "message", "m"));
+        char fix[96];
+        snprintf(fix, sizeof(fix), "fix for %s", id);
+        json_array_append_new(findings, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "severity",
+                                                  colon + 1, "message", "m", "remedy", fix));
     }
     json_object_set_new(c, "findings", findings);
     return c;
 }
 
+/* A report as tlsinspect writes it, made without a trust store. */
 static json_t *doc_new(void)
 {
-    return json_pack("{s:{s:s, s:s}, s:[{s:s}], s:[], s:[]}", "tool", "name", "tlsinspect",
-                     "version", "test", "inputs", "file", "x.pcap", "connections", "findings");
+    return json_pack("{s:{s:s, s:s}, s:{s:[i,i], s:b, s:[], s:s, s:n, s:n, s:n, s:n}, s:[{s:s}], "
+                     "s:[], s:[]}", "tool", "name", "tlsinspect", "version", "test",
+                     "options", "ports", 8443, 6972, "all_ports", 0, "names", "at", "capture",
+                     "cafile", "capath", "client_cafile", "keylog",
+                     "inputs", "file", "x.pcap", "connections", "findings");
+}
+
+/* Set doc's options.key to v (a new reference). */
+static void set_opt(json_t *doc, const char *key, json_t *v)
+{
+    assert_int_equal(json_object_set_new(json_object_get(doc, "options"), key, v), 0);
 }
 
 static void doc_add(json_t *doc, const struct cspec *s)
@@ -670,6 +682,145 @@ static void report_side_note(void **state)
     json_decref(a);
 }
 
+/* The fix beside an endpoint that got worse: the remedies of the new error
+ * findings, as the report worded them; none on endpoints not worse. */
+static void fixes_beside_worse(void **state)
+{
+    (void)state;
+    json_t *b = doc_new(), *a = doc_new();
+    struct cspec ok = rsa_ok("10.0.0.1", 6972), bad = ecdsa_fail("10.0.0.1", 6972);
+    struct cspec other = rsa_ok("10.0.0.2", 8443);
+    doc_add(b, &ok);
+    doc_add(a, &bad);
+    doc_add(b, &other);
+    doc_add(a, &other);
+    struct result r = run(b, DIFF_CAPTURE, a, DIFF_CAPTURE, true);
+    assert_int_equal(r.rc, 1);
+    json_t *fx = json_object_get(endpoint(r.json, "10.0.0.1:6972"), "fixes");
+    assert_int_equal(json_array_size(fx), 2);   /* the two errors; not the warning */
+    assert_string_equal(sget(json_array_get(fx, 0), "id"), "UNKNOWN_CA_ALERT");
+    assert_string_equal(sget(json_array_get(fx, 0), "fix"), "fix for UNKNOWN_CA_ALERT");
+    assert_string_equal(sget(json_array_get(fx, 1), "id"), "CHAIN_SELF_SIGNED");
+    assert_null(json_object_get(endpoint(r.json, "10.0.0.2:8443"), "fixes"));
+    result_free(&r);
+    r = run(b, DIFF_CAPTURE, a, DIFF_CAPTURE, false);
+    assert_non_null(strstr(r.text, "\n  fix UNKNOWN_CA_ALERT: fix for UNKNOWN_CA_ALERT\n"
+                                   "  fix CHAIN_SELF_SIGNED: fix for CHAIN_SELF_SIGNED\n"));
+    result_free(&r);
+    json_decref(b);
+    json_decref(a);
+}
+
+static json_t *store(const char *path, const char *sha)
+{
+    return json_pack("{s:s, s:s, s:i}", "path", path, "sha256", sha, "count", 1);
+}
+
+/* Verdicts reached with other verification options: nothing compared, one
+ * line per option that differs, DIFF_NOT_COMPARABLE; the same content under
+ * another path, names in another order, another key log or other ports
+ * still compare. */
+static void options_not_comparable(void **state)
+{
+    (void)state;
+    struct cspec ok = rsa_ok("10.0.0.1", 6972), bad = ecdsa_fail("10.0.0.1", 6972);
+    json_t *b = doc_new(), *a = doc_new();
+    doc_add(b, &ok);
+    doc_add(a, &bad);
+
+    set_opt(a, "cafile", store("/a/trust.pem", "aaaa"));
+    set_opt(a, "at", json_string("2026-01-01T00:00:00Z"));
+    set_opt(b, "names", json_pack("[{s:s, s:s}]", "addr", "10.0.0.1", "name", "cucm"));
+    struct result r = run(b, DIFF_REPORT, a, DIFF_CAPTURE, true);
+    assert_int_equal(r.rc, DIFF_NOT_COMPARABLE);
+    assert_true(json_is_false(json_object_get(r.json, "comparable")));
+    assert_int_equal(json_array_size(json_object_get(r.json, "endpoints")), 0);
+    assert_true(json_is_false(json_object_get(r.json, "worse")));
+    json_t *od = json_object_get(r.json, "option_differences");
+    assert_int_equal(json_array_size(od), 3);
+    assert_string_equal(sget(json_array_get(od, 0), "option"), "cafile");
+    assert_string_equal(sget(json_array_get(od, 0), "before"), "none");
+    assert_string_equal(sget(json_array_get(od, 0), "after"),
+                        "/a/trust.pem (SHA-256 aaaa.., 1 certificate)");
+    assert_string_equal(sget(json_array_get(od, 1), "option"), "name");
+    assert_string_equal(sget(json_array_get(od, 1), "before"), "10.0.0.1=cucm");
+    assert_string_equal(sget(json_array_get(od, 1), "after"), "none");
+    assert_string_equal(sget(json_array_get(od, 2), "option"), "at");
+    result_free(&r);
+    r = run(b, DIFF_REPORT, a, DIFF_CAPTURE, false);
+    assert_int_equal(r.rc, DIFF_NOT_COMPARABLE);
+    assert_non_null(strstr(r.text, "\nnot comparable: verification options differ\n"
+                                   "  --cafile          none -> /a/trust.pem (SHA-256 aaaa.., 1 certificate)\n"
+                                   "  --name            10.0.0.1=cucm -> none\n"
+                                   "  --at              capture -> 2026-01-01T00:00:00Z\n"));
+    assert_null(strstr(r.text, "10.0.0.1:6972"));
+    result_free(&r);
+
+    /* --ignore-options: compared, worse, and a note says what differs */
+    {
+        struct diff_opts o = {.json = true, .version = "test", .ignore_options = true};
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        assert_int_equal(diff_documents(b, DIFF_REPORT, "b", a, DIFF_CAPTURE, "a", &o, f), 1);
+        fclose(f);
+        assert_non_null(strstr(text, "compared anyway (--ignore-options): cafile: none -> "));
+        free(text);
+    }
+
+    /* the same store content elsewhere, the same names in another order,
+     * another key log, other ports: comparable */
+    set_opt(b, "cafile", store("/b/copy.pem", "aaaa"));
+    set_opt(b, "at", json_string("2026-01-01T00:00:00Z"));
+    set_opt(b, "names", json_pack("[{s:s, s:s}, {s:s, s:s}]", "addr", "10.0.0.2", "name", "x",
+                                  "addr", "10.0.0.1", "name", "cucm"));
+    set_opt(a, "names", json_pack("[{s:s, s:s}, {s:s, s:s}]", "addr", "10.0.0.1", "name", "cucm",
+                                  "addr", "10.0.0.2", "name", "x"));
+    set_opt(a, "keylog", json_pack("{s:s, s:s, s:i}", "path", "k", "sha256", "bbbb", "count", 3));
+    set_opt(a, "all_ports", json_true());
+    r = run(b, DIFF_REPORT, a, DIFF_CAPTURE, true);
+    assert_int_equal(r.rc, 1);
+    assert_true(json_is_true(json_object_get(r.json, "comparable")));
+    assert_int_equal(json_array_size(json_object_get(r.json, "option_differences")), 0);
+    result_free(&r);
+
+    /* another trust store content, and a client trust store on one side only */
+    set_opt(b, "cafile", store("/a/trust.pem", "cccc"));
+    set_opt(b, "client_cafile", store("/c.pem", "dddd"));
+    r = run(b, DIFF_REPORT, a, DIFF_CAPTURE, true);
+    assert_int_equal(r.rc, DIFF_NOT_COMPARABLE);
+    od = json_object_get(r.json, "option_differences");
+    assert_int_equal(json_array_size(od), 2);
+    assert_string_equal(sget(json_array_get(od, 0), "option"), "cafile");
+    assert_string_equal(sget(json_array_get(od, 1), "option"), "client_cafile");
+    result_free(&r);
+    json_decref(b);
+    json_decref(a);
+}
+
+/* A report saved before "options" existed: compared, with a warning. */
+static void options_unknown(void **state)
+{
+    (void)state;
+    struct cspec ok = rsa_ok("10.0.0.1", 6972);
+    json_t *b = doc_new(), *a = doc_new();
+    doc_add(b, &ok);
+    doc_add(a, &ok);
+    json_object_del(b, "options");
+    set_opt(a, "cafile", store("/a/trust.pem", "aaaa"));
+    struct result r = run(b, DIFF_REPORT, a, DIFF_CAPTURE, true);
+    assert_int_equal(r.rc, 0);
+    assert_true(json_is_true(json_object_get(r.json, "comparable")));
+    json_t *notes = json_object_get(r.json, "notes");
+    assert_int_equal(json_array_size(notes), 2);
+    assert_non_null(strstr(json_string_value(json_array_get(notes, 1)),
+                           "warning: BEFORE does not record its verification options"));
+    assert_string_equal(sget(endpoint(r.json, "10.0.0.1:6972"), "status"), "unchanged");
+    result_free(&r);
+    json_decref(b);
+    json_decref(a);
+}
+
 /* A report document missing pieces (older version, hand edits) must not crash. */
 static void sparse_documents(void **state)
 {
@@ -801,6 +952,9 @@ int main(void)
         cmocka_unit_test(capture_level_findings),
         cmocka_unit_test(report_side_note),
         cmocka_unit_test(sparse_documents),
+        cmocka_unit_test(fixes_beside_worse),
+        cmocka_unit_test(options_not_comparable),
+        cmocka_unit_test(options_unknown),
         cmocka_unit_test(load_detects_content),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
