@@ -106,8 +106,40 @@ for spec in "bad-ip:server ip '10.48.36.999' is not an IP address" "bad-oc:unkno
     "$bin" diff "$tmp/${spec%%:*}.json" captures/post-upgrade.pcap > /dev/null 2> "$tmp/err"; rc=$?
     if [ $rc -eq 2 ] && grep -qF "${spec#*:}" "$tmp/err"; then ok; else bad "diff ${spec%%:*}: exit $rc: $(cat "$tmp/err")"; fi
 done
-"$bin" diff "$tmp/pre.json" captures/post-upgrade.pcap > /dev/null 2>&1
+"$bin" diff --cafile captures/pki/expressway-trust.pem "$tmp/pre.json" captures/post-upgrade.pcap > /dev/null 2>&1
 if [ $? -eq 1 ]; then ok; else bad "diff of a valid saved report"; fi
+
+# alert arrows point the way the header's "client -> server" reads
+"$bin" $(cat captures/field-case-6972.pcap.args) captures/field-case-6972.pcap > "$tmp/fc.txt"
+has "$tmp/fc.txt" "  Alert ->      fatal unknown_ca (48) from client"
+"$bin" $(cat captures/mtls-client-rejected.pcap.args) captures/mtls-client-rejected.pcap > "$tmp/mt.txt"
+has "$tmp/mt.txt" "  Alert <-      fatal unknown_ca (48) from server"
+
+# reports record how they were made: SHA-256 values are sha256sum's
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# the hash of an input in a JSON report ($1), input number $2 (1-based)
+jsha() { grep -o '"sha256": [^,]*, "truncated"' "$1" | sed -n "${2}p" | cut -d'"' -f4; }
+same() { if [ "$2" = "$3" ]; then ok; else bad "$1: '$2', want '$3'"; fi; }
+gzip -c captures/field-case-6972.pcap > "$tmp/fc.pcap.gz"; printf 'trailing junk' >> "$tmp/fc.pcap.gz"
+"$bin" -f json $(cat captures/tls13-keylog.pcap.args) --name 10.0.0.9=x.example --name 10.0.0.8=y \
+    --at 2026-03-10T16:55:25Z captures/tls13-keylog.pcap captures/cut-mid-packet.pcap "$tmp/fc.pcap.gz" \
+    > "$tmp/o.json" 2>/dev/null
+same "input sha256" "$(jsha "$tmp/o.json" 1)" "$(sha captures/tls13-keylog.pcap)"
+same "truncated input sha256" "$(jsha "$tmp/o.json" 2)" "$(sha captures/cut-mid-packet.pcap)"
+same "gzip input sha256" "$(jsha "$tmp/o.json" 3)" "$(sha "$tmp/fc.pcap.gz")"
+has "$tmp/o.json" "\"cafile\": {\"path\": \"captures/pki/expressway-trust.pem\", \"sha256\": \"$(sha captures/pki/expressway-trust.pem)\", \"count\": 1}"
+has "$tmp/o.json" "\"keylog\": {\"path\": \"captures/tls13-keylog.keys\", \"sha256\": \"$(sha captures/tls13-keylog.keys)\", \"count\": $(wc -l < captures/tls13-keylog.keys)}"
+has "$tmp/o.json" '{"addr": "10.0.0.9", "name": "x.example"}'
+has "$tmp/o.json" '"at": "2026-03-10T16:55:25Z",'
+cat captures/field-case-6972.pcap | "$bin" -f json - > "$tmp/in.json"
+same "stdin sha256" "$(jsha "$tmp/in.json" 1)" "$(sha captures/field-case-6972.pcap)"
+# --capath: the hash of what sha256sum prints for its files in name order
+mkdir "$tmp/ca"
+cp captures/pki/expressway-trust.pem "$tmp/ca/b.pem"; cp captures/pki/edge-trust.pem "$tmp/ca/a.pem"
+echo "not a certificate" > "$tmp/ca/c.txt"
+"$bin" -f json --capath "$tmp/ca" captures/field-case-6972.pcap > "$tmp/cp.json" 2>/dev/null
+want=$(cd "$tmp/ca" && LC_ALL=C ls | xargs sha256sum | sha256sum | cut -d' ' -f1)
+has "$tmp/cp.json" "\"capath\": {\"path\": \"$tmp/ca\", \"sha256\": \"$want\", \"count\": 2, \"files\": 3}"
 
 echo "cli output checks: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -63,6 +63,12 @@ static void test_hostile_capture(void **state)
     assert_non_null(strstr(p, ">frame 4</text>"));
     assert_true(strstr(p, ">frame 4</text>") < ch);
     assert_non_null(strstr(p, ">Alert fatal unknown_ca (48)</text>"));
+    /* the client's alert points the way the header's client -> server reads:
+     * from the client's lifeline (left, x 150) to the server's (right, 600) */
+    assert_non_null(strstr(p, "<line class=\"ax\" x1=\"150\" y1=\"274\" x2=\"592\" y2=\"274\"/>"
+                              "<polygon class=\"hx\" points=\"600,274 590,269 590,279\"/>"
+                              "<text x=\"375\" y=\"268\" class=\"m x\" text-anchor=\"middle\">"
+                              "Alert fatal unknown_ca (48)</text>"));
     assert_non_null(strstr(p, ">frame 6</text>"));
     assert_non_null(strstr(p, ">frame 7</text>"));
     assert_null(strstr(p, ">frame 8</text>"));
