@@ -13,6 +13,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <openssl/evp.h>
 
 #include "tlsinspect/err.h"
 
@@ -62,6 +63,8 @@ struct bdl_container {          /* one archive (or a compressed file in a direct
     struct bdl_handle *handles;
     char *node;                 /* from its logs, or NULL */
     uint32_t log_file_first, log_file_end;   /* its files in the tslog */
+    bool hashed;                /* an archive read to its end by the scan */
+    uint8_t sha256[32];         /* of the archive file's bytes */
 };
 
 /* One capture of the inputs, in the order capture.c gets them. */
@@ -137,6 +140,88 @@ static struct archive *bdl_open_archive(const char *path, enum bdl_kind kind)
         archive_read_free(ar);
         return NULL;
     }
+    return ar;
+}
+
+/* ---- the archive's SHA-256, taken by the scan that reads it anyway ------------ */
+
+struct bdl_hashed {
+    FILE *f;
+    EVP_MD_CTX *md;             /* NULL: no hash (OpenSSL failed) */
+    uint8_t buf[BDL_BLOCK];
+};
+
+/* libarchive's read callback: the file's next block, hashed on the way.
+ * No skip callback: libarchive reads past what it skips, so every byte is
+ * hashed (a compressed archive is read whole by its decompressor anyway). */
+static la_ssize_t bdl_hashed_read(struct archive *a, void *ctx, const void **out)
+{
+    struct bdl_hashed *h = ctx;
+    size_t n = fread(h->buf, 1, sizeof h->buf, h->f);
+
+    if (n == 0 && ferror(h->f)) {
+        archive_set_error(a, EIO, "read error");
+        return -1;
+    }
+    if (n > 0 && h->md != NULL && EVP_DigestUpdate(h->md, h->buf, n) != 1) {
+        EVP_MD_CTX_free(h->md);
+        h->md = NULL;
+    }
+    *out = h->buf;
+    return (la_ssize_t)n;
+}
+
+/* Close h; with `out`, first read the rest of the file (what follows the
+ * end-of-archive marker, or damage) into the hash: true when out holds
+ * the SHA-256 of the whole file, as sha256sum prints it. */
+static bool bdl_hashed_end(struct bdl_hashed *h, uint8_t out[32])
+{
+    unsigned int len = 0;
+    bool ok = false;
+    size_t n;
+
+    if (h == NULL)
+        return false;
+    if (out != NULL && h->md != NULL && h->f != NULL) {
+        ok = true;
+        while (ok && (n = fread(h->buf, 1, sizeof h->buf, h->f)) > 0)
+            ok = EVP_DigestUpdate(h->md, h->buf, n) == 1;
+        ok = ok && !ferror(h->f) && EVP_DigestFinal_ex(h->md, out, &len) == 1 && len == 32;
+    }
+    EVP_MD_CTX_free(h->md);
+    if (h->f != NULL)
+        fclose(h->f);
+    free(h);
+    return ok;
+}
+
+/* A tar (compressed or not) read through bdl_hashed_read; NULL when the
+ * file cannot be opened or is no archive (*hp then NULL too). */
+static struct archive *bdl_open_hashed(const char *path, struct bdl_hashed **hp)
+{
+    struct bdl_hashed *h = calloc(1, sizeof *h);
+    struct archive *ar = archive_read_new();
+
+    *hp = NULL;
+    if (h == NULL || ar == NULL || (h->f = fopen(path, "rb")) == NULL) {
+        if (ar != NULL)
+            archive_read_free(ar);
+        bdl_hashed_end(h, NULL);
+        return NULL;
+    }
+    h->md = EVP_MD_CTX_new();
+    if (h->md != NULL && EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(h->md);
+        h->md = NULL;
+    }
+    bdl_filters(ar);
+    archive_read_support_format_tar(ar);
+    if (archive_read_open(ar, h, NULL, bdl_hashed_read, NULL) != ARCHIVE_OK) {
+        archive_read_free(ar);
+        bdl_hashed_end(h, NULL);
+        return NULL;
+    }
+    *hp = h;
     return ar;
 }
 
@@ -648,6 +733,7 @@ static int bdl_open_input(struct bundle *b, const char *path, char *errbuf, size
     struct stat st;
     struct archive *ar;
     struct archive_entry *e;
+    struct bdl_hashed *hs;
     int r;
 
     /* Standard input is capture.c's to read: a stream cannot be scanned twice. */
@@ -698,7 +784,7 @@ static int bdl_open_input(struct bundle *b, const char *path, char *errbuf, size
     }
     /* A tar (compressed or not) is a bundle; anything else goes to capture.c,
      * which reads captures (and .gz captures) and says what it cannot. */
-    ar = bdl_open_archive(path, BDL_ARCHIVE);
+    ar = bdl_open_hashed(path, &hs);
     if (ar == NULL)
         return bdl_plain(b, path);
     r = archive_read_next_header(ar, &e);
@@ -709,9 +795,14 @@ static int bdl_open_input(struct bundle *b, const char *path, char *errbuf, size
         if (ct == NULL)
             ti_errf(errbuf, errlen, "%s: out of memory", path);
         archive_read_free(ar);
+        if (ct != NULL)
+            ct->hashed = bdl_hashed_end(hs, ct->sha256);
+        else
+            bdl_hashed_end(hs, NULL);
         return rc;
     }
     archive_read_free(ar);
+    bdl_hashed_end(hs, NULL);
     return bdl_plain(b, path);
 }
 
@@ -747,7 +838,33 @@ struct bdl_reader {
     uint64_t pos;               /* bytes handed out */
     bool eof;
     char why[256];
+    EVP_MD_CTX *md;             /* SHA-256 of the bytes handed out; NULL: none */
+    bool hashed;                /* sha256 holds it: the member was read whole */
+    uint8_t sha256[32];
 };
+
+/* Hash n bytes handed out; at the member's end (n == 0), finish. */
+static void bdl_reader_hash(struct bdl_reader *r, const void *p, size_t n)
+{
+    unsigned int len = 0;
+
+    if (r->md == NULL)
+        return;
+    if (n > 0 && EVP_DigestUpdate(r->md, p, n) == 1)
+        return;
+    r->hashed = n == 0 && EVP_DigestFinal_ex(r->md, r->sha256, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(r->md);
+    r->md = NULL;
+}
+
+static bool bdl_sha256(void *ctx, uint8_t out[32])
+{
+    struct bdl_reader *r = ctx;
+
+    if (r->hashed)
+        memcpy(out, r->sha256, 32);
+    return r->hashed;
+}
 
 static void bdl_release(struct bdl_reader *r)
 {
@@ -870,6 +987,7 @@ static ssize_t bdl_cookie_read(void *cookie, char *buf, size_t size)
         size_t take = size < left ? size : left;
         memcpy(buf, cap->prefix + r->pos, take);
         r->pos += take;
+        bdl_reader_hash(r, buf, take);
         return (ssize_t)take;
     }
     if (cap->why[0] != '\0') {
@@ -879,6 +997,7 @@ static ssize_t bdl_cookie_read(void *cookie, char *buf, size_t size)
     }
     if (cap->prefix_len < BUNDLE_PREFIX) {
         r->eof = true;   /* the scan read the whole member */
+        bdl_reader_hash(r, NULL, 0);
         return 0;
     }
     if (r->h == NULL && bdl_acquire(r) != 0) {
@@ -898,9 +1017,11 @@ static ssize_t bdl_cookie_read(void *cookie, char *buf, size_t size)
         /* The member is done: its handle can serve a later member. */
         r->eof = true;
         bdl_release(r);
+        bdl_reader_hash(r, NULL, 0);
         return 0;
     }
     r->pos += (uint64_t)n;
+    bdl_reader_hash(r, buf, (size_t)n);
     if (r->iar == NULL)
         r->h->off = r->pos;
     return (ssize_t)n;
@@ -924,6 +1045,7 @@ static int bdl_cookie_close(void *cookie)
     struct bdl_reader *r = cookie;
 
     bdl_release(r);
+    EVP_MD_CTX_free(r->md);
     free(r);
     return 0;
 }
@@ -967,8 +1089,14 @@ int bundle_sources(struct bundle *b, struct cap_source **out, size_t *n, char *e
         if (r == NULL)
             goto nomem;
         r->cap = cap;
+        r->md = EVP_MD_CTX_new();
+        if (r->md != NULL && EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1) {
+            EVP_MD_CTX_free(r->md);
+            r->md = NULL;
+        }
         cs[i].fp = fopencookie(r, "rb", bdl_io);
         if (cs[i].fp == NULL) {
+            EVP_MD_CTX_free(r->md);
             free(r);
             goto nomem;
         }
@@ -976,6 +1104,10 @@ int bundle_sources(struct bundle *b, struct cap_source **out, size_t *n, char *e
         cs[i].size = cap->size;
         cs[i].why = bdl_why;
         cs[i].why_ctx = r;
+        cs[i].sha256 = bdl_sha256;
+        cs[i].sha256_ctx = r;
+        if (cap->ct != NULL && cap->ct->kind == BDL_ARCHIVE && cap->ct->hashed)
+            cs[i].archive_sha256 = cap->ct->sha256;
     }
     *out = cs;
     *n = b->ncaps;

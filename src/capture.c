@@ -61,9 +61,12 @@ struct cap_src {
     bool done;                 /* EOF or damage: no more reads */
     struct pcap_pkthdr *hdr;   /* libpcap's, valid until the next read on pcap */
     const u_char *data;
-    /* A stream source that says why its reads failed (an archive member). */
+    /* A stream source that says why its reads failed (an archive member)
+     * and hashes what it gave. */
     const char *(*why)(void *ctx);
     void *why_ctx;
+    bool (*sha256)(void *ctx, uint8_t out[32]);
+    void *sha256_ctx;
 };
 
 struct capture {
@@ -480,6 +483,12 @@ static int cap_open_labelled(struct cap_src *src, struct cap_input *in,
     snprintf(in->format, sizeof in->format, "%s", s->format);
     src->why = s->why;
     src->why_ctx = s->why_ctx;
+    src->sha256 = s->sha256;
+    src->sha256_ctx = s->sha256_ctx;
+    if (s->archive_sha256 != NULL) {
+        memcpy(in->archive_sha256, s->archive_sha256, sizeof in->archive_sha256);
+        in->archive_hashed = true;
+    }
     src->iobuf = aligned_alloc(CAP_BUF_ALIGN, CAP_READ_BUFFER);
     if (src->iobuf != NULL)
         setvbuf(s->fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
@@ -851,6 +860,10 @@ static void cap_finish_hash(struct cap_src *src, struct cap_input *in)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
 
+    if (src->sha256 != NULL) {
+        in->hashed = src->sha256(src->sha256_ctx, in->sha256);
+        return;
+    }
     if (st == NULL || st->md == NULL || st->interrupted)
         return;
     if (st->regular && !st->eof) {

@@ -852,6 +852,10 @@ static void sw_inputs(struct jw *w)
         jw_uint(w, in->bytes);
         jw_key(w, "sha256");
         sw_sha256(w, in->hashed, in->sha256);
+        if (in->archive_hashed) {   /* an archive member: only then, so plain inputs keep their shape */
+            jw_key(w, "archive_sha256");
+            sw_sha256(w, true, in->archive_sha256);
+        }
         jw_key(w, "truncated");
         jw_bool(w, in->truncated);
         if (a->inputs_extract != NULL && a->inputs_extract[i]) {

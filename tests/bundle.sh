@@ -71,6 +71,18 @@ conns "$T/plain.json" > "$T/c1"; conns "$T/bz.json" > "$T/c2"
 check "rotated gzipped members: connections as the plain files" cmp -s "$T/c1" "$T/c2"
 check "rotated gzipped members: pcap+gzip twice" [ "$(grep -c '"format": "pcap+gzip"' "$T/bz.json")" -eq 2 ]
 
+# ---- 1d. SHA-256 (sha256sum's): of each capture as read from the archive
+# (inflated for a gzipped member), and of the archive file itself ----
+sum() { sha256sum "$1" | cut -d' ' -f1; }
+for input in "$T/b1.tar.gz" "$T/b1.tar" "$T/b1z.tar.gz"; do
+    "$BIN" -f json $TRUST "$input" > "$T/h.json"
+    for r in 00 01; do
+        case $input in *b1z*) m=r${r#0} ;; *) m=./tcpdump/rotated-$r.pcap ;; esac
+        check "$input: member $m sha256 and archive_sha256" grep -qF \
+            "\"file\": \"$input:$m\", \"format\": \"pcap$(case $input in *b1z*) echo +gzip ;; esac)\", \"linktype\": \"EN10MB\", \"packets\": $( [ $r = 00 ] && echo 4 || echo 18), \"bytes\": $(wc -c < $CAP/rotated-$r.pcap), \"sha256\": \"$(sum $CAP/rotated-$r.pcap)\", \"archive_sha256\": \"$(sum "$input")\"" "$T/h.json"
+    done
+done
+
 # ---- 1c. two captures over the 64 KiB prefix, rotated: the readers go on
 # through archive handles (the second reuses the first's) ----
 # many-flows.pcap (little-endian pcap) cut at the first record boundary past

@@ -54,10 +54,12 @@ struct cap_input {
      * are read -- no second pass.  A file: what sha256sum prints, also when
      * damage stopped libpcap (the rest is read for the hash).  Standard input
      * or a pipe: set only when read to its end (not after Ctrl-C or damage).
-     * Never for a live capture or a stream the caller labelled (an archive
-     * member). */
+     * A stream the caller labelled (an archive member): what its sha256()
+     * says.  Never for a live capture. */
     bool hashed;
     uint8_t sha256[32];
+    bool archive_hashed;      /* an archive member: its archive's SHA-256 */
+    uint8_t archive_sha256[32];
 };
 
 /* An input for capture_open_sources(). */
@@ -74,6 +76,12 @@ struct cap_source {
     const char *format;
     const char *(*why)(void *ctx);
     void *why_ctx;
+    /* Optional, with format: once the input has ended, the SHA-256 of the
+     * bytes the stream gave -- true with out filled when it was read whole --
+     * and that of the archive it is a member of (NULL: none). */
+    bool (*sha256)(void *ctx, uint8_t out[32]);
+    void *sha256_ctx;
+    const uint8_t *archive_sha256;
 };
 
 struct capture;
