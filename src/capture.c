@@ -763,6 +763,15 @@ void capture_set_stop(struct capture *cap, const volatile sig_atomic_t *stop)
             cap->srcs[i].stream->stop = stop;   /* a file is read to its end */
 }
 
+void capture_skip_hash(struct capture *cap)
+{
+    for (size_t i = 0; i < cap->n; i++) {
+        if (cap->srcs[i].stream != NULL)
+            cap_stream_unhash(cap->srcs[i].stream);
+        cap->srcs[i].sha256 = NULL;
+    }
+}
+
 /* Stop reading one input after damage; keep libpcap's message. */
 static void cap_mark_truncated(struct cap_src *src, struct cap_input *in, const char *msg)
 {

@@ -308,6 +308,7 @@ static bool frames_find(struct hctx *h, struct frames *fr, const struct conn **c
         frames_free(fr);
         return false;
     }
+    capture_skip_hash(cap);         /* hashed by the analysis already */
     while (capture_next(cap, &pkt) == 1) {
         frame++;
         if (decode_packet(pkt.linktype, pkt.data, pkt.caplen, pkt.len, &pi) == DECODE_TCP)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <pcap/pcap.h>
 #include <zlib.h>
 
@@ -886,6 +887,53 @@ static uint8_t *slurp(const char *path, size_t *len)
     return b;
 }
 
+/* The input's SHA-256 is the file's, hashed while read: a whole file, a
+ * damaged one (read on to its end for the hash), gzip with bytes after the
+ * last member; none after capture_skip_hash(). */
+static void test_sha256(void **state)
+{
+    struct tdir *t = *state;
+    char path[PATH_CAP], gz[PATH_CAP];
+    const struct wpkt w[3] = {{1, 1, 8443, 0}, {2, 500000, 8443, 100}, {3, 0, 6972, 10}};
+    char *files[1] = {path};
+    int64_t ts[8];
+    const struct cap_input *in;
+    size_t nin, len;
+    uint8_t *bytes, md[32];
+    unsigned int mdlen = 0;
+    struct capture *cap;
+    FILE *f;
+
+    tpath(t, "h.pcap", path);
+    tpath(t, "h.pcap.gz", gz);
+    write_pcap(path, DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, 3, w, 3);
+    gzip_file(path, gz);
+    f = fopen(gz, "ab");
+    assert_non_null(f);
+    fputs("after the last member", f);
+    fclose(f);
+    for (int k = 0; k < 4; k++) {
+        if (k == 2)
+            assert_int_equal(truncate(path, (off_t)(fsize(path) - 7)), 0);   /* cut mid-record */
+        files[0] = k == 1 ? gz : path;
+        cap = open_ok(files, 1, NULL);
+        if (k == 3)
+            capture_skip_hash(cap);
+        (void)drain(cap, ts, 8);
+        in = capture_inputs(cap, &nin);
+        bytes = slurp(files[0], &len);
+        assert_int_equal(EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(), NULL), 1);
+        assert_int_equal(in[0].truncated, k >= 2);
+        assert_int_equal(in[0].hashed, k != 3);
+        if (k != 3)
+            assert_memory_equal(in[0].sha256, md, 32);
+        if (k != 1)   /* bytes: what libpcap parsed, not what was read for the hash */
+            assert_true(in[0].bytes <= len);
+        free(bytes);
+        capture_close(cap);
+    }
+}
+
 /* A caller's stream that cannot seek back (fmemopen() here, an archive
  * member behind fopencookie() in a bundle): read once, front to back,
  * plain and gzip; the same packets as the file. */
@@ -989,6 +1037,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pcapng_mixed_linktypes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_linktype_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_sources_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sha256, setup, teardown),
         cmocka_unit_test(test_stdin_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,6 +110,10 @@ int capture_open_live(struct capture **out, const char *iface, const char *bpf,
  * when the handler was installed without SA_RESTART.  NULL: never. */
 void capture_set_stop(struct capture *cap, const volatile sig_atomic_t *stop);
 
+/* No SHA-256 for these inputs: a second read of captures already hashed
+ * (the HTML report's frame numbers) does not pay for it again. */
+void capture_skip_hash(struct capture *cap);
+
 /* Next packet in timestamp order: 1 = packet, 0 = end of all inputs. */
 int capture_next(struct capture *cap, struct cap_packet *pkt);
 
