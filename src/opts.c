@@ -249,7 +249,8 @@ static const char usage_head[] =
     "directory, one per cluster node): its captures and traffic_server logs are\n"
     "found by content and read in place.\n"
     "diff compares two captures, or a saved JSON report (-f json) and a capture,\n"
-    "per server endpoint; exit status 1 when something got worse.\n"
+    "per server endpoint; exit status 1 when something got worse, 2 when the sides\n"
+    "were judged with different trust stores, --name or --at (not comparable).\n"
     "\n"
     "Options:\n";
 

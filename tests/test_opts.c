@@ -108,6 +108,11 @@ static void test_diff_and_bpf(void **state)
     assert_int_equal(cli.nargs, 2);
     assert_string_equal(cli.args[0], "x.json");
     assert_int_equal(cli.report.format, REPORT_JSON);
+    assert_false(cli.ignore_options);
+    /* --ignore-options: diff's only */
+    assert_int_equal(parse(&cli, "diff", "--ignore-options", "x.json", "y.pcap", NULL), EXIT_OK);
+    assert_true(cli.ignore_options);
+    assert_int_equal(parse(&cli, "--ignore-options", "y.pcap", NULL), EXIT_USAGE);
 
     assert_int_equal(parse(&cli, "-p", "all", "c.pcap", "--", "host", "10.0.0.1", "-v", NULL),
                      EXIT_OK);
