@@ -338,11 +338,10 @@ static int write_report(struct analysis *a, const struct analyze_opts *opts, str
 /* -f json / jsonl are written while the capture is read, each connection
  * as it ends (report.h: json_sink_new()), and then no connection needs to
  * stay in memory (drop_conns) -- unless something else reads them all at
- * the end: --save-certs (the certificates of every connection), and the
- * problems list until problems.c takes connections one at a time
- * (json_sink_streams()).  traffic_server logs (--log, a bundle's) keep
- * them too, analyze_run() decides that (analyze.h).  The text and HTML
- * reports and diff read a->conns. */
+ * the end: --save-certs (the certificates of every connection).
+ * traffic_server logs (--log, a bundle's) keep them too, analyze_run()
+ * decides that (analyze.h).  The text and HTML reports and diff read
+ * a->conns. */
 static int run_report(struct analyze_opts *opts, struct cli *cli)
 {
     struct outfile of = {0};
@@ -360,7 +359,7 @@ static int run_report(struct analyze_opts *opts, struct cli *cli)
         }
         opts->sinks = &sink;
         opts->nsinks = 1;
-        opts->drop_conns = cli->save_certs == NULL && json_sink_streams();
+        opts->drop_conns = cli->save_certs == NULL;
     }
     a = run_analysis(opts, cli);
     opts->sinks = NULL;             /* sink goes out of scope */

@@ -941,35 +941,6 @@ static void sw_tail(struct jw *w, const struct json_tally *t, const struct probl
 
 /* ---- the streamed report: a sink (sink.h) ------------------------------------ */
 
-/* The problems of the connections written.  Until problems.c can take them
- * one at a time, built from a->conns at the end, which needs them kept
- * (json_sink_streams() says whether they may be dropped). */
-struct problems_acc;
-
-static struct problems_acc *pacc_new(void)
-{
-    return (struct problems_acc *)"";
-}
-
-static int pacc_add(struct problems_acc *acc, const struct analysis *a, const struct conn *c)
-{
-    return TI_OK;
-}
-
-static int pacc_build(struct problems_acc *acc, const struct analysis *a, struct problems *p)
-{
-    return problems_build(a, p);
-}
-
-static void pacc_free(struct problems_acc *acc)
-{
-}
-
-bool json_sink_streams(void)
-{
-    return false;
-}
-
 struct json_sink {
     struct jw out;                  /* the report */
     struct jw r;                    /* memory: where each connection is rendered */
@@ -1032,7 +1003,7 @@ static const char *js_render(struct json_sink *s, const struct analysis *a,
 static int js_conn(void *ctx, const struct analysis *a, const struct conn *c)
 {
     struct json_sink *s = ctx;
-    struct so_key k;
+    struct conn_key k;
     const char *text;
     size_t len;
     int rc;
@@ -1040,11 +1011,11 @@ static int js_conn(void *ctx, const struct analysis *a, const struct conn *c)
     if (!reported(c))
         return TI_OK;
     tally_add(&s->t, c);
-    if ((rc = pacc_add(s->pacc, a, c)) != TI_OK)
+    if ((rc = problems_acc_add(s->pacc, a, c)) != TI_OK)
         return rc;
     if ((text = js_render(s, a, c, &len)) == NULL)
         return jw_status(&s->r);
-    so_key_of(&k, c);
+    conn_key_of(c, &k);
     rc = stream_order_add(s->so, &k, text, len);
     return rc != TI_OK ? rc : stream_order_release(s->so, a->order_floor_ts);
 }
@@ -1057,7 +1028,7 @@ static int js_finish(void *ctx, const struct analysis *a)
 
     if (rc != TI_OK || s->jsonl)
         return rc;
-    if (pacc_build(s->pacc, a, &p) != TI_OK)
+    if (problems_acc_build(s->pacc, a, &p) != TI_OK)
         return TI_ENOMEM;
     s->out.ctx = a;
     if (!s->head_done)
@@ -1085,7 +1056,7 @@ int json_sink_new(struct json_sink **out, FILE *f, const struct report_opts *o,
     }
     if (jw_begin(&s->r, NULL, s->jsonl, JW_MEM_MAX, NULL) != TI_OK ||
         (s->so = stream_order_new(max_bytes, js_emit, s)) == NULL ||
-        (s->pacc = pacc_new()) == NULL) {
+        (s->pacc = problems_acc_new()) == NULL) {
         json_sink_free(s);
         return TI_ENOMEM;
     }
@@ -1118,7 +1089,7 @@ void json_sink_free(struct json_sink *s)
         jw_end(&s->out);
     jw_end(&s->r);
     stream_order_free(s->so);
-    pacc_free(s->pacc);
+    problems_acc_free(s->pacc);
     free(s);
 }
 
@@ -1140,7 +1111,7 @@ int report_json(FILE *out, const struct analysis *a, const struct report_opts *o
         if (!reported(c))
             continue;
         tally_add(&s->t, c);
-        rc = pacc_add(s->pacc, a, c);
+        rc = problems_acc_add(s->pacc, a, c);
         if (rc == TI_OK && (text = js_render(s, a, c, &len)) == NULL)
             rc = jw_status(&s->r);
         else if (rc == TI_OK)

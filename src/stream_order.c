@@ -17,7 +17,7 @@
 #define SO_RUN_BUF (64u * 1024u)    /* stdio buffer of each run being read */
 
 struct so_item {
-    struct so_key k;
+    struct conn_key k;
     size_t len;
     char text[];
 };
@@ -36,36 +36,11 @@ struct stream_order {
     size_t bytes;                   /* held: texts and their records */
     struct so_run runs[SO_MAX_RUNS];
     size_t nruns;
-    struct so_key last;             /* the largest key emitted */
+    struct conn_key last;             /* the largest key emitted */
     bool any;
     uint64_t late, spilled;
     int err;                        /* sticky */
 };
-
-void so_key_of(struct so_key *k, const struct conn *c)
-{
-    memset(k, 0, sizeof(*k));       /* padding too: keys are written to runs */
-    k->first_ts = c->first_ts;
-    k->server = c->server;
-    k->client = c->client;
-    k->serial = c->serial;
-}
-
-/* conn_order_cmp() on the key's copy of the fields. */
-int so_key_cmp(const struct so_key *a, const struct so_key *b)
-{
-    int r;
-
-    if (a->first_ts != b->first_ts)
-        return a->first_ts < b->first_ts ? -1 : 1;
-    r = conn_endpoint_cmp(&a->server, &b->server);
-    if (r != 0)
-        return r;
-    r = conn_endpoint_cmp(&a->client, &b->client);
-    if (r != 0)
-        return r;
-    return (a->serial > b->serial) - (a->serial < b->serial);
-}
 
 struct stream_order *stream_order_new(size_t max_bytes, so_emit_fn emit, void *ctx)
 {
@@ -83,7 +58,7 @@ struct stream_order *stream_order_new(size_t max_bytes, so_emit_fn emit, void *c
 
 static bool item_less(const struct so_item *a, const struct so_item *b)
 {
-    return so_key_cmp(&a->k, &b->k) < 0;
+    return conn_key_cmp(&a->k, &b->k) < 0;
 }
 
 static int heap_push(struct stream_order *so, struct so_item *it)
@@ -140,7 +115,7 @@ static int item_write(FILE *f, const struct so_item *it)
 /* The run's next record into r->head (NULL at its end: the file is closed). */
 static int run_advance(struct so_run *r)
 {
-    struct so_key k;
+    struct conn_key k;
     size_t len;
 
     free(r->head);
@@ -261,7 +236,7 @@ static int spill(struct stream_order *so)
 
 static int emit_item(struct stream_order *so, const struct so_item *it)
 {
-    if (!so->any || so_key_cmp(&it->k, &so->last) > 0)
+    if (!so->any || conn_key_cmp(&it->k, &so->last) > 0)
         so->last = it->k;
     so->any = true;
     return so->emit(so->ctx, it->text, it->len);
@@ -295,7 +270,7 @@ int stream_order_release(struct stream_order *so, int64_t floor_ts)
     return release_below(so, floor_ts, false);
 }
 
-int stream_order_add(struct stream_order *so, const struct so_key *k, const char *text,
+int stream_order_add(struct stream_order *so, const struct conn_key *k, const char *text,
                      size_t len)
 {
     struct so_item *it;
@@ -308,7 +283,7 @@ int stream_order_add(struct stream_order *so, const struct so_key *k, const char
     it->k = *k;
     it->len = len;
     memcpy(it->text, text, len);
-    if (so->any && so_key_cmp(k, &so->last) < 0) {
+    if (so->any && conn_key_cmp(k, &so->last) < 0) {
         /* behind what is written already: at once, out of order */
         so->late++;
         so->err = emit_item(so, it);

@@ -56,9 +56,6 @@ int json_sink_new(struct json_sink **out, FILE *f, const struct report_opts *o,
                   size_t max_bytes, struct conn_sink *sink);
 int json_sink_end(struct json_sink *s);
 void json_sink_free(struct json_sink *s);     /* NULL is a no-op */
-/* Whether the sink needs nothing from a->conns (analyze_opts.drop_conns
- * may be set with it). */
-bool json_sink_streams(void);
 
 /* The text report's scope lines (report_scope.c): ports and roles, trust
  * stores, key log, the NO TRUST STORE banner, TLS 1.3 without keys, TLS on

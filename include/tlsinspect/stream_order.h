@@ -23,19 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tlsinspect/conn.h"
+#include "tlsinspect/conn_key.h"
 
 #define SO_MAX_BYTES ((size_t)32 << 20)   /* texts held before a run is spilled */
 #define SO_MAX_RUNS 64                    /* runs open before they are merged into one */
-
-struct so_key {                     /* conn_order_cmp's fields */
-    int64_t first_ts;
-    struct conn_endpoint server, client;
-    uint64_t serial;
-};
-
-void so_key_of(struct so_key *k, const struct conn *c);
-int so_key_cmp(const struct so_key *a, const struct so_key *b);
 
 /* emit(ctx, text, len): one text, in order; TI_OK or an error, which stops
  * the stage and is returned by the call that emitted. */
@@ -48,7 +39,7 @@ struct stream_order *stream_order_new(size_t max_bytes, so_emit_fn emit, void *c
 
 /* Hold a copy of text under key k (emitted when the floor passes it).
  * TI_OK, TI_ENOMEM, TI_EIO (the temporary file), or emit()'s error. */
-int stream_order_add(struct stream_order *so, const struct so_key *k, const char *text,
+int stream_order_add(struct stream_order *so, const struct conn_key *k, const char *text,
                      size_t len);
 
 /* Emit every text whose first_ts is below floor_ts. */
