@@ -1081,6 +1081,11 @@ int json_sink_end(struct json_sink *s)
     return rc;
 }
 
+uint64_t json_sink_late(const struct json_sink *s)
+{
+    return stream_order_late(s->so);
+}
+
 void json_sink_free(struct json_sink *s)
 {
     if (s == NULL)

@@ -55,6 +55,8 @@ struct conn_sink;
 int json_sink_new(struct json_sink **out, FILE *f, const struct report_opts *o,
                   size_t max_bytes, struct conn_sink *sink);
 int json_sink_end(struct json_sink *s);
+/* Connections written out of order (stream_order_late()). */
+uint64_t json_sink_late(const struct json_sink *s);
 void json_sink_free(struct json_sink *s);     /* NULL is a no-op */
 
 /* The text report's scope lines (report_scope.c): ports and roles, trust
