@@ -26,6 +26,7 @@
 #include "tlsinspect/analyze.h"
 #include "tlsinspect/conn.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/sink.h"
 #include "tlsinspect/tls_names.h"
 
 #include "fuzz_check.h"
