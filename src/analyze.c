@@ -993,6 +993,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
         goto fail;
     }
+    if (o->nsinks > 0)              /* the order floor (an_order_floor()) */
+        flow_table_track_oldest(ft);
     x.ft = ft;
     rc = read_capture(&x, cap, ft);
     x.at_end = true;

@@ -38,6 +38,7 @@ struct flow_table {
      * what a report that writes in that order may write up to. */
     struct flow **heap;
     size_t heap_cap;
+    bool track_oldest;                  /* the heap is kept (flow_table_track_oldest()) */
     struct reasm_limits rlim;           /* total_used -> st.ooo_bytes */
     struct flow_stats st;
     struct flow_closed closed[FLOW_CLOSED_SLOTS];
@@ -372,7 +373,7 @@ static bool heap_reserve(struct flow_table *t)
     struct flow **h;
     size_t cap;
 
-    if (t->nflows < t->heap_cap)
+    if (!t->track_oldest || t->nflows < t->heap_cap)
         return true;
     if (t->nflows >= UINT32_MAX)    /* heap_idx's range */
         return false;
@@ -388,6 +389,8 @@ static bool heap_reserve(struct flow_table *t)
 /* f joins or leaves the heap; t->nflows counts f while it is in. */
 static void heap_push(struct flow_table *t, struct flow *f)
 {
+    if (!t->track_oldest)
+        return;
     heap_set(t, t->nflows, f);
     heap_up(t, t->nflows);
 }
@@ -396,7 +399,7 @@ static void heap_remove(struct flow_table *t, struct flow *f)
 {
     size_t i = f->heap_idx, last = t->nflows - 1;
 
-    if (i != last) {
+    if (t->track_oldest && i != last) {
         struct flow *m = t->heap[last];
         heap_set(t, i, m);
         heap_down(t, i, last);
@@ -405,9 +408,15 @@ static void heap_remove(struct flow_table *t, struct flow *f)
     }
 }
 
-bool flow_table_oldest(const struct flow_table *t, int64_t *first_ts)
+void flow_table_track_oldest(struct flow_table *t)
 {
     if (t->nflows == 0)
+        t->track_oldest = true;
+}
+
+bool flow_table_oldest(const struct flow_table *t, int64_t *first_ts)
+{
+    if (!t->track_oldest || t->nflows == 0)
         return false;
     *first_ts = t->heap[0]->first_ts;
     return true;

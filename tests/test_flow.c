@@ -487,6 +487,7 @@ static void test_oldest_open_flow(void **state)
     bool open[sizeof(first) / sizeof(first[0])];
     int64_t ts = -1;
 
+    flow_table_track_oldest(t);
     assert_false(flow_table_oldest(t, &ts));
     for (size_t i = 0; i < n; i++) {
         feed(t, pk(1, (uint16_t)(40000 + i), 2, 8443, TCPF_SYN, 1000, NULL), first[i]);

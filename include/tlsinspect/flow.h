@@ -129,8 +129,13 @@ void flow_table_finish(struct flow_table *t, int64_t ts);
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t);
 
+/* Keep the open flows in a heap by first packet time (8 bytes a flow),
+ * for flow_table_oldest(); before the first packet. */
+void flow_table_track_oldest(struct flow_table *t);
+
 /* The first packet time of the oldest flow still in the table (a flow
- * being released has left it); false when the table is empty.  O(1). */
+ * being released has left it); false when the table is empty or not
+ * tracked.  O(1). */
 bool flow_table_oldest(const struct flow_table *t, int64_t *first_ts);
 
 void flow_table_free(struct flow_table *t);  /* releases remaining flows; NULL ok */
