@@ -925,6 +925,20 @@ static int an_prepare(struct analysis *a, const struct analyze_opts *o, struct a
     return rc;
 }
 
+/* How the capture went: reading it (rc), the verification, the sinks. */
+static int an_capture_status(const struct an_ctx *x, int rc, char *errbuf, size_t errlen)
+{
+    if (rc == TI_OK && x->oom)
+        rc = TI_ENOMEM;
+    if (rc != TI_OK)
+        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
+    else if ((rc = x->verify_rc) != TI_OK)
+        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
+    else if ((rc = x->sink_rc) != TI_OK)
+        snprintf(errbuf, errlen, "writing the report: %s", ti_strerror(rc));
+    return rc;
+}
+
 /* The sinks' end.  With logs they see the connections only now, in report
  * order, with what the correlation added. */
 static int an_sinks_finish(struct an_ctx *x)
@@ -1005,22 +1019,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     ft = NULL;
     tls_fp_memo_free(x.memo);       /* every session is gone */
     x.memo = NULL;
-    if (rc == TI_OK && x.oom)
-        rc = TI_ENOMEM;
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
+    if ((rc = an_capture_status(&x, rc, errbuf, errlen)) != TI_OK)
         goto fail;
-    }
-    if (x.verify_rc != TI_OK) {
-        rc = x.verify_rc;
-        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
-        goto fail;
-    }
-    if (x.sink_rc != TI_OK) {
-        rc = x.sink_rc;
-        snprintf(errbuf, errlen, "writing the report: %s", ti_strerror(rc));
-        goto fail;
-    }
     if (x.ex != NULL && (rc = an_extract_finish(&x, errbuf, errlen)) != TI_OK)
         goto fail;
     rc = copy_inputs(a, cap);
