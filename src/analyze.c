@@ -26,6 +26,10 @@
 #include "tlsinspect/runopts.h"
 
 #define ANALYZE_PROGRESS_EVERY 65536   /* packets between progress callbacks */
+/* How far behind the newest packet a connection may still start: packet
+ * timestamps may go back a little (several capture queues); the largest
+ * step back seen so far is added. */
+#define ANALYZE_ORDER_LAG_US 100000
 #define AN_STR_(x) #x
 #define AN_STR(x) AN_STR_(x)          /* a constant in a message literal */
 
@@ -42,6 +46,9 @@ struct an_ctx {
     bool keep;                      /* conns kept in a->conns (no drop_conns, or logs) */
     bool defer_sinks;               /* logs: the sinks see the conns after the correlation */
     bool name_used[ANALYZE_MAX_NAMES];  /* per --name: a connection went to its address */
+    struct flow_table *ft;          /* for the oldest open flow (order floor) */
+    int64_t max_back;               /* largest step back of packet timestamps seen */
+    bool at_end;                    /* the capture has ended: no flow is still to come */
     struct extract *ex;             /* -w, or NULL */
     const struct cap_packet *pkt;   /* the packet being handled (for -w) */
 };
@@ -359,6 +366,18 @@ static void an_tally(struct an_ctx *x, const struct conn *c)
                            memcmp(c->server.ip, o->names[k].addr.ip, sizeof(c->server.ip)) == 0);
 }
 
+/* No connection still to come starts before this (analysis.order_floor_ts). */
+static int64_t an_order_floor(const struct an_ctx *x)
+{
+    int64_t floor = INT64_MAX, oldest;
+
+    if (!x->at_end)
+        floor = x->a->last_ts - ANALYZE_ORDER_LAG_US - x->max_back;
+    if (x->ft != NULL && flow_table_oldest(x->ft, &oldest) && oldest < floor)
+        floor = oldest;
+    return floor;
+}
+
 static void an_release(void *ctx, struct flow *f, bool evicted)
 {
     struct an_ctx *x = ctx;
@@ -394,6 +413,7 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
             x->verify_rc = vrc;
         findings_run_memo(af->c, x->a->names, x->a->fmemo);
         an_tally(x, af->c);
+        x->a->order_floor_ts = an_order_floor(x);
         for (size_t i = 0; i < x->o->nsinks && !x->defer_sinks && x->sink_rc == TI_OK; i++)
             x->sink_rc = x->o->sinks[i].conn(x->o->sinks[i].ctx, x->a, af->c);
         if (!x->keep) {
@@ -560,6 +580,8 @@ static int read_capture(struct an_ctx *x, struct capture *cap, struct flow_table
             a->first_ts = pkt.ts;
         if (pkt.ts > a->last_ts)
             a->last_ts = pkt.ts;
+        else if (a->last_ts - pkt.ts > x->max_back)
+            x->max_back = a->last_ts - pkt.ts;
         r = decode_packet(pkt.linktype, pkt.data, pkt.caplen, pkt.len, &pi);
         if ((unsigned)r < sizeof(a->decode_counts) / sizeof(a->decode_counts[0]))
             a->decode_counts[r]++;
@@ -812,10 +834,23 @@ static int an_bundle_facts(struct analysis *a, const struct bundle *b)
     msgs = bundle_warnings(b, &n);
     for (size_t i = 0; i < n; i++)
         analysis_warn(a, "%s", msgs[i]);
-    a->input_node = calloc(a->ninputs ? a->ninputs : 1, sizeof *a->input_node);
+    return TI_OK;
+}
+
+/* Each input's node (the bundle's host name): before the first packet, as
+ * connections are reported when they leave the table. */
+static int an_bundle_nodes(struct analysis *a, const struct bundle *b, struct capture *cap)
+{
+    size_t n;
+
+    if (b == NULL)                  /* a live capture */
+        return TI_OK;
+    (void)capture_inputs(cap, &n);
+    a->input_node = calloc(n ? n : 1, sizeof *a->input_node);
     if (a->input_node == NULL)
         return TI_ENOMEM;
-    for (size_t i = 0; i < a->ninputs; i++) {
+    a->ninput_node = n;
+    for (size_t i = 0; i < n; i++) {
         const char *node = bundle_source_node(b, i);
         if (node != NULL && (a->input_node[i] = strdup(node)) == NULL)
             return TI_ENOMEM;
@@ -838,7 +873,7 @@ static int an_correlate(struct analysis *a, const struct analyze_opts *o)
         return TI_ENOMEM;
     for (size_t i = 0; i < a->nconns; i++) {
         tc[i].c = a->conns[i];
-        tc[i].node = a->input_node != NULL && a->conns[i]->input < a->ninputs
+        tc[i].node = a->input_node != NULL && a->conns[i]->input < a->ninput_node
                      ? a->input_node[a->conns[i]->input] : NULL;
     }
     rc = tslog_correlate(a->logs, tc, a->nconns, o->log_window_us, FINDING_LOG_CAPTURE_MISMATCH,
@@ -893,6 +928,20 @@ static int an_prepare(struct analysis *a, const struct analyze_opts *o, struct a
     return rc;
 }
 
+/* How the capture went: reading it (rc), the verification, the sinks. */
+static int an_capture_status(const struct an_ctx *x, int rc, char *errbuf, size_t errlen)
+{
+    if (rc == TI_OK && x->oom)
+        rc = TI_ENOMEM;
+    if (rc != TI_OK)
+        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
+    else if ((rc = x->verify_rc) != TI_OK)
+        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
+    else if ((rc = x->sink_rc) != TI_OK)
+        snprintf(errbuf, errlen, "writing the report: %s", ti_strerror(rc));
+    return rc;
+}
+
 /* The sinks' end.  With logs they see the connections only now, in report
  * order, with what the correlation added. */
 static int an_sinks_finish(struct an_ctx *x)
@@ -901,6 +950,7 @@ static int an_sinks_finish(struct an_ctx *x)
     const struct analyze_opts *o = x->o;
     int rc = TI_OK;
 
+    a->order_floor_ts = INT64_MAX;
     for (size_t i = 0; i < a->nconns && x->defer_sinks && rc == TI_OK; i++)
         for (size_t k = 0; k < o->nsinks && rc == TI_OK; k++)
             rc = o->sinks[k].conn(o->sinks[k].ctx, a, a->conns[i]);
@@ -937,11 +987,14 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     x.o = o;
     x.tls_lim = o->tls_limits;
     ops.ctx = &x;
-    if ((rc = an_pools_new(a, errbuf, errlen)) != TI_OK ||
+    /* the scope first: a sink may write the report's head before the end */
+    if ((rc = copy_scope(a, o)) != TI_OK || (rc = an_pools_new(a, errbuf, errlen)) != TI_OK ||
         (rc = an_prepare(a, o, &x, errbuf, errlen)) != TI_OK)
         goto fail;
     verify_base = x509_verify_count(a->pool);
     rc = open_capture(a, o, &bdl, &cap, errbuf, errlen);
+    if (rc == TI_OK && (rc = an_bundle_nodes(a, bdl, cap)) != TI_OK)
+        snprintf(errbuf, errlen, "reading the inputs: %s", ti_strerror(rc));
     if (rc != TI_OK)
         goto fail;
     x.defer_sinks = a->logs != NULL;    /* known now: logs are read first */
@@ -957,29 +1010,20 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
         snprintf(errbuf, errlen, "cannot create the connection table: %s", ti_strerror(rc));
         goto fail;
     }
+    if (o->nsinks > 0)              /* the order floor (an_order_floor()) */
+        flow_table_track_oldest(ft);
+    x.ft = ft;
     rc = read_capture(&x, cap, ft);
+    x.at_end = true;
     flow_table_finish(ft, a->last_ts);
+    x.ft = NULL;
     a->flow_stats = *flow_table_stats(ft);
     flow_table_free(ft);
     ft = NULL;
     tls_fp_memo_free(x.memo);       /* every session is gone */
     x.memo = NULL;
-    if (rc == TI_OK && x.oom)
-        rc = TI_ENOMEM;
-    if (rc != TI_OK) {
-        snprintf(errbuf, errlen, "reading the capture: %s", ti_strerror(rc));
+    if ((rc = an_capture_status(&x, rc, errbuf, errlen)) != TI_OK)
         goto fail;
-    }
-    if (x.verify_rc != TI_OK) {
-        rc = x.verify_rc;
-        snprintf(errbuf, errlen, "verifying the chains: %s", ti_strerror(rc));
-        goto fail;
-    }
-    if (x.sink_rc != TI_OK) {
-        rc = x.sink_rc;
-        snprintf(errbuf, errlen, "writing the report: %s", ti_strerror(rc));
-        goto fail;
-    }
     if (x.ex != NULL && (rc = an_extract_finish(&x, errbuf, errlen)) != TI_OK)
         goto fail;
     rc = copy_inputs(a, cap);
@@ -994,9 +1038,6 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
 
     if (a->nother > 1)
         qsort(a->other, a->nother, sizeof(a->other[0]), other_cmp);
-    rc = copy_scope(a, o);
-    if (rc != TI_OK)
-        goto fail;
     if (a->nconns > 1)
         qsort(a->conns, a->nconns, sizeof(a->conns[0]), conn_cmp);
     for (size_t i = 0; i < a->nconns; i++)
@@ -1059,7 +1100,7 @@ void analysis_free(struct analysis *a)
     tls_keylog_free(a->keylog);
     tslog_free(a->logs);
     if (a->input_node != NULL)
-        for (size_t i = 0; i < a->ninputs; i++)
+        for (size_t i = 0; i < a->ninput_node; i++)
             free(a->input_node[i]);
     free(a->input_node);
     for (size_t i = 0; i < a->ndamaged; i++)

@@ -34,6 +34,11 @@ struct flow_table {
     struct flow *lru_head, *lru_tail;   /* most recently active at the head */
     size_t nflows;
     uint64_t next_serial;
+    /* Open flows as a min-heap by first packet time (heap[0] the oldest):
+     * what a report that writes in that order may write up to. */
+    struct flow **heap;
+    size_t heap_cap;
+    bool track_oldest;                  /* the heap is kept (flow_table_track_oldest()) */
     struct reasm_limits rlim;           /* total_used -> st.ooo_bytes */
     struct flow_stats st;
     struct flow_closed closed[FLOW_CLOSED_SLOTS];
@@ -320,6 +325,103 @@ static void flow_flush_side(struct flow_table *t, struct flow *f, int side, int6
 
 /* ---- flow life cycle ----------------------------------------------------- */
 
+/* ---- open flows by first packet time --------------------------------------- */
+
+static bool heap_less(const struct flow *a, const struct flow *b)
+{
+    return a->first_ts < b->first_ts || (a->first_ts == b->first_ts && a->serial < b->serial);
+}
+
+static void heap_set(struct flow_table *t, size_t i, struct flow *f)
+{
+    t->heap[i] = f;
+    f->heap_idx = (uint32_t)i;     /* flows <= max_flows, far below 2^32 */
+}
+
+static void heap_up(struct flow_table *t, size_t i)
+{
+    struct flow *f = t->heap[i];
+
+    while (i > 0 && heap_less(f, t->heap[(i - 1) / 2])) {
+        heap_set(t, i, t->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(t, i, f);
+}
+
+static void heap_down(struct flow_table *t, size_t i, size_t n)
+{
+    struct flow *f = t->heap[i];
+
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && heap_less(t->heap[c + 1], t->heap[c]))
+            c++;
+        if (!heap_less(t->heap[c], f))
+            break;
+        heap_set(t, i, t->heap[c]);
+        i = c;
+    }
+    heap_set(t, i, f);
+}
+
+/* Room for one more flow in the heap (before the flow is made). */
+static bool heap_reserve(struct flow_table *t)
+{
+    struct flow **h;
+    size_t cap;
+
+    if (!t->track_oldest || t->nflows < t->heap_cap)
+        return true;
+    if (t->nflows >= UINT32_MAX)    /* heap_idx's range */
+        return false;
+    cap = t->heap_cap ? t->heap_cap * 2 : 64;
+    h = realloc(t->heap, cap * sizeof(*h));
+    if (h == NULL)
+        return false;
+    t->heap = h;
+    t->heap_cap = cap;
+    return true;
+}
+
+/* f joins or leaves the heap; t->nflows counts f while it is in. */
+static void heap_push(struct flow_table *t, struct flow *f)
+{
+    if (!t->track_oldest)
+        return;
+    heap_set(t, t->nflows, f);
+    heap_up(t, t->nflows);
+}
+
+static void heap_remove(struct flow_table *t, struct flow *f)
+{
+    size_t i = f->heap_idx, last = t->nflows - 1;
+
+    if (t->track_oldest && i != last) {
+        struct flow *m = t->heap[last];
+        heap_set(t, i, m);
+        heap_down(t, i, last);
+        if (m->heap_idx == i)
+            heap_up(t, i);
+    }
+}
+
+void flow_table_track_oldest(struct flow_table *t)
+{
+    if (t->nflows == 0)
+        t->track_oldest = true;
+}
+
+bool flow_table_oldest(const struct flow_table *t, int64_t *first_ts)
+{
+    if (!t->track_oldest || t->nflows == 0)
+        return false;
+    *first_ts = t->heap[0]->first_ts;
+    return true;
+}
+
 static void flow_release(struct flow_table *t, struct flow *f, bool evicted, int64_t ts)
 {
     struct flow **pp = &t->buckets[f->hash & t->mask];
@@ -332,6 +434,7 @@ static void flow_release(struct flow_table *t, struct flow *f, bool evicted, int
     if (*pp)
         *pp = f->hnext;
     flow_lru_unlink(t, f);
+    heap_remove(t, f);
     t->nflows--;
     if (f->app && t->ops.release)
         t->ops.release(t->ops.ctx, f, evicted);
@@ -377,7 +480,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt_info *p, 
             t->st.evicted_full++;
         flow_release(t, t->lru_tail, true, t->lru_tail->last_ts);
     }
-    f = calloc(1, sizeof(*f));
+    f = heap_reserve(t) ? calloc(1, sizeof(*f)) : NULL;
     if (!f)
         return NULL;
     flow_endpoint_set(&f->side[s], p->ipver, p->src, p->sport);
@@ -399,6 +502,7 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt_info *p, 
     f->hnext = t->buckets[h & t->mask];
     t->buckets[h & t->mask] = f;
     flow_lru_push(t, f);
+    heap_push(t, f);
     t->nflows++;
     flow_grow(t);
     t->st.flows_created++;
@@ -663,6 +767,7 @@ void flow_table_free(struct flow_table *t)
     if (!t)
         return;
     flow_release_all(t, 0, true);
+    free(t->heap);
     free(t->buckets);
     free(t);
 }

@@ -731,6 +731,23 @@ json_t *jw_parse(struct jw *w)
     return v;
 }
 
+const char *jw_text(const struct jw *w, size_t *len)
+{
+    *len = w->len;
+    return w->buf;
+}
+
+void jw_clear(struct jw *w)
+{
+    w->len = 0;
+}
+
+void jw_close_raw(struct jw *w)
+{
+    if (w->depth > 0)
+        w->depth--;
+}
+
 /* ---- jansson values in the same layout ------------------------------------------ */
 
 /* An object with members, all of them scalars: one line. */

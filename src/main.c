@@ -17,6 +17,7 @@
 #include "tlsinspect/report.h"
 #include "tlsinspect/report_html.h"
 #include "tlsinspect/savecerts.h"
+#include "tlsinspect/sink.h"
 
 #ifndef TLSINSPECT_VERSION
 #define TLSINSPECT_VERSION "0.0.0"
@@ -275,12 +276,37 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
     return a;
 }
 
-/* The report of a (made with opts) to cli's output; the exit status. */
-static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli)
+/* The report's output (-o FILE, through a temporary file, or standard
+ * output); false after a message. */
+static bool open_output(struct cli *cli, struct outfile *of, FILE **out)
 {
-    struct outfile of = {0};
     char errbuf[1024] = "";
-    FILE *out = stdout;
+
+    *out = stdout;
+    if (cli->output != NULL) {
+        if (outfile_open(of, cli->output, errbuf, sizeof(errbuf)) != TI_OK) {
+            fprintf(stderr, "tlsinspect: %s\n", errbuf);
+            return false;
+        }
+        *out = of->fp;
+    }
+    if (strcmp(cli->color, "auto") == 0)
+        cli->report.color = color_auto(*out, cli->output);
+    /* A report of a large capture is megabytes written in small pieces
+     * (the text report prints line by line): one write(2) per MiB instead
+     * of per 4 KiB.  Not on a terminal, where lines should appear as made. */
+    if (!isatty(fileno(*out)))
+        (void)setvbuf(*out, NULL, _IOFBF, REPORT_OUT_BUFFER);
+    return true;
+}
+
+/* The report of a (made with opts) to cli's output (open already when js,
+ * the JSON sink that wrote it during the analysis, is not NULL); the exit
+ * status. */
+static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli,
+                        struct outfile *of, FILE *out, struct json_sink *js)
+{
+    char errbuf[1024] = "";
     int rc, status;
 
     if (cli->save_certs != NULL) {
@@ -288,48 +314,73 @@ static int write_report(struct analysis *a, const struct analyze_opts *opts, str
         if (savecerts_write(a, cli->save_certs, &nsaved, errbuf, sizeof(errbuf)) != TI_OK) {
             fprintf(stderr, "tlsinspect: %s\n", errbuf[0] ? errbuf : "--save-certs: out of memory");
             analysis_free(a);
-            return EXIT_USAGE;
+            return finish_output(of, out, cli->output, EXIT_USAGE, true);
         }
     }
-    if (cli->output != NULL) {
-        if (outfile_open(&of, cli->output, errbuf, sizeof(errbuf)) != TI_OK) {
-            fprintf(stderr, "tlsinspect: %s\n", errbuf);
-            analysis_free(a);
-            return EXIT_USAGE;
-        }
-        out = of.fp;
+    if (js == NULL && !open_output(cli, of, &out)) {
+        analysis_free(a);
+        return EXIT_USAGE;
     }
-    if (strcmp(cli->color, "auto") == 0)
-        cli->report.color = color_auto(out, cli->output);
-    /* A report of a large capture is megabytes written in small pieces
-     * (the text report prints line by line): one write(2) per MiB instead
-     * of per 4 KiB.  Not on a terminal, where lines should appear as made. */
-    if (!isatty(fileno(out)))
-        (void)setvbuf(out, NULL, _IOFBF, REPORT_OUT_BUFFER);
-
     errno = 0;
-    rc = cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
+    rc = js != NULL ? json_sink_end(js)
+         : cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
          : cli->report.format == REPORT_HTML ? report_html(out, a, &cli->report, opts)
          : report_json(out, a, &cli->report);
+    json_sink_free(js);
     status = exit_status(a, &cli->fail_on);
     if (fflush(out) != 0 || rc != TI_OK || ferror(out)) {
         int e = errno;
         fprintf(stderr, "tlsinspect: writing the report to %s failed: %s\n",
                 cli->output != NULL ? cli->output : "standard output",
                 rc == TI_ENOMEM ? ti_strerror(rc) : e != 0 ? strerror(e) : "write error");
-        status = finish_output(&of, out, cli->output, status, true);
+        status = finish_output(of, out, cli->output, status, true);
     } else {
-        status = finish_output(&of, out, cli->output, status, false);
+        status = finish_output(of, out, cli->output, status, false);
     }
     analysis_exit_free(a);
     return status;
+}
+
+/* -f json / jsonl are written while the capture is read, each connection
+ * as it ends (report.h: json_sink_new()), and then no connection needs to
+ * stay in memory (drop_conns) -- unless something else reads them all at
+ * the end: --save-certs (the certificates of every connection).
+ * traffic_server logs (--log, a bundle's) keep them too, analyze_run()
+ * decides that (analyze.h).  The text and HTML reports and diff read
+ * a->conns. */
+static int run_report(struct analyze_opts *opts, struct cli *cli)
+{
+    struct outfile of = {0};
+    FILE *out = stdout;
+    struct json_sink *js = NULL;
+    struct conn_sink sink;
+    struct analysis *a;
+
+    if (cli->report.format == REPORT_JSON || cli->report.format == REPORT_JSONL) {
+        if (!open_output(cli, &of, &out))
+            return EXIT_USAGE;
+        if (json_sink_new(&js, out, &cli->report, 0, &sink) != TI_OK) {
+            fprintf(stderr, "tlsinspect: %s\n", ti_strerror(TI_ENOMEM));
+            return finish_output(&of, out, cli->output, EXIT_USAGE, true);
+        }
+        opts->sinks = &sink;
+        opts->nsinks = 1;
+        opts->drop_conns = cli->save_certs == NULL;
+    }
+    a = run_analysis(opts, cli);
+    opts->sinks = NULL;             /* sink goes out of scope */
+    opts->nsinks = 0;
+    if (a == NULL) {
+        json_sink_free(js);
+        return js != NULL ? finish_output(&of, out, cli->output, EXIT_USAGE, true) : EXIT_USAGE;
+    }
+    return write_report(a, opts, cli, &of, out, js);
 }
 
 int main(int argc, char **argv)
 {
     static struct analyze_opts opts;   /* large: keep it off the stack */
     static struct cli cli;
-    struct analysis *a;
     int rc;
 
     rc = opts_parse(argc, argv, &opts, &cli);
@@ -352,8 +403,5 @@ int main(int argc, char **argv)
         return opts_usage_error("%s", "-v and -q exclude each other");
     if ((rc = refuse_clobber(cli.output, &opts, cli.args, (size_t)cli.nargs)) != EXIT_OK)
         return rc;
-    a = run_analysis(&opts, &cli);
-    if (a == NULL)
-        return EXIT_USAGE;
-    return write_report(a, &opts, &cli);
+    return run_report(&opts, &cli);
 }

@@ -41,6 +41,8 @@
 #include "tlsinspect/problems.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/role.h"
+#include "tlsinspect/sink.h"
+#include "tlsinspect/stream_order.h"
 #include "tlsinspect/tls_names.h"
 #include "report_json_int.h"
 
@@ -53,94 +55,6 @@
 enum { JK_TCP, JK_HELLO, JK_CERTS, JK_VERIFY };
 _Static_assert(JK_VERIFY < JW_FRAG_KINDS, "one cache table per kind");
 
-
-/* ---- UTF-8 cleaning (shared with report_text.c through report.h) ---------- */
-
-size_t report_utf8_seq(const unsigned char *p, size_t left)
-{
-    unsigned char b = p[0];
-    size_t n;
-    uint32_t cp;
-
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xc2 && b <= 0xdf) {
-        n = 2;
-        cp = b & 0x1fu;
-    } else if (b >= 0xe0 && b <= 0xef) {
-        n = 3;
-        cp = b & 0x0fu;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-        n = 4;
-        cp = b & 0x07u;
-    } else {
-        return 0;                       /* continuation byte, 0xc0/0xc1, 0xf5.. */
-    }
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0u) != 0x80u)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3fu);
-    }
-    /* RFC 3629 3: reject overlong forms, UTF-16 surrogates, > U+10FFFF */
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    if (cp >= 0xd800 && cp <= 0xdfff)
-        return 0;
-    return n;
-}
-
-/* C0, DEL, and the C1 controls (U+0080..U+009F: 0xc2 0x80..0x9f), which
- * some terminals act on as escape sequences. */
-static bool is_control_seq(const unsigned char *p, size_t n)
-{
-    if (n == 1)
-        return p[0] < 0x20 || p[0] == 0x7f;
-    return n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
-}
-
-char *report_escape(const char *s, bool printable)
-{
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t len = strlen((const char *)p);
-    char *out, *w;
-
-    /* worst case: every byte becomes 4 characters */
-    out = malloc(len * 4 + 1);
-    if (out == NULL)
-        return NULL;
-    w = out;
-    for (size_t i = 0; i < len;) {
-        /* a run of printable ASCII, the whole of most texts, copied as it is */
-        size_t run = i;
-        while (run < len && p[run] >= 0x20 && p[run] < 0x7f)
-            run++;
-        if (run > i) {
-            memcpy(w, p + i, run - i);
-            w += run - i;
-            i = run;
-            continue;
-        }
-        size_t n = report_utf8_seq(p + i, len - i);
-        if (n == 0 || (printable && is_control_seq(p + i, n))) {
-            size_t k = n == 0 ? 1 : n;
-            for (size_t j = 0; j < k; j++) {
-                *w++ = '\\';
-                *w++ = 'x';
-                *w++ = hex_digit(p[i + j] >> 4);
-                *w++ = hex_digit(p[i + j]);
-            }
-            i += k;
-            continue;
-        }
-        memcpy(w, p + i, n);
-        w += n;
-        i += n;
-    }
-    *w = '\0';
-    return out;
-}
 
 /* ---- the report, value by value ----------------------------------------------- */
 
@@ -622,7 +536,7 @@ static void sw_node(struct jw *w, const struct conn *c)
 {
     const struct analysis *a = an(w);
 
-    if (a->input_node != NULL && c->input < a->ninputs && a->input_node[c->input] != NULL) {
+    if (a->input_node != NULL && c->input < a->ninput_node && a->input_node[c->input] != NULL) {
         jw_key(w, "node");
         jw_str(w, a->input_node[c->input]);
     }
@@ -652,11 +566,10 @@ static void sw_outcome_basis(struct jw *w, const struct conn *c)
     }
 }
 
-static void sw_conn(struct jw *w, const struct conn *c)
+/* Everything of a connection's object after its "id" (which the streamed
+ * report only knows when it writes it), up to the closing brace. */
+static void sw_conn_rest(struct jw *w, const struct conn *c)
 {
-    jw_open(w, false);
-    jw_key(w, "id");
-    jw_uint(w, c->id);
     jw_key(w, "client");
     sw_endpoint(w, &c->client);
     jw_key(w, "server");
@@ -758,22 +671,39 @@ static void sw_conn(struct jw *w, const struct conn *c)
     jw_close(w);
 }
 
+static void sw_conn(struct jw *w, const struct conn *c)
+{
+    jw_open(w, false);
+    jw_key(w, "id");
+    jw_uint(w, c->id);
+    sw_conn_rest(w, c);
+}
+
+/* What the summary counts, over the connections written. */
+struct json_tally {
+    uint64_t n, by[OUTCOME_ENCRYPTED + 1];
+    uint64_t findings[FINDING_COUNT];
+};
+
+static void tally_add(struct json_tally *t, const struct conn *c)
+{
+    t->n++;
+    if ((unsigned)c->outcome <= OUTCOME_ENCRYPTED)
+        t->by[c->outcome]++;
+    for (size_t k = 0; k < c->n_findings && k < CONN_MAX_FINDINGS; k++)
+        if (c->findings[k].id >= 0 && c->findings[k].id < FINDING_COUNT)
+            t->findings[c->findings[k].id]++;
+}
+
 /* summary.findings: {"ID": count} over connections and global findings,
  * keys in name order (stable whatever order the X-macro table has). */
-static void sw_finding_counts(struct jw *w)
+static void sw_finding_counts(struct jw *w, const struct json_tally *t)
 {
-    uint64_t count[FINDING_COUNT] = {0};
+    uint64_t count[FINDING_COUNT];
     int order[FINDING_COUNT];
     const struct analysis *a = an(w);
 
-    for (size_t i = 0; i < a->nconns; i++) {
-        const struct conn *c = a->conns[i];
-        if (!reported(c))
-            continue;
-        for (size_t k = 0; k < c->n_findings && k < CONN_MAX_FINDINGS; k++)
-            if (c->findings[k].id >= 0 && c->findings[k].id < FINDING_COUNT)
-                count[c->findings[k].id]++;
-    }
+    memcpy(count, t->findings, sizeof(count));
     for (size_t i = 0; i < a->nglobal; i++)
         if (a->global[i].id >= 0 && a->global[i].id < FINDING_COUNT)
             count[a->global[i].id]++;
@@ -798,19 +728,11 @@ static void sw_finding_counts(struct jw *w)
     jw_close(w);
 }
 
-static void sw_summary(struct jw *w)
+static void sw_summary(struct jw *w, const struct json_tally *t)
 {
-    uint64_t n = 0, by[OUTCOME_ENCRYPTED + 1] = {0};
-    const struct analysis *a = an(w);
+    uint64_t n = t->n;
+    const uint64_t *by = t->by;
 
-    for (size_t i = 0; i < a->nconns; i++) {
-        const struct conn *c = a->conns[i];
-        if (!reported(c))
-            continue;
-        n++;
-        if ((unsigned)c->outcome <= OUTCOME_ENCRYPTED)
-            by[c->outcome]++;
-    }
     jw_open(w, false);
     jw_key(w, "connections");
     jw_uint(w, n);
@@ -827,7 +749,7 @@ static void sw_summary(struct jw *w)
     jw_uint(w, by[OUTCOME_ENCRYPTED]);
     jw_close(w);
     jw_key(w, "findings");
-    sw_finding_counts(w);
+    sw_finding_counts(w, t);
     jw_close(w);
 }
 
@@ -874,15 +796,11 @@ static void sw_inputs(struct jw *w)
 }
 
 /* "problems": one per root cause, worst first (problems.h). */
-static void sw_problems(struct jw *w)
+static void sw_problems(struct jw *w, const struct problems *pp)
 {
-    struct problems p;
+    const struct problems p = *pp;
     char sb[64];
 
-    if (problems_build(an(w), &p) != TI_OK) {
-        w->oom = true;
-        return;
-    }
     jw_key(w, "problems");
     jw_open(w, true);
     for (size_t i = 0; i < p.n; i++) {
@@ -919,7 +837,6 @@ static void sw_problems(struct jw *w)
         jw_close(w);
     }
     jw_close(w);
-    problems_free(&p);
 }
 
 /* "ssh_tunnels": only when the capture has some. */
@@ -945,12 +862,10 @@ static void sw_ssh_tunnels(struct jw *w)
     }
 }
 
-/* with_conns false: "connections" is left an empty array */
-static void sw_document(struct jw *w, const struct report_opts *o, bool with_conns)
+/* The document up to its "connections" array, opened: what is known
+ * before the first connection. */
+static void sw_head(struct jw *w, const struct report_opts *o)
 {
-    const struct analysis *a = an(w);
-    bool have_ts = a->packets > 0;
-
     jw_open(w, false);
     jw_key(w, "schema_version");
     jw_int(w, REPORT_SCHEMA_VERSION);
@@ -961,7 +876,20 @@ static void sw_document(struct jw *w, const struct report_opts *o, bool with_con
     jw_key(w, "version");
     jw_str(w, o->version ? o->version : "unknown");
     jw_close(w);
-    sw_options(w, a);
+    sw_options(w, an(w));
+    jw_key(w, "connections");
+    jw_open(w, true);
+}
+
+/* The rest, known at the end: the inputs, the time span, the problems,
+ * the summary of the connections written. */
+static void sw_tail(struct jw *w, const struct json_tally *t, const struct problems *p,
+                    uint64_t late)
+{
+    const struct analysis *a = an(w);
+    bool have_ts = a->packets > 0;
+
+    jw_close(w);                    /* "connections" */
     jw_key(w, "inputs");
     sw_inputs(w);
     jw_key(w, "first_ts");
@@ -974,18 +902,10 @@ static void sw_document(struct jw *w, const struct report_opts *o, bool with_con
         jw_time_us(w, a->last_ts);
     else
         jw_null(w);
-    sw_problems(w);
+    sw_problems(w, p);
     sw_ssh_tunnels(w);
-
-    jw_key(w, "connections");
-    jw_open(w, true);
-    for (size_t i = 0; i < a->nconns && with_conns && !jw_failed(w); i++) {
-        if (reported(a->conns[i]))
-            sw_conn(w, a->conns[i]);
-    }
-    jw_close(w);
     jw_key(w, "summary");
-    sw_summary(w);
+    sw_summary(w, t);
 
     /* capture-level findings (CAPTURE_TRUNCATED, LIMIT_REACHED): not in
      * SPEC's sketch, but they belong in a fixture */
@@ -1014,50 +934,240 @@ static void sw_document(struct jw *w, const struct report_opts *o, bool with_con
         snprintf(buf, sizeof(buf), "%" PRIu64 " further warnings not kept", a->warnings_dropped);
         jw_cstr(w, buf);
     }
+    if (late > 0) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%" PRIu64 " connection(s) started further back than packets "
+                 "already read (the capture's timestamps go back): written after connections "
+                 "that start later", late);
+        jw_cstr(w, buf);
+    }
     jw_close(w);
     if (a->logs != NULL)
         sw_logs(w);
     jw_close(w);
 }
 
-int report_json(FILE *out, const struct analysis *a, const struct report_opts *o)
-{
-    struct jw w;
+/* ---- the streamed report: a sink (sink.h) ------------------------------------ */
 
-    if (jw_begin(&w, out, o->format == REPORT_JSONL, 0, a) != TI_OK)
+struct json_sink {
+    struct jw out;                  /* the report */
+    struct jw r;                    /* memory: where each connection is rendered */
+    bool jsonl;
+    struct report_opts o;
+    struct stream_order *so;
+    struct json_tally t;
+    struct problems_acc *pacc;
+    uint64_t next_id;
+    bool head_done;
+};
+
+static int jw_status(const struct jw *w)
+{
+    return w->oom || w->toobig ? TI_ENOMEM : w->err ? TI_EIO : TI_OK;
+}
+
+/* One connection to the report: its id, then the text rendered earlier. */
+static int js_write(struct json_sink *s, uint64_t id, const char *text, size_t len)
+{
+    if (!s->head_done && !s->jsonl)
+        sw_head(&s->out, &s->o);
+    s->head_done = true;
+    jw_open(&s->out, false);
+    jw_key(&s->out, "id");
+    jw_uint(&s->out, id);
+    jw_put(&s->out, text, len);
+    jw_close_raw(&s->out);
+    if (s->jsonl)
+        jw_putc(&s->out, '\n');
+    return jw_status(&s->out);
+}
+
+static int js_emit(void *ctx, const char *text, size_t len)
+{
+    struct json_sink *s = ctx;
+    return js_write(s, ++s->next_id, text, len);
+}
+
+/* c's object without its "id": from just after the id's value to the
+ * closing brace, laid out at the depth it will be written at. */
+static const char *js_render(struct json_sink *s, const struct analysis *a,
+                             const struct conn *c, size_t *len)
+{
+    size_t mark;
+    const char *text;
+
+    s->r.ctx = a;
+    jw_clear(&s->r);
+    jw_open(&s->r, false);
+    jw_key(&s->r, "id");
+    jw_uint(&s->r, 0);
+    (void)jw_text(&s->r, &mark);
+    sw_conn_rest(&s->r, c);
+    text = jw_text(&s->r, len);
+    *len -= mark;
+    return jw_failed(&s->r) ? NULL : text + mark;
+}
+
+static int js_conn(void *ctx, const struct analysis *a, const struct conn *c)
+{
+    struct json_sink *s = ctx;
+    struct conn_key k;
+    const char *text;
+    size_t len;
+    int rc;
+
+    if (!reported(c))
+        return TI_OK;
+    s->out.ctx = a;                 /* the head (options) may be written by this call */
+    tally_add(&s->t, c);
+    if ((rc = problems_acc_add(s->pacc, a, c)) != TI_OK)
+        return rc;
+    if ((text = js_render(s, a, c, &len)) == NULL)
+        return jw_status(&s->r);
+    conn_key_of(c, &k);
+    rc = stream_order_add(s->so, &k, text, len);
+    return rc != TI_OK ? rc : stream_order_release(s->so, a->order_floor_ts);
+}
+
+static int js_finish(void *ctx, const struct analysis *a)
+{
+    struct json_sink *s = ctx;
+    struct problems p;
+    int rc;
+
+    s->out.ctx = a;
+    rc = stream_order_finish(s->so);
+
+    if (rc != TI_OK || s->jsonl)
+        return rc;
+    if (problems_acc_build(s->pacc, a, &p) != TI_OK)
         return TI_ENOMEM;
-    if (o->format == REPORT_JSONL) {
-        /* SPEC: one connection object per line, nothing else */
-        for (size_t i = 0; i < a->nconns && !jw_failed(&w); i++) {
-            if (!reported(a->conns[i]))
-                continue;
-            sw_conn(&w, a->conns[i]);
-            jw_putc(&w, '\n');
-        }
-    } else {
-        sw_document(&w, o, true);
-        jw_putc(&w, '\n');
+    s->out.ctx = a;
+    if (!s->head_done)
+        sw_head(&s->out, &s->o);
+    s->head_done = true;
+    sw_tail(&s->out, &s->t, &p, stream_order_late(s->so));
+    jw_putc(&s->out, '\n');
+    problems_free(&p);
+    return jw_status(&s->out);
+}
+
+int json_sink_new(struct json_sink **out, FILE *f, const struct report_opts *o,
+                  size_t max_bytes, struct conn_sink *sink)
+{
+    struct json_sink *s = calloc(1, sizeof(*s));
+
+    *out = NULL;
+    if (s == NULL)
+        return TI_ENOMEM;
+    s->o = *o;
+    s->jsonl = o->format == REPORT_JSONL;
+    if (jw_begin(&s->out, f, s->jsonl, 0, NULL) != TI_OK) {
+        free(s);
+        return TI_ENOMEM;
     }
-    jw_flush(&w);
-    jw_end(&w);
-    if (w.oom)
+    if (jw_begin(&s->r, NULL, s->jsonl, JW_MEM_MAX, NULL) != TI_OK ||
+        (s->so = stream_order_new(max_bytes, js_emit, s)) == NULL ||
+        (s->pacc = problems_acc_new()) == NULL) {
+        json_sink_free(s);
         return TI_ENOMEM;
-    if (w.err || fflush(out) != 0 || ferror(out))
-        return TI_EIO;
+    }
+    if (!s->jsonl) {                /* connections are rendered at the depth they go at */
+        jw_open(&s->r, false);
+        jw_key(&s->r, "connections");
+        jw_open(&s->r, true);
+    }
+    *sink = (struct conn_sink){js_conn, js_finish, s};
+    *out = s;
     return TI_OK;
 }
+
+int json_sink_end(struct json_sink *s)
+{
+    int rc;
+
+    jw_flush(&s->out);
+    jw_end(&s->out);
+    rc = jw_status(&s->out);
+    s->out.buf = NULL;
+    return rc;
+}
+
+uint64_t json_sink_late(const struct json_sink *s)
+{
+    return stream_order_late(s->so);
+}
+
+void json_sink_free(struct json_sink *s)
+{
+    if (s == NULL)
+        return;
+    if (s->out.buf != NULL)
+        jw_end(&s->out);
+    jw_end(&s->r);
+    stream_order_free(s->so);
+    problems_acc_free(s->pacc);
+    free(s);
+}
+
+/* The analysis' kept connections, already in report order with their ids,
+ * through the same writer. */
+int report_json(FILE *out, const struct analysis *a, const struct report_opts *o)
+{
+    struct json_sink *s;
+    struct conn_sink sink;
+    int rc = json_sink_new(&s, out, o, 0, &sink);
+
+    if (rc != TI_OK)
+        return rc;
+    s->out.ctx = a;
+    for (size_t i = 0; i < a->nconns && rc == TI_OK; i++) {
+        const struct conn *c = a->conns[i];
+        const char *text;
+        size_t len;
+
+        if (!reported(c))
+            continue;
+        tally_add(&s->t, c);
+        rc = problems_acc_add(s->pacc, a, c);
+        if (rc == TI_OK && (text = js_render(s, a, c, &len)) == NULL)
+            rc = jw_status(&s->r);
+        else if (rc == TI_OK)
+            rc = js_write(s, c->id, text, len);
+    }
+    if (rc == TI_OK)
+        rc = js_finish(s, a);
+    if (json_sink_end(s) != TI_OK && rc == TI_OK)
+        rc = TI_EIO;
+    json_sink_free(s);
+    if (rc == TI_OK && (fflush(out) != 0 || ferror(out)))
+        rc = TI_EIO;
+    return rc;
+}
+
 /* The same document, parsed back (jansson keeps the keys in document
  * order).  Compact text parses faster, and rendering the document without
  * its connections and then each connection on its own keeps one
  * connection's text in memory rather than the whole report's. */
 json_t *report_json_document(const struct analysis *a, const struct report_opts *o)
 {
+    struct json_tally t = {0};
+    struct problems p;
     struct jw w;
     json_t *doc, *conns;
 
-    if (jw_begin(&w, NULL, true, JW_MEM_MAX, a) != TI_OK)
+    if (problems_build(a, &p) != TI_OK)
         return NULL;
-    sw_document(&w, o, false);
+    if (jw_begin(&w, NULL, true, JW_MEM_MAX, a) != TI_OK) {
+        problems_free(&p);
+        return NULL;
+    }
+    for (size_t i = 0; i < a->nconns; i++)
+        if (reported(a->conns[i]))
+            tally_add(&t, a->conns[i]);
+    sw_head(&w, o);
+    sw_tail(&w, &t, &p, 0);
+    problems_free(&p);
     doc = jw_parse(&w);
     conns = json_object_get(doc, "connections");
     if (conns == NULL) {

@@ -26,7 +26,7 @@ check() {   # check WHAT COMMAND...: the command must succeed
 }
 
 # The connection lines of a JSON report (inputs differ by name).
-conns() { sed -n '/^  "connections"/,/^  "summary"/p' "$1"; }
+conns() { sed -n '/^  "connections"/,/^  "inputs"/p' "$1"; }   # schema 2: inputs follow
 
 # ---- log lines (node vcsc, +01:00; the capture is 2026-03-10 16:55:26Z..) ----
 B64=$(printf 'steven.lab/https/10.48.36.215/8443' | base64 | tr -d '=' | tr '+/' '-_')

@@ -476,6 +476,40 @@ static void test_rst_releases(void **state)
     finish(t, h);
 }
 
+/* The oldest open flow by first packet time, whatever the order of
+ * creation and release (timestamps that go back included). */
+static void test_oldest_open_flow(void **state)
+{
+    static const int64_t first[] = {500, 300, 900, 100, 700, 200, 800};
+    const size_t n = sizeof(first) / sizeof(first[0]);
+    struct harness *h = g_new();
+    struct flow_table *t = table_new(h, 0, 0, tls_ports, 2);
+    bool open[sizeof(first) / sizeof(first[0])];
+    int64_t ts = -1;
+
+    flow_table_track_oldest(t);
+    assert_false(flow_table_oldest(t, &ts));
+    for (size_t i = 0; i < n; i++) {
+        feed(t, pk(1, (uint16_t)(40000 + i), 2, 8443, TCPF_SYN, 1000, NULL), first[i]);
+        open[i] = true;
+    }
+    /* release in an order unrelated to either: RST from each server */
+    static const size_t order[] = {3, 0, 6, 5, 1, 4, 2};
+    for (size_t k = 0; k < n; k++) {
+        int64_t want = INT64_MAX;
+        for (size_t i = 0; i < n; i++)
+            if (open[i] && first[i] < want)
+                want = first[i];
+        assert_true(flow_table_oldest(t, &ts));
+        assert_int_equal(ts, want);
+        size_t i = order[k];
+        feed(t, pk(2, 8443, 1, (uint16_t)(40000 + i), TCPF_RST, 0, NULL), 1000);
+        open[i] = false;
+    }
+    assert_false(flow_table_oldest(t, &ts));
+    finish(t, h);
+}
+
 static void test_idle_eviction(void **state)
 {
     struct harness *h = g_new();
@@ -777,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_synack_isn_change_before_data),
         cmocka_unit_test(test_ipv6_and_hash_direction),
         cmocka_unit_test(test_many_flows_all_released),
+        cmocka_unit_test(test_oldest_open_flow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

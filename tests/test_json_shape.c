@@ -205,7 +205,7 @@ static void check_document(json_t *d, size_t want_conns)
     json_t *e;
 
     want(d, "schema_version", K_INT);
-    assert_int_equal(json_integer_value(json_object_get(d, "schema_version")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "schema_version")), 2);
     assert_string_equal(json_object_iter_key(json_object_iter(d)), "schema_version");
     want(d, "tool", K_OBJ);
     assert_string_equal(json_string_value(json_object_get(json_object_get(d, "tool"), "name")),

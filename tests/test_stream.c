@@ -3,8 +3,10 @@
  * With drop_conns the analysis keeps no connection: what it reports after
  * the capture (capture-level findings, warnings, the exit status' tallies)
  * must be what it reports when it keeps them all, and every TLS connection
- * must reach the sinks once.  Runs from the repository root (as `make
- * unit` does).
+ * must reach the sinks once.  The streamed JSON report (a sink, with a
+ * reorder stage that spills) must be byte for byte what report_json()
+ * writes from the kept, sorted connections, whatever the spill limit.
+ * Runs from the repository root (as `make unit` does).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pcap/pcap.h>
+
 #include "tlsinspect/analyze.h"
 #include "tlsinspect/err.h"
+#include "tlsinspect/report.h"
 #include "tlsinspect/sink.h"
+#include "tlsinspect/stream_order.h"
 
 struct counting {
     uint64_t conns, finished;
@@ -168,6 +174,254 @@ static void test_logs_keep(void **state)
     unlink(path);
 }
 
+/* ---- the reorder stage on its own ---------------------------------------------- */
+
+struct collect {
+    char *buf;
+    size_t len, cap;
+};
+
+static int collect_emit(void *ctx, const char *text, size_t len)
+{
+    struct collect *k = ctx;
+    if (k->len + len + 1 > k->cap) {
+        k->cap = (k->len + len + 1) * 2;
+        k->buf = realloc(k->buf, k->cap);
+        assert_non_null(k->buf);
+    }
+    memcpy(k->buf + k->len, text, len);
+    k->len += len;
+    k->buf[k->len++] = '|';
+    return TI_OK;
+}
+
+/* Keys added in a scrambled order with a floor that trails them: the same
+ * sequence, sorted, whether nothing, some or everything spills. */
+static void order_run(size_t max_bytes, struct collect *out, uint64_t *runs)
+{
+    struct stream_order *so = stream_order_new(max_bytes, collect_emit, out);
+    enum { n = 500 };
+    bool added[n] = {false};
+
+    assert_non_null(so);
+    for (int i = 0; i < n; i++) {
+        struct conn_key k;
+        char text[32];
+        int j = (i * 7919) % n;     /* a permutation of 0..n-1 */
+
+        memset(&k, 0, sizeof(k));
+        k.first_ts = 1000 + j / 3;  /* ties broken by the server port, then serial */
+        k.server.ipver = 4;
+        k.server.port = (uint16_t)(j % 3 == 1 ? 443 : 6972);
+        k.serial = (uint64_t)j;
+        snprintf(text, sizeof(text), "conn-%04d-%s", j, j % 5 ? "x" : "a longer text");
+        assert_int_equal(stream_order_add(so, &k, text, strlen(text)), TI_OK);
+        added[j] = true;
+        /* the floor: the smallest first_ts still to come */
+        if (i % 50 == 49) {
+            int m = 0;
+            while (m < n && added[m])
+                m++;
+            assert_int_equal(stream_order_release(so, 1000 + m / 3), TI_OK);
+        }
+    }
+    assert_int_equal(stream_order_finish(so), TI_OK);
+    assert_int_equal(stream_order_late(so), 0);
+    *runs = stream_order_runs(so);
+    stream_order_free(so);
+}
+
+static void test_order_spill_same(void **state)
+{
+    struct collect a = {0}, b = {0}, c = {0};
+    uint64_t ra, rb, rc;
+
+    order_run(0, &a, &ra);
+    order_run(200, &b, &rb);        /* a run every few texts */
+    order_run(1, &c, &rc);          /* a run for every text; merged past SO_MAX_RUNS */
+    assert_int_equal(ra, 0);
+    assert_true(rb > 10);
+    assert_true(rc > SO_MAX_RUNS);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.buf, b.buf, a.len);
+    assert_int_equal(a.len, c.len);
+    assert_memory_equal(a.buf, c.buf, a.len);
+    /* sorted: first_ts 1000 first, port 443 before 6972 at equal times */
+    assert_memory_equal(a.buf, "conn-0001-x|conn-0000-a longer text|conn-0002-x|", 47);
+    free(a.buf);
+    free(b.buf);
+    free(c.buf);
+}
+
+/* A key below one already written goes out at once and is counted. */
+static void test_order_late(void **state)
+{
+    struct collect out = {0};
+    struct stream_order *so = stream_order_new(0, collect_emit, &out);
+    struct conn_key k;
+
+    memset(&k, 0, sizeof(k));
+    k.first_ts = 50;
+    assert_int_equal(stream_order_add(so, &k, "b", 1), TI_OK);
+    assert_int_equal(stream_order_release(so, 100), TI_OK);
+    k.first_ts = 10;
+    assert_int_equal(stream_order_add(so, &k, "a", 1), TI_OK);
+    k.first_ts = 200;
+    assert_int_equal(stream_order_add(so, &k, "c", 1), TI_OK);
+    assert_int_equal(stream_order_finish(so), TI_OK);
+    assert_int_equal(stream_order_late(so), 1);
+    assert_int_equal(out.len, 6);
+    assert_memory_equal(out.buf, "b|a|c|", 6);
+    stream_order_free(so);
+    free(out.buf);
+}
+
+/* ---- the JSON report, streamed and not ------------------------------------------- */
+
+static char *slurp(FILE *f, size_t *len)
+{
+    long n;
+    char *buf;
+
+    assert_int_equal(fflush(f), 0);
+    n = ftell(f);
+    assert_true(n >= 0);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    rewind(f);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* The report of files: streamed (a JSON sink, conns dropped, max_bytes held
+ * before a spill) or, stream false, report_json() of the kept conns. */
+static char *json_of(char *const *files, size_t n, enum report_format fmt, bool stream,
+                     size_t max_bytes, size_t *len)
+{
+    static struct analyze_opts o;
+    struct report_opts ro = {.format = fmt, .version = "test"};
+    struct analysis *a = NULL;
+    struct json_sink *js = NULL;
+    struct conn_sink sink;
+    char err[1024] = "";
+    FILE *f = tmpfile();
+
+    assert_non_null(f);
+    analyze_opts_default(&o);
+    o.files = files;
+    o.nfiles = n;
+    o.trust.cafile = "captures/pki/expressway-trust.pem";
+    o.now = 1700000000;
+    if (stream) {
+        assert_int_equal(json_sink_new(&js, f, &ro, max_bytes, &sink), TI_OK);
+        o.sinks = &sink;
+        o.nsinks = 1;
+        o.drop_conns = true;
+    }
+    if (analyze_run(&o, &a, err, sizeof(err)) != TI_OK)
+        fail_msg("analyze_run: %s", err);
+    if (stream) {
+        assert_int_equal(a->nconns, 0);
+        assert_int_equal(json_sink_end(js), TI_OK);
+        json_sink_free(js);
+    } else {
+        assert_int_equal(report_json(f, a, &ro), TI_OK);
+    }
+    analysis_free(a);
+    return slurp(f, len);
+}
+
+static void same_json(char *const *files, size_t n)
+{
+    for (int fmt = REPORT_JSON; fmt <= REPORT_JSONL; fmt++) {
+        size_t lk, ls, lt;
+        char *kept = json_of(files, n, (enum report_format)fmt, false, 0, &lk);
+        char *streamed = json_of(files, n, (enum report_format)fmt, true, 0, &ls);
+        char *tiny = json_of(files, n, (enum report_format)fmt, true, 1, &lt);
+
+        assert_true(lk > 0);
+        assert_int_equal(lk, ls);
+        assert_memory_equal(kept, streamed, lk);
+        assert_int_equal(lk, lt);
+        assert_memory_equal(kept, tiny, lk);
+        free(kept);
+        free(streamed);
+        free(tiny);
+    }
+}
+
+static void test_json_stream_fixtures(void **state)
+{
+    static char *const fixtures[][1] = {
+        {"captures/many-flows.pcap"}, {"captures/post-upgrade.pcap"},
+        {"captures/cut-variants.pcap"}, {"captures/hostile-names.pcap"},
+        {"captures/tls13-hrr.pcap"}, {"captures/ipv6.pcap"},
+    };
+    for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
+        same_json(fixtures[i], 1);
+}
+
+/* Two inputs whose times interleave (the second starts before the first
+ * and ends long after): read merged by time, reported in one order. */
+static void test_json_stream_two_inputs(void **state)
+{
+    static char *const files[] = {"captures/many-flows.pcap", "captures/post-upgrade.pcap"};
+    same_json(files, 2);
+}
+
+/* in, with every other pair of packets swapped: timestamps that step back
+ * by a few milliseconds, within the lag. */
+static void write_swapped(const char *in, const char *out)
+{
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(in, eb);
+    pcap_dumper_t *d;
+    struct pcap_pkthdr *h, held;
+    const u_char *data;
+    u_char *copy = NULL;
+    int i = 0;
+
+    assert_non_null(p);
+    d = pcap_dump_open(p, out);
+    assert_non_null(d);
+    while (pcap_next_ex(p, &h, &data) == 1) {
+        if (copy == NULL && i++ % 2 == 0) {
+            held = *h;
+            copy = malloc(h->caplen ? h->caplen : 1);
+            assert_non_null(copy);
+            memcpy(copy, data, h->caplen);
+            continue;
+        }
+        pcap_dump((u_char *)d, h, data);
+        if (copy != NULL) {
+            pcap_dump((u_char *)d, &held, copy);
+            free(copy);
+            copy = NULL;
+        }
+    }
+    if (copy != NULL)
+        pcap_dump((u_char *)d, &held, copy);
+    free(copy);
+    pcap_dump_close(d);
+    pcap_close(p);
+}
+
+static void test_json_stream_steps_back(void **state)
+{
+    char path[] = "/tmp/test_stream_swapped_XXXXXX";
+    int fd = mkstemp(path);
+    char *files[] = {path};
+
+    assert_true(fd >= 0);
+    close(fd);
+    write_swapped("captures/many-flows.pcap", path);
+    same_json(files, 1);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +429,11 @@ int main(void)
         cmocka_unit_test(test_drop_two_inputs),
         cmocka_unit_test(test_drop_limits),
         cmocka_unit_test(test_logs_keep),
+        cmocka_unit_test(test_order_spill_same),
+        cmocka_unit_test(test_order_late),
+        cmocka_unit_test(test_json_stream_fixtures),
+        cmocka_unit_test(test_json_stream_two_inputs),
+        cmocka_unit_test(test_json_stream_steps_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

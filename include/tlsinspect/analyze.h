@@ -143,6 +143,11 @@ struct analysis {
     uint64_t tls_conns;             /* TLS connections judged */
     uint64_t limit_conns[3];        /* connections with CONN_LIMIT_HS_MSG, _RECORDS, _CERTS */
     uint64_t finding_conns[FINDING_COUNT][SEV_ERROR + 1];   /* findings by id and severity */
+    /* While a sink's conn() runs: no connection still to come has a
+     * smaller first_ts (the oldest open flow; the newest packet time minus
+     * a lag, as timestamps may go back a little).  INT64_MAX at the end.
+     * What a sink writing in report order may write up to. */
+    int64_t order_floor_ts;
     struct analyze_global_finding *global;   /* CAPTURE_TRUNCATED, LIMIT_REACHED ... */
     size_t nglobal;
     struct analyze_ssh ssh[ANALYZE_MAX_SSH];
@@ -168,6 +173,7 @@ struct analysis {
     struct extract_stats extract;   /* -w: what was written */
     struct tslog *logs;             /* traffic_server logs read (--log, bundles); NULL: none */
     char **input_node;              /* per input: its node (bundle host name) or NULL */
+    size_t ninput_node;             /* entries of input_node (the inputs) */
     char **damaged;                 /* damaged bundles: what was read ("ARCHIVE: ..."), for stderr */
     size_t ndamaged;
 };

@@ -55,6 +55,7 @@ struct flow {
     struct flow *hnext;             /* hash chain */
     struct flow *lru_prev, *lru_next;
     uint32_t hash;
+    uint32_t heap_idx;              /* place in the table's heap by first_ts */
     uint64_t serial;                /* creation order (release order at the end) */
 };
 
@@ -127,6 +128,15 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts);
 void flow_table_finish(struct flow_table *t, int64_t ts);
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t);
+
+/* Keep the open flows in a heap by first packet time (8 bytes a flow),
+ * for flow_table_oldest(); before the first packet. */
+void flow_table_track_oldest(struct flow_table *t);
+
+/* The first packet time of the oldest flow still in the table (a flow
+ * being released has left it); false when the table is empty or not
+ * tracked.  O(1). */
+bool flow_table_oldest(const struct flow_table *t, int64_t *first_ts);
 
 void flow_table_free(struct flow_table *t);  /* releases remaining flows; NULL ok */
 

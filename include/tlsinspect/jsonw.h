@@ -90,6 +90,16 @@ bool jw_failed(const struct jw *w);
  * buffer is emptied for the next value. */
 struct json_t *jw_parse(struct jw *w);
 
+/* Memory mode: the text made so far (not NUL-terminated), and emptying it
+ * (the layout state stays: the next value is made as if it followed). */
+const char *jw_text(const struct jw *w, size_t *len);
+void jw_clear(struct jw *w);
+
+/* The innermost container was finished by raw text (jw_put) that ends with
+ * its closing bracket: a connection rendered earlier, written behind the
+ * members the caller wrote itself (its "id"). */
+void jw_close_raw(struct jw *w);
+
 /* Raw bytes, outside the layout (a newline between JSONL records). */
 void jw_put(struct jw *w, const char *p, size_t n);
 void jw_putc(struct jw *w, char c);

@@ -19,8 +19,11 @@
 enum report_format { REPORT_TEXT = 0, REPORT_JSON, REPORT_JSONL, REPORT_HTML /* report_html.h */ };
 
 /* "schema_version", the first member of the JSON report: raised when a
- * field changes meaning or goes away, not when one is added. */
-#define REPORT_SCHEMA_VERSION 1
+ * field changes meaning or goes away, not when one is added.  2: the
+ * document's members known only at the end (inputs, first_ts, last_ts,
+ * problems, ssh_tunnels) come after "connections", so that connections
+ * can be written as they finish. */
+#define REPORT_SCHEMA_VERSION 2
 
 struct report_opts {
     enum report_format format;
@@ -38,6 +41,23 @@ struct report_opts {
  * OUTCOME_NOT_TLS are left out of every report. */
 int report_text(FILE *out, const struct analysis *a, const struct report_opts *o);
 int report_json(FILE *out, const struct analysis *a, const struct report_opts *o);
+
+/* The JSON / JSONL report as a sink (sink.h): each connection is rendered
+ * when analyze_run() releases it and written in report order through a
+ * bounded reorder stage (stream_order.h, max_bytes held before spilling to
+ * a temporary file; 0: SO_MAX_BYTES), ids given as they are written; the
+ * document's end is written by the sink's finish().  The bytes are what
+ * report_json() writes for the same analysis.  *sink is what to put in
+ * analyze_opts.sinks.  After analyze_run(): json_sink_end() (everything
+ * written; TI_OK, TI_EIO, TI_ENOMEM), then json_sink_free(). */
+struct json_sink;
+struct conn_sink;
+int json_sink_new(struct json_sink **out, FILE *f, const struct report_opts *o,
+                  size_t max_bytes, struct conn_sink *sink);
+int json_sink_end(struct json_sink *s);
+/* Connections written out of order (stream_order_late()). */
+uint64_t json_sink_late(const struct json_sink *s);
+void json_sink_free(struct json_sink *s);     /* NULL is a no-op */
 
 /* The text report's scope lines (report_scope.c): ports and roles, trust
  * stores, key log, the NO TRUST STORE banner, TLS 1.3 without keys, TLS on
