@@ -17,6 +17,7 @@
 
 #include "tlsinspect/findings.h"
 #include "tlsinspect/hash.h"
+#include "tlsinspect/infer_chain.h"
 #include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/tls_names.h"
@@ -931,15 +932,24 @@ static void check_tls13_inferred(struct conn *c, const struct tls_names *names)
             "Inferred from the encrypted TLS 1.3 records (no key log): the client answered the "
             "server's encrypted flight with one alert-sized record and closed, so it most likely "
             "rejected the server's certificate (unknown_ca or another certificate alert).");
-    if (c->inferred_server_key == KEY_GUESS_EC && c->n_server_certs == 0)
+    if (c->inferred_server_key == KEY_GUESS_EC && c->n_server_certs == 0) {
+        char by[96], chain[600] = "";
+        if (c->inferred_sig_len > 0)
+            snprintf(by, sizeof(by), "the encrypted CertificateVerify (a %u-byte ECDSA signature)",
+                     (unsigned)c->inferred_sig_len);
+        else
+            snprintf(by, sizeof(by), "the encrypted server flight");
+        if (c->inferred_leaf != NULL) {   /* infer_chain.h: the one known chain that fits */
+            memcpy(chain, "; by size, ", 11);
+            infer_chain_words(c, chain + 11, sizeof(chain) - 11);
+        }
         add(c, FINDING_ECDSA_SELECTED,
             "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) certificate, prefix the "
             "cipher string with \"ECDHE-RSA-AES256-GCM-SHA384:\"; or have tomcat-ECDSA CA-signed "
             "or upload it to the Expressway-C trust store.",
-            "Inferred from the size of the encrypted CertificateVerify (a %u-byte ECDSA "
-            "signature): the server presented an ECDSA certificate%s.",
-            (unsigned)c->inferred_sig_len,
-            ch && ch->preferred_auth == AUTH_ECDSA ? "; the client preferred ECDSA" : "");
+            "Inferred from the size of %s: the server presented an ECDSA certificate%s%s.", by,
+            chain, ch && ch->preferred_auth == AUTH_ECDSA ? "; the client preferred ECDSA" : "");
+    }
     (void)names;
 }
 

@@ -219,6 +219,15 @@ struct conn {
     uint16_t inferred_sig_len; /* its basis: the CertificateVerify signature's bytes */
     uint16_t inferred_cv_record; /* ... in a protected record of this many bytes */
     bool inferred_client_cert; /* the client's flight was larger than a Finished alone */
+    /* The known chain (infer_chain.h) the encrypted server flight's size
+     * fits, when exactly one does; inferred_leaf NULL when none. */
+    const struct x509_cert *inferred_leaf;  /* borrowed from the x509 pool */
+    uint8_t inferred_chain_source;  /* enum infer_chain_source: cafile or seen */
+    uint8_t inferred_chain_certs;   /* certificates in that chain */
+    bool inferred_chain_exact;      /* the Certificate record(s) exactly; else the flight's total */
+    uint32_t inferred_cert_msg;     /* the TLS 1.3 Certificate message it makes, bytes */
+    uint32_t inferred_chain_room;   /* total: bytes left for EncryptedExtensions and the like */
+    int64_t inferred_chain_seen_ts; /* seen: when this server presented it in cleartext */
     uint8_t resumed;           /* enum conn_resumption: no certificate in this handshake */
     int64_t appdata_ts;        /* first application data record (either side), valid when appdata[] */
     bool malformed[2];         /* the parser gave up on this direction */
