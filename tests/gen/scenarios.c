@@ -1088,6 +1088,8 @@ const struct gen_fixture gen_fixtures[] = {
     {"tls13-chacha20.pcap", "TLS 1.3 ChaCha20-Poly1305 success, key log", fx_tls13_chacha20},
     {"tls13-hrr.pcap", "TLS 1.3 HelloRetryRequest (X25519 share, P-256 server), key log", fx_tls13_hrr},
     {"tls13-mtls-rejected.pcap", "TLS 1.3 mutual TLS, CUCM rejects the client cert, key log", fx_tls13_mtls},
+    {"tls13-ecdsa-candidates.pcap", "TLS 1.3 no key log: self-signed ECDSA chosen on 8443, chains from --cafile", gen_fx_tls13_ecdsa_candidates},
+    {"tls13-seen-chain.pcap", "TLS 1.3 no key log on 6972 after TLS 1.2 showed the server's chains", gen_fx_tls13_seen_chain},
     {"pre-upgrade.pcap", "before X14.2: RSA-first list, no verification, all complete", fx_pre},
     {"post-upgrade.pcap", "after X14.2: 6972 fails (ECDSA), 8443 complete", fx_post},
     {"reorder-dup-overlap.pcap", "server flight reordered, duplicated, overlapping", fx_reorder},
