@@ -46,6 +46,7 @@ struct an_ctx {
     struct extract *ex;             /* -w, or NULL */
     const struct cap_packet *pkt;   /* the packet being handled (for -w) */
     struct infer_chains *chains;    /* chains known per server, for TLS 1.3 without keys */
+    uint64_t evicted_full;          /* connections dropped so far to make room in the table */
 };
 
 #ifndef MIN
@@ -390,6 +391,15 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
              : f->port_server_side >= 0 ? 1 - f->port_server_side : 0;
     fill_tcp(af->c, f, cs);
     af->c->input = af->input;
+    /* Told apart by the time: an idle eviction comes with a packet that
+     * much later (a->last_ts is the packet being read). */
+    af->c->tcp.evictions_before = x->evicted_full > 0;
+    if (evicted) {
+        int64_t idle = x->o->flow_limits.idle_timeout_us;
+        bool was_idle = idle > 0 && x->a->last_ts - f->last_ts > idle;
+        af->c->tcp.evicted = was_idle ? CONN_EVICTED_IDLE : CONN_EVICTED_FULL;
+        x->evicted_full += !was_idle;
+    }
     tls_finish(af->s);
     {
         const uint16_t *lens;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "tlsinspect/findings.h"
+#include "tlsinspect/flow.h"
 #include "tlsinspect/hash.h"
 #include "tlsinspect/infer_chain.h"
 #include "tlsinspect/role.h"
@@ -984,20 +985,72 @@ static void check_tls13(struct conn *c)
                  : "");
 }
 
+/* Why a handshake is incomplete, the first that applies: the capture began
+ * after its start, a hole in a stream before its end, the connection table
+ * let it go (idle, or full), a side closed it without an alert, or the
+ * capture ended with it still open.  Returns the remedy. */
+static const char *incomplete_reason(const struct conn *c, char *buf, size_t len)
+{
+    const char *capture_all = "Capture the whole handshake: start tcpdump before the connection "
+                              "and stop it after the failure.";
+    const char *table = c->tcp.evictions_before
+                        ? "; the connection table was full earlier, so it may have been dropped "
+                          "and picked up again mid-stream"
+                        : "";
+    const char *full = "Raise --max-connections, or narrow the capture with a BPF filter.";
+    int d = c->tcp.gap_bytes[DIR_SERVER] > 0 ? DIR_SERVER : DIR_CLIENT;
+
+    if (c->n_ch == 0) {
+        if (!c->sh.present)
+            snprintf(buf, len, "the capture started after the handshake: no hello was captured%s",
+                     table);
+        else
+            snprintf(buf, len, "the capture started during the handshake: the ClientHello was "
+                     "not captured%s", table);
+        return c->tcp.evictions_before ? full : capture_all;
+    } else if (c->tcp.gaps[0] + c->tcp.gaps[1] > 0) {
+        snprintf(buf, len, "segments are missing: %llu bytes of the %s's stream were not captured "
+                 "before the handshake could be read to its end",
+                 (unsigned long long)c->tcp.gap_bytes[d], dir_name((enum conn_dir)d));
+        return "Capture with tcpdump -s 0 on an interface that sees both directions, and check "
+               "tcpdump's \"packets dropped by kernel\".";
+    } else if (c->tcp.evicted == CONN_EVICTED_IDLE) {
+        snprintf(buf, len, "the connection was silent for more than %lld minutes and was "
+                 "judged at the idle timeout", (long long)(FLOW_IDLE_TIMEOUT_US / 60000000LL));
+        return "The peers stopped sending mid-handshake: check for a stalled server or a firewall "
+               "dropping packets between them.";
+    } else if (c->tcp.evicted == CONN_EVICTED_FULL) {
+        snprintf(buf, len, "the connection table was full, so this connection was dropped "
+                 "before its handshake ended");
+        return full;
+    } else if (c->tcp.fin[DIR_CLIENT] || c->tcp.fin[DIR_SERVER]) {
+        enum conn_dir by = c->tcp.fin[DIR_SERVER] ? DIR_SERVER : DIR_CLIENT;
+        for (size_t i = 0; i < c->n_events; i++)    /* the first FIN on the ladder */
+            if (c->events[i].kind == EV_FIN) {
+                by = (enum conn_dir)c->events[i].from;
+                break;
+            }
+        snprintf(buf, len, "the %s closed the connection with a FIN before it finished, "
+                 "without an alert", dir_name(by));
+        return "Check the closing side's logs for why it gave up (protocol or cipher mismatch, "
+               "a load balancer or firewall in between).";
+    } else {
+        snprintf(buf, len, "the capture ends before it finished");
+    }
+    return capture_all;
+}
+
 static void check_capture(struct conn *c)
 {
     uint64_t gaps = c->tcp.gaps[0] + c->tcp.gaps[1];
     uint64_t snap = c->tcp.snap_cut[0] + c->tcp.snap_cut[1];
 
-    if (c->outcome == OUTCOME_INCOMPLETE)
-        add(c, FINDING_HANDSHAKE_INCOMPLETE,
-            "Capture the whole handshake: start tcpdump before the connection and stop it after the "
-            "failure.",
-            "The handshake did not finish in the capture (%s).",
-            gaps ? "segments are missing"
-            : c->n_ch == 0 && !c->sh.present ? "the capture started after the handshake: no hello "
-                                               "was captured"
-                                             : "the capture ends before it finished");
+    if (c->outcome == OUTCOME_INCOMPLETE) {
+        char why[256];
+        const char *fix = incomplete_reason(c, why, sizeof(why));
+        add(c, FINDING_HANDSHAKE_INCOMPLETE, fix, "The handshake did not finish in the capture (%s).",
+            why);
+    }
     if (gaps)
         add(c, FINDING_CAPTURE_GAP,
             "Capture with tcpdump -s 0 and check that the kernel dropped no packets (tcpdump's "

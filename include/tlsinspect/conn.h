@@ -76,7 +76,13 @@ struct conn_tcp {
     uint64_t snap_cut[2];     /* packets cut by the snaplen carrying payload */
     uint64_t synacks_isn_changed; /* SYN-ACKs seen with a different ISN */
     bool limit_hit[2];        /* out-of-order buffer limit reached */
+    uint8_t evicted;          /* enum conn_evicted: why the flow table dropped it early */
+    bool evictions_before;    /* the full table had dropped other connections before this
+                                 one ended: a mid-stream start may be a re-tracked flow */
 };
+
+/* Why the connection table let a connection go before its end. */
+enum conn_evicted { CONN_EVICTED_NO = 0, CONN_EVICTED_IDLE, CONN_EVICTED_FULL };
 
 /* The lists (exts ... alpn) point into one block the hello owns, `lists`,
  * holding exactly the entries sent, at most CONN_MAX_* each: a connection

@@ -186,3 +186,107 @@ out:
     gen_pktlist_free(&l);
     return rc;
 }
+
+/* ---- incomplete handshakes, one reason each -------------------------------- */
+
+/* Emit one RSA success to CUCM 8443 into a list of its own. */
+static int inc_conn(const struct gen_ctx *ctx, struct gen_rng *rng, uint64_t start,
+                    enum gen_close close, struct gen_conn_params *cp, struct gen_transcript *t,
+                    struct gen_pktlist *l)
+{
+    struct gen_tls_cfg tls;
+
+    gen_profile_rsa_ok(&tls, &ctx->pki, INF_T0);
+    gen_conn_defaults(cp, rng, INF_CLIENT, INF_CUCM, 8443, start);
+    cp->close = close;
+    if (gen_tls_run(&tls, t) != 0 || !t->complete) {
+        fprintf(stderr, "gen: incomplete-reasons: the RSA handshake did not complete\n");
+        return -1;
+    }
+    gen_conn_emit(cp, t, l);
+    return 0;
+}
+
+/* Append src's packets [from, to) whose flight passes keep() to dst. */
+static int inc_copy(struct gen_pktlist *dst, const struct gen_pktlist *src, size_t to,
+                    int16_t drop_flight, int drop_seg)
+{
+    int seg = 0;
+
+    for (size_t i = 0; i < to; i++) {
+        const struct gen_pkt *p = &src->v[i];
+        if (p->flight == drop_flight && p->paylen > 0 && seg++ == drop_seg)
+            continue;
+        if (gen_pktlist_push(dst, p, p->ip, p->len) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The index after the last packet of transcript flight k. */
+static size_t inc_after_flight(const struct gen_pktlist *l, int16_t k)
+{
+    size_t end = 0;
+
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].flight == k)
+            end = i + 1;
+    return end;
+}
+
+/* incomplete-reasons.pcap: four connections to CUCM 8443 whose handshakes
+ * the capture cannot show finished, each for another reason:
+ *   1. a hole: the server's second flight (ChangeCipherSpec, Finished) was
+ *      not captured, though the client went on (request, close_notify);
+ *   2. the server answers the ClientHello with a FIN (no alert), the client
+ *      FINs back;
+ *   3. nothing after the server's flight, and 11 minutes later another
+ *      connection: the first one is dropped as idle;
+ *   4. that later connection: nothing after the server's flight, and the
+ *      capture ends. */
+int gen_fx_incomplete_reasons(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    struct gen_rng rng;
+    struct gen_conn_params cp;
+    struct gen_transcript t;
+    struct gen_pktlist out = {0}, l = {0};
+    uint64_t start = INF_T0 * GEN_US + 7000;
+    int rc = -1;
+
+    gen_rng_seed(&rng, inf_seed(fx->name));
+    for (int k = 0; k < 4; k++) {
+        memset(&t, 0, sizeof t);
+        gen_pktlist_free(&l);
+        if (inc_conn(ctx, &rng, start, k == 0 ? GEN_CLOSE_ORDERLY : GEN_CLOSE_NONE, &cp, &t, &l) != 0)
+            goto fail;
+        if (k == 0) {
+            if (inc_copy(&out, &l, l.n, 3, 0) != 0)
+                goto fail;
+        } else if (k == 1) {
+            size_t ch = inc_after_flight(&l, 0);
+            uint32_t chlen = (uint32_t)t.v[0].len;
+            uint64_t ts = l.v[ch - 1].ts + 2000;
+            if (inc_copy(&out, &l, ch, -2, -1) != 0 ||
+                gen_tcp_segment(&cp, GEN_S2C, cp.isn_s + 1, cp.isn_c + 1 + chlen,
+                                GEN_TH_FIN | GEN_TH_ACK, NULL, 0, ts, -1, &out) != 0 ||
+                gen_tcp_segment(&cp, GEN_C2S, cp.isn_c + 1 + chlen, cp.isn_s + 2,
+                                GEN_TH_FIN | GEN_TH_ACK, NULL, 0, ts + cp.rtt_us / 2, -1, &out) != 0)
+                goto fail;
+        } else if (inc_copy(&out, &l, inc_after_flight(&l, 1), -2, -1) != 0) {
+            goto fail;
+        }
+        start = (k == 2 ? l.v[inc_after_flight(&l, 1) - 1].ts + 11 * 60 * GEN_US
+                        : l.v[l.n - 1].ts + GEN_US);
+        gen_transcript_free(&t);
+    }
+    fprintf(stderr, "  %-24s -> %s:8443  4 RSA handshakes, cut: hole, server FIN, idle, capture end\n",
+            fx->name, INF_CUCM);
+    rc = inf_write(ctx, fx->name, &out, "--cafile captures/pki/expressway-trust.pem");
+    goto done;
+fail:
+    gen_transcript_free(&t);
+done:
+    gen_pktlist_free(&l);
+    gen_pktlist_free(&out);
+    return rc;
+}

@@ -1090,6 +1090,7 @@ const struct gen_fixture gen_fixtures[] = {
     {"tls13-mtls-rejected.pcap", "TLS 1.3 mutual TLS, CUCM rejects the client cert, key log", fx_tls13_mtls},
     {"tls13-ecdsa-candidates.pcap", "TLS 1.3 no key log: self-signed ECDSA chosen on 8443, chains from --cafile", gen_fx_tls13_ecdsa_candidates},
     {"tls13-seen-chain.pcap", "TLS 1.3 no key log on 6972 after TLS 1.2 showed the server's chains", gen_fx_tls13_seen_chain},
+    {"incomplete-reasons.pcap", "4 RSA handshakes cut: hole, server FIN, idle 11 min, capture end", gen_fx_incomplete_reasons},
     {"pre-upgrade.pcap", "before X14.2: RSA-first list, no verification, all complete", fx_pre},
     {"post-upgrade.pcap", "after X14.2: 6972 fails (ECDSA), 8443 complete", fx_post},
     {"reorder-dup-overlap.pcap", "server flight reordered, duplicated, overlapping", fx_reorder},
