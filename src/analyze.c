@@ -59,11 +59,12 @@ struct an_flow {
     unsigned input;                 /* input of its first packet */
     struct extract_conn *xc;        /* -w: the flow's packets, or NULL */
     bool ex_done;                   /* -w: told the extract the handshake is over */
+    bool chain_noted;               /* its cleartext chain went to x->chains (in ex_done's
+                                     * padding: one of these per flow, floods included) */
     /* Holes after the handshake ended, by flow side: not counted as capture
      * gaps, since they cannot change the diagnosis and a -w extract (which
      * drops bulk data on purpose) must report what the original reports. */
     uint64_t late_gaps[2], late_gap_bytes[2];
-    bool chain_noted;               /* its cleartext chain went to x->chains */
 };
 
 void analyze_opts_default(struct analyze_opts *o)
