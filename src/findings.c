@@ -944,12 +944,19 @@ static void check_tls13_inferred(struct conn *c, const struct tls_names *names)
             memcpy(chain, "; by size, ", 11);
             infer_chain_words(c, chain + 11, sizeof(chain) - 11);
         }
-        add(c, FINDING_ECDSA_SELECTED,
-            "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) certificate, prefix the "
-            "cipher string with \"ECDHE-RSA-AES256-GCM-SHA384:\"; or have tomcat-ECDSA CA-signed "
-            "or upload it to the Expressway-C trust store.",
-            "Inferred from the size of %s: the server presented an ECDSA certificate%s%s.", by,
-            chain, ch && ch->preferred_auth == AUTH_ECDSA ? "; the client preferred ECDSA" : "");
+        /* As for a visible certificate (check_ecdsa): news only when the
+         * connection failed; a completed one is info with nothing to do. */
+        char msg[MSG_MAX];
+        bool warn = c->outcome == OUTCOME_FAILED;
+        snprintf(msg, sizeof(msg), "Inferred from the size of %s: the server presented an ECDSA "
+                 "certificate%s%s.", by, chain,
+                 ch && ch->preferred_auth == AUTH_ECDSA ? "; the client preferred ECDSA" : "");
+        (void)conn_add_finding(c, FINDING_ECDSA_SELECTED, warn ? SEV_WARNING : SEV_INFO, msg,
+                               warn ? "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) "
+                                      "certificate, prefix the cipher string with "
+                                      "\"ECDHE-RSA-AES256-GCM-SHA384:\"; or have tomcat-ECDSA "
+                                      "CA-signed or upload it to the Expressway-C trust store."
+                                    : "");
     }
     (void)names;
 }
