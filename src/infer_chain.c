@@ -325,7 +325,7 @@ void infer_chain_words(const struct conn *c, char *buf, size_t len)
         struct tm tm;
         if (gmtime_r(&secs, &tm) != NULL)
             strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        snprintf(from, sizeof(from), "that %s%s%s:%u presented in cleartext at %s",
+        snprintf(from, sizeof(from), "that %s%s%s:%u presented in a readable handshake at %s",
                  c->server.ipver == 6 ? "[" : "", conn_ip_str(&c->server, ip, sizeof(ip)),
                  c->server.ipver == 6 ? "]" : "", (unsigned)c->server.port, when);
     } else {

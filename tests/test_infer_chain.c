@@ -124,7 +124,7 @@ static void exact_match_seen_ec(void **state)
     infer_chain_basis(&f->c13, basis, sizeof(basis));
     assert_non_null(strstr(basis, "593 bytes, exactly"));
     assert_non_null(strstr(basis, "self-signed EC P-384 chain of cucm-EC.steven.lab"));
-    assert_non_null(strstr(basis, "10.48.36.215:6972 presented in cleartext at 1970-01-01T00:00:02Z"));
+    assert_non_null(strstr(basis, "10.48.36.215:6972 presented in a readable handshake at 1970-01-01T00:00:02Z"));
 }
 
 static void exact_rsa_chain_without_cr(void **state)
