@@ -478,6 +478,14 @@ static void leaf_desc(const struct conn *c, bool client, char *buf, size_t len)
         leaf = c->server_certs[0];
     if (client && c->n_client_certs > 0)
         leaf = c->client_certs[0];
+    if (leaf == NULL && !client && c->inferred_leaf != NULL && c->inferred_leaf->parsed) {
+        /* TLS 1.3 without keys: the one known chain its size fits (infer_chain.h) */
+        leaf = c->inferred_leaf;
+        snprintf(buf, len, "encrypted; inferred by size: CN=%s, %s, %s",
+                 leaf->cn ? leaf->cn : "(none)", leaf->key,
+                 leaf->self_signed ? "self-signed" : "CA-signed");
+        return;
+    }
     if (leaf == NULL) {
         snprintf(buf, len, "no certificate");
         return;
@@ -497,7 +505,17 @@ static const struct x509_cert *leaf_of(const struct conn *c, bool client)
         return c->server_certs[0];
     if (client && c->n_client_certs > 0)
         return c->client_certs[0];
+    if (!client && c->inferred_leaf != NULL && c->inferred_leaf->parsed)
+        return c->inferred_leaf;   /* described as inferred: keyed apart (leaf_inferred) */
     return NULL;
+}
+
+/* Whether leaf_desc() describes an inferred leaf: part of the memo key
+ * wherever leaf_of() is, so a visible copy of the same certificate does not
+ * share its text. */
+static bool leaf_inferred(const struct conn *c, bool client)
+{
+    return !client && c->n_server_certs == 0 && c->inferred_leaf != NULL;
 }
 
 /* The traffic server's wording for a chain verdict. */
@@ -629,6 +647,7 @@ static void check_alerts(struct conn *c, struct findings_memo *m)
             fk_int(&k, al->after_msg);
             fk_int(&k, al->after_msg_from);
             fk_ptr(&k, leaf_of(c, al->from == DIR_SERVER));
+            fk_int(&k, leaf_inferred(c, al->from == DIR_SERVER));
             /* the wording depends on whether the given store accepts the chain */
             bool trusted_here = al->from == DIR_CLIENT && chain_ok(c);
             fk_int(&k, trusted_here);
@@ -786,6 +805,7 @@ static void check_chain(struct conn *c, struct findings_memo *m)
         fk_int(&k, vd->result);            /* several share an id, not a wording */
         fk_int(&k, vd->depth);
         fk_ptr(&k, leaf_of(c, false));
+        fk_int(&k, leaf_inferred(c, false));
         fk_ptr(&k, vd->depth > 0 && (size_t)vd->depth < c->n_server_certs
                        ? c->server_certs[vd->depth] : NULL);
         fk_ptr(&k, vd->openssl_error);
