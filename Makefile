@@ -208,7 +208,7 @@ FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 # FUZZ_RUNS (unset): when set, each harness runs that many executions instead
 FUZZ_CI_SECONDS ?= 30
-FUZZ_NAMES      := tls decode x509 pipeline tslog
+FUZZ_NAMES      := tls decode x509 pipeline tslog infer
 FUZZ_SAN        := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS     := -std=c11 -D_GNU_SOURCE -DTLSINSPECT_VERSION='"$(VERSION)"' -Iinclude -pthread \
                    $(WARN) $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN)

@@ -21,6 +21,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/extract.h"
 #include "tlsinspect/findings.h"
+#include "tlsinspect/infer_chain.h"
 #include "tlsinspect/tls13_keylog.h"
 #include "tlsinspect/tls_msg.h"
 #include "tlsinspect/runopts.h"
@@ -51,6 +52,8 @@ struct an_ctx {
     bool at_end;                    /* the capture has ended: no flow is still to come */
     struct extract *ex;             /* -w, or NULL */
     const struct cap_packet *pkt;   /* the packet being handled (for -w) */
+    struct infer_chains *chains;    /* chains known per server, for TLS 1.3 without keys */
+    uint64_t evicted_full;          /* connections dropped so far to make room in the table */
 };
 
 #ifndef MIN
@@ -63,6 +66,8 @@ struct an_flow {
     unsigned input;                 /* input of its first packet */
     struct extract_conn *xc;        /* -w: the flow's packets, or NULL */
     bool ex_done;                   /* -w: told the extract the handshake is over */
+    bool chain_noted;               /* its cleartext chain went to x->chains (in ex_done's
+                                     * padding: one of these per flow, floods included) */
     /* Holes after the handshake ended, by flow side: not counted as capture
      * gaps, since they cannot change the diagnosis and a -w extract (which
      * drops bulk data on purpose) must report what the original reports. */
@@ -221,6 +226,13 @@ static void an_data(void *ctx, struct flow *f, int side, const uint8_t *d, size_
     struct an_flow *af = f->app;
     if (an_start(ctx, f, af)) {
         tls_feed(af->s, side, d, n, ts);
+        /* Noted when read, not when the connection ends: a TLS 1.3
+         * connection to this server ending later can match it. */
+        if (!af->chain_noted && af->c->n_server_certs > 0 && tls_client_side(af->s) >= 0) {
+            af->chain_noted = true;
+            infer_chains_note(((struct an_ctx *)ctx)->chains,
+                              &f->side[1 - tls_client_side(af->s)], af->c, ts);
+        }
         if (af->xc != NULL) {
             extract_stream(af->xc, side, d, n);
             an_extract_check(ctx, af);
@@ -399,7 +411,22 @@ static void an_release(void *ctx, struct flow *f, bool evicted)
              : f->port_server_side >= 0 ? 1 - f->port_server_side : 0;
     fill_tcp(af->c, f, cs);
     af->c->input = af->input;
+    /* Told apart by the time: an idle eviction comes with a packet that
+     * much later (a->last_ts is the packet being read). */
+    af->c->tcp.evictions_before = x->evicted_full > 0;
+    if (evicted) {
+        int64_t idle = x->o->flow_limits.idle_timeout_us;
+        bool was_idle = idle > 0 && x->a->last_ts - f->last_ts > idle;
+        af->c->tcp.evicted = was_idle ? CONN_EVICTED_IDLE : CONN_EVICTED_FULL;
+        x->evicted_full += !was_idle;
+    }
     tls_finish(af->s);
+    {
+        const uint16_t *lens;
+        size_t nl = tls_server_flight13(af->s, &lens);
+        if (nl > 0)
+            infer_chain_match(x->chains, af->c, lens, nl);
+    }
     tls_session_free(af->s);
     if ((!af->c->is_tls || af->c->outcome == OUTCOME_NOT_TLS) &&
         role_for_port(&x->o->roles, af->c->server.port) == ROLE_SSH)
@@ -922,6 +949,10 @@ static int an_prepare(struct analysis *a, const struct analyze_opts *o, struct a
         rc = runopts_record(a, o, errbuf, errlen);   /* "options": known before the first packet */
     if (rc != TI_OK)
         return rc;
+    if (infer_chains_new(&x->chains, a->pool) != TI_OK) {
+        snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
+        return TI_ENOMEM;
+    }
     rc = tls_fp_memo_new(&x->memo);
     if (rc != TI_OK)
         snprintf(errbuf, errlen, "cannot initialise OpenSSL MD5/SHA-256 for JA3/JA4");
@@ -1022,6 +1053,8 @@ int analyze_run(const struct analyze_opts *o, struct analysis **out, char *errbu
     ft = NULL;
     tls_fp_memo_free(x.memo);       /* every session is gone */
     x.memo = NULL;
+    infer_chains_free(x.chains);    /* every connection is judged */
+    x.chains = NULL;
     if ((rc = an_capture_status(&x, rc, errbuf, errlen)) != TI_OK)
         goto fail;
     if (x.ex != NULL && (rc = an_extract_finish(&x, errbuf, errlen)) != TI_OK)
@@ -1063,6 +1096,7 @@ fail:
     flow_table_free(ft);            /* releases flows into the extract: free it after */
     extract_free(x.ex);
     tls_fp_memo_free(x.memo);
+    infer_chains_free(x.chains);
     capture_close(cap);
     bundle_free(bdl);
     analysis_free(a);

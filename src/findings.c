@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "tlsinspect/findings.h"
+#include "tlsinspect/flow.h"
 #include "tlsinspect/hash.h"
+#include "tlsinspect/infer_chain.h"
 #include "tlsinspect/role.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/tls_names.h"
@@ -476,6 +478,14 @@ static void leaf_desc(const struct conn *c, bool client, char *buf, size_t len)
         leaf = c->server_certs[0];
     if (client && c->n_client_certs > 0)
         leaf = c->client_certs[0];
+    if (leaf == NULL && !client && c->inferred_leaf != NULL && c->inferred_leaf->parsed) {
+        /* TLS 1.3 without keys: the one known chain its size fits (infer_chain.h) */
+        leaf = c->inferred_leaf;
+        snprintf(buf, len, "encrypted; inferred by size: CN=%s, %s, %s",
+                 leaf->cn ? leaf->cn : "(none)", leaf->key,
+                 leaf->self_signed ? "self-signed" : "CA-signed");
+        return;
+    }
     if (leaf == NULL) {
         snprintf(buf, len, "no certificate");
         return;
@@ -495,7 +505,17 @@ static const struct x509_cert *leaf_of(const struct conn *c, bool client)
         return c->server_certs[0];
     if (client && c->n_client_certs > 0)
         return c->client_certs[0];
+    if (!client && c->inferred_leaf != NULL && c->inferred_leaf->parsed)
+        return c->inferred_leaf;   /* described as inferred: keyed apart (leaf_inferred) */
     return NULL;
+}
+
+/* Whether leaf_desc() describes an inferred leaf: part of the memo key
+ * wherever leaf_of() is, so a visible copy of the same certificate does not
+ * share its text. */
+static bool leaf_inferred(const struct conn *c, bool client)
+{
+    return !client && c->n_server_certs == 0 && c->inferred_leaf != NULL;
 }
 
 /* The traffic server's wording for a chain verdict. */
@@ -627,6 +647,7 @@ static void check_alerts(struct conn *c, struct findings_memo *m)
             fk_int(&k, al->after_msg);
             fk_int(&k, al->after_msg_from);
             fk_ptr(&k, leaf_of(c, al->from == DIR_SERVER));
+            fk_int(&k, leaf_inferred(c, al->from == DIR_SERVER));
             /* the wording depends on whether the given store accepts the chain */
             bool trusted_here = al->from == DIR_CLIENT && chain_ok(c);
             fk_int(&k, trusted_here);
@@ -784,6 +805,7 @@ static void check_chain(struct conn *c, struct findings_memo *m)
         fk_int(&k, vd->result);            /* several share an id, not a wording */
         fk_int(&k, vd->depth);
         fk_ptr(&k, leaf_of(c, false));
+        fk_int(&k, leaf_inferred(c, false));
         fk_ptr(&k, vd->depth > 0 && (size_t)vd->depth < c->n_server_certs
                        ? c->server_certs[vd->depth] : NULL);
         fk_ptr(&k, vd->openssl_error);
@@ -931,15 +953,31 @@ static void check_tls13_inferred(struct conn *c, const struct tls_names *names)
             "Inferred from the encrypted TLS 1.3 records (no key log): the client answered the "
             "server's encrypted flight with one alert-sized record and closed, so it most likely "
             "rejected the server's certificate (unknown_ca or another certificate alert).");
-    if (c->inferred_server_key == KEY_GUESS_EC && c->n_server_certs == 0)
-        add(c, FINDING_ECDSA_SELECTED,
-            "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) certificate, prefix the "
-            "cipher string with \"ECDHE-RSA-AES256-GCM-SHA384:\"; or have tomcat-ECDSA CA-signed "
-            "or upload it to the Expressway-C trust store.",
-            "Inferred from the size of the encrypted CertificateVerify (a %u-byte ECDSA "
-            "signature): the server presented an ECDSA certificate%s.",
-            (unsigned)c->inferred_sig_len,
-            ch && ch->preferred_auth == AUTH_ECDSA ? "; the client preferred ECDSA" : "");
+    if (c->inferred_server_key == KEY_GUESS_EC && c->n_server_certs == 0) {
+        char by[96], chain[600] = "";
+        if (c->inferred_sig_len > 0)
+            snprintf(by, sizeof(by), "the encrypted CertificateVerify (a %u-byte ECDSA signature)",
+                     (unsigned)c->inferred_sig_len);
+        else
+            snprintf(by, sizeof(by), "the encrypted server flight");
+        if (c->inferred_leaf != NULL) {   /* infer_chain.h: the one known chain that fits */
+            memcpy(chain, "; by size, ", 11);
+            infer_chain_words(c, chain + 11, sizeof(chain) - 11);
+        }
+        /* As for a visible certificate (check_ecdsa): news only when the
+         * connection failed; a completed one is info with nothing to do. */
+        char msg[MSG_MAX];
+        bool warn = c->outcome == OUTCOME_FAILED;
+        snprintf(msg, sizeof(msg), "Inferred from the size of %s: the server presented an ECDSA "
+                 "certificate%s%s.", by, chain,
+                 ch && ch->preferred_auth == AUTH_ECDSA ? "; the client preferred ECDSA" : "");
+        (void)conn_add_finding(c, FINDING_ECDSA_SELECTED, warn ? SEV_WARNING : SEV_INFO, msg,
+                               warn ? "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) "
+                                      "certificate, prefix the cipher string with "
+                                      "\"ECDHE-RSA-AES256-GCM-SHA384:\"; or have tomcat-ECDSA "
+                                      "CA-signed or upload it to the Expressway-C trust store."
+                                    : "");
+    }
     (void)names;
 }
 
@@ -974,20 +1012,72 @@ static void check_tls13(struct conn *c)
                  : "");
 }
 
+/* Why a handshake is incomplete, the first that applies: the capture began
+ * after its start, a hole in a stream before its end, the connection table
+ * let it go (idle, or full), a side closed it without an alert, or the
+ * capture ended with it still open.  Returns the remedy. */
+static const char *incomplete_reason(const struct conn *c, char *buf, size_t len)
+{
+    const char *capture_all = "Capture the whole handshake: start tcpdump before the connection "
+                              "and stop it after the failure.";
+    const char *table = c->tcp.evictions_before
+                        ? "; the connection table was full earlier, so it may have been dropped "
+                          "and picked up again mid-stream"
+                        : "";
+    const char *full = "Raise --max-connections, or narrow the capture with a BPF filter.";
+    int d = c->tcp.gap_bytes[DIR_SERVER] > 0 ? DIR_SERVER : DIR_CLIENT;
+
+    if (c->n_ch == 0) {
+        if (!c->sh.present)
+            snprintf(buf, len, "the capture started after the handshake: no hello was captured%s",
+                     table);
+        else
+            snprintf(buf, len, "the capture started during the handshake: the ClientHello was "
+                     "not captured%s", table);
+        return c->tcp.evictions_before ? full : capture_all;
+    } else if (c->tcp.gaps[0] + c->tcp.gaps[1] > 0) {
+        snprintf(buf, len, "segments are missing: %llu bytes of the %s's stream were not captured "
+                 "before the handshake could be read to its end",
+                 (unsigned long long)c->tcp.gap_bytes[d], dir_name((enum conn_dir)d));
+        return "Capture with tcpdump -s 0 on an interface that sees both directions, and check "
+               "tcpdump's \"packets dropped by kernel\".";
+    } else if (c->tcp.evicted == CONN_EVICTED_IDLE) {
+        snprintf(buf, len, "the connection was silent for more than %lld minutes and was "
+                 "judged at the idle timeout", (long long)(FLOW_IDLE_TIMEOUT_US / 60000000LL));
+        return "The peers stopped sending mid-handshake: check for a stalled server or a firewall "
+               "dropping packets between them.";
+    } else if (c->tcp.evicted == CONN_EVICTED_FULL) {
+        snprintf(buf, len, "the connection table was full, so this connection was dropped "
+                 "before its handshake ended");
+        return full;
+    } else if (c->tcp.fin[DIR_CLIENT] || c->tcp.fin[DIR_SERVER]) {
+        enum conn_dir by = c->tcp.fin[DIR_SERVER] ? DIR_SERVER : DIR_CLIENT;
+        for (size_t i = 0; i < c->n_events; i++)    /* the first FIN on the ladder */
+            if (c->events[i].kind == EV_FIN) {
+                by = (enum conn_dir)c->events[i].from;
+                break;
+            }
+        snprintf(buf, len, "the %s closed the connection with a FIN before it finished, "
+                 "without an alert", dir_name(by));
+        return "Check the closing side's logs for why it gave up (protocol or cipher mismatch, "
+               "a load balancer or firewall in between).";
+    } else {
+        snprintf(buf, len, "the capture ends before it finished");
+    }
+    return capture_all;
+}
+
 static void check_capture(struct conn *c)
 {
     uint64_t gaps = c->tcp.gaps[0] + c->tcp.gaps[1];
     uint64_t snap = c->tcp.snap_cut[0] + c->tcp.snap_cut[1];
 
-    if (c->outcome == OUTCOME_INCOMPLETE)
-        add(c, FINDING_HANDSHAKE_INCOMPLETE,
-            "Capture the whole handshake: start tcpdump before the connection and stop it after the "
-            "failure.",
-            "The handshake did not finish in the capture (%s).",
-            gaps ? "segments are missing"
-            : c->n_ch == 0 && !c->sh.present ? "the capture started after the handshake: no hello "
-                                               "was captured"
-                                             : "the capture ends before it finished");
+    if (c->outcome == OUTCOME_INCOMPLETE) {
+        char why[256];
+        const char *fix = incomplete_reason(c, why, sizeof(why));
+        add(c, FINDING_HANDSHAKE_INCOMPLETE, fix, "The handshake did not finish in the capture (%s).",
+            why);
+    }
     if (gaps)
         add(c, FINDING_CAPTURE_GAP,
             "Capture with tcpdump -s 0 and check that the kernel dropped no packets (tcpdump's "

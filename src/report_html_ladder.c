@@ -9,6 +9,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/fold.h"
+#include "tlsinspect/infer_chain.h"
 #include "tlsinspect/tls.h"
 #include "tlsinspect/tls_names.h"
 
@@ -445,12 +446,21 @@ static void chain_table(struct hctx *h, const char *what, const struct x509_cert
  * encrypted CertificateVerify, labelled as a guess. */
 static void server_key_guess(struct hctx *h, const struct conn *c)
 {
-    if (c->inferred_server_key == KEY_GUESS_NONE)
-        return;
-    hp(h, "<p><b>Server key:</b> %s (inferred: the encrypted CertificateVerify record is %u bytes, "
-          "a %u-byte %s signature)</p>\n",
-       c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC", (unsigned)c->inferred_cv_record,
-       (unsigned)c->inferred_sig_len, c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
+    char basis[1024];
+
+    if (c->inferred_server_key != KEY_GUESS_NONE && c->inferred_sig_len > 0)
+        hp(h, "<p><b>Server key:</b> %s (inferred: the encrypted CertificateVerify record is %u "
+              "bytes, a %u-byte %s signature)</p>\n",
+           c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC", (unsigned)c->inferred_cv_record,
+           (unsigned)c->inferred_sig_len, c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
+    else if (c->inferred_server_key != KEY_GUESS_NONE)
+        hp(h, "<p><b>Server key:</b> %s (inferred: the key of the chain below)</p>\n",
+           c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC");
+    if (c->inferred_leaf != NULL) {   /* infer_chain.h: a known chain fits the flight */
+        hp(h, "<p><b>Chain:</b> inferred ");
+        hesc(h, infer_chain_basis(c, basis, sizeof(basis)));
+        hp(h, "</p>\n");
+    }
 }
 
 static void hello_table(struct hctx *h, const struct conn *c)

@@ -37,6 +37,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/hex.h"
+#include "tlsinspect/infer_chain.h"
 #include "tlsinspect/jsonw.h"
 #include "tlsinspect/problems.h"
 #include "tlsinspect/report.h"
@@ -542,6 +543,45 @@ static void sw_node(struct jw *w, const struct conn *c)
     }
 }
 
+/* TLS 1.3 without keys: the known chain the encrypted flight's size fits
+ * (infer_chain.h), with its basis in words. */
+static void sw_inferred_chain(struct jw *w, const struct conn *c)
+{
+    const struct x509_cert *leaf = c->inferred_leaf;
+    char basis[1024];
+
+    jw_key(w, "inferred_chain");
+    jw_open(w, false);
+    jw_key(w, "leaf");
+    jw_open(w, false);
+    jw_key(w, "subject");
+    jw_str_or_null(w, leaf->subject);
+    jw_key(w, "cn");
+    jw_str_or_null(w, leaf->cn);
+    jw_key(w, "key");
+    jw_str(w, leaf->key);
+    jw_key(w, "self_signed");
+    jw_bool(w, leaf->self_signed);
+    jw_key(w, "sha256");
+    jw_cstr(w, leaf->sha256_hex);
+    jw_close(w);
+    jw_key(w, "certificates");
+    jw_uint(w, c->inferred_chain_certs);
+    jw_key(w, "source");
+    jw_cstr(w, infer_chain_source_name(c->inferred_chain_source));
+    if (c->inferred_chain_source == INFER_SRC_SEEN) {
+        jw_key(w, "seen_ts");
+        jw_time_us(w, c->inferred_chain_seen_ts);
+    }
+    jw_key(w, "certificate_message_bytes");
+    jw_uint(w, c->inferred_cert_msg);
+    jw_key(w, "exact");
+    jw_bool(w, c->inferred_chain_exact);
+    jw_key(w, "basis");
+    jw_str(w, infer_chain_basis(c, basis, sizeof(basis)));
+    jw_close(w);
+}
+
 /* What the outcome rests on: inferred from the record pattern (TLS 1.3
  * without keys), or an abbreviated (resumed) handshake. */
 static void sw_outcome_basis(struct jw *w, const struct conn *c)
@@ -564,6 +604,8 @@ static void sw_outcome_basis(struct jw *w, const struct conn *c)
         else
             jw_cstr(w, c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC");
     }
+    if (c->inferred_leaf != NULL)   /* only when a known chain fits the flight's size */
+        sw_inferred_chain(w, c);
 }
 
 /* Everything of a connection's object after its "id" (which the streamed

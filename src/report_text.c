@@ -27,6 +27,7 @@
 
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
+#include "tlsinspect/infer_chain.h"
 #include "tlsinspect/fold.h"
 #include "tlsinspect/problems.h"
 #include "tlsinspect/report.h"
@@ -965,14 +966,28 @@ static void finding_lines(struct tctx *t, const struct conn *c)
  * encrypted CertificateVerify. */
 static void server_key_guess(struct tctx *t, const struct conn *c)
 {
-    if (c->inferred_server_key == KEY_GUESS_NONE)
-        return;
-    label(t, "Server key");
-    fprintf(t->out, "%s (inferred: the encrypted CertificateVerify record is %u bytes, "
-            "a %u-byte %s signature)\n",
-            c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC",
-            (unsigned)c->inferred_cv_record, (unsigned)c->inferred_sig_len,
-            c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
+    char basis[1024];
+
+    if (c->inferred_server_key != KEY_GUESS_NONE) {
+        label(t, "Server key");
+        if (c->inferred_sig_len > 0)
+            fprintf(t->out, "%s (inferred: the encrypted CertificateVerify record is %u bytes, "
+                    "a %u-byte %s signature)\n",
+                    c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC",
+                    (unsigned)c->inferred_cv_record, (unsigned)c->inferred_sig_len,
+                    c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
+        else
+            fprintf(t->out, "%s (inferred: the key of the chain below)\n",
+                    c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC");
+    }
+    if (c->inferred_leaf != NULL) {   /* infer_chain.h: a known chain fits the flight */
+        char *e = report_escape(infer_chain_basis(c, basis, sizeof(basis)), true);
+        label(t, "Chain");
+        fprintf(t->out, "inferred %s\n", e != NULL ? e : "");
+        if (e == NULL)
+            t->oom = true;
+        free(e);
+    }
 }
 
 /* The traffic_server log lines attached to c, and how they compare. */

@@ -179,3 +179,13 @@ bool tls_infer_outcome(struct tls_session *s)
     }
     return false;
 }
+
+size_t tls_server_flight13(const struct tls_session *s, const uint16_t **lens)
+{
+    const struct tls13_wire *w = &s->w13;
+
+    *lens = w->srv_len;
+    if (!s->c->tls13 || s->c->keys_used || w->n_srv_len != w->srv_flight)
+        return 0;
+    return w->n_srv_len;
+}

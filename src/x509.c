@@ -1176,3 +1176,28 @@ bool x509_have_trust(const struct x509_pool *pool, bool client)
 {
     return pool != NULL && pool->store[client ? X509_ROLE_CLIENT : X509_ROLE_SERVER] != NULL;
 }
+
+size_t x509_trust_certs(struct x509_pool *pool, const struct x509_cert **out, size_t max)
+{
+    X509_STORE *st = pool != NULL ? pool->store[X509_ROLE_SERVER] : NULL;
+    STACK_OF(X509_OBJECT) *objs;
+    size_t n = 0;
+
+    if (st == NULL)
+        return 0;
+    objs = X509_STORE_get0_objects(st);
+    for (int i = 0; i < sk_X509_OBJECT_num(objs) && n < max; i++) {
+        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+        unsigned char *der = NULL;
+        int len;
+        const struct x509_cert *c;
+
+        if (x == NULL || (len = i2d_X509(x, &der)) <= 0)
+            continue;   /* a CRL, or a certificate OpenSSL cannot encode */
+        c = x509_intern(pool, der, (size_t)len);
+        OPENSSL_free(der);
+        if (c != NULL && c->parsed)
+            out[n++] = c;
+    }
+    return n;
+}

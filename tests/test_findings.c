@@ -301,6 +301,51 @@ static void test_capture_quality(void **state)
     assert_false(has(c, FINDING_SNAPLEN_TRUNCATED));
 }
 
+/* HANDSHAKE_INCOMPLETE names the first reason that applies. */
+static void incomplete_case(struct fx *f, const char *want, const char *fix)
+{
+    struct conn *c = &f->c;
+
+    c->outcome = OUTCOME_INCOMPLETE;
+    findings_run(c, f->names);
+    assert_non_null(strstr(msg_of(c, FINDING_HANDSHAKE_INCOMPLETE), want));
+    assert_non_null(strstr(finding_of(c, FINDING_HANDSHAKE_INCOMPLETE)->remedy, fix));
+    for (size_t i = 0; i < c->n_findings; i++)
+        if (!(c->findings_shared & (1u << i)))
+            free(c->findings[i].message);
+    c->n_findings = 0;
+    c->findings_shared = 0;
+}
+
+static void test_incomplete_reasons(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->c;
+
+    incomplete_case(f, "no hello was captured", "Capture the whole handshake");
+    c->sh.present = true;
+    c->tcp.evictions_before = true;
+    incomplete_case(f, "started during the handshake: the ClientHello was not captured; the "
+                    "connection table was full earlier", "--max-connections");
+    c->n_ch = 1;
+    c->tcp.evicted = CONN_EVICTED_FULL;
+    incomplete_case(f, "connection table was full, so this connection was dropped", "--max-connections");
+    c->tcp.evicted = CONN_EVICTED_IDLE;
+    incomplete_case(f, "silent for more than 10 minutes", "stalled server");
+    c->tcp.gaps[DIR_CLIENT] = 1;
+    c->tcp.gap_bytes[DIR_CLIENT] = 99;
+    incomplete_case(f, "99 bytes of the client's stream were not captured", "dropped by kernel");
+    c->tcp.gaps[DIR_CLIENT] = 0;
+    c->tcp.gap_bytes[DIR_CLIENT] = 0;
+    c->tcp.evicted = CONN_EVICTED_NO;
+    c->tcp.fin[DIR_CLIENT] = c->tcp.fin[DIR_SERVER] = true;
+    conn_add_event(c, 5, EV_FIN, DIR_SERVER, 0, 0);
+    conn_add_event(c, 6, EV_FIN, DIR_CLIENT, 0, 0);
+    incomplete_case(f, "the server closed the connection with a FIN", "closing side's logs");
+    c->tcp.fin[DIR_CLIENT] = c->tcp.fin[DIR_SERVER] = false;
+    incomplete_case(f, "the capture ends before it finished", "Capture the whole handshake");
+}
+
 static void test_rsa_selected_is_not_ecdsa(void **state)
 {
     struct fx *f = *state;
@@ -534,6 +579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ecdsa_severity_follows_the_facts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remedies_follow_the_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_shares_equal_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incomplete_reasons, setup, teardown),
         cmocka_unit_test(test_names_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 /* test_fuzz_regress.c - replay every saved fuzz input (tests/fuzz/regress/<harness>/) through its harness.
  *
- * The four libFuzzer harnesses are compiled in here with their entry points
+ * The libFuzzer harnesses are compiled in here with their entry points
  * renamed, so the regression corpus runs with the normal compiler and no
  * libFuzzer, under `make unit` and under `make asan`.  Each input that once
  * crashed, hung or leaked must now run clean: a harness aborts on a broken
@@ -29,6 +29,9 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_tslog_entry
 #include "fuzz/fuzz_tslog.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_infer_entry
+#include "fuzz/fuzz_infer.c"
 #undef LLVMFuzzerTestOneInput
 
 #define FUZZ_REPLAY_NO_MAIN
@@ -81,6 +84,12 @@ static void test_regress_tslog(void **state)
     replay_harness("tslog", fuzz_tslog_entry, 3);
 }
 
+static void test_regress_infer(void **state)
+{
+    (void)state;
+    replay_harness("infer", fuzz_infer_entry, 4);
+}
+
 /* The harnesses themselves must reject nothing silently: an empty input and
  * a one-byte input run through every entry point. */
 static void test_regress_tiny_inputs(void **state)
@@ -95,6 +104,7 @@ static void test_regress_tiny_inputs(void **state)
     assert_int_equal(fuzz_pipeline_entry(one, 1), 0);
     assert_int_equal(fuzz_tslog_entry(one, 0), 0);
     assert_int_equal(fuzz_tslog_entry(one, 1), 0);
+    assert_int_equal(fuzz_infer_entry(one, 1), 0);
 }
 
 int main(void)
@@ -106,6 +116,7 @@ int main(void)
         cmocka_unit_test(test_regress_x509),
         cmocka_unit_test(test_regress_pipeline),
         cmocka_unit_test(test_regress_tslog),
+        cmocka_unit_test(test_regress_infer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

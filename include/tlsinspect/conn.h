@@ -76,7 +76,13 @@ struct conn_tcp {
     uint64_t snap_cut[2];     /* packets cut by the snaplen carrying payload */
     uint64_t synacks_isn_changed; /* SYN-ACKs seen with a different ISN */
     bool limit_hit[2];        /* out-of-order buffer limit reached */
+    uint8_t evicted;          /* enum conn_evicted: why the flow table dropped it early */
+    bool evictions_before;    /* the full table had dropped other connections before this
+                                 one ended: a mid-stream start may be a re-tracked flow */
 };
+
+/* Why the connection table let a connection go before its end. */
+enum conn_evicted { CONN_EVICTED_NO = 0, CONN_EVICTED_IDLE, CONN_EVICTED_FULL };
 
 /* The lists (exts ... alpn) point into one block the hello owns, `lists`,
  * holding exactly the entries sent, at most CONN_MAX_* each: a connection
@@ -219,6 +225,15 @@ struct conn {
     uint16_t inferred_sig_len; /* its basis: the CertificateVerify signature's bytes */
     uint16_t inferred_cv_record; /* ... in a protected record of this many bytes */
     bool inferred_client_cert; /* the client's flight was larger than a Finished alone */
+    /* The known chain (infer_chain.h) the encrypted server flight's size
+     * fits, when exactly one does; inferred_leaf NULL when none. */
+    const struct x509_cert *inferred_leaf;  /* borrowed from the x509 pool */
+    uint8_t inferred_chain_source;  /* enum infer_chain_source: cafile or seen */
+    uint8_t inferred_chain_certs;   /* certificates in that chain */
+    bool inferred_chain_exact;      /* the Certificate record(s) exactly; else the flight's total */
+    uint32_t inferred_cert_msg;     /* the TLS 1.3 Certificate message it makes, bytes */
+    uint32_t inferred_chain_room;   /* total: bytes left for EncryptedExtensions and the like */
+    int64_t inferred_chain_seen_ts; /* seen: when this server presented it in cleartext */
     uint8_t resumed;           /* enum conn_resumption: no certificate in this handshake */
     int64_t appdata_ts;        /* first application data record (either side), valid when appdata[] */
     bool malformed[2];         /* the parser gave up on this direction */

@@ -108,4 +108,11 @@ bool tls_handshake_over(const struct tls_session *s);
  * (preferred_auth was set at ClientHello time).  Idempotent. */
 void tls_finish(struct tls_session *s);
 
+/* TLS 1.3 without keys: the lengths of the server's protected records
+ * before the client's first (its encrypted flight), as their headers give
+ * them, for matching candidate chains (infer_chain.h).  Returns their
+ * number, 0 when unknown (not TLS 1.3, keys used, more records than kept);
+ * *lens stays valid while s lives. */
+size_t tls_server_flight13(const struct tls_session *s, const uint16_t **lens);
+
 #endif

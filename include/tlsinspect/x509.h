@@ -159,6 +159,11 @@ struct x509_trust_info {
 const struct x509_trust_info *x509_trust_info(const struct x509_pool *pool,
                                               enum x509_trust_src src);
 
+/* The server trust store's certificates (--cafile, --capath), interned so
+ * their facts are parsed: at most max of them into out, in the store's
+ * order; returns how many.  0 without a trust store. */
+size_t x509_trust_certs(struct x509_pool *pool, const struct x509_cert **out, size_t max);
+
 /* What loading the trust stores warned about ("FILE: PEM block 2 is
  * damaged (...); skipped"): *out points at the pool's strings, valid while
  * the pool lives.  Returns their number (at most X509_POOL_MAX_WARNINGS). */

@@ -12,7 +12,7 @@
 # input into tests/fuzz/regress/<h>/ so `make test` replays it for good.
 set -u
 secs=${1:-60}; shift
-harnesses=${*:-"tls decode x509 pipeline tslog"}
+harnesses=${*:-"tls decode x509 pipeline tslog infer"}
 out=build-fuzz
 status=0
 for h in $harnesses; do

@@ -301,6 +301,11 @@ extern const size_t gen_nfixtures;
 void gen_profile_rsa_ok(struct gen_tls_cfg *c, const struct gen_pki *pki, uint64_t t0);
 void gen_profile_field_case(struct gen_tls_cfg *c, const struct gen_pki *pki, uint64_t t0);
 
+/* scen_infer.c: TLS 1.3 without keys, chains matched by size (issue 17). */
+int gen_fx_tls13_ecdsa_candidates(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_tls13_seen_chain(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_incomplete_reasons(struct gen_ctx *ctx, const struct gen_fixture *fx);
+
 /* Reusable for the benchmark: run one handshake scenario and dump its
  * packets to an open pcap dumper.  Returns 0 and the last timestamp. */
 int gen_emit_scenario(pcap_dumper_t *d, enum gen_link link, int snaplen,
