@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "tlsinspect/err.h"
+#include "tlsinspect/filehash.h"
 
 /* File magic numbers, as the first 4 bytes read big-endian. */
 #define CAP_MAGIC_PCAP_US_BE 0xa1b2c3d4u
@@ -98,6 +99,7 @@ struct cap_stream {
     char why[128];             /* inflate's complaint, "" when none */
     EVP_MD_CTX *md;            /* SHA-256 of the raw bytes taken from `in`; NULL: none */
     bool regular;              /* `in` is a regular file: read to its end for the hash */
+    struct filehash *fh;       /* a regular file's hash, on its own thread (md is NULL then) */
     bool eof;                  /* `in` returned its end */
 };
 
@@ -257,6 +259,7 @@ static int cap_stream_close(void *cookie)
 
     if (st->z_ready)
         inflateEnd(&st->z);
+    filehash_cancel(st->fh);
     EVP_MD_CTX_free(st->md);
     if (st->in != NULL && fclose(st->in) != 0)
         rc = EOF;
@@ -433,6 +436,9 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
         if (src->iobuf != NULL)
             setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
         src->stream->regular = regular;
+        if (regular && src->stream->md != NULL &&
+            (src->stream->fh = filehash_start(fileno(src->stream->in), start)) != NULL)
+            cap_stream_unhash(src->stream);     /* the thread hashes the file */
         if (gz && src->stream->npre == 0 && src->stream->why[0] != '\0') {
             ti_errf(errbuf, errlen, "%s: gzip: %s", label, src->stream->why);
             fclose(fp);
@@ -766,8 +772,11 @@ void capture_set_stop(struct capture *cap, const volatile sig_atomic_t *stop)
 void capture_skip_hash(struct capture *cap)
 {
     for (size_t i = 0; i < cap->n; i++) {
-        if (cap->srcs[i].stream != NULL)
+        if (cap->srcs[i].stream != NULL) {
             cap_stream_unhash(cap->srcs[i].stream);
+            filehash_cancel(cap->srcs[i].stream->fh);
+            cap->srcs[i].stream->fh = NULL;
+        }
         cap->srcs[i].sha256 = NULL;
     }
 }
@@ -871,6 +880,11 @@ static void cap_finish_hash(struct cap_src *src, struct cap_input *in)
 
     if (src->sha256 != NULL) {
         in->hashed = src->sha256(src->sha256_ctx, in->sha256);
+        return;
+    }
+    if (st != NULL && st->fh != NULL) {
+        in->hashed = filehash_finish(st->fh, in->sha256);
+        st->fh = NULL;
         return;
     }
     if (st == NULL || st->md == NULL || st->interrupted)
