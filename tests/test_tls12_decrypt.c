@@ -1231,6 +1231,9 @@ struct cfx_dir {
 
 struct cfx {
     struct cfx_dir d[2];          /* by enum conn_dir */
+    size_t nchunk;                /* TCP payloads in capture order */
+    uint8_t chunk_dir[MAX_RECS];
+    size_t chunk_off[MAX_RECS];
     uint8_t cr[32], sr[32], ms[48];
     uint8_t compression;
 };
@@ -1269,6 +1272,11 @@ static void cfx_packet(struct cfx *x, const uint8_t *p, size_t caplen, uint16_t 
     if (!d->started || seq != d->next_seq || ihl + thl > iplen)
         return;
     assert_true(d->n + (iplen - ihl - thl) <= sizeof(d->b));
+    if (iplen > ihl + thl) {
+        assert_true(x->nchunk < MAX_RECS);
+        x->chunk_dir[x->nchunk] = d == &x->d[DIR_CLIENT] ? DIR_CLIENT : DIR_SERVER;
+        x->chunk_off[x->nchunk++] = d->n;
+    }
     memcpy(d->b + d->n, p + ihl + thl, iplen - ihl - thl);
     d->n += iplen - ihl - thl;
     d->next_seq += (uint32_t)(iplen - ihl - thl);
@@ -1529,6 +1537,90 @@ static void test_deflate_corrupt(void **state)
     free(x);
 }
 
+/* The session layer on the fixture, record by record in capture order,
+ * with the client's first request replaced by a record sealed with the
+ * real keys whose content is not DEFLATE (0xff: a reserved block type):
+ * the note says so, the client's later records are not read (its
+ * close_notify stays encrypted), the server's still are. */
+static void test_deflate_session_corrupt(void **state)
+{
+    const struct fx *f = *state;
+    struct cfx *x = cfx_load();
+    const struct cfx_dir *cd = &x->d[DIR_CLIENT];
+    size_t bad = cfx_after_ccs(cd) + 1, fed[2] = {0, 0}, rl;
+    uint8_t junk[40], hdr[5], *rec = malloc(TLS12_MAX_CIPHERTEXT);
+    struct tls12_dir k;
+    struct tls_keylog *kl = NULL;
+    struct x509_pool *pool = NULL;
+    struct tls_session *ts = NULL;
+    struct conn c;
+    char err[256], line[256];
+    int64_t now = 1000;
+
+    assert_non_null(rec);
+    assert_int_equal(cd->type[bad], 23);
+    memset(junk, 0xff, sizeof(junk));
+    cfx_dir_init(f, x, DIR_CLIENT, &k);
+    rl = cfx_seal(&k, 1, 23, junk, sizeof(junk), hdr, rec);   /* seq 1: after Finished */
+    tls12_dir_clear(&k);
+
+    strcpy(line, "CLIENT_RANDOM ");
+    for (int i = 0; i < 32; i++)
+        sprintf(line + strlen(line), "%02x", x->cr[i]);
+    strcat(line, " ");
+    for (int i = 0; i < 48; i++)
+        sprintf(line + strlen(line), "%02x", x->ms[i]);
+    strcat(line, "\n");
+    assert_int_equal(tls_keylog_load_mem(&kl, line, strlen(line), NULL, NULL, err, sizeof(err)),
+                     TI_OK);
+    assert_int_equal(x509_pool_new(&pool, NULL, err, sizeof(err)), TI_OK);
+    conn_init(&c);
+    assert_int_equal(tls_session_new(&ts, &c, pool, f->names, NULL, kl), TI_OK);
+    tls_set_client_side(ts, 0);
+    for (size_t i = 0; i < x->nchunk; i++) {
+        int dir = x->chunk_dir[i];
+        const struct cfx_dir *d = &x->d[dir];
+        size_t end = i + 1 < x->nchunk ? SIZE_MAX : d->n;
+
+        for (size_t j = i + 1; j < x->nchunk && end == SIZE_MAX; j++)
+            if (x->chunk_dir[j] == dir)
+                end = x->chunk_off[j];
+        if (end == SIZE_MAX)
+            end = d->n;
+        while (fed[dir] < d->nrec && d->off[fed[dir]] - 5 < end) {
+            size_t r = fed[dir]++;
+            if (dir == DIR_CLIENT && r == bad) {
+                tls_feed(ts, dir, hdr, 5, now++);
+                tls_feed(ts, dir, rec, rl, now++);
+            } else {
+                tls_feed(ts, dir, d->b + d->off[r] - 5, 5 + d->len[r], now++);
+            }
+        }
+    }
+    assert_int_equal(fed[DIR_CLIENT], cd->nrec);
+    assert_int_equal(fed[DIR_SERVER], x->d[DIR_SERVER].nrec);
+    tls_close(ts, 0, false, now++);
+    tls_close(ts, 1, false, now++);
+    tls_finish(ts);
+    tls_session_free(ts);
+    x509_pool_free(pool);
+    tls_keylog_free(kl);
+
+    assert_non_null(c.tls13_note);
+    assert_non_null(strstr(c.tls13_note, "records are inflated after decryption"));
+    assert_non_null(strstr(c.tls13_note, "DEFLATE decompression failed on a client record"));
+    assert_true(c.keys_used);
+    assert_int_equal(c.n_alerts, 2);
+    assert_int_equal(c.alerts[0].from, DIR_CLIENT);
+    assert_true(c.alerts[0].encrypted);
+    assert_false(c.alerts[0].decrypted);
+    expect_close_notify(&c.alerts[1], DIR_SERVER);
+    conn_free(&c);
+    free(rec);
+    free(x);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1578,6 +1670,7 @@ int main(void)
         cmocka_unit_test(test_session_renegotiation),
         cmocka_unit_test(test_deflate_fixture),
         cmocka_unit_test(test_deflate_corrupt),
+        cmocka_unit_test(test_deflate_session_corrupt),
     };
 
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
