@@ -1,5 +1,8 @@
-/* tls12_decrypt.c - TLS 1.0-1.2 key block derivation and record opening (AEAD, CBC MtE/EtM, NULL, with or without keys). */
+/* tls12_decrypt.c - TLS 1.0-1.2 key block derivation and record opening (AEAD, CBC MtE/EtM, NULL, with or without keys; DEFLATE). */
+#include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -179,6 +182,14 @@ void tls12_dir_clear(struct tls12_dir *d)
     EVP_CIPHER_free(d->cipher);
     EVP_MAC_CTX_free(d->mctx);
     EVP_MAC_free(d->mac);
+    if (d->zs != NULL) {
+        (void)inflateEnd(d->zs);
+        free(d->zs);
+    }
+    if (d->zbuf != NULL) {
+        OPENSSL_cleanse(d->zbuf, TLS12_MAX_PLAINTEXT + 1);
+        free(d->zbuf);
+    }
     OPENSSL_cleanse(d, sizeof(*d));
 }
 
@@ -267,6 +278,62 @@ int tls12_dir_init_unkeyed(struct tls12_dir *d, const struct tls12_suite *suite)
     d->suite = *suite;
     d->mac_unchecked = true;
     d->ready = true;
+    return TI_OK;
+}
+
+int tls12_dir_set_deflate(struct tls12_dir *d)
+{
+    z_stream *zs;
+
+    if (d == NULL || !d->ready || d->zs != NULL)
+        return TI_EUNSUPPORTED;
+    zs = calloc(1, sizeof(*zs));
+    d->zbuf = malloc(TLS12_MAX_PLAINTEXT + 1);
+    if (zs == NULL || d->zbuf == NULL || inflateInit(zs) != Z_OK) {
+        free(zs);
+        free(d->zbuf);
+        d->zbuf = NULL;
+        return TI_ENOMEM;
+    }
+    d->zs = zs;
+    return TI_OK;
+}
+
+/* The largest opened content: TLSCompressed under DEFLATE, else
+ * TLSPlaintext (RFC 5246 6.2.1-6.2.2; record_overflow beyond). */
+static size_t inner_max(const struct tls12_dir *d)
+{
+    return d->zs != NULL ? TLS12_MAX_COMPRESSED : TLS12_MAX_PLAINTEXT;
+}
+
+/* Inflate one opened record's content in place (RFC 3749 2: the sender
+ * flushed it whole, so all of it inflates now).  One byte of room beyond
+ * 2^14 tells an oversized record (a decompression bomb) from a full one;
+ * zlib never writes past avail_out. */
+static int inflate_record(struct tls12_dir *d, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    z_stream *zs = d->zs;
+    size_t n;
+    int zr;
+
+    if (d->zfailed)
+        return TI_EMALFORMED;
+    zs->next_in = out;
+    zs->avail_in = (uInt)*out_len;
+    zs->next_out = d->zbuf;
+    zs->avail_out = TLS12_MAX_PLAINTEXT + 1;
+    zr = inflate(zs, Z_SYNC_FLUSH);
+    n = TLS12_MAX_PLAINTEXT + 1 - zs->avail_out;
+    /* Z_BUF_ERROR: no progress possible, fine for an empty record.  The
+     * stream never ends in TLS (Z_STREAM_END): the history would be gone. */
+    if ((zr != Z_OK && zr != Z_BUF_ERROR) || zs->avail_in != 0 ||
+        n > TLS12_MAX_PLAINTEXT || n > out_cap) {
+        d->zfailed = true;
+        return TI_EMALFORMED;
+    }
+    if (n > 0)
+        memcpy(out, d->zbuf, n);
+    *out_len = n;
     return TI_OK;
 }
 
@@ -371,7 +438,7 @@ static int open_aead(struct tls12_dir *d, const uint8_t hdr[5],
     if (len < (size_t)d->suite.record_iv_len + d->suite.tag_len)
         return TI_EMALFORMED;
     ct_len = len - d->suite.record_iv_len - d->suite.tag_len;
-    if (ct_len > TLS12_MAX_PLAINTEXT)
+    if (ct_len > inner_max(d))
         return TI_EMALFORMED;   /* RFC 5246 6.2.1: record_overflow */
     if (ct_len > out_cap)
         return TI_ELIMIT;
@@ -476,7 +543,7 @@ static int open_cbc(struct tls12_dir *d, const uint8_t hdr[5],
         if (!mac_ok(d, hdr, (size_t)plen, out, (size_t)plen, out + plen))
             return TI_EMALFORMED;
     }
-    if ((size_t)plen > TLS12_MAX_PLAINTEXT)
+    if ((size_t)plen > inner_max(d))
         return TI_EMALFORMED;
     if (ivl == 0)
         memcpy(d->iv, ct.p + ct_len - bl, bl);
@@ -493,7 +560,7 @@ static int open_null(struct tls12_dir *d, const uint8_t hdr[5],
     if (len < ml)
         return TI_EMALFORMED;
     plen = len - ml;
-    if (plen > TLS12_MAX_PLAINTEXT)
+    if (plen > inner_max(d))
         return TI_EMALFORMED;
     if (plen > out_cap)
         return TI_ELIMIT;
@@ -532,6 +599,8 @@ int tls12_open_record(struct tls12_dir *d, const uint8_t hdr[5],
         rc = TI_EUNSUPPORTED;
         break;
     }
+    if (rc == TI_OK && d->zs != NULL)
+        rc = inflate_record(d, out, out_cap, out_len);
     if (rc == TI_OK)
         d->seq++;
     else

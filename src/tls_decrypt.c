@@ -328,12 +328,11 @@ static bool keys12_inputs(struct tls_session *s, bool reneg, const struct tls12_
                       "supported for it", c->sh.suite, c->sh.version);
         return false;
     }
-    if (c->sh.compression != 0) {
-        /* RFC 5246 6.2.2: the plaintext would need inflating first; no
-         * OpenSSL here negotiates compression (built without zlib), so
-         * there is no real capture to test an inflating path with. */
-        tls_note13(s, "TLS compression (method %u) was selected: records not decrypted "
-                      "(decompression is not implemented)", c->sh.compression);
+    if (c->sh.compression != 0 && c->sh.compression != TLS_COMP_DEFLATE) {
+        /* RFC 5246 6.2.2: the plaintext would need decompressing first;
+         * only DEFLATE (RFC 3749) was ever implemented by OpenSSL. */
+        tls_note13(s, "TLS compression method %u was selected: records not decrypted (only "
+                      "DEFLATE, method 1, is decompressed)", c->sh.compression);
         return false;
     }
     return true;
@@ -412,6 +411,18 @@ void tls_keys12_start(struct tls_session *s, enum conn_dir dir)
         tls_note13(s, "TLS 1.2 keys not derived (%s)", ti_strerror(rc));
         return;
     }
+    /* RFC 3749 2: each side's compression state starts at its CCS (a
+     * renegotiation's too, as OpenSSL does it). */
+    if (s->c->sh.compression == TLS_COMP_DEFLATE) {
+        rc = tls12_dir_set_deflate(&x->k[dir]);
+        if (rc != TI_OK) {
+            tls12_dir_clear(&x->k[dir]);
+            tls_note13(s, "TLS 1.2 DEFLATE decompression not set up (%s)", ti_strerror(rc));
+            return;
+        }
+        tls_note13(s, "TLS compression DEFLATE (method 1) was selected: records are inflated "
+                      "after decryption (RFC 3749)");
+    }
     d->prot = PROT_DEC12;
 }
 
@@ -427,7 +438,11 @@ void tls_open12(struct tls_session *s, enum conn_dir dir, const uint8_t *body, s
                            TLS12_MAX_CIPHERTEXT, &n);
     if (rc != TI_OK) {
         d->prot = PROT_STOPPED;
-        if (s->dec12->k[dir].mac_unchecked)
+        if (s->dec12->k[dir].zfailed)
+            tls_note13(s, "DEFLATE decompression failed on a %s record (a corrupt stream, or "
+                          "more than 2^14 bytes inflated): the %s's records are not read further",
+                       tls_side_name(dir), tls_side_name(dir));
+        else if (s->dec12->k[dir].mac_unchecked)
             tls_note13(s, "a NULL-cipher record of the %s is not a record (%s): reading stopped",
                        tls_side_name(dir), ti_strerror(rc));
         else if (rc == TI_EMALFORMED)

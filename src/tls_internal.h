@@ -65,6 +65,9 @@ enum {
     CT_SSL2 = 0x80,          /* internal: an SSLv2-compatible ClientHello */
 };
 
+/* ServerHello compression_method DEFLATE (RFC 3749 2). */
+#define TLS_COMP_DEFLATE 1u
+
 #define TLS_PEEK_MAX   6     /* record header + handshake type: enough to tell the roles */
 
 /* STARTTLS and the like (SMTP, IMAP, POP3, LDAP, MySQL, ...): a direction

@@ -147,11 +147,11 @@ static bool record_read(const struct tls_dir *d, uint8_t type, size_t len)
 
 /* A TLS <= 1.2 side being decrypted: handshake, alert and CCS records are
  * opened; the rest only counted (sequence numbers), unless TLS 1.0 CBC
- * chains its IV through them. */
+ * chains its IV through them or DEFLATE its history (RFC 3749 2). */
 static enum tls_rec record_fate12(const struct tls_session *s, enum conn_dir dir, uint8_t type)
 {
     if (type == CT_HANDSHAKE || type == CT_ALERT || type == CT_CCS ||
-        tls12_skip_tail_len(&s->dec12->k[dir]) > 0)
+        tls12_skip_tail_len(&s->dec12->k[dir]) > 0 || s->dec12->k[dir].zs != NULL)
         return REC_OPEN12;
     return REC_COUNT12;
 }

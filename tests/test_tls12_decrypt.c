@@ -12,6 +12,8 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <pcap/pcap.h>
+#include <zlib.h>
 
 #include "tlsinspect/conn.h"
 #include "tlsinspect/cur.h"
@@ -1209,6 +1211,416 @@ static void test_session_renegotiation(void **state)
     free(s);
 }
 
+/* ---- DEFLATE (RFC 3749): the real compressed session of the fixture ------ */
+
+#define CFX_PCAP "captures/compressed-12.pcap"
+#define CFX_KEYS "captures/compressed-12.keys"
+#define CFX_STREAM (64u * 1024u)
+
+/* One direction of the fixture's connection: the TCP payload in order and
+ * its records (type, offset of the fragment, length). */
+struct cfx_dir {
+    uint8_t b[CFX_STREAM];
+    size_t n;
+    uint32_t next_seq;
+    bool started;
+    size_t nrec;
+    uint8_t type[MAX_RECS];
+    size_t off[MAX_RECS], len[MAX_RECS];
+};
+
+struct cfx {
+    struct cfx_dir d[2];          /* by enum conn_dir */
+    size_t nchunk;                /* TCP payloads in capture order */
+    uint8_t chunk_dir[MAX_RECS];
+    size_t chunk_off[MAX_RECS];
+    uint8_t cr[32], sr[32], ms[48];
+    uint8_t compression;
+};
+
+/* The generator writes Ethernet/IPv4/TCP without loss or reordering: the
+ * payload of each direction is appended at the next expected sequence
+ * number (the client is the side that sent the first SYN). */
+static void cfx_packet(struct cfx *x, const uint8_t *p, size_t caplen, uint16_t *cport)
+{
+    size_t ihl, thl, iplen;
+    uint16_t sport;
+    uint32_t seq;
+    struct cfx_dir *d;
+    uint8_t flags;
+
+    if (caplen < 14 + 20 || p[12] != 0x08 || p[13] != 0x00)
+        return;
+    p += 14;
+    caplen -= 14;
+    ihl = (size_t)(p[0] & 0x0f) * 4;
+    iplen = ti_be16(p + 2);
+    if (p[9] != 6 || iplen > caplen || ihl + 20 > iplen)
+        return;
+    thl = (size_t)(p[ihl + 12] >> 4) * 4;
+    sport = ti_be16(p + ihl);
+    seq = (uint32_t)ti_be16(p + ihl + 4) << 16 | ti_be16(p + ihl + 6);
+    flags = p[ihl + 13];
+    if ((flags & 0x02) != 0 && (flags & 0x10) == 0)
+        *cport = sport;
+    d = &x->d[sport == *cport ? DIR_CLIENT : DIR_SERVER];
+    if ((flags & 0x02) != 0) {
+        d->next_seq = seq + 1;
+        d->started = true;
+        return;
+    }
+    if (!d->started || seq != d->next_seq || ihl + thl > iplen)
+        return;
+    assert_true(d->n + (iplen - ihl - thl) <= sizeof(d->b));
+    if (iplen > ihl + thl) {
+        assert_true(x->nchunk < MAX_RECS);
+        x->chunk_dir[x->nchunk] = d == &x->d[DIR_CLIENT] ? DIR_CLIENT : DIR_SERVER;
+        x->chunk_off[x->nchunk++] = d->n;
+    }
+    memcpy(d->b + d->n, p + ihl + thl, iplen - ihl - thl);
+    d->n += iplen - ihl - thl;
+    d->next_seq += (uint32_t)(iplen - ihl - thl);
+}
+
+static void cfx_records(struct cfx_dir *d)
+{
+    size_t at = 0;
+
+    while (at + 5 <= d->n) {
+        size_t len = ti_be16(d->b + at + 3);
+        assert_true(at + 5 + len <= d->n);
+        assert_true(d->nrec < MAX_RECS);
+        d->type[d->nrec] = d->b[at];
+        d->off[d->nrec] = at + 5;
+        d->len[d->nrec] = len;
+        d->nrec++;
+        at += 5 + len;
+    }
+    assert_int_equal(at, d->n);
+}
+
+/* The fixture's hellos, key log line and records; fails (the fixture is
+ * committed, so it must be there). */
+static struct cfx *cfx_load(void)
+{
+    char err[PCAP_ERRBUF_SIZE], line[512];
+    struct cfx *x = calloc(1, sizeof(*x));
+    struct pcap_pkthdr *h;
+    const u_char *p;
+    uint16_t cport = 0;
+    const uint8_t *sh;
+    pcap_t *pc;
+    FILE *kf;
+    bool have_ms = false;
+
+    assert_non_null(x);
+    pc = pcap_open_offline(CFX_PCAP, err);
+    assert_non_null(pc);
+    while (pcap_next_ex(pc, &h, &p) == 1)
+        cfx_packet(x, p, h->caplen, &cport);
+    pcap_close(pc);
+    cfx_records(&x->d[DIR_CLIENT]);
+    cfx_records(&x->d[DIR_SERVER]);
+    /* ClientHello and ServerHello: header(4) version(2) random(32) */
+    assert_int_equal(x->d[DIR_CLIENT].type[0], 22);
+    assert_int_equal(x->d[DIR_SERVER].type[0], 22);
+    memcpy(x->cr, x->d[DIR_CLIENT].b + x->d[DIR_CLIENT].off[0] + 6, 32);
+    sh = x->d[DIR_SERVER].b + x->d[DIR_SERVER].off[0];
+    memcpy(x->sr, sh + 6, 32);
+    /* session_id<0..32>, cipher_suite(2), compression_method(1) */
+    assert_int_equal(ti_be16(sh + 39 + sh[38]), 0xc030);
+    x->compression = sh[39 + sh[38] + 2];
+    kf = fopen(CFX_KEYS, "r");
+    assert_non_null(kf);
+    while (fgets(line, sizeof line, kf) != NULL) {
+        uint8_t cr[32];
+        if (strncmp(line, "CLIENT_RANDOM ", 14) != 0)
+            continue;
+        line[strcspn(line, "\r\n")] = '\0';
+        parse_line(line, cr, x->ms);
+        if (memcmp(cr, x->cr, 32) == 0)
+            have_ms = true;
+    }
+    fclose(kf);
+    assert_true(have_ms);
+    return x;
+}
+
+/* Index of the first record after the direction's ChangeCipherSpec. */
+static size_t cfx_after_ccs(const struct cfx_dir *d)
+{
+    for (size_t i = 0; i < d->nrec; i++)
+        if (d->type[i] == 20)
+            return i + 1;
+    fail_msg("no ChangeCipherSpec");
+    return 0;
+}
+
+static void cfx_dir_init(const struct fx *f, const struct cfx *x, enum conn_dir dir,
+                         struct tls12_dir *k)
+{
+    struct tls12_suite suite;
+
+    assert_int_equal(tls12_suite_lookup(f->names, 0xc030, 0x0303, &suite), TI_OK);
+    assert_int_equal(tls12_dir_init(k, &suite, false, dir, x->ms, 48, x->cr, x->sr), TI_OK);
+    assert_int_equal(tls12_dir_set_deflate(k), TI_OK);
+}
+
+static int cfx_open(struct tls12_dir *k, const struct cfx_dir *d, size_t i, uint8_t *out,
+                    size_t *n)
+{
+    uint8_t hdr[5];
+
+    memcpy(hdr, d->b + d->off[i] - 5, 5);
+    return tls12_open_record(k, hdr, d->b + d->off[i], d->len[i], out, TLS12_MAX_CIPHERTEXT, n);
+}
+
+static bool has(const uint8_t *p, size_t n, const char *s)
+{
+    return memmem(p, n, s, strlen(s)) != NULL;
+}
+
+/* Every record of both directions after CCS opens and inflates: Finished
+ * (a 12-byte verify_data), the HTTP request and response three times
+ * (the later ones smaller on the wire: they lean on the history), the
+ * close_notify. */
+static void test_deflate_fixture(void **state)
+{
+    const struct fx *f = *state;
+    struct cfx *x = cfx_load();
+    uint8_t *out = malloc(TLS12_MAX_CIPHERTEXT);
+
+    assert_non_null(out);
+    assert_int_equal(x->compression, 1);   /* DEFLATE */
+    for (int dir = DIR_CLIENT; dir <= DIR_SERVER; dir++) {
+        const struct cfx_dir *d = &x->d[dir];
+        const char *want = dir == DIR_CLIENT ? "GET /cucm-uds/users" : "HTTP/1.1 200 OK";
+        struct tls12_dir k;
+        size_t first = cfx_after_ccs(d), apps = 0, n = 0, wire[3] = {0};
+
+        cfx_dir_init(f, x, (enum conn_dir)dir, &k);
+        for (size_t i = first; i < d->nrec; i++) {
+            assert_int_equal(cfx_open(&k, d, i, out, &n), TI_OK);
+            if (i == first) {
+                assert_int_equal(d->type[i], 22);
+                assert_int_equal(n, 16);
+                assert_int_equal(out[0], 20);              /* Finished */
+                assert_int_equal(ti_be16(out + 2), 12);
+            } else if (d->type[i] == 23) {
+                assert_true(apps < 3);
+                assert_true(has(out, n, want));
+                /* what was sent is longer than what went on the wire */
+                assert_true(n > d->len[i] - 8 - 16);
+                wire[apps++] = d->len[i];
+            } else {
+                assert_int_equal(d->type[i], 21);
+                assert_int_equal(n, 2);
+                assert_int_equal(out[0], 1);
+                assert_int_equal(out[1], 0);               /* close_notify */
+            }
+        }
+        assert_int_equal(apps, 3);
+        assert_true(wire[1] < wire[0] && wire[2] < wire[0]);
+        assert_false(k.zfailed);
+        tls12_dir_clear(&k);
+    }
+    free(out);
+    free(x);
+}
+
+/* AES-256-GCM seal of one record with a direction's keys (RFC 5288), to put
+ * bad compressed content under a valid tag. */
+static size_t cfx_seal(const struct tls12_dir *k, uint64_t seq, uint8_t type,
+                       const uint8_t *pt, size_t n, uint8_t hdr[5], uint8_t *rec)
+{
+    uint8_t nonce[12], aad[13];
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int l = 0;
+
+    memcpy(nonce, k->iv, 4);
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] = rec[i] = aad[i] = (uint8_t)(seq >> (56 - 8 * i));
+    aad[8] = type;
+    aad[9] = 3;
+    aad[10] = 3;
+    aad[11] = (uint8_t)(n >> 8);
+    aad[12] = (uint8_t)n;
+    assert_non_null(c);
+    assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->key, nonce), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, NULL, &l, aad, 13), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, rec + 8, &l, pt, (int)n), 1);
+    assert_int_equal(EVP_EncryptFinal_ex(c, rec + 8 + l, &l), 1);
+    assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, rec + 8 + n), 1);
+    EVP_CIPHER_CTX_free(c);
+    hdr[0] = type;
+    hdr[1] = 3;
+    hdr[2] = 3;
+    hdr[3] = (uint8_t)((n + 24) >> 8);
+    hdr[4] = (uint8_t)(n + 24);
+    return n + 24;
+}
+
+/* Damage that the tag cannot see: the fixture's own compressed Finished
+ * with a bad zlib header, and a record that inflates past 2^14 (a
+ * decompression bomb), both sealed with the session's real keys; and a
+ * record whose history was never inflated (a skipped application data
+ * record).  Each fails with zfailed, and so does everything after it. */
+static void test_deflate_corrupt(void **state)
+{
+    const struct fx *f = *state;
+    struct cfx *x = cfx_load();
+    const struct cfx_dir *d = &x->d[DIR_CLIENT];
+    size_t first = cfx_after_ccs(d), n = 0, rl;
+    uint8_t *out = malloc(TLS12_MAX_CIPHERTEXT), *rec = malloc(TLS12_MAX_CIPHERTEXT);
+    uint8_t *zeros = calloc(1, 20000), hdr[5], zin[64], *bomb = malloc(1024);
+    struct tls12_dir k;
+    z_stream zs;
+    size_t zn;
+
+    assert_true(out != NULL && rec != NULL && zeros != NULL && bomb != NULL);
+    /* The compressed Finished as it was sent: open it without inflating. */
+    cfx_dir_init(f, x, DIR_CLIENT, &k);
+    assert_true(d->len[first] - 24 <= sizeof(zin));
+    zn = d->len[first] - 24;
+    {
+        struct tls12_dir plain;
+        struct tls12_suite suite;
+        assert_int_equal(tls12_suite_lookup(f->names, 0xc030, 0x0303, &suite), TI_OK);
+        assert_int_equal(tls12_dir_init(&plain, &suite, false, DIR_CLIENT, x->ms, 48, x->cr,
+                                        x->sr), TI_OK);
+        assert_int_equal(cfx_open(&plain, d, first, zin, &n), TI_OK);
+        assert_int_equal(n, zn);
+        assert_int_equal(zin[0], 0x78);    /* a zlib stream (RFC 1950), as OpenSSL sends */
+        tls12_dir_clear(&plain);
+    }
+    zin[0] ^= 0x01;                        /* header check (FCHECK) now fails */
+    rl = cfx_seal(&k, 0, 22, zin, zn, hdr, rec);
+    assert_int_equal(tls12_open_record(&k, hdr, rec, rl, out, TLS12_MAX_CIPHERTEXT, &n),
+                     TI_EMALFORMED);
+    assert_true(k.zfailed);
+    assert_int_equal(n, 0);
+    /* the good record does not bring it back: the stream is gone */
+    assert_int_equal(cfx_open(&k, d, first, out, &n), TI_EMALFORMED);
+    tls12_dir_clear(&k);
+
+    /* 20000 zeros in one record: more than 2^14 inflated. */
+    memset(&zs, 0, sizeof(zs));
+    assert_int_equal(deflateInit(&zs, Z_DEFAULT_COMPRESSION), Z_OK);
+    zs.next_in = zeros;
+    zs.avail_in = 20000;
+    zs.next_out = bomb;
+    zs.avail_out = 1024;
+    assert_int_equal(deflate(&zs, Z_SYNC_FLUSH), Z_OK);
+    zn = 1024 - zs.avail_out;
+    deflateEnd(&zs);
+    cfx_dir_init(f, x, DIR_CLIENT, &k);
+    rl = cfx_seal(&k, 0, 23, bomb, zn, hdr, rec);
+    assert_int_equal(tls12_open_record(&k, hdr, rec, rl, out, TLS12_MAX_CIPHERTEXT, &n),
+                     TI_EMALFORMED);
+    assert_true(k.zfailed);
+    tls12_dir_clear(&k);
+
+    /* The first request skipped: the second one's back-references reach
+     * into history this stream never had. */
+    cfx_dir_init(f, x, DIR_CLIENT, &k);
+    assert_int_equal(cfx_open(&k, d, first, out, &n), TI_OK);
+    assert_int_equal(d->type[first + 1], 23);
+    tls12_skip_record(&k, NULL, 0);
+    assert_int_equal(cfx_open(&k, d, first + 2, out, &n), TI_EMALFORMED);
+    assert_true(k.zfailed);
+    tls12_dir_clear(&k);
+
+    free(zeros);
+    free(bomb);
+    free(rec);
+    free(out);
+    free(x);
+}
+
+/* The session layer on the fixture, record by record in capture order,
+ * with the client's first request replaced by a record sealed with the
+ * real keys whose content is not DEFLATE (0xff: a reserved block type):
+ * the note says so, the client's later records are not read (its
+ * close_notify stays encrypted), the server's still are. */
+static void test_deflate_session_corrupt(void **state)
+{
+    const struct fx *f = *state;
+    struct cfx *x = cfx_load();
+    const struct cfx_dir *cd = &x->d[DIR_CLIENT];
+    size_t bad = cfx_after_ccs(cd) + 1, fed[2] = {0, 0}, rl;
+    uint8_t junk[40], hdr[5], *rec = malloc(TLS12_MAX_CIPHERTEXT);
+    struct tls12_dir k;
+    struct tls_keylog *kl = NULL;
+    struct x509_pool *pool = NULL;
+    struct tls_session *ts = NULL;
+    struct conn c;
+    char err[256], line[256];
+    int64_t now = 1000;
+
+    assert_non_null(rec);
+    assert_int_equal(cd->type[bad], 23);
+    memset(junk, 0xff, sizeof(junk));
+    cfx_dir_init(f, x, DIR_CLIENT, &k);
+    rl = cfx_seal(&k, 1, 23, junk, sizeof(junk), hdr, rec);   /* seq 1: after Finished */
+    tls12_dir_clear(&k);
+
+    strcpy(line, "CLIENT_RANDOM ");
+    for (int i = 0; i < 32; i++)
+        sprintf(line + strlen(line), "%02x", x->cr[i]);
+    strcat(line, " ");
+    for (int i = 0; i < 48; i++)
+        sprintf(line + strlen(line), "%02x", x->ms[i]);
+    strcat(line, "\n");
+    assert_int_equal(tls_keylog_load_mem(&kl, line, strlen(line), NULL, NULL, err, sizeof(err)),
+                     TI_OK);
+    assert_int_equal(x509_pool_new(&pool, NULL, err, sizeof(err)), TI_OK);
+    conn_init(&c);
+    assert_int_equal(tls_session_new(&ts, &c, pool, f->names, NULL, kl), TI_OK);
+    tls_set_client_side(ts, 0);
+    for (size_t i = 0; i < x->nchunk; i++) {
+        int dir = x->chunk_dir[i];
+        const struct cfx_dir *d = &x->d[dir];
+        size_t end = i + 1 < x->nchunk ? SIZE_MAX : d->n;
+
+        for (size_t j = i + 1; j < x->nchunk && end == SIZE_MAX; j++)
+            if (x->chunk_dir[j] == dir)
+                end = x->chunk_off[j];
+        if (end == SIZE_MAX)
+            end = d->n;
+        while (fed[dir] < d->nrec && d->off[fed[dir]] - 5 < end) {
+            size_t r = fed[dir]++;
+            if (dir == DIR_CLIENT && r == bad) {
+                tls_feed(ts, dir, hdr, 5, now++);
+                tls_feed(ts, dir, rec, rl, now++);
+            } else {
+                tls_feed(ts, dir, d->b + d->off[r] - 5, 5 + d->len[r], now++);
+            }
+        }
+    }
+    assert_int_equal(fed[DIR_CLIENT], cd->nrec);
+    assert_int_equal(fed[DIR_SERVER], x->d[DIR_SERVER].nrec);
+    tls_close(ts, 0, false, now++);
+    tls_close(ts, 1, false, now++);
+    tls_finish(ts);
+    tls_session_free(ts);
+    x509_pool_free(pool);
+    tls_keylog_free(kl);
+
+    assert_non_null(c.tls13_note);
+    assert_non_null(strstr(c.tls13_note, "records are inflated after decryption"));
+    assert_non_null(strstr(c.tls13_note, "DEFLATE decompression failed on a client record"));
+    assert_true(c.keys_used);
+    assert_int_equal(c.n_alerts, 2);
+    assert_int_equal(c.alerts[0].from, DIR_CLIENT);
+    assert_true(c.alerts[0].encrypted);
+    assert_false(c.alerts[0].decrypted);
+    expect_close_notify(&c.alerts[1], DIR_SERVER);
+    conn_free(&c);
+    free(rec);
+    free(x);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1256,6 +1668,9 @@ int main(void)
         cmocka_unit_test(test_session_gap),
         cmocka_unit_test(test_session_damaged_record),
         cmocka_unit_test(test_session_renegotiation),
+        cmocka_unit_test(test_deflate_fixture),
+        cmocka_unit_test(test_deflate_corrupt),
+        cmocka_unit_test(test_deflate_session_corrupt),
     };
 
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);

@@ -39,8 +39,9 @@
  * Suite parameters come from OpenSSL (SSL_CIPHER_find through
  * tls_suite_cipher; cipher, MAC digest and handshake digest NIDs); ciphers
  * and HMAC are OpenSSL EVP.  SSL 3.0, RC4 and other stream ciphers are not
- * supported (TI_EUNSUPPORTED); neither is TLS compression (the caller checks
- * the ServerHello).  A record that does not authenticate (tag, MAC or
+ * supported (TI_EUNSUPPORTED).  TLS compression DEFLATE (RFC 3749, method
+ * 1) is undone after opening (tls12_dir_set_deflate); other methods are not
+ * supported (the caller checks the ServerHello).  A record that does not authenticate (tag, MAC or
  * padding) is TI_EMALFORMED: with a well-formed capture that means the key
  * log's secret is not this session's.
  */
@@ -64,6 +65,8 @@
  * its plaintext at most 2^14 (6.2.1). */
 #define TLS12_MAX_CIPHERTEXT    (16384u + 2048u)
 #define TLS12_MAX_PLAINTEXT     16384u
+/* RFC 5246 6.2.2: a TLSCompressed fragment is at most 2^14 + 1024 bytes. */
+#define TLS12_MAX_COMPRESSED    (16384u + 1024u)
 
 enum tls12_mode {
     TLS12_MODE_NONE = 0,
@@ -119,6 +122,9 @@ struct tls12_dir {
     void *cctx;               /* EVP_CIPHER_CTX, reused for every record */
     void *mac;                /* EVP_MAC "HMAC", fetched once */
     void *mctx;               /* EVP_MAC_CTX */
+    void *zs;                 /* z_stream inflating DEFLATE records; NULL without compression */
+    uint8_t *zbuf;            /* TLS12_MAX_PLAINTEXT + 1: one record's inflated content */
+    bool zfailed;             /* the DEFLATE stream was corrupt or a record inflated too far */
 };
 
 /* Derive the key block and keep direction `dir`'s half (DIR_CLIENT: the
@@ -139,6 +145,14 @@ void tls12_dir_clear(struct tls12_dir *d);   /* NULL or zeroed: no-op */
  * TI_EUNSUPPORTED for any other mode. */
 int tls12_dir_init_unkeyed(struct tls12_dir *d, const struct tls12_suite *suite);
 
+/* TLS compression DEFLATE (RFC 3749) was negotiated: after each record is
+ * opened its content is inflated.  One zlib stream (RFC 1950) per
+ * direction, from that side's ChangeCipherSpec on, carries its history
+ * across records, each ending in a Z_SYNC_FLUSH: so every record of the
+ * direction must be opened in order, application data too.  Call after
+ * tls12_dir_init.  TI_ENOMEM, TI_EUNSUPPORTED (not ready). */
+int tls12_dir_set_deflate(struct tls12_dir *d);
+
 /* Open one record: hdr is its 5-byte header, frag/len its fragment.  The
  * content goes to out (out_cap >= len is always enough), its length to
  * *out_len; the sequence number advances (and TLS 1.0's CBC IV chains).
@@ -146,7 +160,11 @@ int tls12_dir_init_unkeyed(struct tls12_dir *d, const struct tls12_suite *suite)
  *   TI_EMALFORMED   tag, MAC or padding check failed, or the fragment is
  *                   too short / too long / not a whole number of blocks
  *   TI_ELIMIT       out_cap too small
- *   TI_EUNSUPPORTED not ready, or TLS 1.0 CBC after tls12_skip_record */
+ *   TI_EUNSUPPORTED not ready, or TLS 1.0 CBC after tls12_skip_record
+ * With DEFLATE the content is inflated; a corrupt stream, or a record that
+ * inflates beyond 2^14 bytes (RFC 5246 6.2.2: decompression_failure), is
+ * TI_EMALFORMED with zfailed set, and every later record of the direction
+ * fails too: the stream's history is lost. */
 int tls12_open_record(struct tls12_dir *d, const uint8_t hdr[5],
                       const uint8_t *frag, size_t len, uint8_t *out,
                       size_t out_cap, size_t *out_len);

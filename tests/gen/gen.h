@@ -131,6 +131,10 @@ struct gen_tls_cfg {
     bool client_no_etm;               /* SSL_OP_NO_ENCRYPT_THEN_MAC: MAC-then-encrypt CBC */
     bool server_no_ticket;            /* SSL_OP_NO_TICKET: TLS 1.2 resumes by session ID */
     struct gen_resume *resume;        /* NULL: a fresh server and session every run */
+    bool compression;                 /* both sides clear SSL_OP_NO_COMPRESSION, security
+                                       * level 1 (2+ forbids it): DEFLATE where OpenSSL
+                                       * has zlib (RFC 3749) */
+    int app_rounds;                   /* request/response exchanges; 0 = 1 */
 };
 
 struct gen_flight {
@@ -148,6 +152,7 @@ struct gen_transcript {
     char cipher[64];                  /* negotiated suite (OpenSSL name) */
     char version[16];
     char error[256];                  /* OpenSSL's reason when failed */
+    char compression[32];             /* SSL_get_current_compression() name; "" for none */
 };
 
 /* Run the handshake (then request/response and close_notify when complete).
@@ -268,6 +273,7 @@ int gen_gzip_file(const char *src, const char *dst);
 /* ---- scenarios ----------------------------------------------------------- */
 struct gen_ctx {
     const char *outdir;
+    bool only;                        /* --only: a fixture that cannot be made fails */
     struct gen_pki pki;
     struct gen_pki_edge edge;
 };
@@ -291,6 +297,8 @@ int gen_write_list(const struct gen_ctx *ctx, const char *name, enum gen_fmt fmt
 int gen_fx_resumption(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_keylog_suites(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_padded_frames(struct gen_ctx *ctx, const struct gen_fixture *fx);
+/* scen_compress.c: TLS 1.2 with DEFLATE (needs an OpenSSL built with zlib). */
+int gen_fx_compressed_12(struct gen_ctx *ctx, const struct gen_fixture *fx);
 extern const size_t gen_nfixtures;
 
 /* TLS profiles (t0 = verification time, seconds since the epoch):

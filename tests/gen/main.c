@@ -36,7 +36,7 @@ static bool name_matches(const char *fixture, const char *name)
 
 int main(int argc, char **argv)
 {
-    struct gen_ctx ctx;
+    struct gen_ctx ctx = {0};
     const char *only = NULL;
     char pkidir[1024];
     int rc = 0, done = 0;
@@ -53,6 +53,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "--only") == 0) {
         only = argv[2];
         ctx.outdir = argv[3];
+        ctx.only = true;
     } else if (argc == 2 && argv[1][0] != '-') {
         ctx.outdir = argv[1];
     } else {

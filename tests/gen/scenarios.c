@@ -1112,6 +1112,7 @@ const struct gen_fixture gen_fixtures[] = {
     {"resumption.pcap", "TLS 1.2 resumed by session ID (8443) and by ticket (6972), TLS 1.3 PSK; key log", gen_fx_resumption},
     {"keylog-suites-12.pcap", "TLS 1.2 Camellia (EtM, MtE), ARIA-GCM, AES-CCM_8, NULL-SHA256; key log", gen_fx_keylog_suites},
     {"padded-frames.pcap", "RSA success with short frames padded to 60 bytes, then over PPPoE", gen_fx_padded_frames},
+    {"compressed-12.pcap", "TLS 1.2 with DEFLATE compression, HTTP both ways; key log (needs OpenSSL with zlib)", gen_fx_compressed_12},
 };
 const size_t gen_nfixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];
 

@@ -65,6 +65,10 @@ static SSL_CTX *tls_client_ctx(const struct gen_tls_cfg *cfg)
         SSL_CTX_set_security_level(ctx, 0);
     if (cfg->client_no_etm)
         SSL_CTX_set_options(ctx, SSL_OP_NO_ENCRYPT_THEN_MAC);
+    if (cfg->compression) {
+        SSL_CTX_set_security_level(ctx, 1);
+        SSL_CTX_clear_options(ctx, SSL_OP_NO_COMPRESSION);
+    }
     if (cfg->client_ciphers && SSL_CTX_set_cipher_list(ctx, cfg->client_ciphers) != 1)
         goto fail;
     if (cfg->client_ciphersuites && SSL_CTX_set_ciphersuites(ctx, cfg->client_ciphersuites) != 1)
@@ -131,6 +135,10 @@ static SSL_CTX *tls_server_ctx(const struct gen_tls_cfg *cfg)
         goto fail;
     if (cfg->server_no_ticket)
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    if (cfg->compression) {
+        SSL_CTX_set_security_level(ctx, 1);
+        SSL_CTX_clear_options(ctx, SSL_OP_NO_COMPRESSION);
+    }
     /* A ticket carries the scenario's pinned time (tls_ticket_time_cb),
      * months before the run: a session that must resume outlives that. */
     if (cfg->resume != NULL) {
@@ -263,7 +271,8 @@ static int tls_app(const struct gen_tls_cfg *cfg, struct gen_transcript *t, SSL 
     char buf[TLS_APP_BUF];
     bool moved = false;
 
-    if (cfg->request != NULL) {
+    for (int round = 0; cfg->request != NULL && round < (cfg->app_rounds > 0 ? cfg->app_rounds : 1);
+         round++) {
         if (SSL_write(c, cfg->request, (int)strlen(cfg->request)) <= 0 ||
             tls_shuttle(t, GEN_C2S, c_out, s_in, &moved) != 0)
             return -1;
@@ -408,6 +417,12 @@ int gen_tls_run(const struct gen_tls_cfg *cfg, struct gen_transcript *t)
             ci = SSL_get_pending_cipher(s);
         if (ci != NULL)
             snprintf(t->cipher, sizeof t->cipher, "%s", SSL_CIPHER_get_name(ci));
+    }
+    {
+        const COMP_METHOD *cm = SSL_get_current_compression(c);
+
+        if (cm != NULL)
+            snprintf(t->compression, sizeof t->compression, "%s", SSL_COMP_get_name(cm));
     }
     if (t->complete && tls_app(cfg, t, c, s, c_in, c_out, s_in, s_out) != 0)
         goto out;

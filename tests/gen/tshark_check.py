@@ -27,6 +27,8 @@ RUNS = [
     ("keylog-suites-12.pcap", "keylog-suites-12.keys"),
     ("keylog-suites-12.pcap", None),
     ("padded-frames.pcap", None),
+    ("compressed-12.pcap", "compressed-12.keys"),
+    ("compressed-12.pcap", None),
 ]
 # tshark 4.0's libgcrypt has no ARIA: its records stay encrypted there
 TSHARK_CANNOT = {"0xc060", "0xc061", "0xc05c", "0xc05d"}
