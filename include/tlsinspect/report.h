@@ -41,8 +41,10 @@ int report_json(FILE *out, const struct analysis *a, const struct report_opts *o
 
 /* The text report's scope lines (report_scope.c): ports and roles, trust
  * stores, key log, the NO TRUST STORE banner, TLS 1.3 without keys, TLS on
- * ports not inspected.  TI_OK or TI_ENOMEM. */
-int report_scope_text(FILE *out, const struct analysis *a, bool color);
+ * ports not inspected.  hidden: the reported connections' TLS13_CERT_HIDDEN
+ * findings (counted by the caller: the connections may be gone).  TI_OK or
+ * TI_ENOMEM. */
+int report_scope_text(FILE *out, const struct analysis *a, size_t hidden, bool color);
 
 /* The REPORT_JSON document itself (what report_json() prints, parsed back
  * by jansson, key order kept), as a new reference owned by the caller
