@@ -17,6 +17,7 @@
 #include "tlsinspect/report.h"
 #include "tlsinspect/report_html.h"
 #include "tlsinspect/savecerts.h"
+#include "tlsinspect/textagg.h"
 
 #ifndef TLSINSPECT_VERSION
 #define TLSINSPECT_VERSION "0.0.0"
@@ -275,8 +276,32 @@ static struct analysis *run_analysis(struct analyze_opts *opts, const struct cli
     return a;
 }
 
-/* The report of a (made with opts) to cli's output; the exit status. */
-static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli)
+/* The text report is built while the capture is read (textagg.h), so no
+ * connection needs to stay in memory -- unless --save-certs reads them all
+ * at the end.  Its ladders are rendered as connections end: the colour is
+ * decided before the analysis.  NULL: not text (or no memory: a->conns). */
+static struct textagg *text_stream(struct analyze_opts *opts, struct cli *cli,
+                                   struct conn_sink *sink)
+{
+    struct textagg *g;
+
+    if (cli->report.format != REPORT_TEXT)
+        return NULL;
+    if (strcmp(cli->color, "auto") == 0)
+        cli->report.color = color_auto(stdout, cli->output);
+    if ((g = textagg_new(&cli->report)) == NULL)
+        return NULL;
+    *sink = textagg_sink(g);
+    opts->sinks = sink;
+    opts->nsinks = 1;
+    opts->drop_conns = cli->save_certs == NULL;
+    return g;
+}
+
+/* The report of a (made with opts; the text one fed to tagg if not NULL)
+ * to cli's output; the exit status. */
+static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli,
+                        struct textagg *tagg)
 {
     struct outfile of = {0};
     char errbuf[1024] = "";
@@ -308,7 +333,8 @@ static int write_report(struct analysis *a, const struct analyze_opts *opts, str
         (void)setvbuf(out, NULL, _IOFBF, REPORT_OUT_BUFFER);
 
     errno = 0;
-    rc = cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
+    rc = tagg != NULL ? report_text_agg(out, a, tagg, &cli->report)
+         : cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
          : cli->report.format == REPORT_HTML ? report_html(out, a, &cli->report, opts)
          : report_json(out, a, &cli->report);
     status = exit_status(a, &cli->fail_on);
@@ -330,6 +356,8 @@ int main(int argc, char **argv)
     static struct analyze_opts opts;   /* large: keep it off the stack */
     static struct cli cli;
     struct analysis *a;
+    struct textagg *tagg;
+    struct conn_sink tsink;
     int rc;
 
     rc = opts_parse(argc, argv, &opts, &cli);
@@ -352,8 +380,9 @@ int main(int argc, char **argv)
         return opts_usage_error("%s", "-v and -q exclude each other");
     if ((rc = refuse_clobber(cli.output, &opts, cli.args, (size_t)cli.nargs)) != EXIT_OK)
         return rc;
+    tagg = text_stream(&opts, &cli, &tsink);
     a = run_analysis(&opts, &cli);
-    if (a == NULL)
-        return EXIT_USAGE;
-    return write_report(a, &opts, &cli);
+    rc = a == NULL ? EXIT_USAGE : write_report(a, &opts, &cli, tagg);
+    textagg_free(tagg);
+    return rc;
 }
