@@ -52,6 +52,9 @@ int report_scope_text(FILE *out, const struct analysis *a, size_t hidden, bool c
  * with a saved report. */
 struct json_t;
 struct json_t *report_json_document(const struct analysis *a, const struct report_opts *o);
+/* One connection's object of that document (diff folds a capture's
+ * connections as they end); NULL when out of memory. */
+struct json_t *report_json_conn(const struct analysis *a, const struct conn *c);
 
 /* Any jansson value v (a report_json_document(), a diff) written as
  * report_json() lays its document out, then a newline; TI_OK or TI_EIO. */
