@@ -14,6 +14,11 @@
  * -q prints only one line per finding (folded the same way) with its fix
  * line, and the summary.
  *
+ * What is printed about connections comes from the aggregates of textagg.c,
+ * fed one connection at a time as connections end (streaming) or from
+ * a->conns (report_text()); this file renders one connection's ladder for
+ * them (report_text_conn()) and prints the rest at the end.
+ *
  * Every string that came off the wire or out of a certificate is printed
  * through report_escape(..., printable = true): control bytes and invalid
  * UTF-8 appear as "\xNN", never raw on a terminal.  ANSI colour only when
