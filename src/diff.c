@@ -11,7 +11,11 @@
  *
  * Every ordering is derived from the documents, which are deterministic:
  * values are kept in first-seen order, the "most common" value breaks ties
- * by first occurrence, endpoints are sorted by status then address.
+ * by first occurrence, endpoints are sorted by status then address.  A
+ * capture's side is fed one connection at a time in release order
+ * (diff_side_conn, diff_load.c): each value keeps the report-order key of
+ * its first connection and the tallies are put in that order before the
+ * comparison, so the result is the document's.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -38,6 +42,29 @@ static void tally_free(struct tally *t)
     memset(t, 0, sizeof(*t));
 }
 
+static int seen_cmp(const struct seen *a, const struct seen *b)
+{
+    int r = conn_key_cmp(&a->conn, &b->conn);
+    return r != 0 ? r : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static int item_cmp(const void *pa, const void *pb)
+{
+    return seen_cmp(&((const struct tally_item *)pa)->first, &((const struct tally_item *)pb)->first);
+}
+
+/* The values in the order they were first seen in the report order, as a
+ * document read from the start gives them. */
+static void tally_order(struct dctx *d, struct tally *t)
+{
+    if (t->n < 2)
+        return;
+    qsort(t->items, t->n, sizeof(*t->items), item_cmp);
+    for (size_t i = 0; i < t->n; i++)
+        if (json_object_set_new(t->index, t->items[i].key, json_integer((json_int_t)i)) != 0)
+            d->oom = true;
+}
+
 /* Count one occurrence of `key`; `value` (borrowed, NULL = null) is kept the
  * first time the key is seen. */
 static void tally_add(struct dctx *d, struct tally *t, const char *key, json_t *value)
@@ -48,9 +75,16 @@ static void tally_add(struct dctx *d, struct tally *t, const char *key, json_t *
         d->oom = true;
         return;
     }
+    d->cur.seq++;
     slot = json_object_get(t->index, key);
     if (slot != NULL) {
-        t->items[json_integer_value(slot)].count++;
+        struct tally_item *it = &t->items[json_integer_value(slot)];
+        it->count++;
+        if (seen_cmp(&d->cur, &it->first) < 0) {      /* an earlier connection's value */
+            json_decref(it->value);
+            it->value = value ? json_incref(value) : json_null();
+            it->first = d->cur;
+        }
         return;
     }
     if (t->n >= DIFF_MAX_VALUES) {
@@ -78,6 +112,7 @@ static void tally_add(struct dctx *d, struct tally *t, const char *key, json_t *
     }
     it->value = value ? json_incref(value) : json_null();
     it->count = 1;
+    it->first = d->cur;
     if (json_object_set_new(t->index, key, json_integer((json_int_t)t->n)) != 0) {
         free(it->key);
         json_decref(it->value);
@@ -322,10 +357,22 @@ static void add_conn(struct dctx *d, struct side *s, const json_t *c)
     arr = json_object_get(c, "findings");
     json_array_foreach(arr, i, x) {
         if (json_is_object(x)) {
+            const struct tally_item *it;
             add_finding(d, &e->t[F_FINDINGS], x);
-            diff_fix_note(d, e, x);
+            /* the remedy of the id's first occurrence in the report order */
+            it = tally_find(&e->t[F_FINDINGS], jstr_get(x, "id") ? jstr_get(x, "id") : "");
+            diff_fix_note(d, e, x, it != NULL && seen_cmp(&it->first, &d->cur) == 0);
         }
     }
+}
+
+void diff_side_conn(struct dctx *d, struct side *s, const struct conn_key *k, const json_t *conn)
+{
+    d->cur.conn = *k;
+    d->cur.seq = 0;
+    s->fed = true;
+    if (json_is_object(conn))
+        add_conn(d, s, conn);
 }
 
 static void side_fold(struct dctx *d, struct side *s)
@@ -333,17 +380,24 @@ static void side_fold(struct dctx *d, struct side *s)
     const json_t *arr, *x;
     size_t i;
 
+    memset(&d->cur, 0, sizeof(d->cur));
     arr = json_object_get(s->doc, "connections");
     json_array_foreach(arr, i, x)
-        if (json_is_object(x))
+        if (json_is_object(x) && !s->fed) {
+            d->cur.conn.first_ts = (int64_t)i;      /* the document's order is the report's */
+            d->cur.seq = 0;
             add_conn(d, s, x);
+        }
     arr = json_object_get(s->doc, "findings");
     json_array_foreach(arr, i, x)
         if (json_is_object(x))
             add_finding(d, &s->global, x);
+    for (size_t e = 0; e < s->n; e++)
+        for (int f = 0; f < F_COUNT; f++)
+            tally_order(d, &s->eps[e].t[f]);
 }
 
-static void side_free(struct side *s)
+void diff_side_free(struct side *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         free(s->eps[i].server);
@@ -923,6 +977,35 @@ static int result_text(struct dctx *d, const struct result *r, const struct side
     return d->oom ? TI_ENOMEM : TI_OK;
 }
 
+int diff_sides(struct dctx *d, struct side *sb, struct side *sa, const struct diff_opts *o,
+               FILE *out)
+{
+    struct result r = {0};
+    int rc;
+
+    side_fold(d, sb);
+    side_fold(d, sa);
+    rc = d->oom ? TI_ENOMEM : compare_sides(d, sb, sa, &r);
+    if (rc == TI_OK) {
+        r.comparable = json_array_size(r.optdiff) == 0 || o->ignore_options;
+        if (!r.comparable)
+            r.worse = false;
+        else if (json_array_size(r.optdiff) > 0)
+            ignored_note(d, &r);
+    }
+    if (rc == TI_OK)
+        rc = o->json || o->html ? result_json(d, &r, sb, sa, o, out)
+                                : result_text(d, &r, sb, sa, out);
+    if (rc == TI_OK && (fflush(out) != 0 || ferror(out)))
+        rc = TI_EIO;
+    result_free(&r);
+    diff_side_free(sb);
+    diff_side_free(sa);
+    if (rc != TI_OK)
+        return rc;
+    return !r.comparable ? DIFF_NOT_COMPARABLE : r.worse ? 1 : 0;
+}
+
 int diff_documents(json_t *before, enum diff_source before_source, const char *before_name,
                    json_t *after, enum diff_source after_source, const char *after_name,
                    const struct diff_opts *o, FILE *out)
@@ -930,28 +1013,6 @@ int diff_documents(json_t *before, enum diff_source before_source, const char *b
     struct dctx d = {.color = o->color};
     struct side sb = {.doc = before, .source = before_source, .name = before_name};
     struct side sa = {.doc = after, .source = after_source, .name = after_name};
-    struct result r = {0};
-    int rc;
 
-    side_fold(&d, &sb);
-    side_fold(&d, &sa);
-    rc = d.oom ? TI_ENOMEM : compare_sides(&d, &sb, &sa, &r);
-    if (rc == TI_OK) {
-        r.comparable = json_array_size(r.optdiff) == 0 || o->ignore_options;
-        if (!r.comparable)
-            r.worse = false;
-        else if (json_array_size(r.optdiff) > 0)
-            ignored_note(&d, &r);
-    }
-    if (rc == TI_OK)
-        rc = o->json || o->html ? result_json(&d, &r, &sb, &sa, o, out)
-                                : result_text(&d, &r, &sb, &sa, out);
-    if (rc == TI_OK && (fflush(out) != 0 || ferror(out)))
-        rc = TI_EIO;
-    result_free(&r);
-    side_free(&sb);
-    side_free(&sa);
-    if (rc != TI_OK)
-        return rc;
-    return !r.comparable ? DIFF_NOT_COMPARABLE : r.worse ? 1 : 0;
+    return diff_sides(&d, &sb, &sa, o, out);
 }

@@ -7,7 +7,7 @@
 #include "tlsinspect/report.h"
 #include "diff_int.h"
 
-void diff_fix_note(struct dctx *d, struct endpoint *e, const json_t *finding)
+void diff_fix_note(struct dctx *d, struct endpoint *e, const json_t *finding, bool first)
 {
     const char *id = jstr_get(finding, "id"), *remedy = jstr_get(finding, "remedy");
 
@@ -17,7 +17,7 @@ void diff_fix_note(struct dctx *d, struct endpoint *e, const json_t *finding)
         d->oom = true;
         return;
     }
-    if (json_object_get(e->remedies, id) == NULL)
+    if (first || json_object_get(e->remedies, id) == NULL)
         put(d, e->remedies, id, json_string(remedy));
 }
 

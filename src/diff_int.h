@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "tlsinspect/conn_key.h"
 #include "tlsinspect/diff.h"
 
 /* ---- what is compared ------------------------------------------------------ */
@@ -50,10 +51,19 @@ static const char *const diff_outcomes[O_COUNT] = {"complete", "failed", "incomp
 
 /* ---- tallies: distinct values in first-seen order with counts --------------- */
 
+/* Where a value was seen first: the connection (report order; a saved
+ * report's connections by their place in it) and the order of the values
+ * within it.  A capture's connections arrive in release order. */
+struct seen {
+    struct conn_key conn;
+    uint64_t seq;
+};
+
 struct tally_item {
     char *key;                 /* identity (suite name, sha256, alert text ...) */
-    json_t *value;             /* what is shown (owned reference) */
+    json_t *value;             /* what is shown (owned reference): the first occurrence's */
     uint64_t count;
+    struct seen first;
 };
 
 struct tally {
@@ -84,9 +94,11 @@ struct side {
     uint64_t conns;
     uint64_t dropped;          /* connections past DIFF_MAX_ENDPOINTS */
     struct tally global;       /* capture-level findings */
+    bool fed;                  /* connections came one at a time, not from doc */
 };
 
 struct dctx {
+    struct seen cur;           /* the connection being folded */
     bool oom;
     bool capped;               /* some tally hit DIFF_MAX_VALUES */
     bool color;
@@ -147,6 +159,18 @@ struct row {
     bool worse;
 };
 
+/* ---- a capture's side fed by the analysis (diff_load.c) -------------------- */
+
+/* Fold one connection object (report_json_conn()) of the report order key k,
+ * in any order; then diff_sides() with s->doc the document without its
+ * connections (s->fed set). */
+void diff_side_conn(struct dctx *d, struct side *s, const struct conn_key *k, const json_t *conn);
+/* Fold the sides' documents (their connections unless fed), compare, write;
+ * frees what the sides hold (not their documents).  As diff_documents(). */
+int diff_sides(struct dctx *d, struct side *sb, struct side *sa, const struct diff_opts *o,
+               FILE *out);
+void diff_side_free(struct side *s);      /* what the side holds, not its document */
+
 /* ---- text rendering (diff_text.c) ------------------------------------------- */
 
 /* A change object as text; label_override replaces the field's label. */
@@ -159,8 +183,10 @@ void diff_text_side(struct dctx *d, FILE *out, const char *label, const struct s
 
 /* ---- the fix beside what got worse (diff_fix.c) -------------------------------- */
 
-/* Remember a finding's remedy on its endpoint (the first one seen per id). */
-void diff_fix_note(struct dctx *d, struct endpoint *e, const json_t *finding);
+/* Remember a finding's remedy on its endpoint (per id: the first one seen,
+ * replaced when `first`: this occurrence is the earliest in the report
+ * order, for a side fed in release order). */
+void diff_fix_note(struct dctx *d, struct endpoint *e, const json_t *finding, bool first);
 /* For an endpoint that got worse: [{"id", "fix"}] -- the remedies of the
  * error findings new on AFTER, or, when it got worse by its handshakes
  * alone, of every error and warning finding AFTER has.  b may be NULL. */

@@ -11,9 +11,12 @@
 
 #include <jansson.h>
 
+#include "diff_int.h"
+#include "tlsinspect/conn_key.h"
 #include "tlsinspect/diff.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/report.h"
+#include "tlsinspect/sink.h"
 
 /* A saved report starts with '{' (after blanks); no capture format does
  * (pcap a1b2c3d4/d4c3b2a1, pcapng 0a0d0d0a, gzip 1f8b). */
@@ -160,28 +163,107 @@ int diff_load(const struct analyze_opts *base, const char *path, const char *ver
     return rc;
 }
 
+/* ---- diff_run(): a capture folded while it is read ---------------------------------- */
+
+struct feed {
+    struct dctx *d;
+    struct side *s;
+};
+
+/* A sink (sink.h): each connection as it ends, as its report object, into
+ * the side's tallies; nothing of it kept. */
+static int feed_conn(void *ctx, const struct analysis *a, const struct conn *c)
+{
+    struct feed *f = ctx;
+    struct conn_key k;
+    json_t *v = report_json_conn(a, c);
+
+    if (v == NULL)
+        return TI_ENOMEM;
+    conn_key_of(c, &k);
+    diff_side_conn(f->d, f->s, &k, v);
+    json_decref(v);
+    return f->d->oom ? TI_ENOMEM : TI_OK;
+}
+
+/* One side: a saved report's document, or a capture analysed with base
+ * whose connections are folded as they end (s->doc: the document without
+ * them), so a capture's side costs its tallies, not its connections. */
+static int load_side(const struct analyze_opts *base, const char *path, const char *version,
+                     struct dctx *d, struct side *s, char *errbuf, size_t errlen)
+{
+    struct feed f = {d, s};
+    struct conn_sink sink = {.conn = feed_conn, .finish = NULL, .ctx = &f};
+    struct analyze_opts *o;
+    struct analysis *a = NULL;
+    char *files[1];
+    int rc, js;
+
+    js = looks_like_json(path, errbuf, errlen);
+    if (js < 0)
+        return TI_EIO;
+    if (js) {
+        s->source = DIFF_REPORT;
+        return load_report(path, &s->doc, errbuf, errlen);
+    }
+    s->source = DIFF_CAPTURE;
+    o = malloc(sizeof(*o));         /* large (names[]): not on the stack */
+    files[0] = strdup(path);
+    if (o == NULL || files[0] == NULL) {
+        free(o);
+        free(files[0]);
+        snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
+        return TI_ENOMEM;
+    }
+    *o = *base;
+    o->files = files;
+    o->nfiles = 1;
+    o->sinks = &sink;
+    o->nsinks = 1;
+    o->drop_conns = true;
+    s->fed = true;                  /* a capture without connections is folded too */
+    rc = analyze_run(o, &a, errbuf, errlen);
+    if (rc == TI_OK) {
+        struct report_opts ro = {.format = REPORT_JSON, .version = version};
+        s->doc = report_json_document(a, &ro);
+        if (s->doc == NULL) {
+            snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
+            rc = TI_ENOMEM;
+        }
+    } else if (errbuf[0] == '\0') {
+        snprintf(errbuf, errlen, "%s: %s", path, ti_strerror(rc));
+    }
+    analysis_free(a);
+    free(files[0]);
+    free(o);
+    return rc;
+}
+
 int diff_run(const struct analyze_opts *base, const char *before, const char *after,
              const struct diff_opts *o, FILE *out, char *errbuf, size_t errlen)
 {
-    json_t *db = NULL, *da = NULL;
-    enum diff_source sb = DIFF_CAPTURE, sa = DIFF_CAPTURE;
+    struct dctx d = {.color = o->color};
+    struct side sb = {.name = before}, sa = {.name = after};
     int rc;
 
     if (errlen > 0)
         errbuf[0] = '\0';
-    rc = diff_load(base, before, o->version, &db, &sb, errbuf, errlen);
+    rc = load_side(base, before, o->version, &d, &sb, errbuf, errlen);
     if (rc == TI_OK)
-        rc = diff_load(base, after, o->version, &da, &sa, errbuf, errlen);
+        rc = load_side(base, after, o->version, &d, &sa, errbuf, errlen);
     if (rc == TI_OK) {
-        rc = diff_documents(db, sb, before, da, sa, after, o, out);
+        rc = diff_sides(&d, &sb, &sa, o, out);
         if (rc < 0)
             snprintf(errbuf, errlen, "%s", rc == TI_EIO ? "writing the diff failed"
                                                          : ti_strerror(rc));
         else if (rc == DIFF_NOT_COMPARABLE)
             snprintf(errbuf, errlen, "not comparable: verification options differ "
                      "(--ignore-options compares anyway)");
+    } else {
+        diff_side_free(&sb);
+        diff_side_free(&sa);
     }
-    json_decref(db);
-    json_decref(da);
+    json_decref(sb.doc);
+    json_decref(sa.doc);
     return rc < 0 ? 2 : rc;
 }

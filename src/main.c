@@ -18,6 +18,7 @@
 #include "tlsinspect/report_html.h"
 #include "tlsinspect/savecerts.h"
 #include "tlsinspect/sink.h"
+#include "tlsinspect/textagg.h"
 
 #ifndef TLSINSPECT_VERSION
 #define TLSINSPECT_VERSION "0.0.0"
@@ -304,7 +305,8 @@ static bool open_output(struct cli *cli, struct outfile *of, FILE **out)
  * the JSON sink that wrote it during the analysis, is not NULL); the exit
  * status. */
 static int write_report(struct analysis *a, const struct analyze_opts *opts, struct cli *cli,
-                        struct outfile *of, FILE *out, struct json_sink *js)
+                        struct outfile *of, FILE *out, struct json_sink *js,
+                        struct textagg *tagg)
 {
     char errbuf[1024] = "";
     int rc, status;
@@ -323,6 +325,7 @@ static int write_report(struct analysis *a, const struct analyze_opts *opts, str
     }
     errno = 0;
     rc = js != NULL ? json_sink_end(js)
+         : tagg != NULL ? report_text_agg(out, a, tagg, &cli->report)
          : cli->report.format == REPORT_TEXT ? report_text(out, a, &cli->report)
          : cli->report.format == REPORT_HTML ? report_html(out, a, &cli->report, opts)
          : report_json(out, a, &cli->report);
@@ -341,20 +344,44 @@ static int write_report(struct analysis *a, const struct analyze_opts *opts, str
     return status;
 }
 
+/* The text report is built while the capture is read (textagg.h), so no
+ * connection needs to stay in memory -- unless --save-certs reads them all
+ * at the end.  Its ladders are rendered as connections end: the colour is
+ * decided before the analysis.  NULL: not text (or no memory: a->conns). */
+static struct textagg *text_stream(struct analyze_opts *opts, struct cli *cli,
+                                   struct conn_sink *sink)
+{
+    struct textagg *g;
+
+    if (cli->report.format != REPORT_TEXT)
+        return NULL;
+    if (strcmp(cli->color, "auto") == 0)
+        cli->report.color = color_auto(stdout, cli->output);
+    if ((g = textagg_new(&cli->report)) == NULL)
+        return NULL;
+    *sink = textagg_sink(g);
+    opts->sinks = sink;
+    opts->nsinks = 1;
+    opts->drop_conns = cli->save_certs == NULL;
+    return g;
+}
+
 /* -f json / jsonl are written while the capture is read, each connection
  * as it ends (report.h: json_sink_new()), and then no connection needs to
  * stay in memory (drop_conns) -- unless something else reads them all at
  * the end: --save-certs (the certificates of every connection).
  * traffic_server logs (--log, a bundle's) keep them too, analyze_run()
- * decides that (analyze.h).  The text and HTML reports and diff read
- * a->conns. */
+ * decides that (analyze.h).  The text report streams the same way
+ * (text_stream()); the HTML report reads a->conns. */
 static int run_report(struct analyze_opts *opts, struct cli *cli)
 {
     struct outfile of = {0};
     FILE *out = stdout;
     struct json_sink *js = NULL;
     struct conn_sink sink;
+    struct textagg *tagg = NULL;
     struct analysis *a;
+    int rc;
 
     if (cli->report.format == REPORT_JSON || cli->report.format == REPORT_JSONL) {
         if (!open_output(cli, &of, &out))
@@ -366,15 +393,20 @@ static int run_report(struct analyze_opts *opts, struct cli *cli)
         opts->sinks = &sink;
         opts->nsinks = 1;
         opts->drop_conns = cli->save_certs == NULL;
+    } else {
+        tagg = text_stream(opts, cli, &sink);
     }
     a = run_analysis(opts, cli);
     opts->sinks = NULL;             /* sink goes out of scope */
     opts->nsinks = 0;
     if (a == NULL) {
         json_sink_free(js);
+        textagg_free(tagg);
         return js != NULL ? finish_output(&of, out, cli->output, EXIT_USAGE, true) : EXIT_USAGE;
     }
-    return write_report(a, opts, cli, &of, out, js);
+    rc = write_report(a, opts, cli, &of, out, js, tagg);
+    textagg_free(tagg);
+    return rc;
 }
 
 int main(int argc, char **argv)

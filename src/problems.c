@@ -554,20 +554,17 @@ static void ssh_lines(FILE *out, const struct analysis *a)
     }
 }
 
-int problems_text(FILE *out, const struct analysis *a, bool color)
+int problems_text_built(FILE *out, const struct analysis *a, const struct problems *p, bool color)
 {
-    struct problems p;
     char sb[64];
 
-    if (problems_build(a, &p) != TI_OK)
-        return TI_ENOMEM;
     fputc('\n', out);
-    if (p.n == 0)
+    if (p->n == 0)
         fputs("Problems: none (no connection has a finding at warning or error level)\n", out);
     else
-        fprintf(out, "Problems: %zu (one per root cause, worst first)\n", p.n);
-    for (size_t i = 0; i < p.n; i++) {
-        const struct problem *pr = &p.v[i];
+        fprintf(out, "Problems: %zu (one per root cause, worst first)\n", p->n);
+    for (size_t i = 0; i < p->n; i++) {
+        const struct problem *pr = &p->v[i];
         if (color)
             fputs(pr->severity == SEV_ERROR ? "\033[31m" : "\033[33m", out);
         fprintf(out, "  %zu. %s", i + 1, finding_name(pr->cause));
@@ -600,6 +597,17 @@ int problems_text(FILE *out, const struct analysis *a, bool color)
         }
     }
     ssh_lines(out, a);
-    problems_free(&p);
     return ferror(out) ? TI_EIO : TI_OK;
+}
+
+int problems_text(FILE *out, const struct analysis *a, bool color)
+{
+    struct problems p;
+    int rc;
+
+    if (problems_build(a, &p) != TI_OK)
+        return TI_ENOMEM;
+    rc = problems_text_built(out, a, &p, color);
+    problems_free(&p);
+    return rc;
 }

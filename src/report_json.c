@@ -1229,6 +1229,20 @@ json_t *report_json_document(const struct analysis *a, const struct report_opts 
     return doc;
 }
 
+/* One connection's object, as in the document's "connections" (its "id"
+ * is c->id: 0 for a connection seen by a sink). */
+json_t *report_json_conn(const struct analysis *a, const struct conn *c)
+{
+    struct jw w;
+    json_t *v;
+
+    if (jw_begin(&w, NULL, true, JW_MEM_MAX, a) != TI_OK)
+        return NULL;
+    sw_conn(&w, c);
+    v = jw_parse(&w);
+    jw_end(&w);
+    return v;
+}
 
 int report_json_dumpf(FILE *out, const json_t *v)
 {

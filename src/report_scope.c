@@ -28,7 +28,7 @@ static void tputs(struct sctx *t, const char *s)
 
 /* What was looked at: ports (with their roles), trust stores, key log; a
  * banner without a trust store; the ports not inspected where TLS went. */
-int report_scope_text(FILE *out, const struct analysis *a, bool color)
+int report_scope_text(FILE *out, const struct analysis *a, size_t hidden, bool color)
 {
     const struct analyze_scope *s = &a->scope;
     struct sctx sc = {out, false};
@@ -77,10 +77,6 @@ int report_scope_text(FILE *out, const struct analysis *a, bool color)
     }
     /* TLS 1.3 without keys: the hint is worth the first screen even though
      * TLS13_CERT_HIDDEN itself is info (shown with -v) */
-    size_t hidden = 0;
-    for (size_t i = 0; i < a->nconns; i++)
-        for (size_t k = 0; k < a->conns[i]->n_findings && k < CONN_MAX_FINDINGS; k++)
-            hidden += a->conns[i]->outcome != OUTCOME_NOT_TLS && a->conns[i]->findings[k].id == FINDING_TLS13_CERT_HIDDEN;
     if (hidden > 0)
         fprintf(t->out, "%zu TLS 1.3 connection%s hide%s the server certificate: %s\n", hidden,
                 hidden == 1 ? "" : "s", hidden == 1 ? "s" : "",

@@ -14,6 +14,11 @@
  * -q prints only one line per finding (folded the same way) with its fix
  * line, and the summary.
  *
+ * What is printed about connections comes from the aggregates of textagg.c,
+ * fed one connection at a time as connections end (streaming) or from
+ * a->conns (report_text()); this file renders one connection's ladder for
+ * them (report_text_conn()) and prints the rest at the end.
+ *
  * Every string that came off the wire or out of a certificate is printed
  * through report_escape(..., printable = true): control bytes and invalid
  * UTF-8 appear as "\xNN", never raw on a terminal.  ANSI colour only when
@@ -28,15 +33,13 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/infer_chain.h"
-#include "tlsinspect/fold.h"
 #include "tlsinspect/problems.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/role.h"
+#include "tlsinspect/textagg.h"
 #include "tlsinspect/tls_names.h"
 
-#define REPORT_FOLD_PORTS   10   /* client ports listed on a "(and N more ...)" line */
 #define REPORT_SAN_SHOWN    4    /* SAN values on a Certificate line */
-#define REPORT_LEAVES       16   /* distinct leaves counted per endpoint */
 #define REPORT_LABEL_W      14   /* ladder label column ("ClientHello   ") */
 #define REPORT_ID_W         20   /* finding id column, as in SPEC's example */
 
@@ -101,7 +104,7 @@ static void cont_indent(struct tctx *t)
     pad(t, 0, REPORT_LABEL_W + 2);
 }
 
-static const char *endpoint_str(const struct conn_endpoint *e, char *buf, size_t len)
+const char *report_text_endpoint(const struct conn_endpoint *e, char *buf, size_t len)
 {
     char ip[48];                    /* INET6_ADDRSTRLEN */
     conn_ip_str(e, ip, sizeof(ip));
@@ -110,6 +113,11 @@ static const char *endpoint_str(const struct conn_endpoint *e, char *buf, size_t
     else
         snprintf(buf, len, "%s:%u", ip, (unsigned)e->port);
     return buf;
+}
+
+static const char *endpoint_str(const struct conn_endpoint *e, char *buf, size_t len)
+{
+    return report_text_endpoint(e, buf, len);
 }
 
 static void split_us(int64_t us, int64_t *sec, int64_t *frac)
@@ -205,11 +213,6 @@ static const char *suite_str(struct tctx *t, uint16_t code, char *buf, size_t le
     return buf;
 }
 
-static const struct x509_cert *leaf_of(const struct conn *c)
-{
-    return c->n_server_certs > 0 ? c->server_certs[0] : NULL;
-}
-
 /* The CN of an RFC 2253 name ("CN=Root CA,O=Example" -> "Root CA"), copied
  * up to the next unescaped comma; the whole name when it has no CN. */
 const char *report_dn_cn(const char *dn, char *buf, size_t len)
@@ -250,25 +253,6 @@ static bool has_shown_finding(struct tctx *t, const struct conn *c)
     return false;
 }
 
-static int endpoint_cmp(const struct conn_endpoint *x, const struct conn_endpoint *y)
-{
-    if (x->ipver != y->ipver)
-        return x->ipver < y->ipver ? -1 : 1;
-    int r = memcmp(x->ip, y->ip, x->ipver == 6 ? 16 : 4);
-    if (r != 0)
-        return r;
-    if (x->port != y->port)
-        return x->port < y->port ? -1 : 1;
-    return 0;
-}
-
-static bool same_leaf(const struct x509_cert *x, const struct x509_cert *y)
-{
-    if (x == NULL || y == NULL)
-        return x == y;
-    return x == y || memcmp(x->sha256, y->sha256, sizeof(x->sha256)) == 0;
-}
-
 /* bold id, red for errors, yellow for warnings (reset by the caller) */
 static void sev_color_id(struct tctx *t, enum finding_severity s)
 {
@@ -279,59 +263,19 @@ static void sev_color_id(struct tctx *t, enum finding_severity s)
         tcolor(t, C_YELLOW);
 }
 
-/* ---- folding (fold.h) ------------------------------------------------------------ */
+/* ---- what the aggregate asks for (textagg.h) --------------------------------------- */
 
 /* The connections the ladder section shows: those with a shown finding,
  * every one with -v. */
-static bool fold_pick(const struct conn *c, void *arg)
+bool report_text_picked(const struct report_opts *o, const struct conn *c)
 {
-    struct tctx *t = arg;
-    return reported(c) && (t->o->verbose || has_shown_finding(t, c));
-}
-
-static bool same_ip(const struct conn_endpoint *x, const struct conn_endpoint *y)
-{
-    return x->ipver == y->ipver && memcmp(x->ip, y->ip, x->ipver == 6 ? 16 : 4) == 0;
-}
-
-/* "  (and 2 more identical connections: ports 31577, 31578)" */
-static void fold_line(struct tctx *t, const struct conn_fold *f, size_t g)
-{
-    size_t more = f->count[g] - 1, shown = 0;
-    if (more == 0)
-        return;
-    fprintf(t->out, "  (and %zu more identical connection%s: port%s", more,
-            more == 1 ? "" : "s", more == 1 ? "" : "s");
-    for (size_t i = f->next[f->rep[g]]; i != SIZE_MAX; i = f->next[i]) {
-        if (shown == REPORT_FOLD_PORTS) {
-            fprintf(t->out, ", ... +%zu", more - shown);
-            break;
-        }
-        const struct conn *c = t->a->conns[i];
-        char cb[80];
-        /* another client: its address too */
-        if (same_ip(&c->client, &t->a->conns[f->rep[g]]->client))
-            fprintf(t->out, "%s %u", shown ? "," : "", (unsigned)c->client.port);
-        else
-            fprintf(t->out, "%s %s", shown ? "," : "", endpoint_str(&c->client, cb, sizeof(cb)));
-        shown++;
-    }
-    fputs(")\n", t->out);
+    struct tctx t = { .o = o };
+    return reported(c) && (o->verbose || has_shown_finding(&t, c));
 }
 
 /* ---- 1. header ------------------------------------------------------------------- */
 
-static size_t count_endpoints(struct tctx *t, size_t *order, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || endpoint_cmp(&t->a->conns[order[i]]->server,
-                                   &t->a->conns[order[i - 1]]->server) != 0)
-            k++;
-    return k;
-}
-
-static void header(struct tctx *t, size_t nconns, size_t nendpoints)
+static void header(struct tctx *t, size_t nconns, size_t nendpoints, size_t hidden)
 {
     const struct analysis *a = t->a;
     char b1[64], b2[64], b3[64];
@@ -369,7 +313,7 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
                 duration(a->last_ts - a->first_ts, b3, sizeof(b3)));
     fprintf(t->out, "%zu TLS connection%s on %zu server endpoint%s\n", nconns,
             nconns == 1 ? "" : "s", nendpoints, nendpoints == 1 ? "" : "s");
-    if (report_scope_text(t->out, a, t->o->color) != TI_OK)
+    if (report_scope_text(t->out, a, hidden, t->o->color) != TI_OK)
         t->oom = true;
     if (a->logs != NULL) {
         size_t nfiles, naddrs;
@@ -395,15 +339,6 @@ static void header(struct tctx *t, size_t nconns, size_t nendpoints)
 
 /* ---- 2. per-endpoint table --------------------------------------------------------- */
 
-struct ep_row {
-    char server[64];
-    const char *role;
-    size_t conns, complete, failed, other;
-    char auth[48];
-    char *leaf;           /* escaped, owned */
-    char verdict[96];
-};
-
 static void leaf_desc(struct tctx *t, const struct x509_cert *l, char **out)
 {
     char *s = NULL;
@@ -425,151 +360,51 @@ static void leaf_desc(struct tctx *t, const struct x509_cert *l, char **out)
         t->oom = true;
 }
 
-static void verdict_desc(const struct conn *c, char *buf, size_t len)
+/* "CN=... RSA-2048 self-signed (+2 other)": the row's most common leaf */
+static char *row_leaf(struct tctx *t, const struct textagg_row *r)
 {
-    const struct x509_verdict *v = &c->verify.verdict;
-    const char *name = !v->name_checked ? "" : v->name_ok ? ", name ok" : ", name mismatch";
-    snprintf(buf, len, "%s%s", x509_chain_result_name(v->result), name);
+    char *d = NULL, *s = NULL;
+
+    leaf_desc(t, r->leaf, &d);
+    if (d != NULL && r->leaf != NULL && r->nleaves > 1) {
+        if (asprintf(&s, "%s (+%zu other)", d, r->nleaves - 1) >= 0) {
+            free(d);
+            d = s;
+        }
+    }
+    return d;
 }
 
-/* The verdicts of an endpoint's verified connections: "ok, name ok" when
- * they agree, else the mix by count ("17 ok, 3 self_signed, 1 expired;
- * 2 name mismatch"), most frequent first. */
-static void verdict_mix(const struct analysis *a, const size_t *idx, size_t n, char *buf, size_t len)
+static void ep_table(struct tctx *t, const struct textagg_row *rows, size_t nr)
 {
-    size_t count[X509_CHAIN_OTHER + 1] = {0}, kinds = 0, mism = 0, checked = 0, first = SIZE_MAX;
-    size_t off = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        const struct conn *c = a->conns[idx[i]];
-        if (!c->verify.done || (unsigned)c->verify.verdict.result > X509_CHAIN_OTHER)
-            continue;
-        if (first == SIZE_MAX)
-            first = idx[i];
-        if (count[c->verify.verdict.result]++ == 0)
-            kinds++;
-        if (c->verify.verdict.name_checked) {
-            checked++;
-            mism += !c->verify.verdict.name_ok;
-        }
-    }
-    snprintf(buf, len, "-");
-    if (first == SIZE_MAX)
-        return;
-    if (kinds == 1 && (mism == 0 || mism == checked)) {
-        verdict_desc(a->conns[first], buf, len);
-        return;
-    }
-    for (size_t k = 0; k < kinds; k++) {
-        size_t best = 0;
-        for (size_t r = 1; r <= X509_CHAIN_OTHER; r++)
-            if (count[r] > count[best])
-                best = r;
-        int w = snprintf(buf + off, len - off, "%s%zu %s", k ? ", " : "", count[best],
-                         x509_chain_result_name((enum x509_chain_result)best));
-        count[best] = 0;
-        if (w < 0 || (size_t)w >= len - off)
-            return;
-        off += (size_t)w;
-    }
-    if (mism > 0)
-        snprintf(buf + off, len - off, "; %zu name mismatch", mism);
-}
-
-static void ep_fill(struct tctx *t, struct ep_row *r, const size_t *idx, size_t n)
-{
-    const struct analysis *a = t->a;
-    const struct x509_cert *leaves[REPORT_LEAVES];
-    size_t lcount[REPORT_LEAVES], nleaves = 0, best = SIZE_MAX;
-    bool auth_seen[AUTH_OTHER + 1] = {false};
-    size_t alen = 0;
-
-    memset(r, 0, sizeof(*r));
-    endpoint_str(&a->conns[idx[0]]->server, r->server, sizeof(r->server));
-    r->role = role_name(a->conns[idx[0]]->role);
-    for (size_t i = 0; i < n; i++) {
-        const struct conn *c = a->conns[idx[i]];
-        r->conns++;
-        if (c->outcome == OUTCOME_COMPLETE)
-            r->complete++;
-        else if (c->outcome == OUTCOME_FAILED)
-            r->failed++;
-        else
-            r->other++;
-        /* selected auths in order of first appearance ("RSA,ECDSA") */
-        if (c->sh.present && (unsigned)c->sh.auth <= AUTH_OTHER && !auth_seen[c->sh.auth] &&
-            conn_auth_name(c->sh.auth) != NULL) {
-            auth_seen[c->sh.auth] = true;
-            int w = snprintf(r->auth + alen, sizeof(r->auth) - alen, "%s%s",
-                             alen ? "," : "", conn_auth_name(c->sh.auth));
-            if (w > 0 && (size_t)w < sizeof(r->auth) - alen)
-                alen += (size_t)w;
-        }
-        const struct x509_cert *l = leaf_of(c);
-        if (l == NULL)
-            continue;
-        size_t k;
-        for (k = 0; k < nleaves && !same_leaf(leaves[k], l); k++)
-            ;
-        if (k == nleaves) {
-            if (nleaves == REPORT_LEAVES)
-                continue;
-            leaves[nleaves] = l;
-            lcount[nleaves++] = 0;
-        }
-        lcount[k]++;
-        /* most common leaf; ties go to the first seen */
-        if (best == SIZE_MAX || lcount[k] > lcount[best])
-            best = k;
-    }
-    if (alen == 0)
-        snprintf(r->auth, sizeof(r->auth), "-");
-    leaf_desc(t, best == SIZE_MAX ? NULL : leaves[best], &r->leaf);
-    if (r->leaf != NULL && best != SIZE_MAX && nleaves > 1) {
-        char *s = NULL;
-        if (asprintf(&s, "%s (+%zu other)", r->leaf, nleaves - 1) >= 0) {
-            free(r->leaf);
-            r->leaf = s;
-        }
-    }
-
-    verdict_mix(a, idx, n, r->verdict, sizeof(r->verdict));
-}
-
-static void ep_table(struct tctx *t, const size_t *order, size_t n, size_t nep)
-{
-    struct ep_row *rows = calloc(nep ? nep : 1, sizeof(*rows));
-    size_t nr = 0, w_srv = strlen("server"), w_auth = strlen("auth"), w_leaf = strlen("leaf certificate");
+    char **leaf = calloc(nr ? nr : 1, sizeof(*leaf)), sb[64];
+    size_t w_srv = strlen("server"), w_auth = strlen("auth"), w_leaf = strlen("leaf certificate");
     size_t w_role = strlen("role");
 
-    if (rows == NULL) {
+    if (leaf == NULL) {
         t->oom = true;
         return;
     }
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && endpoint_cmp(&t->a->conns[order[j]]->server,
-                                     &t->a->conns[order[i]]->server) == 0)
-            j++;
-        ep_fill(t, &rows[nr], order + i, j - i);
-        if (strlen(rows[nr].server) > w_srv)
-            w_srv = strlen(rows[nr].server);
-        if (strlen(rows[nr].auth) > w_auth)
-            w_auth = strlen(rows[nr].auth);
-        if (strlen(rows[nr].role) > w_role)
-            w_role = strlen(rows[nr].role);
-        if (rows[nr].leaf && text_width(rows[nr].leaf) > w_leaf)
-            w_leaf = text_width(rows[nr].leaf);
-        nr++;
-        i = j;
+    for (size_t i = 0; i < nr; i++) {
+        const struct textagg_row *r = &rows[i];
+        leaf[i] = row_leaf(t, r);
+        if (strlen(endpoint_str(&r->server, sb, sizeof(sb))) > w_srv)
+            w_srv = strlen(sb);
+        if (strlen(r->auth) > w_auth)
+            w_auth = strlen(r->auth);
+        if (strlen(role_name(r->role)) > w_role)
+            w_role = strlen(role_name(r->role));
+        if (leaf[i] && text_width(leaf[i]) > w_leaf)
+            w_leaf = text_width(leaf[i]);
     }
     fputc('\n', t->out);
     fprintf(t->out, "%-*s  %-*s  conns  complete  failed  other  %-*s  %-*s  verdict\n",
             (int)w_srv, "server", (int)w_role, "role", (int)w_auth, "auth", (int)w_leaf,
             "leaf certificate");
     for (size_t i = 0; i < nr; i++) {
-        struct ep_row *r = &rows[i];
-        fprintf(t->out, "%-*s  %-*s  %5zu  %8zu  ", (int)w_srv, r->server, (int)w_role, r->role,
+        const struct textagg_row *r = &rows[i];
+        fprintf(t->out, "%-*s  %-*s  %5zu  %8zu  ", (int)w_srv,
+                endpoint_str(&r->server, sb, sizeof(sb)), (int)w_role, role_name(r->role),
                 r->conns, r->complete);
         if (r->failed)
             tcolor(t, C_RED);
@@ -577,12 +412,12 @@ static void ep_table(struct tctx *t, const size_t *order, size_t n, size_t nep)
         if (r->failed)
             tcolor(t, C_RESET);
         fprintf(t->out, "  %5zu  %-*s  ", r->other, (int)w_auth, r->auth);
-        fputs(r->leaf ? r->leaf : "?", t->out);
-        pad(t, r->leaf ? text_width(r->leaf) : 1, w_leaf);
+        fputs(leaf[i] ? leaf[i] : "?", t->out);
+        pad(t, leaf[i] ? text_width(leaf[i]) : 1, w_leaf);
         fprintf(t->out, "  %s\n", r->verdict);
-        free(r->leaf);
+        free(leaf[i]);
     }
-    free(rows);
+    free(leaf);
 }
 
 /* ---- 3. ladders ----------------------------------------------------------------------- */
@@ -1041,7 +876,7 @@ static void ladder(struct tctx *t, const struct conn *c)
     if (c->outcome_inferred)
         fputs(" (inferred from the encrypted records)", t->out);
     if (t->o->verbose)
-        fprintf(t->out, "  (#%" PRIu64 ")", c->id);
+        fputc(TEXTAGG_MARK, t->out);        /* "  (#id)": ids are ranks, known at the end */
     fputc('\n', t->out);
 
     if (c->n_ch == 0) {
@@ -1106,32 +941,42 @@ static void ladder(struct tctx *t, const struct conn *c)
 
 /* ---- -q: one line per finding ------------------------------------------------------- */
 
-static void quiet_lines(struct tctx *t, const struct conn_fold *f)
+static void quiet_lines(struct tctx *t, const struct conn *c)
 {
     char sb[80];
-    for (size_t g = 0; g < f->ngroups; g++) {
-        const struct conn *c = t->a->conns[f->rep[g]];
-        for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
-            const struct conn_finding *fd = &c->findings[i];
-            if (!finding_shown(t, fd))
-                continue;
-            fprintf(t->out, "%s  ", endpoint_str(&c->server, sb, sizeof(sb)));
-            sev_color_id(t, fd->severity);
-            fputs(finding_name(fd->id), t->out);
-            tcolor(t, C_RESET);
-            fputs("  ", t->out);
-            tputs(t, fd->message);
-            if (f->count[g] > 1)
-                fprintf(t->out, "  (%zu connections)", f->count[g]);
+    for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++) {
+        const struct conn_finding *fd = &c->findings[i];
+        if (!finding_shown(t, fd))
+            continue;
+        fprintf(t->out, "%s  ", endpoint_str(&c->server, sb, sizeof(sb)));
+        sev_color_id(t, fd->severity);
+        fputs(finding_name(fd->id), t->out);
+        tcolor(t, C_RESET);
+        fputs("  ", t->out);
+        tputs(t, fd->message);
+        fputc(TEXTAGG_MARK, t->out);        /* "  (N connections)": the group's count */
+        fputc('\n', t->out);
+        /* quiet drops the ladders, not what to do */
+        if (fd->remedy != NULL && fd->remedy[0]) {
+            fputs("  fix: ", t->out);
+            tputs(t, fd->remedy);
             fputc('\n', t->out);
-            /* quiet drops the ladders, not what to do */
-            if (fd->remedy != NULL && fd->remedy[0]) {
-                fputs("  fix: ", t->out);
-                tputs(t, fd->remedy);
-                fputc('\n', t->out);
-            }
         }
     }
+}
+
+int report_text_conn(FILE *out, const struct analysis *a, const struct report_opts *o,
+                     const struct conn *c)
+{
+    struct tctx t = { .out = out, .a = a, .o = o, .names = a->names, .oom = false };
+
+    if (o->quiet)
+        quiet_lines(&t, c);
+    else
+        ladder(&t, c);
+    if (t.oom)
+        return TI_ENOMEM;
+    return ferror(out) ? TI_EIO : TI_OK;
 }
 
 /* ---- 4. + 5. ------------------------------------------------------------------------------ */
@@ -1164,21 +1009,13 @@ static void globals(struct tctx *t)
         fprintf(t->out, "  - %" PRIu64 " further warnings not kept\n", a->warnings_dropped);
 }
 
-static void summary(struct tctx *t, size_t nconns)
+static void summary(struct tctx *t, const struct textagg_totals *tot)
 {
     const struct analysis *a = t->a;
-    size_t by[OUTCOME_ENCRYPTED + 1] = {0}, sev[SEV_ERROR + 1] = {0};
+    const size_t *by = tot->by_outcome, nconns = tot->conns;
+    size_t sev[SEV_ERROR + 1];
 
-    for (size_t i = 0; i < a->nconns; i++) {
-        const struct conn *c = a->conns[i];
-        if (!reported(c))
-            continue;
-        if ((unsigned)c->outcome <= OUTCOME_ENCRYPTED)
-            by[c->outcome]++;
-        for (size_t k = 0; k < c->n_findings && k < CONN_MAX_FINDINGS; k++)
-            if ((unsigned)c->findings[k].severity <= SEV_ERROR)
-                sev[c->findings[k].severity]++;
-    }
+    memcpy(sev, tot->sev, sizeof(sev));
     for (size_t i = 0; i < a->nglobal; i++)
         sev[finding_severity(a->global[i].id)]++;
 
@@ -1214,65 +1051,47 @@ static void summary(struct tctx *t, size_t nconns)
 
 /* ---- entry point --------------------------------------------------------------------------- */
 
-struct sort_ctx {
-    const struct analysis *a;
-};
-
-static int order_cmp(const void *x, const void *y, void *arg)
-{
-    const struct sort_ctx *s = arg;
-    size_t i = *(const size_t *)x, j = *(const size_t *)y;
-    int r = endpoint_cmp(&s->a->conns[i]->server, &s->a->conns[j]->server);
-    if (r != 0)
-        return r;
-    return i < j ? -1 : i > j;       /* stable: report order within an endpoint */
-}
-
-int report_text(FILE *out, const struct analysis *a, const struct report_opts *o)
+int report_text_agg(FILE *out, const struct analysis *a, struct textagg *g,
+                    const struct report_opts *o)
 {
     struct tctx t = { .out = out, .a = a, .o = o, .names = a->names, .oom = false };
-    struct conn_fold f;
-    size_t *order = malloc((a->nconns + 1) * sizeof(size_t));
-    size_t n = 0;
-    int rc;
+    const struct textagg_row *rows;
+    struct textagg_totals tot;
+    struct problems p;
+    size_t nrows;
+    int rc = textagg_finish(g, a, &rows, &nrows, &tot, &p);
 
-    if (order == NULL)
-        return TI_ENOMEM;
-    for (size_t i = 0; i < a->nconns; i++)
-        if (reported(a->conns[i]))
-            order[n++] = i;
-
-    rc = conn_fold_build(&f, a->conns, a->nconns, !o->verbose, fold_pick, &t);
-    if (rc != TI_OK) {
-        free(order);
+    if (rc != TI_OK)
         return rc;
-    }
-
-    if (o->quiet) {
-        quiet_lines(&t, &f);
-    } else {
-        struct sort_ctx sc = { a };
-        qsort_r(order, n, sizeof(size_t), order_cmp, &sc);
-        size_t nep = count_endpoints(&t, order, n);
-        header(&t, n, nep);
-        if (problems_text(out, a, o->color) == TI_ENOMEM)   /* the first screen: what to fix */
+    if (!o->quiet) {
+        header(&t, tot.conns, nrows, tot.hidden);
+        if (problems_text_built(out, a, &p, o->color) == TI_ENOMEM)   /* the first screen: what to fix */
             t.oom = true;
-        if (n > 0)
-            ep_table(&t, order, n, nep);
-        for (size_t g = 0; g < f.ngroups; g++) {
-            fputc('\n', out);
-            ladder(&t, a->conns[f.rep[g]]);
-            fold_line(&t, &f, g);
-        }
+        if (tot.conns > 0)
+            ep_table(&t, rows, nrows);
     }
+    problems_free(&p);
+    rc = textagg_print_groups(g, out);
+    if (rc != TI_OK)
+        return rc;
     globals(&t);
-    summary(&t, n);
-
-    conn_fold_free(&f);
-    free(order);
+    summary(&t, &tot);
     if (t.oom)
         return TI_ENOMEM;
     if (fflush(out) != 0 || ferror(out))
         return TI_EIO;
     return TI_OK;
+}
+
+int report_text(FILE *out, const struct analysis *a, const struct report_opts *o)
+{
+    struct textagg *g = textagg_new(o);
+    int rc = g != NULL ? TI_OK : TI_ENOMEM;
+
+    for (size_t i = 0; i < a->nconns && rc == TI_OK; i++)
+        rc = textagg_add(g, a, a->conns[i]);
+    if (rc == TI_OK)
+        rc = report_text_agg(out, a, g, o);
+    textagg_free(g);
+    return rc;
 }

@@ -2,8 +2,12 @@
  *
  * Each side is a capture (analysed with the caller's options) or a JSON
  * report saved by `tlsinspect -f json`, told apart by content.  Both are
- * turned into the same JSON document (report_json_document) and compared
- * per server ip:port.
+ * read as the same JSON connection objects (report_json_conn) and compared
+ * per server ip:port; diff_run() folds a capture's connections into the
+ * per-endpoint tallies as they end (memory per endpoint and value, not per
+ * connection), ordered as the report would order them.  Past the caps below
+ * (DIFF_MAX_ENDPOINTS, DIFF_MAX_VALUES) a capture keeps the first to end,
+ * a saved report the first in it.
  *
  * "Worse" (exit status 1), per endpoint present on both sides:
  *   - an error-severity finding id that the endpoint did not have before, or

@@ -76,5 +76,7 @@ const char *problems_server_str(const struct conn_endpoint *e, char *buf, size_t
  * first screen.  Wire strings are escaped (report_escape()).  TI_OK,
  * TI_ENOMEM or TI_EIO. */
 int problems_text(FILE *out, const struct analysis *a, bool color);
+/* The same from problems built already (a's SSH tunnels are still read). */
+int problems_text_built(FILE *out, const struct analysis *a, const struct problems *p, bool color);
 
 #endif

@@ -61,8 +61,10 @@ void json_sink_free(struct json_sink *s);     /* NULL is a no-op */
 
 /* The text report's scope lines (report_scope.c): ports and roles, trust
  * stores, key log, the NO TRUST STORE banner, TLS 1.3 without keys, TLS on
- * ports not inspected.  TI_OK or TI_ENOMEM. */
-int report_scope_text(FILE *out, const struct analysis *a, bool color);
+ * ports not inspected.  hidden: the reported connections' TLS13_CERT_HIDDEN
+ * findings (counted by the caller: the connections may be gone).  TI_OK or
+ * TI_ENOMEM. */
+int report_scope_text(FILE *out, const struct analysis *a, size_t hidden, bool color);
 
 /* The REPORT_JSON document itself (what report_json() prints, parsed back
  * by jansson, key order kept), as a new reference owned by the caller
@@ -70,6 +72,9 @@ int report_scope_text(FILE *out, const struct analysis *a, bool color);
  * with a saved report. */
 struct json_t;
 struct json_t *report_json_document(const struct analysis *a, const struct report_opts *o);
+/* One connection's object of that document (diff folds a capture's
+ * connections as they end); NULL when out of memory. */
+struct json_t *report_json_conn(const struct analysis *a, const struct conn *c);
 
 /* Any jansson value v (a report_json_document(), a diff) written as
  * report_json() lays its document out, then a newline; TI_OK or TI_EIO. */
