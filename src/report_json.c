@@ -553,7 +553,7 @@ static void sw_inferred_chain(struct jw *w, const struct conn *c)
     jw_key(w, "inferred_chain");
     jw_open(w, false);
     jw_key(w, "leaf");
-    jw_open(w, false);
+    jw_open_flat(w);                /* an object of scalars: one line, as jansson lays it out */
     jw_key(w, "subject");
     jw_str_or_null(w, leaf->subject);
     jw_key(w, "cn");

@@ -856,7 +856,7 @@ int textagg_finish(struct textagg *g, const struct analysis *a, const struct tex
         row_out(&g->r[i], &g->rows[i]);
         while (k < g->nl && g->l[k].row == i)
             k++;
-        row_leaves(&g->rows[i], g->l + j, k - j);
+        row_leaves(&g->rows[i], k > j ? g->l + j : NULL, k - j);   /* g->l is NULL without leaves */
         j = k;
     }
     if (g->nr > 1)
