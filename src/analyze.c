@@ -740,6 +740,8 @@ static int open_capture(struct analysis *a, const struct analyze_opts *o, struct
         rc = bundle_open(bdl, o->files, o->nfiles, a->logs, errbuf, errlen);
         if (rc == TI_OK)
             rc = bundle_sources(*bdl, &cs, &ncs, errbuf, errlen);
+        for (size_t i = 0; rc == TI_OK && i < ncs; i++)
+            cs[i].no_hash = o->no_input_hash;
         if (rc == TI_OK)
             rc = capture_open_sources(cap, cs, ncs, o->bpf, errbuf, errlen);
         free(cs);

@@ -436,7 +436,9 @@ static int cap_open_one(struct cap_src *src, struct cap_input *in, const struct 
         if (src->iobuf != NULL)
             setvbuf(fp, src->iobuf, _IOFBF, CAP_READ_BUFFER);
         src->stream->regular = regular;
-        if (regular && src->stream->md != NULL &&
+        if (s->no_hash)
+            cap_stream_unhash(src->stream);
+        else if (regular && src->stream->md != NULL &&
             (src->stream->fh = filehash_start(fileno(src->stream->in), start)) != NULL)
             cap_stream_unhash(src->stream);     /* the thread hashes the file */
         if (gz && src->stream->npre == 0 && src->stream->why[0] != '\0') {
@@ -489,7 +491,7 @@ static int cap_open_labelled(struct cap_src *src, struct cap_input *in,
     snprintf(in->format, sizeof in->format, "%s", s->format);
     src->why = s->why;
     src->why_ctx = s->why_ctx;
-    src->sha256 = s->sha256;
+    src->sha256 = s->no_hash ? NULL : s->sha256;
     src->sha256_ctx = s->sha256_ctx;
     if (s->archive_sha256 != NULL) {
         memcpy(in->archive_sha256, s->archive_sha256, sizeof in->archive_sha256);

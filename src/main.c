@@ -396,6 +396,8 @@ static int run_report(struct analyze_opts *opts, struct cli *cli)
     } else {
         tagg = text_stream(opts, cli, &sink);
     }
+    /* The text report does not show the inputs' SHA-256: no digest. */
+    opts->no_input_hash = cli->report.format == REPORT_TEXT;
     a = run_analysis(opts, cli);
     opts->sinks = NULL;             /* sink goes out of scope */
     opts->nsinks = 0;

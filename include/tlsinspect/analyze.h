@@ -86,6 +86,9 @@ struct analyze_opts {
      * every connection at the end, so they are kept and the sinks see them
      * then, in report order, with their log findings. */
     bool drop_conns;
+    /* true: the report does not show the inputs' SHA-256 (the text report):
+     * skip the digest, which costs about as much CPU as reading the file. */
+    bool no_input_hash;
 };
 void analyze_opts_default(struct analyze_opts *o);
 

@@ -82,6 +82,9 @@ struct cap_source {
     bool (*sha256)(void *ctx, uint8_t out[32]);
     void *sha256_ctx;
     const uint8_t *archive_sha256;
+    /* true: the input's SHA-256 is not wanted (a report that does not show
+     * it): no digest is made, inputs[].hashed stays false. */
+    bool no_hash;
 };
 
 struct capture;
