@@ -245,21 +245,6 @@ int conn_endpoint_cmp(const struct conn_endpoint *a, const struct conn_endpoint 
     return a->port < b->port ? -1 : a->port > b->port;
 }
 
-int conn_order_cmp(const struct conn *a, const struct conn *b)
-{
-    int r;
-
-    if (a->first_ts != b->first_ts)
-        return a->first_ts < b->first_ts ? -1 : 1;
-    r = conn_endpoint_cmp(&a->server, &b->server);
-    if (r != 0)
-        return r;
-    r = conn_endpoint_cmp(&a->client, &b->client);
-    if (r != 0)
-        return r;
-    return (a->serial > b->serial) - (a->serial < b->serial);
-}
-
 const char *conn_ip_str(const struct conn_endpoint *e, char *buf, size_t len)
 {
     int af = e->ipver == 6 ? AF_INET6 : AF_INET;

@@ -12,7 +12,7 @@ void conn_key_of(const struct conn *c, struct conn_key *k)
     k->serial = c->serial;
 }
 
-/* The fields and their order are conn_order_cmp()'s (conn.c). */
+/* The report order (conn.h): first timestamp, server, client, serial. */
 int conn_key_cmp(const struct conn_key *a, const struct conn_key *b)
 {
     int r;
@@ -26,6 +26,16 @@ int conn_key_cmp(const struct conn_key *a, const struct conn_key *b)
     if (r != 0)
         return r;
     return (a->serial > b->serial) - (a->serial < b->serial);
+}
+
+/* The same order on two connections (conn.h). */
+int conn_order_cmp(const struct conn *a, const struct conn *b)
+{
+    struct conn_key ka, kb;
+
+    conn_key_of(a, &ka);
+    conn_key_of(b, &kb);
+    return conn_key_cmp(&ka, &kb);
 }
 
 int conn_key_cmp_conn(const struct conn_key *a, const struct conn *b)

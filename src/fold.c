@@ -5,6 +5,7 @@
 
 #include "tlsinspect/err.h"
 #include "tlsinspect/fold.h"
+#include "tlsinspect/hash.h"
 
 static const struct x509_cert *fold_leaf(const struct conn *c)
 {
@@ -56,29 +57,19 @@ bool conn_fold_same(const struct conn *x, const struct conn *y)
     return true;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* A hash consistent with conn_fold_same (hashes a subset of its fields). */
 static uint64_t fold_hash(const struct conn *c)
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = TI_FNV_SEED;
     const struct x509_cert *l = fold_leaf(c);
 
-    h = fnv(h, c->server.ip, sizeof(c->server.ip));
-    h = fnv(h, &c->server.port, sizeof(c->server.port));
-    h = fnv(h, &c->outcome, sizeof(c->outcome));
+    h = ti_fnv(h, c->server.ip, sizeof(c->server.ip));
+    h = ti_fnv(h, &c->server.port, sizeof(c->server.port));
+    h = ti_fnv(h, &c->outcome, sizeof(c->outcome));
     if (c->n_ch > 0 && c->ch[0].suites != NULL)
-        h = fnv(h, c->ch[0].suites, c->ch[0].n_suites * sizeof(uint16_t));
+        h = ti_fnv(h, c->ch[0].suites, c->ch[0].n_suites * sizeof(uint16_t));
     if (l != NULL)
-        h = fnv(h, l->sha256, sizeof(l->sha256));
+        h = ti_fnv(h, l->sha256, sizeof(l->sha256));
     return h;
 }
 

@@ -9,6 +9,7 @@
 #include "tlsinspect/problems.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/role.h"
+#include "tlsinspect/hash.h"
 
 #define PROBLEMS_SERVERS_SHOWN 4        /* servers on a text line before "+N more" */
 
@@ -99,28 +100,18 @@ struct problems_acc {
     size_t nslot;                       /* a power of two, > 2 n */
 };
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static uint64_t group_hash(int cause, int role, bool client_leaf, const struct x509_cert *leaf,
                            const char *remedy)
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = TI_FNV_SEED;
     uint8_t cl = client_leaf;
 
-    h = fnv(h, &cause, sizeof(cause));
-    h = fnv(h, &role, sizeof(role));
-    h = fnv(h, &cl, 1);
+    h = ti_fnv(h, &cause, sizeof(cause));
+    h = ti_fnv(h, &role, sizeof(role));
+    h = ti_fnv(h, &cl, 1);
     if (leaf != NULL)
-        h = fnv(h, leaf->sha256, 32);
-    return fnv(h, remedy, strlen(remedy));
+        h = ti_fnv(h, leaf->sha256, 32);
+    return ti_fnv(h, remedy, strlen(remedy));
 }
 
 static bool group_is(const struct pgroup *g, uint64_t h, int cause, int role, bool client_leaf,

@@ -9,6 +9,7 @@
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
 #include "tlsinspect/textagg.h"
+#include "tlsinspect/hash.h"
 
 #define REPORT_FOLD_PORTS  10       /* client ports listed on a "(and N more ...)" line */
 #define REPORT_LEAVES      16       /* distinct leaves counted per endpoint */
@@ -75,18 +76,6 @@ static int vec_room(void *pv, size_t *cap, size_t n, size_t size)
     *cap = nc;
     return TI_OK;
 }
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-#define FNV0 14695981039346656037ull
 
 /* ---- the pieces ------------------------------------------------------------------------------ */
 
@@ -221,9 +210,9 @@ static bool same_endpoint(const struct conn_endpoint *x, const struct conn_endpo
 
 static uint64_t endpoint_hash(uint64_t h, const struct conn_endpoint *e)
 {
-    h = fnv(h, &e->ipver, 1);
-    h = fnv(h, e->ip, e->ipver == 6 ? 16 : 4);
-    return fnv(h, &e->port, sizeof(e->port));
+    h = ti_fnv(h, &e->ipver, 1);
+    h = ti_fnv(h, e->ip, e->ipver == 6 ? 16 : 4);
+    return ti_fnv(h, &e->port, sizeof(e->port));
 }
 
 static bool same_leaf(const struct x509_cert *x, const struct x509_cert *y)
@@ -366,7 +355,7 @@ static int identity_bytes(struct textagg *g, const struct conn *c, size_t *n)
 
 static const struct blob *intern(struct textagg *g, size_t n)
 {
-    uint64_t h = fnv(FNV0, g->scratch, n);
+    uint64_t h = ti_fnv(TI_FNV_SEED, g->scratch, n);
     struct blob *b;
 
     if (g->bh.nslot > 0)
@@ -402,7 +391,7 @@ static const struct blob *intern(struct textagg *g, size_t n)
 static void group_identity(struct group *gr, const struct conn *c, const struct blob *id)
 {
     const struct x509_cert *l = leaf_of(c);
-    uint64_t h = endpoint_hash(FNV0, &c->server);
+    uint64_t h = endpoint_hash(TI_FNV_SEED, &c->server);
 
     memset(gr, 0, sizeof(*gr));
     gr->server = c->server;
@@ -412,12 +401,12 @@ static void group_identity(struct group *gr, const struct conn *c, const struct 
     gr->sh_suite = c->sh.present ? c->sh.suite : 0;
     gr->leaf = l;
     gr->id = id;
-    h = fnv(h, &gr->outcome, 1);
-    h = fnv(h, &gr->n_ch, 1);
-    h = fnv(h, &gr->sh_suite, sizeof(gr->sh_suite));
+    h = ti_fnv(h, &gr->outcome, 1);
+    h = ti_fnv(h, &gr->n_ch, 1);
+    h = ti_fnv(h, &gr->sh_suite, sizeof(gr->sh_suite));
     if (l != NULL)
-        h = fnv(h, l->sha256, sizeof(l->sha256));
-    gr->hash = fnv(h, &id, sizeof(id));
+        h = ti_fnv(h, l->sha256, sizeof(l->sha256));
+    gr->hash = ti_fnv(h, &id, sizeof(id));
 }
 
 static bool group_same(const struct group *x, const struct group *y)
@@ -509,7 +498,7 @@ static int groups_add(struct textagg *g, const struct analysis *a, const struct 
 
 static struct row *row_for(struct textagg *g, const struct conn *c)
 {
-    uint64_t h = endpoint_hash(FNV0, &c->server);
+    uint64_t h = endpoint_hash(TI_FNV_SEED, &c->server);
     struct row *r;
 
     if (g->rh.nslot > 0)
@@ -578,7 +567,7 @@ static int row_leaf(struct textagg *g, size_t ri, const struct conn *c, const st
 
     if (l == NULL)
         return TI_OK;
-    h = fnv(fnv(FNV0, &ri, sizeof(ri)), l->sha256, sizeof(l->sha256));
+    h = ti_fnv(ti_fnv(TI_FNV_SEED, &ri, sizeof(ri)), l->sha256, sizeof(l->sha256));
     if (g->lh.nslot > 0)
         for (size_t k = h & (g->lh.nslot - 1); g->lh.slot[k] != 0; k = (k + 1) & (g->lh.nslot - 1)) {
             e = &g->l[g->lh.slot[k] - 1];

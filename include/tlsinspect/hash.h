@@ -35,4 +35,19 @@ static inline uint64_t ti_hash_bytes(const void *data, size_t n)
     return h ^ (h >> 32);
 }
 
+/* FNV-1a, for keys hashed field by field (h = ti_fnv(h, field, size), from
+ * TI_FNV_SEED): the fold groups, the problems, the text aggregates. */
+#define TI_FNV_SEED 14695981039346656037ull
+
+static inline uint64_t ti_fnv(uint64_t h, const void *data, size_t n)
+{
+    const uint8_t *b = data;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
 #endif
