@@ -118,25 +118,17 @@ static int load_report(const char *path, json_t **doc, char *errbuf, size_t errl
     return TI_OK;
 }
 
-int diff_load(const struct analyze_opts *base, const char *path, const char *version,
-              json_t **doc, enum diff_source *source, char *errbuf, size_t errlen)
+/* Analyse the capture at path alone (base's options; with sink: each
+ * connection goes there as it ends and none is kept) and make its report
+ * document (without sink: with its connections). */
+static int analyse_one(const struct analyze_opts *base, const char *path, const char *version,
+                       const struct conn_sink *sink, json_t **doc, char *errbuf, size_t errlen)
 {
-    struct analyze_opts *o;
+    struct analyze_opts *o = malloc(sizeof(*o));   /* large (names[]): not on the stack */
     struct analysis *a = NULL;
-    char *files[1];
-    int rc, js;
+    char *files[1] = {strdup(path)};
+    int rc;
 
-    *doc = NULL;
-    js = looks_like_json(path, errbuf, errlen);
-    if (js < 0)
-        return TI_EIO;
-    if (js) {
-        *source = DIFF_REPORT;
-        return load_report(path, doc, errbuf, errlen);
-    }
-    *source = DIFF_CAPTURE;
-    o = malloc(sizeof(*o));         /* large (names[]): not on the stack */
-    files[0] = strdup(path);
     if (o == NULL || files[0] == NULL) {
         free(o);
         free(files[0]);
@@ -146,6 +138,11 @@ int diff_load(const struct analyze_opts *base, const char *path, const char *ver
     *o = *base;
     o->files = files;
     o->nfiles = 1;
+    if (sink != NULL) {
+        o->sinks = sink;
+        o->nsinks = 1;
+        o->drop_conns = true;
+    }
     rc = analyze_run(o, &a, errbuf, errlen);
     if (rc == TI_OK) {
         struct report_opts ro = {.format = REPORT_JSON, .version = version};
@@ -161,6 +158,23 @@ int diff_load(const struct analyze_opts *base, const char *path, const char *ver
     free(files[0]);
     free(o);
     return rc;
+}
+
+int diff_load(const struct analyze_opts *base, const char *path, const char *version,
+              json_t **doc, enum diff_source *source, char *errbuf, size_t errlen)
+{
+    int js;
+
+    *doc = NULL;
+    js = looks_like_json(path, errbuf, errlen);
+    if (js < 0)
+        return TI_EIO;
+    if (js) {
+        *source = DIFF_REPORT;
+        return load_report(path, doc, errbuf, errlen);
+    }
+    *source = DIFF_CAPTURE;
+    return analyse_one(base, path, version, NULL, doc, errbuf, errlen);
 }
 
 /* ---- diff_run(): a capture folded while it is read ---------------------------------- */
@@ -194,12 +208,8 @@ static int load_side(const struct analyze_opts *base, const char *path, const ch
 {
     struct feed f = {d, s};
     struct conn_sink sink = {.conn = feed_conn, .finish = NULL, .ctx = &f};
-    struct analyze_opts *o;
-    struct analysis *a = NULL;
-    char *files[1];
-    int rc, js;
+    int js = looks_like_json(path, errbuf, errlen);
 
-    js = looks_like_json(path, errbuf, errlen);
     if (js < 0)
         return TI_EIO;
     if (js) {
@@ -207,36 +217,8 @@ static int load_side(const struct analyze_opts *base, const char *path, const ch
         return load_report(path, &s->doc, errbuf, errlen);
     }
     s->source = DIFF_CAPTURE;
-    o = malloc(sizeof(*o));         /* large (names[]): not on the stack */
-    files[0] = strdup(path);
-    if (o == NULL || files[0] == NULL) {
-        free(o);
-        free(files[0]);
-        snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
-        return TI_ENOMEM;
-    }
-    *o = *base;
-    o->files = files;
-    o->nfiles = 1;
-    o->sinks = &sink;
-    o->nsinks = 1;
-    o->drop_conns = true;
     s->fed = true;                  /* a capture without connections is folded too */
-    rc = analyze_run(o, &a, errbuf, errlen);
-    if (rc == TI_OK) {
-        struct report_opts ro = {.format = REPORT_JSON, .version = version};
-        s->doc = report_json_document(a, &ro);
-        if (s->doc == NULL) {
-            snprintf(errbuf, errlen, "%s", ti_strerror(TI_ENOMEM));
-            rc = TI_ENOMEM;
-        }
-    } else if (errbuf[0] == '\0') {
-        snprintf(errbuf, errlen, "%s: %s", path, ti_strerror(rc));
-    }
-    analysis_free(a);
-    free(files[0]);
-    free(o);
-    return rc;
+    return analyse_one(base, path, version, &sink, &s->doc, errbuf, errlen);
 }
 
 int diff_run(const struct analyze_opts *base, const char *before, const char *after,
