@@ -886,7 +886,8 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
         return;
     fk_init(&k, 'E');
     fk_int(&k, c->sh.suite);
-    fk_ptr(&k, leaf);
+    fk_ptr(&k, leaf_of(c, false));
+    fk_int(&k, leaf_inferred(c, false));
     fk_int(&k, ch ? (long)ch->preferred_auth : -1);
     fk_int(&k, ch ? ch->preferred_suite : 0);
     /* Choosing ECDSA is no fault: it is news only when that chain fails, or
@@ -899,6 +900,11 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
     bool warn = chain_failed || name_failed(c) || c->outcome == OUTCOME_FAILED;
     enum finding_severity sev = warn ? SEV_WARNING : SEV_INFO;
     const char *fix = warn ? remedy(c, R_ECDSA) : "";
+    const char *msg = fmemo_find(m, &k);
+    if (msg != NULL) {   /* the text is made once a key: looked up before it is formatted */
+        (void)conn_add_finding_shared(c, FINDING_ECDSA_SELECTED, sev, msg, fix);
+        return;
+    }
     leaf_desc(c, false, leafd, sizeof(leafd));
     if (ch && ch->preferred_auth == AUTH_ECDSA && ch->preferred_suite)
         snprintf(pref, sizeof(pref), "the client preferred ECDSA (its first ECDHE suite is %s)",
@@ -911,11 +917,6 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
     else
         snprintf(pref, sizeof(pref), "the client's preference is unknown");
     const char *sname = tls_suite_name(names, c->sh.suite);
-    const char *msg = fmemo_find(m, &k);
-    if (msg != NULL) {
-        (void)conn_add_finding_shared(c, FINDING_ECDSA_SELECTED, sev, msg, fix);
-        return;
-    }
     char buf[MSG_MAX];
     snprintf(buf, sizeof(buf), "The server selected %s and presented its ECDSA certificate (%s); %s.",
              sname ? sname : "an ECDSA suite", leafd, pref);

@@ -60,16 +60,16 @@ bool conn_fold_same(const struct conn *x, const struct conn *y)
 /* A hash consistent with conn_fold_same (hashes a subset of its fields). */
 static uint64_t fold_hash(const struct conn *c)
 {
-    uint64_t h = TI_FNV_SEED;
+    uint64_t h = TI_HASH_SEED;
     const struct x509_cert *l = fold_leaf(c);
 
-    h = ti_fnv(h, c->server.ip, sizeof(c->server.ip));
-    h = ti_fnv(h, &c->server.port, sizeof(c->server.port));
-    h = ti_fnv(h, &c->outcome, sizeof(c->outcome));
+    h = ti_hash_add(h, c->server.ip, sizeof(c->server.ip));
+    h = ti_hash_add(h, &c->server.port, sizeof(c->server.port));
+    h = ti_hash_add(h, &c->outcome, sizeof(c->outcome));
     if (c->n_ch > 0 && c->ch[0].suites != NULL)
-        h = ti_fnv(h, c->ch[0].suites, c->ch[0].n_suites * sizeof(uint16_t));
+        h = ti_hash_add(h, c->ch[0].suites, c->ch[0].n_suites * sizeof(uint16_t));
     if (l != NULL)
-        h = ti_fnv(h, l->sha256, sizeof(l->sha256));
+        h = ti_hash_add(h, l->sha256, sizeof(l->sha256));
     return h;
 }
 

@@ -103,15 +103,15 @@ struct problems_acc {
 static uint64_t group_hash(int cause, int role, bool client_leaf, const struct x509_cert *leaf,
                            const char *remedy)
 {
-    uint64_t h = TI_FNV_SEED;
+    uint64_t h = TI_HASH_SEED;
     uint8_t cl = client_leaf;
 
-    h = ti_fnv(h, &cause, sizeof(cause));
-    h = ti_fnv(h, &role, sizeof(role));
-    h = ti_fnv(h, &cl, 1);
+    h = ti_hash_add(h, &cause, sizeof(cause));
+    h = ti_hash_add(h, &role, sizeof(role));
+    h = ti_hash_add(h, &cl, 1);
     if (leaf != NULL)
-        h = ti_fnv(h, leaf->sha256, 32);
-    return ti_fnv(h, remedy, strlen(remedy));
+        h = ti_hash_add(h, leaf->sha256, 32);
+    return ti_hash_add(h, remedy, strlen(remedy));
 }
 
 static bool group_is(const struct pgroup *g, uint64_t h, int cause, int role, bool client_leaf,

@@ -210,9 +210,9 @@ static bool same_endpoint(const struct conn_endpoint *x, const struct conn_endpo
 
 static uint64_t endpoint_hash(uint64_t h, const struct conn_endpoint *e)
 {
-    h = ti_fnv(h, &e->ipver, 1);
-    h = ti_fnv(h, e->ip, e->ipver == 6 ? 16 : 4);
-    return ti_fnv(h, &e->port, sizeof(e->port));
+    h = ti_hash_add(h, &e->ipver, 1);
+    h = ti_hash_add(h, e->ip, e->ipver == 6 ? 16 : 4);
+    return ti_hash_add(h, &e->port, sizeof(e->port));
 }
 
 static bool same_leaf(const struct x509_cert *x, const struct x509_cert *y)
@@ -355,7 +355,7 @@ static int identity_bytes(struct textagg *g, const struct conn *c, size_t *n)
 
 static const struct blob *intern(struct textagg *g, size_t n)
 {
-    uint64_t h = ti_fnv(TI_FNV_SEED, g->scratch, n);
+    uint64_t h = ti_hash_add(TI_HASH_SEED, g->scratch, n);
     struct blob *b;
 
     if (g->bh.nslot > 0)
@@ -391,7 +391,7 @@ static const struct blob *intern(struct textagg *g, size_t n)
 static void group_identity(struct group *gr, const struct conn *c, const struct blob *id)
 {
     const struct x509_cert *l = leaf_of(c);
-    uint64_t h = endpoint_hash(TI_FNV_SEED, &c->server);
+    uint64_t h = endpoint_hash(TI_HASH_SEED, &c->server);
 
     memset(gr, 0, sizeof(*gr));
     gr->server = c->server;
@@ -401,12 +401,12 @@ static void group_identity(struct group *gr, const struct conn *c, const struct 
     gr->sh_suite = c->sh.present ? c->sh.suite : 0;
     gr->leaf = l;
     gr->id = id;
-    h = ti_fnv(h, &gr->outcome, 1);
-    h = ti_fnv(h, &gr->n_ch, 1);
-    h = ti_fnv(h, &gr->sh_suite, sizeof(gr->sh_suite));
+    h = ti_hash_add(h, &gr->outcome, 1);
+    h = ti_hash_add(h, &gr->n_ch, 1);
+    h = ti_hash_add(h, &gr->sh_suite, sizeof(gr->sh_suite));
     if (l != NULL)
-        h = ti_fnv(h, l->sha256, sizeof(l->sha256));
-    gr->hash = ti_fnv(h, &id, sizeof(id));
+        h = ti_hash_add(h, l->sha256, sizeof(l->sha256));
+    gr->hash = ti_hash_add(h, &id, sizeof(id));
 }
 
 static bool group_same(const struct group *x, const struct group *y)
@@ -498,7 +498,7 @@ static int groups_add(struct textagg *g, const struct analysis *a, const struct 
 
 static struct row *row_for(struct textagg *g, const struct conn *c)
 {
-    uint64_t h = endpoint_hash(TI_FNV_SEED, &c->server);
+    uint64_t h = endpoint_hash(TI_HASH_SEED, &c->server);
     struct row *r;
 
     if (g->rh.nslot > 0)
@@ -567,7 +567,7 @@ static int row_leaf(struct textagg *g, size_t ri, const struct conn *c, const st
 
     if (l == NULL)
         return TI_OK;
-    h = ti_fnv(ti_fnv(TI_FNV_SEED, &ri, sizeof(ri)), l->sha256, sizeof(l->sha256));
+    h = ti_hash_add(ti_hash_add(TI_HASH_SEED, &ri, sizeof(ri)), l->sha256, sizeof(l->sha256));
     if (g->lh.nslot > 0)
         for (size_t k = h & (g->lh.nslot - 1); g->lh.slot[k] != 0; k = (k + 1) & (g->lh.nslot - 1)) {
             e = &g->l[g->lh.slot[k] - 1];
