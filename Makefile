@@ -164,7 +164,7 @@ update-golden: tlsinspect $(BUILD)/gen
 	@sh tests/html_render.sh ./tlsinspect --update
 
 # ---- benchmark (tests/bench/bench.sh): make bench [BENCH_GB=4] [BENCH_RUNS=9] ----
-# [BENCH_WORKLOADS="1g dense"] [BENCH_DENSE_RUNS=3] [BENCH_DENSE_3M=1]
+# [BENCH_WORKLOADS="1g dense"] [BENCH_DENSE_RUNS=3] [BENCH_DENSE_3M=0]
 $(BUILD)/bench/pcap_pass: tests/bench/pcap_pass.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)

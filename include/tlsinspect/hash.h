@@ -14,21 +14,38 @@
 #include <stdint.h>
 #include <string.h>
 
+static inline uint64_t ti_hash_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 31);
+}
+
 static inline uint64_t ti_hash_bytes(const void *data, size_t n)
 {
     const uint8_t *p = data;
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
 
+    if (n >= 32) {
+        /* four independent lanes: a certificate's DER or a long remedy is
+         * hashed once a connection, and one serial chain of multiplies was
+         * its latency */
+        uint64_t l[4] = {h, h ^ 0x6a09e667f3bcc908ULL, h ^ 0xbb67ae8584caa73bULL,
+                         h ^ 0x3c6ef372fe94f82bULL};
+        for (; n >= 32; p += 32, n -= 32)
+            for (int k = 0; k < 4; k++) {
+                memcpy(&w, p + 8 * k, 8);
+                l[k] = ti_hash_mix(l[k], w);
+            }
+        h = ti_hash_mix(ti_hash_mix(ti_hash_mix(l[0], l[1]), l[2]), l[3]);
+    }
     for (; n >= 8; p += 8, n -= 8) {
         memcpy(&w, p, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
+        h = ti_hash_mix(h, w);
     }
     if (n > 0) {
         w = 0;
         memcpy(&w, p, n);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
+        h = ti_hash_mix(h, w);
     }
     h ^= h >> 29;
     h *= 0x94d049bb133111ebULL;
@@ -44,8 +61,7 @@ static inline uint64_t ti_hash_bytes(const void *data, size_t n)
 
 static inline uint64_t ti_hash_add(uint64_t h, const void *data, size_t n)
 {
-    h = (h ^ ti_hash_bytes(data, n)) * 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 31);
+    return ti_hash_mix(h, ti_hash_bytes(data, n));
 }
 
 #endif
