@@ -26,6 +26,50 @@ static bool fold_same_leaf(const struct x509_cert *x, const struct x509_cert *y)
     return x == y || memcmp(x->sha256, y->sha256, sizeof(x->sha256)) == 0;
 }
 
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+bool conn_fold_msg_same(const char *a, const char *b)
+{
+    if (a == b)
+        return true;
+    if (a == NULL || b == NULL)
+        return false;
+    for (;;) {
+        if (is_digit(*a) && is_digit(*b)) {
+            while (is_digit(*a))
+                a++;
+            while (is_digit(*b))
+                b++;
+            continue;
+        }
+        if (*a != *b)
+            return false;
+        if (*a == '\0')
+            return true;
+        a++;
+        b++;
+    }
+}
+
+size_t conn_fold_msg_shape(const char *msg, char *out)
+{
+    size_t n = 0;
+
+    while (msg != NULL && *msg != '\0') {
+        if (is_digit(*msg)) {
+            out[n++] = '#';
+            while (is_digit(*msg))
+                msg++;
+        } else {
+            out[n++] = *msg++;
+        }
+    }
+    return n;
+}
+
 bool conn_fold_same(const struct conn *x, const struct conn *y)
 {
     /* The client's address and port do not count: a cluster of
@@ -52,7 +96,8 @@ bool conn_fold_same(const struct conn *x, const struct conn *y)
     if (x->n_findings != y->n_findings)
         return false;
     for (size_t i = 0; i < x->n_findings && i < CONN_MAX_FINDINGS; i++)
-        if (x->findings[i].id != y->findings[i].id)
+        if (x->findings[i].id != y->findings[i].id ||
+            !conn_fold_msg_same(x->findings[i].message, y->findings[i].message))
             return false;
     return true;
 }

@@ -8,6 +8,7 @@
 #include "tlsinspect/conn_key.h"
 #include "tlsinspect/err.h"
 #include "tlsinspect/findings.h"
+#include "tlsinspect/fold.h"
 #include "tlsinspect/textagg.h"
 #include "tlsinspect/hash.h"
 
@@ -148,6 +149,18 @@ struct spill {
     size_t limit;
 };
 
+/* The last shapes made, by message address: a capture repeats the same
+ * messages (the findings memo hands every connection the same copy), and
+ * making a shape reads the message byte by byte.  A hit is checked against
+ * the kept text, so an address reused for another message only misses. */
+#define SHAPE_MEMO_SLOTS 64
+struct shape_memo {
+    const char *addr;
+    char *text;                     /* a copy of the message */
+    size_t len;
+    const struct blob *shape;
+};
+
 struct textagg {
     struct report_opts o;
     int rc;                         /* the first error */
@@ -168,6 +181,7 @@ struct textagg {
     struct ihash lh;
     unsigned char *scratch;         /* the identity being interned */
     size_t scratch_cap;
+    struct shape_memo shapes[SHAPE_MEMO_SLOTS];
     struct textagg_row *rows;       /* textagg_finish() */
     size_t *order;                  /* groups in report order */
 };
@@ -308,25 +322,97 @@ static int render(struct textagg *g, const struct analysis *a, struct group *gr,
 
 /* ---- fold groups ----------------------------------------------------------------------------- */
 
-static int scratch_put(struct textagg *g, size_t *n, const void *p, size_t len)
+static int scratch_grow(struct textagg *g, size_t need)
 {
-    if (*n + len > g->scratch_cap) {
+    if (need > g->scratch_cap) {
         size_t nc = g->scratch_cap ? g->scratch_cap : 256;
         unsigned char *v;
-        while (nc < *n + len)
+        while (nc < need)
             nc *= 2;
         if ((v = realloc(g->scratch, nc)) == NULL)
             return TI_ENOMEM;
         g->scratch = v;
         g->scratch_cap = nc;
     }
-    memcpy(g->scratch + *n, p, len);
-    *n += len;
     return TI_OK;
 }
 
+static int scratch_put(struct textagg *g, size_t *n, const void *p, size_t len)
+{
+    int rc = scratch_grow(g, *n + len);
+
+    if (rc == TI_OK && len > 0) {
+        memcpy(g->scratch + *n, p, len);
+        *n += len;
+    }
+    return rc;
+}
+
+/* p[0..n) kept once: the same bytes give the same blob (its address is its
+ * identity).  p must not point into a blob being added. */
+static const struct blob *intern(struct textagg *g, const unsigned char *p, size_t n)
+{
+    uint64_t h = ti_hash_add(TI_HASH_SEED, p, n);
+    struct blob *b;
+
+    if (g->bh.nslot > 0)
+        for (size_t k = h & (g->bh.nslot - 1); g->bh.slot[k] != 0; k = (k + 1) & (g->bh.nslot - 1)) {
+            b = g->blobs[g->bh.slot[k] - 1];
+            if (b->hash == h && b->len == n && memcmp(b->d, p, n) == 0)
+                return b;
+        }
+    if (vec_room(&g->blobs, &g->capblobs, g->nblobs, sizeof(*g->blobs)) != TI_OK)
+        return NULL;
+    /* the slots rehash from the blobs' hashes: a vector of pointers, so by hand */
+    if ((g->nblobs + 1) * 2 >= g->bh.nslot) {
+        size_t ns = g->bh.nslot ? g->bh.nslot * 2 : 16;
+        uint32_t *slot = g->nblobs < UINT32_MAX - 1 ? calloc(ns, sizeof(*slot)) : NULL;
+        if (slot == NULL)
+            return NULL;
+        free(g->bh.slot);
+        g->bh.slot = slot;
+        g->bh.nslot = ns;
+        for (size_t i = 0; i < g->nblobs; i++)
+            ihash_put(&g->bh, g->blobs[i]->hash, i);
+    }
+    if ((b = malloc(sizeof(*b) + n)) == NULL)
+        return NULL;
+    b->hash = h;
+    b->len = n;
+    memcpy(b->d, p, n);
+    g->blobs[g->nblobs] = b;
+    ihash_put(&g->bh, h, g->nblobs++);
+    return b;
+}
+
+/* A finding message's shape (conn_fold_msg_shape), kept once as a blob:
+ * the identity holds the blob's address. */
+static int scratch_shape(struct textagg *g, size_t *n, const char *msg)
+{
+    size_t len = msg != NULL ? strlen(msg) : 0;
+    struct shape_memo *e = &g->shapes[((uintptr_t)msg >> 4) % SHAPE_MEMO_SLOTS];
+    const struct blob *b;
+
+    if (msg != NULL && e->addr == msg && e->len == len && memcmp(e->text, msg, len) == 0) {
+        b = e->shape;
+    } else {
+        /* made past the identity's bytes, which intern() copies */
+        if (scratch_grow(g, *n + len + 1) != TI_OK)
+            return TI_ENOMEM;
+        b = intern(g, g->scratch + *n, conn_fold_msg_shape(msg, (char *)g->scratch + *n));
+        if (b == NULL)
+            return TI_ENOMEM;
+        char *t = msg != NULL ? realloc(e->text, len + 1) : NULL;
+        if (t != NULL) {   /* no room: the next one makes it again */
+            memcpy(t, msg, len);
+            *e = (struct shape_memo){msg, t, len, b};
+        }
+    }
+    return scratch_put(g, n, &b, sizeof(b));
+}
+
 /* The variable part of c's fold identity as bytes: the first ClientHello's
- * suites and SNI, the finding ids.  TI_OK, TI_ENOMEM, or IDENTITY_NONE:
+ * suites and SNI, the finding ids and their messages' shapes.  TI_OK, TI_ENOMEM, or IDENTITY_NONE:
  * c folds with nothing. */
 #define IDENTITY_NONE 1
 static int identity_bytes(struct textagg *g, const struct conn *c, size_t *n)
@@ -349,43 +435,9 @@ static int identity_bytes(struct textagg *g, const struct conn *c, size_t *n)
     }
     ok = ok && scratch_put(g, n, &nf, sizeof(nf)) == TI_OK;
     for (size_t i = 0; ok && i < c->n_findings && i < CONN_MAX_FINDINGS; i++)
-        ok = scratch_put(g, n, &c->findings[i].id, sizeof(c->findings[i].id)) == TI_OK;
+        ok = scratch_put(g, n, &c->findings[i].id, sizeof(c->findings[i].id)) == TI_OK &&
+             scratch_shape(g, n, c->findings[i].message) == TI_OK;
     return ok ? TI_OK : TI_ENOMEM;
-}
-
-static const struct blob *intern(struct textagg *g, size_t n)
-{
-    uint64_t h = ti_hash_add(TI_HASH_SEED, g->scratch, n);
-    struct blob *b;
-
-    if (g->bh.nslot > 0)
-        for (size_t k = h & (g->bh.nslot - 1); g->bh.slot[k] != 0; k = (k + 1) & (g->bh.nslot - 1)) {
-            b = g->blobs[g->bh.slot[k] - 1];
-            if (b->hash == h && b->len == n && memcmp(b->d, g->scratch, n) == 0)
-                return b;
-        }
-    if (vec_room(&g->blobs, &g->capblobs, g->nblobs, sizeof(*g->blobs)) != TI_OK)
-        return NULL;
-    /* the slots rehash from the blobs' hashes: a vector of pointers, so by hand */
-    if ((g->nblobs + 1) * 2 >= g->bh.nslot) {
-        size_t ns = g->bh.nslot ? g->bh.nslot * 2 : 16;
-        uint32_t *slot = g->nblobs < UINT32_MAX - 1 ? calloc(ns, sizeof(*slot)) : NULL;
-        if (slot == NULL)
-            return NULL;
-        free(g->bh.slot);
-        g->bh.slot = slot;
-        g->bh.nslot = ns;
-        for (size_t i = 0; i < g->nblobs; i++)
-            ihash_put(&g->bh, g->blobs[i]->hash, i);
-    }
-    if ((b = malloc(sizeof(*b) + n)) == NULL)
-        return NULL;
-    b->hash = h;
-    b->len = n;
-    memcpy(b->d, g->scratch, n);
-    g->blobs[g->nblobs] = b;
-    ihash_put(&g->bh, h, g->nblobs++);
-    return b;
 }
 
 static void group_identity(struct group *gr, const struct conn *c, const struct blob *id)
@@ -426,7 +478,7 @@ static struct group *group_for(struct textagg *g, const struct conn *c, bool *fr
 
     if (!g->o.verbose) {
         rc = identity_bytes(g, c, &n);
-        if (rc == TI_ENOMEM || (rc == TI_OK && (id = intern(g, n)) == NULL))
+        if (rc == TI_ENOMEM || (rc == TI_OK && (id = intern(g, g->scratch, n)) == NULL))
             return NULL;
     }
     group_identity(&probe, c, id);
@@ -662,6 +714,8 @@ void textagg_free(struct textagg *g)
     free(g->l);
     free(g->lh.slot);
     free(g->scratch);
+    for (size_t i = 0; i < SHAPE_MEMO_SLOTS; i++)
+        free(g->shapes[i].text);
     free(g->rows);
     free(g->order);
     free(g);

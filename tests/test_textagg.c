@@ -26,6 +26,7 @@
 
 #include "tlsinspect/analyze.h"
 #include "tlsinspect/err.h"
+#include "tlsinspect/fold.h"
 #include "tlsinspect/opts.h"
 #include "tlsinspect/report.h"
 #include "tlsinspect/sink.h"
@@ -503,6 +504,44 @@ static void test_fold_rules(void **state)
     analysis_free(a);
 }
 
+/* Folding compares the findings' messages by shape: numbers apart they
+ * fold (40000 and 40001: byte counts), another reason does not (40002),
+ * in the text report from aggregates and from the kept connections alike
+ * (report_of compares them). */
+static void test_fold_message_shape(void **state)
+{
+    struct analysis *a = many_flows();
+    const struct conn *f = NULL;
+    struct conn c[3], *v[3];
+    struct report_opts ro;
+    char m0[] = "The handshake did not finish in the capture (226 bytes were not captured).";
+    char m1[] = "The handshake did not finish in the capture (1460 bytes were not captured).";
+    char m2[] = "The handshake did not finish in the capture (the capture ends before it finished).";
+    char *msgs[3] = {m0, m1, m2}, *text;
+    (void)state;
+
+    for (size_t i = 0; i < a->nconns && f == NULL; i++)
+        if (a->conns[i]->outcome == OUTCOME_FAILED && a->conns[i]->n_findings > 0)
+            f = a->conns[i];
+    assert_non_null(f);
+    for (int i = 0; i < 3; i++) {
+        c[i] = *f;
+        c[i].first_ts = f->first_ts + 10 * i;
+        c[i].client.port = (uint16_t)(40000 + i);
+        c[i].findings[0].message = msgs[i];
+        v[i] = &c[i];
+    }
+    assert_true(conn_fold_same(&c[0], &c[1]));
+    assert_false(conn_fold_same(&c[0], &c[2]));
+    mode_opts(0, &ro);
+    text = report_of(a, v, 3, &ro);
+    assert_non_null(strstr(text, "(and 1 more identical connection: port 40001)"));
+    assert_non_null(strstr(text, ":40002 -> "));
+    assert_non_null(strstr(text, "(the capture ends before it finished)"));
+    free(text);
+    analysis_free(a);
+}
+
 static int summary(void **state)
 {
     (void)state;
@@ -518,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_shared),
         cmocka_unit_test(test_endpoint_row_rules),
         cmocka_unit_test(test_fold_rules),
+        cmocka_unit_test(test_fold_message_shape),
     };
     return cmocka_run_group_tests(tests, NULL, summary);
 }
