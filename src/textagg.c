@@ -11,6 +11,7 @@
 #include "tlsinspect/fold.h"
 #include "tlsinspect/textagg.h"
 #include "tlsinspect/hash.h"
+#include "tlsinspect/stream_order.h"
 
 #define REPORT_FOLD_PORTS  10       /* client ports listed on a "(and N more ...)" line */
 #define REPORT_LEAVES      16       /* distinct leaves counted per endpoint */
@@ -184,6 +185,13 @@ struct textagg {
     struct shape_memo shapes[SHAPE_MEMO_SLOTS];
     struct textagg_row *rows;       /* textagg_finish() */
     size_t *order;                  /* groups in report order */
+    /* -v: every connection's ladder, through a reorder stage that spills
+     * (stream_order.h) instead of a group each */
+    struct stream_order *so;
+    FILE *vf;                       /* the ladder being rendered */
+    char *vbuf;
+    size_t vlen, vrank;
+    FILE *vout;                     /* textagg_print_groups()'s */
 };
 
 static void member_of(const struct conn *c, struct member *m)
@@ -528,6 +536,45 @@ static int members_add(struct group *gr, const struct member *m, size_t *pos)
     return TI_OK;
 }
 
+static void put_marked(struct textagg *g, FILE *out, const char *s, size_t len, size_t rank,
+                       uint64_t count);
+
+static int verbose_emit(void *ctx, const char *text, size_t len)
+{
+    struct textagg *g = ctx;
+
+    fputc('\n', g->vout);
+    put_marked(g, g->vout, text, len, ++g->vrank, 1);
+    return ferror(g->vout) ? TI_EIO : TI_OK;
+}
+
+/* -v folds nothing: each ladder goes to the reorder stage under its
+ * connection's key, and out in report order, numbered, at the end; what
+ * stays in memory is the stage's bound, not a group a connection. */
+static int verbose_add(struct textagg *g, const struct analysis *a, const struct conn *c)
+{
+    struct conn_key k;
+    off_t len;
+    int rc;
+
+    if (g->so == NULL) {
+        /* a smaller spill limit (the tests' 0) spills the stage as early */
+        size_t max = g->sp.limit < AGG_SPILL_MEM ? g->sp.limit + 1 : 0;
+        if ((g->so = stream_order_new(max, verbose_emit, g)) == NULL)
+            return TI_ENOMEM;
+    }
+    if (g->vf == NULL && (g->vf = open_memstream(&g->vbuf, &g->vlen)) == NULL)
+        return TI_ENOMEM;
+    if (fseeko(g->vf, 0, SEEK_SET) != 0)
+        return TI_ENOMEM;
+    if ((rc = report_text_conn(g->vf, a, &g->o, c)) != TI_OK)
+        return rc;
+    if (fflush(g->vf) != 0 || (len = ftello(g->vf)) < 0)
+        return TI_ENOMEM;
+    conn_key_of(c, &k);
+    return stream_order_add(g->so, &k, g->vbuf, (size_t)len);
+}
+
 static int groups_add(struct textagg *g, const struct analysis *a, const struct conn *c)
 {
     struct member m;
@@ -536,6 +583,8 @@ static int groups_add(struct textagg *g, const struct analysis *a, const struct 
     size_t pos;
     int rc;
 
+    if (g->o.verbose)
+        return verbose_add(g, a, c);
     if ((gr = group_for(g, c, &fresh)) == NULL)
         return TI_ENOMEM;
     member_of(c, &m);
@@ -698,6 +747,10 @@ void textagg_free(struct textagg *g)
     if (g == NULL)
         return;
     spill_close(&g->sp);
+    stream_order_free(g->so);
+    if (g->vf != NULL)
+        fclose(g->vf);
+    free(g->vbuf);
     problems_acc_free(g->problems);
     for (size_t i = 0; i < g->ng; i++)
         free(g->g[i].m);
@@ -966,6 +1019,13 @@ int textagg_print_groups(struct textagg *g, FILE *out)
     char *buf = NULL;
     size_t cap = 0;
     int rc = TI_OK;
+
+    if (g->so != NULL) {
+        g->vout = out;
+        g->vrank = 0;
+        rc = stream_order_finish(g->so);
+        return rc == TI_OK && ferror(out) ? TI_EIO : rc;
+    }
 
     for (size_t i = 0; i < g->ng && rc == TI_OK; i++) {
         const struct group *gr = &g->g[g->order[i]];
