@@ -93,15 +93,34 @@ struct pgroup {
     size_t nservers, nsorted, cap;
 };
 
+#define REMEDY_MEMO 16
+
 struct problems_acc {
     struct pgroup *g;
     size_t n, cap;
     uint32_t *slot;                     /* open addressing: group index + 1, 0 empty */
     size_t nslot;                       /* a power of two, > 2 n */
+    /* remedies are static texts (conn.h): their hashes by address, so a
+     * connection does not hash its remedy's few hundred bytes again */
+    struct {
+        const char *remedy;
+        uint64_t hash;
+    } rmemo[REMEDY_MEMO];
 };
 
+static uint64_t remedy_hash(struct problems_acc *acc, const char *remedy)
+{
+    size_t k = ((uintptr_t)remedy >> 3) % REMEDY_MEMO;
+
+    if (acc->rmemo[k].remedy != remedy) {
+        acc->rmemo[k].remedy = remedy;
+        acc->rmemo[k].hash = ti_hash_bytes(remedy, strlen(remedy));
+    }
+    return acc->rmemo[k].hash;
+}
+
 static uint64_t group_hash(int cause, int role, bool client_leaf, const struct x509_cert *leaf,
-                           const char *remedy)
+                           uint64_t remedy)
 {
     uint64_t h = TI_HASH_SEED;
     uint8_t cl = client_leaf;
@@ -111,7 +130,7 @@ static uint64_t group_hash(int cause, int role, bool client_leaf, const struct x
     h = ti_hash_add(h, &cl, 1);
     if (leaf != NULL)
         h = ti_hash_add(h, leaf->sha256, 32);
-    return ti_hash_add(h, remedy, strlen(remedy));
+    return ti_hash_add(h, &remedy, sizeof(remedy));
 }
 
 static bool group_is(const struct pgroup *g, uint64_t h, int cause, int role, bool client_leaf,
@@ -121,7 +140,7 @@ static bool group_is(const struct pgroup *g, uint64_t h, int cause, int role, bo
            (g->leaf == NULL) == (leaf == NULL) &&
            (leaf == NULL || memcmp(g->leaf->sha256, leaf->sha256, 32) == 0) &&
            /* remedies are static texts: equal text, equal fix */
-           strcmp(g->remedy, remedy) == 0;
+           (g->remedy == remedy || strcmp(g->remedy, remedy) == 0);
 }
 
 static int ep_cmp(const void *pa, const void *pb)
@@ -402,7 +421,7 @@ static struct pgroup *acc_group(struct problems_acc *acc, const struct conn *c,
                                 bool client_leaf)
 {
     const char *remedy = f->remedy ? f->remedy : "";
-    uint64_t h = group_hash(f->id, c->role, client_leaf, leaf, remedy);
+    uint64_t h = group_hash(f->id, c->role, client_leaf, leaf, remedy_hash(acc, remedy));
     size_t k;
     struct pgroup *g;
 
