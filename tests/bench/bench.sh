@@ -345,10 +345,10 @@ dense() {
 if has_workload dense; then
     for n in ${BENCH_DENSE_SIZES:-300000 $( [ "${BENCH_DENSE_3M:-1}" = 0 ] || echo 3000000 )}; do
         case "$n" in ''|*[!0-9]*|0) echo "bench: BENCH_DENSE_SIZES: '$n' is not a connection count" >&2; exit 2 ;; esac
-        rc=0
-        dense "$n" || rc=$?
-        [ "$rc" -le 1 ] || exit "$rc"
-        [ "$rc" -eq 0 ] || status=1
+        drc=0                       # not rc: dense() sets rc, a global in sh
+        dense "$n" || drc=$?
+        [ "$drc" -le 1 ] || exit "$drc"
+        [ "$drc" -eq 0 ] || status=1
     done
 fi
 exit "$status"
