@@ -135,6 +135,11 @@ struct gen_tls_cfg {
                                        * level 1 (2+ forbids it): DEFLATE where OpenSSL
                                        * has zlib (RFC 3749) */
     int app_rounds;                   /* request/response exchanges; 0 = 1 */
+    /* TLS 1.3 after the handshake (scen_post13.c): */
+    int block_padding;                /* SSL_CTX_set_block_padding on both sides; 0 = none */
+    bool server_no_tickets;           /* SSL_CTX_set_num_tickets(0): no NewSessionTicket */
+    bool client_key_update, server_key_update; /* SSL_key_update before the side's first data */
+    bool server_first;                /* the server writes the response unasked (no request) */
 };
 
 struct gen_flight {
@@ -313,6 +318,12 @@ void gen_profile_field_case(struct gen_tls_cfg *c, const struct gen_pki *pki, ui
 int gen_fx_tls13_ecdsa_candidates(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_tls13_seen_chain(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_incomplete_reasons(struct gen_ctx *ctx, const struct gen_fixture *fx);
+/* scen_post13.c: TLS 1.3 field variants with key logs (mTLS per server key,
+ * segmented aborts, HelloRetryRequest, what follows the handshake). */
+int gen_fx_tls13_mtls_keys(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_tls13_abort_segments(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_tls13_post_handshake(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_close_notify_12_13(struct gen_ctx *ctx, const struct gen_fixture *fx);
 
 /* Reusable for the benchmark: run one handshake scenario and dump its
  * packets to an open pcap dumper.  Returns 0 and the last timestamp. */

@@ -1112,6 +1112,10 @@ const struct gen_fixture gen_fixtures[] = {
     {"resumption.pcap", "TLS 1.2 resumed by session ID (8443) and by ticket (6972), TLS 1.3 PSK; key log", gen_fx_resumption},
     {"keylog-suites-12.pcap", "TLS 1.2 Camellia (EtM, MtE), ARIA-GCM, AES-CCM_8, NULL-SHA256; key log", gen_fx_keylog_suites},
     {"padded-frames.pcap", "RSA success with short frames padded to 60 bytes, then over PPPoE", gen_fx_padded_frames},
+    {"tls13-mtls-keys.pcap", "TLS 1.3 mTLS rejected: server RSA-4096, P-256, P-384; no client cert; key log", gen_fx_tls13_mtls_keys},
+    {"tls13-abort-segments.pcap", "TLS 1.3 client abort, flight in 100-byte segments; HRR abort and success; key log", gen_fx_tls13_abort_segments},
+    {"tls13-post-handshake.pcap", "TLS 1.3 close after Finished, tickets or none, KeyUpdate, padding, one-sided data; key log", gen_fx_tls13_post_handshake},
+    {"close-notify-12-13.pcap", "healthy TLS 1.2 and 1.3 sessions ended by close_notify; key log", gen_fx_close_notify_12_13},
     {"compressed-12.pcap", "TLS 1.2 with DEFLATE compression, HTTP both ways; key log (needs OpenSSL with zlib)", gen_fx_compressed_12},
 };
 const size_t gen_nfixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];

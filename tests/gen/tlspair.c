@@ -71,6 +71,8 @@ static SSL_CTX *tls_client_ctx(const struct gen_tls_cfg *cfg)
     }
     if (cfg->client_ciphers && SSL_CTX_set_cipher_list(ctx, cfg->client_ciphers) != 1)
         goto fail;
+    if (cfg->block_padding > 0 && SSL_CTX_set_block_padding(ctx, (size_t)cfg->block_padding) != 1)
+        goto fail;
     if (cfg->client_ciphersuites && SSL_CTX_set_ciphersuites(ctx, cfg->client_ciphersuites) != 1)
         goto fail;
     if (cfg->client_groups && SSL_CTX_set1_groups_list(ctx, cfg->client_groups) != 1)
@@ -135,6 +137,10 @@ static SSL_CTX *tls_server_ctx(const struct gen_tls_cfg *cfg)
         goto fail;
     if (cfg->server_no_ticket)
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    if (cfg->server_no_tickets && SSL_CTX_set_num_tickets(ctx, 0) != 1)
+        goto fail;
+    if (cfg->block_padding > 0 && SSL_CTX_set_block_padding(ctx, (size_t)cfg->block_padding) != 1)
+        goto fail;
     if (cfg->compression) {
         SSL_CTX_set_security_level(ctx, 1);
         SSL_CTX_clear_options(ctx, SSL_OP_NO_COMPRESSION);
@@ -271,6 +277,20 @@ static int tls_app(const struct gen_tls_cfg *cfg, struct gen_transcript *t, SSL 
     char buf[TLS_APP_BUF];
     bool moved = false;
 
+    /* A KeyUpdate (RFC 8446 4.6.3) goes out on its own, before any data. */
+    if (cfg->client_key_update &&
+        (SSL_key_update(c, SSL_KEY_UPDATE_NOT_REQUESTED) != 1 || SSL_do_handshake(c) != 1 ||
+         tls_shuttle(t, GEN_C2S, c_out, s_in, &moved) != 0))
+        return -1;
+    if (cfg->server_key_update &&
+        (SSL_key_update(s, SSL_KEY_UPDATE_NOT_REQUESTED) != 1 || SSL_do_handshake(s) != 1 ||
+         tls_shuttle(t, GEN_S2C, s_out, c_in, &moved) != 0))
+        return -1;
+    if (cfg->server_first && cfg->response != NULL) {
+        if (SSL_write(s, cfg->response, (int)strlen(cfg->response)) <= 0 ||
+            tls_shuttle(t, GEN_S2C, s_out, c_in, &moved) != 0 || SSL_read(c, buf, sizeof buf) <= 0)
+            return -1;
+    }
     for (int round = 0; cfg->request != NULL && round < (cfg->app_rounds > 0 ? cfg->app_rounds : 1);
          round++) {
         if (SSL_write(c, cfg->request, (int)strlen(cfg->request)) <= 0 ||
