@@ -486,6 +486,11 @@ static void leaf_desc(const struct conn *c, bool client, char *buf, size_t len)
                  leaf->self_signed ? "self-signed" : "CA-signed");
         return;
     }
+    if (leaf == NULL && !client && c->tls13 && !c->keys_used && c->sh.present &&
+        c->resumed == RESUMED_NO) {
+        snprintf(buf, len, "encrypted: TLS 1.3 without key log");
+        return;
+    }
     if (leaf == NULL) {
         snprintf(buf, len, "no certificate");
         return;
@@ -595,9 +600,32 @@ static bool chain_ok(const struct conn *c)
     return c->verify.done && c->verify.verdict.result == X509_CHAIN_OK;
 }
 
-static const char *after_desc(const struct conn_alert *al, char *buf, size_t len)
+/* TLS 1.3 without keys, a full handshake: the server's certificate is
+ * encrypted, and so is its flight after the ServerHello. */
+static bool hidden13(const struct conn *c)
 {
-    if (al->after_msg < 0)
+    return c->tls13 && !c->keys_used && c->sh.present && c->resumed == RESUMED_NO;
+}
+
+/* The alert followed the server's encrypted flight (TLS 1.3 without keys):
+ * its last readable message was the ServerHello, but more came after it. */
+static bool after_hidden_flight(const struct conn *c, const struct conn_alert *al)
+{
+    if (!hidden13(c) || al->after_msg != TLS_HS_SERVER_HELLO || al->after_msg_from != DIR_SERVER)
+        return false;
+    for (size_t i = 0; i < c->n_events && c->events[i].ts <= al->ts; i++)
+        if (c->events[i].kind == EV_ENCRYPTED_HS && c->events[i].from == DIR_SERVER)
+            return true;
+    return false;
+}
+
+static const char *after_desc(const struct conn *c, const struct conn_alert *al, char *buf,
+                              size_t len)
+{
+    if (after_hidden_flight(c, al))
+        snprintf(buf, len, "after the server's encrypted flight (ServerHello, then "
+                 "EncryptedExtensions to Finished)");
+    else if (al->after_msg < 0)
         snprintf(buf, len, "before any handshake message");
     else
         snprintf(buf, len, "after the %s's %s", dir_name(al->after_msg_from),
@@ -648,6 +676,7 @@ static void check_alerts(struct conn *c, struct findings_memo *m)
             fk_int(&k, al->after_msg_from);
             fk_ptr(&k, leaf_of(c, al->from == DIR_SERVER));
             fk_int(&k, leaf_inferred(c, al->from == DIR_SERVER));
+            fk_int(&k, hidden13(c) * 2 + after_hidden_flight(c, al));
             /* the wording depends on whether the given store accepts the chain */
             bool trusted_here = al->from == DIR_CLIENT && chain_ok(c);
             fk_int(&k, trusted_here);
@@ -663,17 +692,17 @@ static void check_alerts(struct conn *c, struct findings_memo *m)
                 add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
                     "The client sent fatal unknown_ca (48) %s although the server's chain (%s) "
                     "verifies against the trust store given: the client's own trust store differs.",
-                    after_desc(al, after, sizeof(after)), leaf);
+                    after_desc(c, al, after, sizeof(after)), leaf);
             else if (al->from == DIR_CLIENT)
                 add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
                     "The client sent fatal unknown_ca (48) %s: it does not trust the server's "
                     "certificate (%s).",
-                    after_desc(al, after, sizeof(after)), leaf);
+                    after_desc(c, al, after, sizeof(after)), leaf);
             else
                 add_memo(c, m, &k, FINDING_UNKNOWN_CA_ALERT, fix,
                     "The server sent fatal unknown_ca (48) %s: it does not trust the client's "
                     "certificate (%s).",
-                    after_desc(al, after, sizeof(after)), leaf);
+                    after_desc(c, al, after, sizeof(after)), leaf);
             continue;
         }
         const char *name = tls_alert_name(al->description);
@@ -682,7 +711,7 @@ static void check_alerts(struct conn *c, struct findings_memo *m)
             add(c, FINDING_FATAL_ALERT, remedy(c, R_NAME),
                 "The client sent fatal %s (%u) %s: the expected name (%s) is not in the server's "
                 "certificate (a name mismatch is answered with this alert).",
-                name ? name : "alert", al->description, after_desc(al, after, sizeof(after)),
+                name ? name : "alert", al->description, after_desc(c, al, after, sizeof(after)),
                 c->verify.expected_name);
             continue;
         }
@@ -691,12 +720,13 @@ static void check_alerts(struct conn *c, struct findings_memo *m)
         fk_int(&k, al->description);
         fk_int(&k, al->after_msg);
         fk_int(&k, al->after_msg_from);
+        fk_int(&k, after_hidden_flight(c, al));
         const char *afix = alert_remedy(al->description, c->role);
         if (memo_hit(c, m, &k, FINDING_FATAL_ALERT, afix))
             continue;
         add_memo(c, m, &k, FINDING_FATAL_ALERT, afix,
             "The %s sent fatal %s (%u) %s.", dir_name(al->from), name ? name : "alert",
-            al->description, after_desc(al, after, sizeof(after)));
+            al->description, after_desc(c, al, after, sizeof(after)));
     }
     if (!client_rejected_done && server_rejected_client_cert(c, NULL)) {
         leaf_desc(c, true, leaf, sizeof(leaf));
@@ -935,10 +965,16 @@ static void check_tls13_inferred(struct conn *c, const struct tls_names *names)
     const struct conn_alert *al = NULL;
     const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
 
-    for (size_t i = 0; i < c->n_alerts && al == NULL; i++)
+    for (size_t i = 0; i < c->n_alerts && al == NULL && c->outcome == OUTCOME_FAILED; i++)
         if (c->alerts[i].inferred)
             al = &c->alerts[i];
-    if (al != NULL && al->from == DIR_SERVER && c->inferred_client_cert)
+    if (al != NULL && al->from == DIR_SERVER && c->inferred_empty_client_cert)
+        add(c, FINDING_FATAL_ALERT, alert_remedy(116, c->role),
+            "Inferred from the encrypted TLS 1.3 records (no key log): the client answered the "
+            "server's certificate request with an empty Certificate (its record's size) and the "
+            "server answered with one alert-sized record and closed, so the server most likely "
+            "requires a client certificate (certificate_required, 116) and the client has none.");
+    else if (al != NULL && al->from == DIR_SERVER && c->inferred_client_cert)
         add(c, FINDING_CLIENT_CERT_REJECTED,
             "Add the Expressway-C certificate's CA chain (root and intermediates) to CUCM "
             "tomcat-trust and CallManager-trust (OS Administration > Security > Certificate "
@@ -998,11 +1034,19 @@ static void check_tls13(struct conn *c)
             c->tls13_note);
         return;
     }
-    bool rejected = false;
-    for (size_t i = 0; i < c->n_alerts; i++)
+    /* The client aborted on the server's flight when it sent an alert, or
+     * reset before the server said anything more; not when it reset after
+     * the server's own alert or FIN (the server aborted), nor after a
+     * handshake the records show complete. */
+    bool rejected = false, server_ended = c->tcp.fin[DIR_SERVER];
+    for (size_t i = 0; i < c->n_alerts && c->outcome != OUTCOME_COMPLETE; i++) {
         if (c->alerts[i].from == DIR_CLIENT)
             rejected = true;
-    if (c->tcp.rst[DIR_CLIENT] && !c->appdata[DIR_SERVER])
+        else
+            server_ended = true;
+    }
+    if (c->tcp.rst[DIR_CLIENT] && !c->appdata[DIR_SERVER] && !server_ended &&
+        c->outcome != OUTCOME_COMPLETE)
         rejected = true;
     add(c, FINDING_TLS13_CERT_HIDDEN,
         "Capture with a key log (SSLKEYLOGFILE) and pass it with --keylog, or force TLS 1.2 for the "

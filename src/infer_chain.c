@@ -11,8 +11,11 @@
  *     the Certificate message, split over records when over 2^14 bytes.  Its
  *     size is known to the byte: a candidate matches exactly, and its key
  *     must give a signature of the CertificateVerify's size;
- *   - anything else (messages coalesced, records padded): only the flight's
- *     total is known.  A candidate fits when the total leaves between
+ *   - one message a record, padded to a block (RFC 8446 5.4; every
+ *     record's inner length a multiple of it): each message's size is known
+ *     to within the block, and a candidate must fill the Certificate and
+ *     CertificateVerify records to their padded lengths;
+ *   - anything else (messages coalesced): only the flight's total is known.  A candidate fits when the total leaves between
  *     ROOM_MIN and ROOM_MAX bytes for EncryptedExtensions, a
  *     CertificateRequest and padding once its Certificate message, a
  *     CertificateVerify for its key and the Finished are taken out.
@@ -32,6 +35,8 @@
 #define ROOM_MAX 1024               /* EncryptedExtensions + CertificateRequest + padding */
 #define CV_FIXED 8                  /* CertificateVerify: header(4), scheme(2), length(2) */
 #define TRUST_SCAN_MAX 1024         /* trust store certificates examined */
+#define PAD_BLOCK_MIN 16            /* padding blocks looked for, powers of two */
+#define PAD_BLOCK_MAX 256
 
 struct cand {
     const struct x509_cert *chain[INFER_CHAIN_MAX_LEN];
@@ -193,8 +198,25 @@ struct flight {
     size_t n;
     uint64_t total;
     bool exact;                     /* one message a record */
+    unsigned pad;                   /* one message a record padded to this block; 0: none */
     unsigned fin;                   /* Finished message bytes */
 };
+
+/* The largest block every record's inner plaintext (content type and
+ * padding included) is a multiple of, when the Finished fits it: the
+ * flight is padded to it.  An unpadded flight of four or more records
+ * lands on a common multiple of 16 by chance once in 65536. */
+static unsigned padding_block(const uint32_t *inner, size_t n, unsigned fin)
+{
+    for (unsigned b = PAD_BLOCK_MAX; b >= PAD_BLOCK_MIN; b /= 2) {
+        size_t i = 0;
+        while (i < n && inner[i] % b == 0)
+            i++;
+        if (i == n)
+            return (fin + 1 + b - 1) / b * b == inner[n - 1] ? b : 0;
+    }
+    return 0;
+}
 
 static bool read_flight(const struct conn *c, const uint16_t *lens, size_t n, struct flight *f)
 {
@@ -212,7 +234,35 @@ static bool read_flight(const struct conn *c, const uint16_t *lens, size_t n, st
     }
     f->n = n;
     f->exact = n >= 4 && f->p[n - 1] == f->fin;
+    if (!f->exact && n >= 4) {
+        uint32_t inner[32];
+        for (size_t i = 0; i < n; i++)
+            inner[i] = f->p[i] + 1;
+        f->pad = padding_block(inner, n, f->fin);
+    }
     return true;
+}
+
+/* Padded flight: the candidate's CertificateVerify and Certificate, padded,
+ * make the records seen (each record holds its message, a content type
+ * byte and fewer than `pad` bytes of padding). */
+static bool padded_fits(const struct flight *f, uint64_t msg, unsigned lo, unsigned hi,
+                        uint32_t *room)
+{
+    uint32_t cv = f->p[f->n - 2];
+
+    if (cv < CV_FIXED + lo || cv >= CV_FIXED + hi + f->pad)
+        return false;
+    for (size_t first = 1; first <= 2 && first + 2 < f->n; first++) {
+        uint64_t obs = 0, k = 0;
+        for (size_t i = first; i + 2 < f->n; i++, k++)
+            obs += f->p[i];
+        if (msg <= obs && msg + k * f->pad > obs) {
+            *room = (uint32_t)(obs - msg);
+            return true;
+        }
+    }
+    return false;
 }
 
 struct fit {
@@ -246,6 +296,8 @@ static bool cand_fits(const struct flight *f, const struct cand *k, struct fit *
         }
         return false;
     }
+    if (f->pad != 0)
+        return padded_fits(f, msg, lo, hi, &out->room);
     uint64_t base = msg + f->fin + CV_FIXED;
     if (f->total < base + lo + ROOM_MIN || f->total > base + hi + ROOM_MAX)
         return false;

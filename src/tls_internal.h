@@ -196,7 +196,7 @@ struct tls13_wire {
     uint16_t srv_len[TLS13_FLIGHT_MAX];   /* the server flight's record lengths */
     uint32_t srv_flight, cli_flight;      /* records in each flight */
     uint64_t cli_flight_bytes;
-    uint16_t cli_first_len;
+    uint16_t cli_first_len, cli_last_len; /* the client flight's first and last records */
     uint32_t after[2];                    /* records after the client's flight, by conn_dir */
     uint32_t after_big[2];                /* ... too long for an alert */
     uint16_t last_len[2];                 /* each side's latest protected record */
@@ -331,6 +331,11 @@ void tls_bad_start(struct tls_session *s, enum conn_dir dir, const char *what);
 
 /* ---- tls_infer.c ---- */
 void tls_infer_record(struct tls_session *s, enum conn_dir dir, size_t len);
+/* A protected record of `len` bytes could be an alert: 3 inner bytes, or a
+ * padding block (a power of two, 16-64); a KeyUpdate (22 bytes) is not. */
+bool tls_infer_alert_sized(const struct tls_session *s, size_t len);
+/* The records so far decide the inferred outcome, whatever follows. */
+bool tls_infer_settled(const struct tls_session *s);
 bool tls_infer_outcome(struct tls_session *s);
 void tls_infer_server_key(struct tls_session *s);
 

@@ -312,11 +312,20 @@ static bool dec13_pending(const struct tls_session *s)
     return false;
 }
 
+/* TLS 1.3 without keys: the inference still needs the records after the
+ * client's flight (tls_infer_settled). */
+static bool infer13_pending(const struct tls_session *s)
+{
+    return s->c->tls13 && !s->c->keys_used &&
+           !(s->c->finished[DIR_CLIENT] && s->c->finished[DIR_SERVER]) && !tls_infer_settled(s);
+}
+
 bool tls_handshake_over(const struct tls_session *s)
 {
     if (tls_done(s) || s->hs_failed)
         return true;
-    return (tls_hs12_complete(s) && !dec12_pending(s)) || (tls13_done(s) && !dec13_pending(s));
+    return (tls_hs12_complete(s) && !dec12_pending(s)) ||
+           (tls13_done(s) && !dec13_pending(s) && !infer13_pending(s));
 }
 
 static enum conn_outcome tls13_outcome(const struct tls_session *s, bool rst)

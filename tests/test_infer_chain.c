@@ -190,6 +190,42 @@ static void total_fits_one(void **state)
     assert_int_equal(f->c13.inferred_chain_room, 30 + 100 + 103 - 104);
 }
 
+/* One message a record, padded to 64-byte blocks (RFC 8446 5.4): each
+ * record is matched to within the block, not the flight's total, so a
+ * smaller chain whose total would fit with room to spare does not. */
+static void padded_per_record(void **state)
+{
+    struct fx *f = *state;
+    struct x509_cert root;
+    uint16_t l[4];
+
+    /* the self-signed P-384 chain (593-byte message), padded */
+    seen(f, &f->srv, &f->ec, NULL, 1);
+    l[0] = rec(63);                 /* EncryptedExtensions: 64 inner */
+    l[1] = rec(639);                /* Certificate 593 + type, padded to 640 */
+    l[2] = rec(127);                /* CertificateVerify 8 + 103 + type, padded to 128 */
+    l[3] = rec(63);                 /* Finished 52 + type, padded to 64 */
+    infer_chain_match(f->t, &f->c13, l, 4);
+    assert_ptr_equal(f->c13.inferred_leaf, &f->ec);
+    assert_false(f->c13.inferred_chain_exact);
+    assert_int_equal(f->c13.inferred_chain_room, 639 - 593);
+
+    /* the CA-signed RSA-2048 chain sent padded, only a self-signed RSA-3072
+     * known: by the total it would fit (1134-byte message, 2428 bytes
+     * seen), record by record its 384-byte signature cannot */
+    cert(&root, "Steven Lab Root CA", "RSA 3072", "RSA", 1121, true);
+    conn_init(&f->c13);
+    f->c13.tls13 = true;
+    f->c13.sh.present = true;
+    f->c13.sh.suite = SUITE_SHA384;
+    f->c13.server = f->srv;
+    seen(f, &f->srv, &root, NULL, 2);
+    l[1] = rec(1983);               /* 1942 + type, padded to 1984 */
+    l[2] = rec(319);                /* 8 + 256 + type, padded to 320 */
+    infer_chain_match(f->t, &f->c13, l, 4);
+    assert_null(f->c13.inferred_leaf);
+}
+
 /* Two different leaves of the same size and key: no answer. */
 static void ambiguous_is_no_match(void **state)
 {
@@ -233,6 +269,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(signature_must_fit_key, setup, teardown),
         cmocka_unit_test_setup_teardown(other_endpoint_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(total_fits_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(padded_per_record, setup, teardown),
         cmocka_unit_test_setup_teardown(ambiguous_is_no_match, setup, teardown),
         cmocka_unit_test_setup_teardown(not_applicable, setup, teardown),
     };

@@ -15,6 +15,7 @@
 #include "tlsinspect/tls.h"
 #include "support/bytebuf.h"
 #include "support/cert.h"
+#include "../src/tls_internal.h"   /* tls_infer_alert_sized: the size rule itself */
 
 /* ---- byte builder ------------------------------------------------------ */
 
@@ -1561,6 +1562,146 @@ static void test_tls13_inferred(void **state)
     b_free(&sv);
 }
 
+/* One TLS 1.3 connection without keys after start13_sized (AES-128-GCM):
+ * the client's records, then the server's, then both FIN; the outcome. */
+static struct fx *tls13_after(const size_t *cli, size_t ncli, const size_t *srv, size_t nsrv)
+{
+    struct fx *f = fx_new(NULL);
+    struct b cl = {0}, sv = {0};
+    static uint8_t enc[1200];
+
+    memset(enc, 0x6b, sizeof(enc));
+    start13_sized(f, 256);
+    for (size_t i = 0; i < ncli; i++)
+        rec(&cl, 23, enc, cli[i]);
+    feed(f, 0, &cl);
+    for (size_t i = 0; i < nsrv; i++)
+        rec(&sv, 23, enc, srv[i]);
+    if (nsrv > 0)
+        feed(f, 1, &sv);
+    tls_close(f->s, 0, false, now++);
+    tls_close(f->s, 1, false, now++);
+    tls_finish(f->s);
+    b_free(&cl);
+    b_free(&sv);
+    return f;
+}
+
+/* The field sweep's rules (scen_post13.c fixtures): an alert is 19 bytes
+ * (with a 16-byte tag) or a padding block, a KeyUpdate (22) is not; what
+ * the server does after the client's flight decides the outcome; the
+ * client's first record tells a certificate from an empty one. */
+static void test_tls13_inferred_rules(void **state)
+{
+    struct fx *f;
+    (void)state;
+
+    f = fx_new(NULL);
+    start13_sized(f, 256);
+    assert_true(tls_infer_alert_sized(f->s, 19));     /* 2 + type + tag */
+    assert_false(tls_infer_alert_sized(f->s, 22));    /* KeyUpdate: 4 + 1 + type + tag */
+    assert_false(tls_infer_alert_sized(f->s, 18));
+    assert_false(tls_infer_alert_sized(f->s, 25));    /* an empty Certificate */
+    assert_true(tls_infer_alert_sized(f->s, 16 + 32));   /* padded to 32 */
+    assert_true(tls_infer_alert_sized(f->s, 16 + 64));   /* padded to 64 */
+    assert_false(tls_infer_alert_sized(f->s, 16 + 48));  /* not a block */
+    assert_false(tls_infer_alert_sized(f->s, 16 + 256)); /* a padded ticket, not an alert */
+    fx_free(f);
+
+    /* no tickets, the client closes right after its Finished, the server
+     * answers with its close_notify: complete, not a rejection */
+    static const size_t close_c[] = {53, 19}, close_s[] = {19};
+    f = tls13_after(close_c, 2, close_s, 1);
+    assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);
+    assert_false(f->c.inferred_client_cert);
+    assert_int_equal(f->c.n_alerts, 0);                /* closing, not aborting: none inferred */
+    fx_free(f);
+
+    /* only the client sends data, then closes; the server only closes */
+    static const size_t data_c[] = {53, 120, 19};
+    f = tls13_after(data_c, 3, close_s, 1);
+    assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);
+    fx_free(f);
+
+    /* a KeyUpdate is neither an alert nor a close: after a client Finished
+     * and KeyUpdate, one server alert-sized record is not told */
+    static const size_t ku_c[] = {53, 22};
+    f = tls13_after(ku_c, 2, close_s, 1);
+    assert_int_not_equal(f->c.outcome, OUTCOME_FAILED);
+    assert_int_equal(f->c.n_alerts, 0);
+    fx_free(f);
+
+    /* ... nor does a server KeyUpdate show the server went on */
+    static const size_t fin_c[] = {53}, ku_s[] = {22, 19};
+    f = tls13_after(fin_c, 1, ku_s, 2);
+    assert_int_not_equal(f->c.outcome, OUTCOME_COMPLETE);
+    assert_int_not_equal(f->c.outcome, OUTCOME_FAILED);
+    fx_free(f);
+
+    /* tickets after the client's flight: complete, whatever the client did */
+    static const size_t nst_s[] = {250, 250, 19};
+    f = tls13_after(close_c, 2, nst_s, 3);
+    assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);
+    fx_free(f);
+
+    /* an empty Certificate (asked, the client had none), then the server's
+     * alert: failed, but no client certificate was rejected */
+    static const size_t empty_c[] = {25, 53};
+    f = tls13_after(empty_c, 2, close_s, 1);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    assert_true(f->c.inferred_empty_client_cert);
+    assert_false(f->c.inferred_client_cert);
+    assert_int_equal(f->c.n_alerts, 1);
+    assert_int_equal(f->c.alerts[0].from, DIR_SERVER);
+    fx_free(f);
+
+    /* the client sends its request right after its certificate flight and
+     * the server rejects the certificate: still the server's rejection */
+    static const size_t cert_c[] = {1089, 281, 53, 120};
+    f = tls13_after(cert_c, 4, close_s, 1);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    assert_true(f->c.inferred_client_cert);
+    fx_free(f);
+
+    /* what the extract (-w) keeps: the handshake is not over for it while
+     * the server has not gone on after the client's flight, even when the
+     * client sent two records (Finished, KeyUpdate) */
+    {
+        struct b cl = {0}, sv = {0};
+        static uint8_t enc[300];
+
+        f = fx_new(NULL);
+        start13_sized(f, 256);
+        rec(&cl, 23, enc, 53);
+        rec(&cl, 23, enc, 22);
+        feed(f, 0, &cl);
+        assert_false(tls_handshake_over(f->s));
+        rec(&sv, 23, enc, 22);             /* the server's KeyUpdate: not yet */
+        feed(f, 1, &sv);
+        assert_false(tls_handshake_over(f->s));
+        sv.n = 0;
+        rec(&sv, 23, enc, 250);            /* a ticket: the server went on */
+        feed(f, 1, &sv);
+        assert_true(tls_handshake_over(f->s));
+        fx_free(f);
+        b_free(&cl);
+        b_free(&sv);
+    }
+
+    /* a padded flight (64-byte blocks): the Finished and the alert have one
+     * size; a padded certificate-sized first record below 512 bytes is not
+     * taken for a certificate */
+    static const size_t pad_c[] = {16 + 64}, pad_s[] = {16 + 256, 16 + 64};
+    f = tls13_after(pad_c, 1, pad_s, 2);
+    assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);  /* the server went on: tickets */
+    fx_free(f);
+    static const size_t padcert_c[] = {16 + 320, 16 + 64};
+    f = tls13_after(padcert_c, 2, close_s, 1);
+    assert_false(f->c.inferred_client_cert);
+    assert_int_not_equal(f->c.outcome, OUTCOME_FAILED);
+    fx_free(f);
+}
+
 /* A hello message whose body gets a 32-byte session ID (hand-made: the
  * resumption logic only, see issue 17 for the fixture still missing). */
 static void hello_with_sid(struct b *out, unsigned type, const struct b *body0, uint8_t fill)
@@ -1714,6 +1855,7 @@ int main(void)
         cmocka_unit_test(test_follow_to_end),
         cmocka_unit_test(test_long_alert_is_encrypted),
         cmocka_unit_test(test_tls13_inferred),
+        cmocka_unit_test(test_tls13_inferred_rules),
         cmocka_unit_test(test_resumption12),
         cmocka_unit_test(test_prefixes),
     };

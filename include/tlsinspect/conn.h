@@ -224,7 +224,9 @@ struct conn {
     uint8_t inferred_server_key; /* enum conn_key_guess */
     uint16_t inferred_sig_len; /* its basis: the CertificateVerify signature's bytes */
     uint16_t inferred_cv_record; /* ... in a protected record of this many bytes */
-    bool inferred_client_cert; /* the client's flight was larger than a Finished alone */
+    bool inferred_client_cert; /* the client's flight began with a record too large for
+                                * a Finished or an empty Certificate: its certificate */
+    bool inferred_empty_client_cert; /* ... with an empty Certificate record: asked, it had none */
     /* The known chain (infer_chain.h) the encrypted server flight's size
      * fits, when exactly one does; inferred_leaf NULL when none. */
     const struct x509_cert *inferred_leaf;  /* borrowed from the x509 pool */
