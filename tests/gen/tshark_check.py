@@ -9,7 +9,10 @@ session ID and no Certificate follows; TLS 1.3: pre_shared_key in the
 ServerHello), and the alerts whose description is readable (tshark with the
 fixture's key log; for a NULL suite without one, in the clear).  Also that
 tshark flags no TCP analysis problem (padding read as payload would show as
-one).  A developer check after regenerating fixtures: it needs tshark, which
+one).  Then the TLS 1.3 fixtures read without their key logs: the outcome
+and the alerts inferred from record sizes must not contradict what tshark
+reads with the key log (no failure without a fatal alert, no alert from a
+side that sent none, no alert finding on a healthy session).  A developer check after regenerating fixtures: it needs tshark, which
 `make check` does not (the golden reports pin tlsinspect's side).
 Exit 0 when everything agrees, 1 otherwise.
 """
@@ -29,7 +32,28 @@ RUNS = [
     ("padded-frames.pcap", None),
     ("compressed-12.pcap", "compressed-12.keys"),
     ("compressed-12.pcap", None),
+    ("tls13-mtls-keys.pcap", "tls13-mtls-keys.keys"),
+    ("tls13-abort-segments.pcap", "tls13-abort-segments.keys"),
+    ("tls13-abort-segments.pcap", None),
+    ("tls13-post-handshake.pcap", "tls13-post-handshake.keys"),
+    ("close-notify-12-13.pcap", "close-notify-12-13.keys"),
 ]
+# TLS 1.3 read without its key log against tshark with it: the outcome and
+# the alerts tlsinspect infers from record sizes must not contradict the truth
+INFER_RUNS = [
+    ("tls13-keylog.pcap", "tls13-keylog.keys"),
+    ("tls13-unknown-ca.pcap", "tls13-unknown-ca.keys"),
+    ("tls13-chacha20.pcap", "tls13-chacha20.keys"),
+    ("tls13-hrr.pcap", "tls13-hrr.keys"),
+    ("tls13-mtls-rejected.pcap", "tls13-mtls-rejected.keys"),
+    ("resumption.pcap", "resumption.keys"),
+    ("tls13-mtls-keys.pcap", "tls13-mtls-keys.keys"),
+    ("tls13-abort-segments.pcap", "tls13-abort-segments.keys"),
+    ("tls13-post-handshake.pcap", "tls13-post-handshake.keys"),
+    ("close-notify-12-13.pcap", "close-notify-12-13.keys"),
+]
+SERVER_PORTS = {"8443", "6972", "443", "5061"}
+ALERT_FINDINGS = {"FATAL_ALERT", "UNKNOWN_CA_ALERT", "CLIENT_CERT_REJECTED"}
 # tshark 4.0's libgcrypt has no ARIA: its records stay encrypted there
 TSHARK_CANNOT = {"0xc060", "0xc061", "0xc05c", "0xc05d"}
 
@@ -83,6 +107,48 @@ def inspect_view(binary, path, keys):
              "verification": c["verification"]} for c in conns]
 
 
+def truth_alerts(path, keys):
+    """Per tcp.stream: [(from, level)] of every alert tshark reads with the key log."""
+    st = {}
+    for stream, sport, level in tshark(path, keys, ["tcp.stream", "tcp.srcport",
+                                                    "tls.alert_message.level"], "tcp"):
+        alerts = st.setdefault(int(stream), [])
+        for lv in level.split(",") if level else []:
+            alerts.append(("server" if sport in SERVER_PORTS else "client", int(lv)))
+    return [st[k] for k in sorted(st)]
+
+
+def infer_check(binary, path, keys):
+    """Failures of the keyless reading against the truth; [] when none."""
+    truth = truth_alerts(path, keys)
+    cmd = [binary, "-f", "json"] + TRUST + [path]
+    rep = json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)
+    conns = sorted(rep["connections"], key=lambda c: c["start_ts"])
+    if len(conns) != len(truth):
+        return ["%d connections without keys, %d in tshark" % (len(conns), len(truth))]
+    bad = []
+    for i, (c, t) in enumerate(zip(conns, truth)):
+        fatal = {f for f, lv in t if lv == 2}
+        senders = {f for f, _ in t}
+        mine = [a for a in c["alerts"]]
+        ids = {f["id"] for f in c["findings"]}
+        why = []
+        if fatal and c["outcome"] == "complete":
+            why.append("complete, but %s sent a fatal alert" % "/".join(sorted(fatal)))
+        if not fatal and c["outcome"] == "failed":
+            why.append("failed, but no fatal alert")
+        if not fatal and ids & ALERT_FINDINGS:
+            why.append("alert findings %s without a fatal alert" % sorted(ids & ALERT_FINDINGS))
+        for a in mine:
+            if a["from"] not in senders:
+                why.append("an alert from the %s, who sent none" % a["from"])
+        if c["outcome"] == "failed" and fatal and not fatal & {a["from"] for a in mine}:
+            why.append("failed without the %s's alert" % "/".join(sorted(fatal)))
+        if why:
+            bad.append("connection %d (%s): %s" % (i + 1, c["outcome"], "; ".join(why)))
+    return bad
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "./tlsinspect"
     cap = sys.argv[2] if len(sys.argv) > 2 else "captures"
@@ -113,6 +179,14 @@ def main():
         print("ok   %s: %d connections agree (suites %s; resumed %s)" % (
             label, len(iv), " ".join(c["suite"] for c in iv),
             [i + 1 for i, c in enumerate(iv) if c["resumed"]]))
+    for name, keys in INFER_RUNS:
+        path, kpath = os.path.join(cap, name), os.path.join(cap, keys)
+        errs = infer_check(binary, path, kpath)
+        for e in errs:
+            print("FAIL %s without %s: %s" % (name, keys, e))
+        bad += len(errs)
+        if not errs:
+            print("ok   %s without %s: outcomes and inferred alerts agree with tshark's" % (name, keys))
     return 1 if bad else 0
 
 
