@@ -234,9 +234,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fi_check_match(&c, cands, 4);
     findings_run(&c, names);
     fuzz_check_conn(&c);
-    for (size_t k = 0; k < c.n_alerts; k++)
+    for (size_t k = 0; k < c.n_alerts; k++) {
         FUZZ_CHECK(!c.alerts[k].inferred || c.alerts[k].encrypted);
+        /* an inferred alert is the one that ended the handshake */
+        FUZZ_CHECK(!c.alerts[k].inferred || (c.outcome_inferred && c.outcome == OUTCOME_FAILED));
+    }
     FUZZ_CHECK(!c.outcome_inferred || c.outcome == OUTCOME_COMPLETE || c.outcome == OUTCOME_FAILED);
+    /* the client's flight began with a certificate, an empty one, or neither */
+    FUZZ_CHECK(!(c.inferred_client_cert && c.inferred_empty_client_cert));
+    /* a rejection of the client's certificate needs a certificate, sent or empty */
+    for (size_t k = 0; k < c.n_findings; k++)
+        FUZZ_CHECK(c.findings[k].id != FINDING_CLIENT_CERT_REJECTED || c.inferred_client_cert ||
+                   c.certificate_request);
     conn_free(&c);
     infer_chains_free(t);
     x509_pool_free(pool);
