@@ -236,9 +236,12 @@ bool tls_infer_outcome(struct tls_session *s)
         return false;
     /* The server's one answer is alert-sized.  When the client had closed
      * first (its flight ends with an alert-sized record after its
-     * Finished), that is the server's close_notify: without a client
-     * certificate nothing was left to reject. */
-    if (w->cli_flight >= 2 && tls_infer_alert_sized(s, w->cli_last_len))
+     * Finished: after the Certificate, CertificateVerify and Finished it
+     * began with, as padded a Finished has an alert's size), that is the
+     * server's close_notify: without a client certificate nothing was left
+     * to reject. */
+    if (w->cli_flight >= (kind == CLI_CERT ? 4u : kind == CLI_EMPTY_CERT ? 3u : 2u) &&
+        tls_infer_alert_sized(s, w->cli_last_len))
         return kind == CLI_FINISHED ? decided(s, OUTCOME_COMPLETE) : false;
     /* Otherwise the server rejected what the client sent: its certificate,
      * or the lack of one it required.  After a Finished alone (or a

@@ -1695,6 +1695,13 @@ static void test_tls13_inferred_rules(void **state)
     f = tls13_after(pad_c, 1, pad_s, 2);
     assert_int_equal(f->c.outcome, OUTCOME_COMPLETE);  /* the server went on: tickets */
     fx_free(f);
+    /* mutual TLS rejected, everything padded: the client's padded Finished
+     * has an alert's size but ends a certificate flight, it is no close */
+    static const size_t padrej_c[] = {16 + 1088, 16 + 320, 16 + 64}, padrej_s[] = {16 + 64};
+    f = tls13_after(padrej_c, 3, padrej_s, 1);
+    assert_int_equal(f->c.outcome, OUTCOME_FAILED);
+    assert_true(f->c.inferred_client_cert);
+    fx_free(f);
     static const size_t padcert_c[] = {16 + 320, 16 + 64};
     f = tls13_after(padcert_c, 2, close_s, 1);
     assert_false(f->c.inferred_client_cert);

@@ -140,6 +140,7 @@ struct gen_tls_cfg {
     bool server_no_tickets;           /* SSL_CTX_set_num_tickets(0): no NewSessionTicket */
     bool client_key_update, server_key_update; /* SSL_key_update before the side's first data */
     bool server_first;                /* the server writes the response unasked (no request) */
+    const char *server_ciphersuites;  /* TLS 1.3 list of the server; NULL = OpenSSL default */
 };
 
 struct gen_flight {

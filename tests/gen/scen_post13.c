@@ -7,7 +7,9 @@
  *       (unknown_ca under its application keys) with server keys RSA-4096,
  *       ECDSA P-256 (both CA-signed, minted here) and the self-signed P-384
  *       (trusted by the client); then a client with no certificate at all,
- *       which the server refuses with certificate_required (116).
+ *       which the server refuses with certificate_required (116); the
+ *       rejection again with 64-byte record padding, and both cases with
+ *       TLS_AES_128_CCM_8_SHA256 (an 8-byte tag: other record sizes).
  *   tls13-abort-segments.pcap  the client aborts on the server's flight
  *       (unknown_ca, self-signed P-384): the server flight cut in 100-byte
  *       segments; the same with HelloRetryRequest first; then a
@@ -40,6 +42,7 @@
 #define P13_PATH_MAX 1024
 #define P13_TLS13 "TLS_AES_256_GCM_SHA384"
 #define P13_TLS12 "ECDHE-RSA-AES256-GCM-SHA384"
+#define P13_CCM8 "TLS_AES_128_CCM_8_SHA256"  /* an 8-byte tag */
 #define P13_GAP (GEN_US / 2)        /* between two connections */
 #define P13_SMALL_MSS 100           /* the server flight in many segments */
 
@@ -216,6 +219,9 @@ int gen_fx_tls13_mtls_keys(struct gen_ctx *ctx, const struct gen_fixture *fx)
         {"mTLS rejected, server EC P-256", 8443, P13_SERVER_FAIL, P13_TLS13, 0, false},
         {"mTLS rejected, server EC P-384 s-s", 8443, P13_SERVER_FAIL, P13_TLS13, 0, false},
         {"mTLS, client has no certificate", 8443, P13_SERVER_FAIL, P13_TLS13, 0, false},
+        {"mTLS rejected, 64-byte padding", 8443, P13_SERVER_FAIL, P13_TLS13, 0, false},
+        {"mTLS rejected, AES-128-CCM-8", 8443, P13_SERVER_FAIL, P13_CCM8, 0, false},
+        {"mTLS, no certificate, AES-128-CCM-8", 8443, P13_SERVER_FAIL, P13_CCM8, 0, false},
     };
     const struct gen_pki *p = &ctx->pki;
     struct gen_cred rsa4096, ec256;
@@ -238,10 +244,14 @@ int gen_fx_tls13_mtls_keys(struct gen_ctx *ctx, const struct gen_fixture *fx)
         tls.server_request_cert = true;
         tls.server_require_cert = true;
         tls.server_trust[0] = &p->root;          /* CUCM tomcat-trust: not the Expressway CA */
-        tls.client_cert = i < 3 ? &p->expw_client : NULL;
+        tls.client_cert = i == 3 || i == 6 ? NULL : &p->expw_client;
         tls.server_certs[0] = i == 0 ? &rsa4096 : i == 1 ? &ec256 : i == 2 ? &p->cucm_ec
                                                                            : &p->cucm_rsa;
         tls.client_trust[1] = &p->cucm_ec;       /* the self-signed one is trusted here */
+        if (i == 4)
+            tls.block_padding = 64;
+        if (i >= 5)
+            tls.client_ciphersuites = tls.server_ciphersuites = P13_CCM8;
         if (p13_leg(&legs[i], &tls, &rng, &l, &t) != 0)
             goto out;
     }

@@ -139,6 +139,8 @@ static SSL_CTX *tls_server_ctx(const struct gen_tls_cfg *cfg)
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     if (cfg->server_no_tickets && SSL_CTX_set_num_tickets(ctx, 0) != 1)
         goto fail;
+    if (cfg->server_ciphersuites && SSL_CTX_set_ciphersuites(ctx, cfg->server_ciphersuites) != 1)
+        goto fail;
     if (cfg->block_padding > 0 && SSL_CTX_set_block_padding(ctx, (size_t)cfg->block_padding) != 1)
         goto fail;
     if (cfg->compression) {
