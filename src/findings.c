@@ -898,6 +898,33 @@ static void check_chain(struct conn *c, struct findings_memo *m)
 /* ---- certificate selection ---------------------------------------------------- */
 
 
+/* TLS 1.3 without keys: the first inferred alert of a failed handshake
+ * (check_tls13_inferred() reads it), NULL without one. */
+static const struct conn_alert *inferred_abort(const struct conn *c)
+{
+    if (!c->tls13 || c->keys_used || c->outcome != OUTCOME_FAILED)
+        return NULL;
+    for (size_t i = 0; i < c->n_alerts; i++)
+        if (c->alerts[i].inferred)
+            return &c->alerts[i];
+    return NULL;
+}
+
+/* The handshake failed on the client's certificate, not the server's: the
+ * server rejected it (CLIENT_CERT_REJECTED, already decided by
+ * check_alerts()) or, inferred, aborted right after the client's
+ * certificate flight (check_tls13_inferred(), which runs later). */
+static bool failed_on_client_cert(const struct conn *c)
+{
+    const struct conn_alert *al = inferred_abort(c);
+
+    for (size_t i = 0; i < c->n_findings && i < CONN_MAX_FINDINGS; i++)
+        if (c->findings[i].id == FINDING_CLIENT_CERT_REJECTED)
+            return true;
+    return al != NULL && al->from == DIR_SERVER &&
+           (c->inferred_client_cert || c->inferred_empty_client_cert);
+}
+
 static void check_ecdsa(struct conn *c, const struct tls_names *names, struct findings_memo *m)
 {
     struct fkey k;
@@ -921,13 +948,16 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
     fk_int(&k, ch ? (long)ch->preferred_auth : -1);
     fk_int(&k, ch ? ch->preferred_suite : 0);
     /* Choosing ECDSA is no fault: it is news only when that chain fails, or
-     * the connection failed anyway.  A complete handshake with a verified
-     * ECDSA chain is info, with nothing to do.  The message does not depend
-     * on it, so the memo's key need not either. */
+     * the connection failed anyway -- unless it failed on the client's
+     * certificate, which the server's choice has nothing to do with.  A
+     * complete handshake with a verified ECDSA chain is info, with nothing
+     * to do.  The message does not depend on it, so the memo's key need not
+     * either. */
     const struct x509_verdict *vd = &c->verify.verdict;
     bool chain_failed = c->verify.done && vd->result != X509_CHAIN_OK &&
                         vd->result != X509_CHAIN_NOT_CHECKED && vd->result != X509_CHAIN_NO_CERTIFICATE;
-    bool warn = chain_failed || name_failed(c) || c->outcome == OUTCOME_FAILED;
+    bool warn = chain_failed || name_failed(c) ||
+                (c->outcome == OUTCOME_FAILED && !failed_on_client_cert(c));
     enum finding_severity sev = warn ? SEV_WARNING : SEV_INFO;
     const char *fix = warn ? remedy(c, R_ECDSA) : "";
     const char *msg = fmemo_find(m, &k);
@@ -962,12 +992,9 @@ static void check_ecdsa(struct conn *c, const struct tls_names *names, struct fi
  * marked it inferred); each message says it is an inference. */
 static void check_tls13_inferred(struct conn *c, const struct tls_names *names)
 {
-    const struct conn_alert *al = NULL;
+    const struct conn_alert *al = inferred_abort(c);
     const struct conn_client_hello *ch = c->n_ch ? &c->ch[c->n_ch - 1] : NULL;
 
-    for (size_t i = 0; i < c->n_alerts && al == NULL && c->outcome == OUTCOME_FAILED; i++)
-        if (c->alerts[i].inferred)
-            al = &c->alerts[i];
     if (al != NULL && al->from == DIR_SERVER && c->inferred_empty_client_cert)
         add(c, FINDING_FATAL_ALERT, alert_remedy(116, c->role),
             "Inferred from the encrypted TLS 1.3 records (no key log): the client answered the "
@@ -1002,18 +1029,15 @@ static void check_tls13_inferred(struct conn *c, const struct tls_names *names)
             infer_chain_words(c, chain + 11, sizeof(chain) - 11);
         }
         /* As for a visible certificate (check_ecdsa): news only when the
-         * connection failed; a completed one is info with nothing to do. */
+         * connection failed, and not on the client's certificate; a
+         * completed one is info with nothing to do. */
         char msg[MSG_MAX];
-        bool warn = c->outcome == OUTCOME_FAILED;
+        bool warn = c->outcome == OUTCOME_FAILED && !failed_on_client_cert(c);
         snprintf(msg, sizeof(msg), "Inferred from the size of %s: the server presented an ECDSA "
                  "certificate%s%s.", by, chain,
                  ch && ch->preferred_auth == AUTH_ECDSA ? "; the client preferred ECDSA" : "");
         (void)conn_add_finding(c, FINDING_ECDSA_SELECTED, warn ? SEV_WARNING : SEV_INFO, msg,
-                               warn ? "Expressway X14.2+ prefers ECDSA: to get the RSA (tomcat) "
-                                      "certificate, prefix the cipher string with "
-                                      "\"ECDHE-RSA-AES256-GCM-SHA384:\"; or have tomcat-ECDSA "
-                                      "CA-signed or upload it to the Expressway-C trust store."
-                                    : "");
+                               warn ? remedy(c, R_ECDSA) : "");
     }
     (void)names;
 }

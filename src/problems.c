@@ -294,7 +294,9 @@ static char *summary_of(const struct problem *p, const struct pgroup *g)
     /* a finding's message ends with its own full stop */
     for (size_t n = strlen(what); n > 0 && what[n - 1] == '.'; n--)
         what[n - 1] = '\0';
-    if (p->ecdsa_preferred && p->cause != FINDING_ECDSA_SELECTED)
+    /* not where the client's own certificate was refused: the server's
+     * choice of certificate had no part in that */
+    if (p->ecdsa_preferred && p->cause != FINDING_ECDSA_SELECTED && !p->client_leaf)
         role_sent = p->role == ROLE_CUCM
                         ? " The server chose its ECDSA certificate (CUCM: tomcat-ECDSA) because the "
                           "client prefers ECDSA (the X14.2+ cipher order); its RSA certificate may "

@@ -441,6 +441,67 @@ static void test_ecdsa_severity_follows_the_facts(void **state)
     assert_non_null(e);
     assert_int_equal(e->severity, SEV_WARNING);
     assert_non_null(strstr(e->remedy, "ECDHE-RSA-AES256-GCM-SHA384:"));
+
+    /* failed, but on the client's certificate (the server rejected it, the
+     * ECDSA chain verified): the server's choice is no news */
+    conn_free(&f->c);
+    field_case(f);
+    f->c.verify.verdict.result = X509_CHAIN_OK;
+    f->c.client_cert_msg_seen = true;
+    f->c.client_certs[0] = &f->rsa_leaf;
+    f->c.n_client_certs = 1;
+    f->c.alerts[0] = (struct conn_alert){.from = DIR_SERVER, .level = 2, .description = 48,
+                                         .after_msg = TLS_HS_CERTIFICATE_VERIFY,
+                                         .after_msg_from = DIR_CLIENT};
+    f->c.tcp.rst[DIR_CLIENT] = false;
+    findings_run(&f->c, f->names);
+    assert_true(has(&f->c, FINDING_CLIENT_CERT_REJECTED));
+    e = finding_of(&f->c, FINDING_ECDSA_SELECTED);
+    assert_non_null(e);
+    assert_int_equal(e->severity, SEV_INFO);
+    assert_string_equal(e->remedy, "");
+}
+
+/* TLS 1.3 without keys, an ECDSA key inferred from the flight's sizes: the
+ * same rules as a visible certificate -- a warning with the role's fix when
+ * the client aborted, info when the server rejected the client's
+ * certificate, and no tomcat or cipher-string advice outside the cucm role. */
+static void test_inferred_ecdsa_follows_role_and_cause(void **state)
+{
+    struct fx *f = *state;
+    struct conn *c = &f->c;
+
+    for (int pass = 0; pass < 3; pass++) {
+        conn_free(c);
+        c->tls13 = true;
+        c->n_ch = 1;
+        c->ch[0].preferred_auth = AUTH_ECDSA;
+        c->sh.present = true;
+        c->sh.suite = 0x1302;
+        c->sh.auth = AUTH_ANY;
+        c->inferred_server_key = KEY_GUESS_EC;
+        c->inferred_sig_len = 103;
+        c->outcome = OUTCOME_FAILED;
+        c->role = pass == 1 ? ROLE_GENERIC : ROLE_CUCM;
+        bool server_rejects = pass == 2;
+        c->alerts[0] = (struct conn_alert){.from = server_rejects ? DIR_SERVER : DIR_CLIENT,
+                                           .level = 2, .encrypted = true, .inferred = true};
+        c->n_alerts = 1;
+        c->inferred_client_cert = server_rejects;
+        findings_run(c, f->names);
+        const struct conn_finding *e = finding_of(c, FINDING_ECDSA_SELECTED);
+        assert_non_null(e);
+        if (server_rejects) {
+            assert_true(has(c, FINDING_CLIENT_CERT_REJECTED));
+            assert_int_equal(e->severity, SEV_INFO);
+            assert_string_equal(e->remedy, "");
+        } else {
+            assert_int_equal(e->severity, SEV_WARNING);
+            assert_true((strstr(e->remedy, "ECDHE-RSA-AES256-GCM-SHA384") != NULL) ==
+                        (c->role == ROLE_CUCM));
+            assert_true((strstr(e->remedy, "tomcat") != NULL) == (c->role == ROLE_CUCM));
+        }
+    }
 }
 
 /* Outside the cucm role: no tomcat or cipher-string advice; generic: no
@@ -577,6 +638,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_complete_never_quotes_terminate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ecdsa_severity_follows_the_facts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inferred_ecdsa_follows_role_and_cause, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remedies_follow_the_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memo_shares_equal_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incomplete_reasons, setup, teardown),
