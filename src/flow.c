@@ -11,16 +11,35 @@
 #define FLOW_PORTMAP_WORDS (65536u / 64u)
 #define FLOW_TRIM_EVERY 8192u          /* flows released at the end between malloc_trim() calls */
 
-/* A connection closed by both FINs, remembered so that a retransmission
- * of its bytes (a close_notify sent again after the FINs is routine) is
- * not taken for a new connection.  A small direct-mapped cache: a later
- * close takes the slot over. */
+/* A connection closed by both FINs or by an RST, remembered so that its
+ * bytes seen again (a close_notify retransmitted after the FINs, the copy
+ * of an alert that `tcpdump -i any` captured on a second interface after
+ * the RST) or still in flight when the RST was sent are not taken for a
+ * new connection.  A small direct-mapped cache: a later close takes the
+ * slot over. */
 #define FLOW_CLOSED_SLOTS 1024u
+/* How long a closed connection is remembered: TIME_WAIT (2 MSL, 60 s on
+ * Linux) and a retransmission's backoff both fit; a 4-tuple reused later
+ * without a captured SYN is a new connection. */
+#define FLOW_CLOSED_TTL_US (120LL * 1000000LL)
+/* Bytes past a stream's end at its RST that still belong to it: what the
+ * sender had in flight before the RST reached it (a window's worth).  A
+ * new connection on the same 4-tuple whose SYN was missed starts at a
+ * random ISN: it lands in this range about once in a thousand. */
+#define FLOW_LATE_AFTER_RST (4u << 20)
+/* Two copies of one segment (same side, sequence number and length) this
+ * close in time are the capture's own: a packet seen on two interfaces
+ * (`tcpdump -i any` on a bond, bridge or VLAN interface).  TCP does not
+ * resend that fast (Linux: RTO >= 200 ms, tail loss probe >= 10 ms). */
+#define FLOW_DUP_WINDOW_US 2000
 struct flow_closed {
     bool used;
+    bool rst;                           /* closed by an RST: in-flight data may follow */
     uint32_t hash;
+    int64_t ts;                         /* when it closed */
     struct conn_endpoint side[2];
     bool started[2];
+    uint32_t start[2];                  /* each side's first sequence number of data */
     uint32_t end[2];                    /* each side's next sequence number at the close */
 };
 
@@ -572,6 +591,24 @@ static void flow_on_payload(struct flow_table *t, struct flow *f, int side,
     struct flow_sink_ctx c;
     struct reasm_sink s;
 
+    /* RFC 9293 3.8.4: a keepalive probe may carry one garbage byte at
+     * SND.NXT - 1.  Where the stream is known that is a byte already
+     * delivered; where it has not started (no SYN, no data yet: the capture
+     * began mid-connection) a 1-byte segment cannot be told from a probe
+     * and must not start the stream: a zero-window probe's byte comes again
+     * with the data that follows, and no TLS record fits in one byte. */
+    if (wire == 1 && (!d->started || seq == d->next_seq - 1u)) {
+        st->keepalives++;
+        return;
+    }
+    /* The segment just delivered, again within moments: the capture saw it
+     * twice.  (Judged from the stream's end and the time of its last bytes,
+     * so a flow carries no more state for it.) */
+    if (d->started && d->st.delivered > 0 && seq + wire == d->next_seq &&
+        ts - d->emit_ts <= FLOW_DUP_WINDOW_US && d->emit_ts - ts <= FLOW_DUP_WINDOW_US) {
+        st->dups++;
+        return;
+    }
     st->bytes += wire;
     if (p->snap_cut)
         st->snap_cut++;
@@ -589,29 +626,40 @@ static void flow_on_payload(struct flow_table *t, struct flow *f, int side,
 
 /* ---- closed connections ------------------------------------------------- */
 
-static void flow_remember_closed(struct flow_table *t, const struct flow *f)
+/* Call after the flow's queues were flushed (next_seq at the end of what
+ * was captured). */
+static void flow_remember_closed(struct flow_table *t, const struct flow *f, bool rst, int64_t ts)
 {
     struct flow_closed *k = &t->closed[f->hash & (FLOW_CLOSED_SLOTS - 1)];
 
     k->used = true;
+    k->rst = rst;
     k->hash = f->hash;
+    k->ts = ts;
     for (int i = 0; i < 2; i++) {
+        const struct reasm_dir *d = &f->dir[i];
+        uint64_t seen = d->st.delivered + d->st.gap_bytes;
+
         k->side[i] = f->side[i];
-        k->started[i] = f->dir[i].started;
-        k->end[i] = f->dir[i].next_seq;
+        k->started[i] = d->started;
+        k->start[i] = d->next_seq - (uint32_t)(seen < (1u << 31) ? seen : (1u << 31));
+        k->end[i] = d->next_seq;
     }
 }
 
-/* Data for no known flow: bytes a connection closed by both FINs already
- * carried (all of them before its side's end)? */
-static bool flow_closed_retrans(const struct flow_table *t, const struct pkt_info *p, uint32_t h)
+/* Data for no known flow: bytes of a connection just closed?  Those it
+ * already carried (between its side's first and next sequence number),
+ * and after an RST also what was in flight past that end. */
+static bool flow_closed_retrans(const struct flow_table *t, const struct pkt_info *p, uint32_t h,
+                                int64_t ts)
 {
     const struct flow_closed *k = &t->closed[h & (FLOW_CLOSED_SLOTS - 1)];
     uint32_t seq = p->seq, len = p->payload_wire_len > p->payload_len ? p->payload_wire_len
                                                                      : p->payload_len;
+    uint64_t off, limit;
     int side;
 
-    if (!k->used || k->hash != h)
+    if (!k->used || k->hash != h || ts - k->ts > FLOW_CLOSED_TTL_US)
         return false;
     if (flow_ep_eq(&k->side[0], p->ipver, p->src, p->sport) &&
         flow_ep_eq(&k->side[1], p->ipver, p->dst, p->dport))
@@ -621,8 +669,15 @@ static bool flow_closed_retrans(const struct flow_table *t, const struct pkt_inf
         side = 1;
     else
         return false;
-    /* Ends at or before where that side's stream ended (modulo 2^32). */
-    return k->started[side] && (int32_t)(seq + len - k->end[side]) <= 0;
+    if (!k->started[side])
+        return false;
+    /* Offsets from the side's first byte: a sequence number before it
+     * wraps to near 2^32 and is out of range, as a new connection's is. */
+    off = (uint32_t)(seq - k->start[side]);
+    limit = (uint32_t)(k->end[side] - k->start[side]);
+    if (k->rst)
+        limit += FLOW_LATE_AFTER_RST;
+    return off + len <= limit;
 }
 
 void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
@@ -651,7 +706,7 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
          * unknown connection tells the consumer nothing. */
         if ((p->flags & TCPF_RST) || (!syn && !payload))
             return;
-        if (!syn && flow_closed_retrans(t, p, h)) {
+        if (!syn && flow_closed_retrans(t, p, h, ts)) {
             t->st.retrans_after_close++;
             return;
         }
@@ -685,6 +740,7 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
             if (t->ops.close)
                 t->ops.close(t->ops.ctx, f, side, true, ts);
         }
+        flow_remember_closed(t, f, true, ts);
         flow_release(t, f, false, ts);
         return;
     }
@@ -697,7 +753,8 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
                 t->ops.close(t->ops.ctx, f, side, false, ts);
         }
         if (f->st[0].fin && f->st[1].fin) {
-            flow_remember_closed(t, f);
+            flow_flush_side(t, f, side ^ 1, ts);
+            flow_remember_closed(t, f, false, ts);
             flow_release(t, f, false, ts);
         }
     }

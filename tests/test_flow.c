@@ -451,6 +451,111 @@ static void test_retransmission_after_close(void **state)
     finish(t, h);
 }
 
+/* Data of a connection closed by an RST: its bytes seen again (tcpdump -i
+ * any captured them on a second interface after the RST) or still in
+ * flight past its end are the old connection's, not a new one's; bytes far
+ * from its stream, or long after, are a new connection on that 4-tuple. */
+static void test_rst_closed_late_data(void **state)
+{
+    struct harness *h = g_new();
+    struct flow_table *t = table_new(h, 0, 0, tls_ports, 2);
+    const struct flow_stats *st = flow_table_stats(t);
+
+    handshake(t, 40000, 0);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1001, "hello"), 10);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5001, "server-flight-1"), 20);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1006, "alert"), 30);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_RST | TCPF_ACK, 1011, NULL), 40);
+    assert_int_equal(h->releases, 1);
+    /* the alert's second copy, after the RST's first */
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1006, "alert"), 41);
+    /* the server's next segment, sent before the RST reached it */
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5016, "server-flight-2"), 200000);
+    assert_int_equal(h->opens, 1);
+    assert_int_equal(st->retrans_after_close, 2);
+    /* below the server stream's first byte: another connection's */
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 4000, "new"), 300000);
+    assert_int_equal(h->opens, 2);
+    finish(t, h);
+}
+
+/* After both FINs only bytes the connection carried are its own: a new
+ * connection on the same 4-tuple whose SYN was not captured, its sequence
+ * numbers below the old stream's, is a new flow (and so is the old
+ * stream's range once the closed connection has been forgotten). */
+static void test_closed_range_and_ttl(void **state)
+{
+    struct harness *h = g_new();
+    struct flow_table *t = table_new(h, 0, 0, tls_ports, 2);
+    const struct flow_stats *st = flow_table_stats(t);
+
+    handshake(t, 40000, 0);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1001, "request"), 1);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK | TCPF_FIN, 1008, NULL), 2);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK | TCPF_FIN, 5001, NULL), 3);
+    assert_int_equal(h->releases, 1);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1001, "request"), 500000);
+    assert_int_equal(h->opens, 1);
+    assert_int_equal(st->retrans_after_close, 1);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 900, "older"), 600000);
+    assert_int_equal(h->opens, 2);
+    finish(t, h);
+
+    h = g_new();
+    t = table_new(h, 0, 0, tls_ports, 2);
+    handshake(t, 40001, 0);
+    feed(t, pk(1, 40001, 2, 8443, TCPF_ACK, 1001, "request"), 1);
+    feed(t, pk(1, 40001, 2, 8443, TCPF_ACK | TCPF_FIN, 1008, NULL), 2);
+    feed(t, pk(2, 8443, 1, 40001, TCPF_ACK | TCPF_FIN, 5001, NULL), 3);
+    feed(t, pk(1, 40001, 2, 8443, TCPF_ACK, 1001, "request"), 200 * SEC);
+    assert_int_equal(h->opens, 2);
+    finish(t, h);
+}
+
+/* One segment captured twice within a moment (two interfaces) is not a
+ * retransmission and is delivered once; sent again 300 ms later it is. */
+static void test_capture_duplicate(void **state)
+{
+    struct harness *h = g_new();
+    struct flow_table *t = table_new(h, 0, 0, tls_ports, 2);
+
+    handshake(t, 40000, 0);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1001, "hello"), 10);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1001, "hello"), 10);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5001, "flight"), 500);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5001, "flight"), 501);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5001, "flight"), 300500);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_RST | TCPF_ACK, 1006, NULL), 300600);
+    assert_int_equal(h->releases, 1);
+    assert_int_equal(h->gone[0].st[0].dups, 1);
+    assert_int_equal(h->gone[0].st[1].dups, 1);
+    assert_int_equal(h->gone[0].rst[0].retrans, 0);
+    assert_int_equal(h->gone[0].rst[1].retrans, 1);
+    assert_int_equal(h->gone[0].a.len[0], 5);
+    assert_int_equal(h->gone[0].a.len[1], 6);
+    finish(t, h);
+}
+
+/* A capture that starts mid-connection with a keepalive probe (one
+ * garbage byte at SND.NXT - 1): the byte does not start the stream, the
+ * data after it does; with the stream known, the probe is no retransmission. */
+static void test_keepalive_probe(void **state)
+{
+    struct harness *h = g_new();
+    struct flow_table *t = table_new(h, 0, 0, tls_ports, 2);
+
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 7999, "\x01"), 1);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 8000, "record"), 30 * SEC);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 8005, "d"), 60 * SEC);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_RST | TCPF_ACK, 8006, NULL), 61 * SEC);
+    assert_int_equal(h->releases, 1);
+    assert_int_equal(h->gone[0].a.len[0], 6);
+    assert_memory_equal(h->gone[0].a.buf[0], "record", 6);
+    assert_int_equal(h->gone[0].st[0].keepalives, 2);
+    assert_int_equal(h->gone[0].rst[0].retrans, 0);
+    finish(t, h);
+}
+
 static void test_rst_releases(void **state)
 {
     struct harness *h = g_new();
@@ -802,6 +907,10 @@ int main(void)
         cmocka_unit_test(test_fin_both_releases_once),
         cmocka_unit_test(test_retransmission_after_close),
         cmocka_unit_test(test_rst_releases),
+        cmocka_unit_test(test_rst_closed_late_data),
+        cmocka_unit_test(test_closed_range_and_ttl),
+        cmocka_unit_test(test_capture_duplicate),
+        cmocka_unit_test(test_keepalive_probe),
         cmocka_unit_test(test_idle_eviction),
         cmocka_unit_test(test_table_full_evicts_lru),
         cmocka_unit_test(test_done_stops_buffering),

@@ -37,8 +37,12 @@ struct flow_side_stats {
     uint64_t bytes;           /* payload bytes */
     uint64_t snap_cut;        /* payload-carrying packets cut by snaplen */
     bool syn, fin, rst;
+    /* The two counters below sit in what would be padding: struct flow's
+     * size is what a flood of half-open connections costs. */
+    uint32_t dups;            /* segments captured twice (tcpdump -i any): not retransmissions */
     int64_t fin_ts, rst_ts;
     uint32_t isn;
+    uint32_t keepalives;      /* 1-byte keepalive probes, not fed to the stream */
     uint64_t isn_changes;     /* SYN/SYN-ACK repeated with another ISN */
 };
 
@@ -100,7 +104,8 @@ struct flow_stats {
     uint64_t evicted_full;          /* evicted because the table was full */
     uint64_t evicted_idle;          /* (both: flows with consumer state only) */
     uint64_t reasm_limit_hits;      /* out-of-order limits reached */
-    uint64_t retrans_after_close;   /* data repeating a closed connection's bytes: dropped */
+    uint64_t retrans_after_close;   /* data of a closed connection (repeated bytes, or in flight
+                                       past its RST): dropped */
     size_t peak_flows;
     size_t ooo_bytes_peak;
     size_t ooo_bytes;               /* memory queued out of order now, all flows
