@@ -469,6 +469,19 @@ static const char *dir_name(enum conn_dir d)
     return d == DIR_CLIENT ? "client" : "server";
 }
 
+/* Why the handshake messages before an alert may be missing from the
+ * capture (NULL: they were not sent). */
+static const char *hs_lost_why(const struct conn *c)
+{
+    if (!c->tcp.syn_seen)
+        return "the capture started mid-connection";
+    if (c->tcp.snap_cut[0] + c->tcp.snap_cut[1] > 0)
+        return "the snaplen cut them";
+    if (c->tcp.gaps[0] + c->tcp.gaps[1] > 0)
+        return "segments are missing";
+    return NULL;
+}
+
 /* "CN=cucm-EC.steven.lab, EC P-384, self-signed" of the leaf, or a fallback. */
 static void leaf_desc(const struct conn *c, bool client, char *buf, size_t len)
 {
@@ -492,7 +505,7 @@ static void leaf_desc(const struct conn *c, bool client, char *buf, size_t len)
         return;
     }
     if (leaf == NULL) {
-        snprintf(buf, len, "no certificate");
+        snprintf(buf, len, hs_lost_why(c) ? "certificate not captured" : "no certificate");
         return;
     }
     if (!leaf->parsed) {
@@ -622,9 +635,13 @@ static bool after_hidden_flight(const struct conn *c, const struct conn_alert *a
 static const char *after_desc(const struct conn *c, const struct conn_alert *al, char *buf,
                               size_t len)
 {
+    const char *lost = al->after_msg < 0 ? hs_lost_why(c) : NULL;
+
     if (after_hidden_flight(c, al))
         snprintf(buf, len, "after the server's encrypted flight (ServerHello, then "
                  "EncryptedExtensions to Finished)");
+    else if (lost)
+        snprintf(buf, len, "after handshake messages the capture does not show (%s)", lost);
     else if (al->after_msg < 0)
         snprintf(buf, len, "before any handshake message");
     else
@@ -1096,7 +1113,9 @@ static const char *incomplete_reason(const struct conn *c, char *buf, size_t len
     const char *full = "Raise --max-connections, or narrow the capture with a BPF filter.";
     int d = c->tcp.gap_bytes[DIR_SERVER] > 0 ? DIR_SERVER : DIR_CLIENT;
 
-    if (c->n_ch == 0) {
+    if (c->n_ch == 0 && !c->tcp.syn_seen) {
+        /* With the SYN captured the capture did not start late: the
+         * hello was lost to a hole or the snaplen (below). */
         if (!c->sh.present)
             snprintf(buf, len, "the capture started after the handshake: no hello was captured%s",
                      table);
@@ -1104,6 +1123,11 @@ static const char *incomplete_reason(const struct conn *c, char *buf, size_t len
             snprintf(buf, len, "the capture started during the handshake: the ClientHello was "
                      "not captured%s", table);
         return c->tcp.evictions_before ? full : capture_all;
+    } else if (c->tcp.snap_cut[0] + c->tcp.snap_cut[1] > 0) {
+        snprintf(buf, len, "the capture's snaplen cut %llu packet(s) short, so the handshake "
+                 "messages could not be read",
+                 (unsigned long long)(c->tcp.snap_cut[0] + c->tcp.snap_cut[1]));
+        return "Capture with tcpdump -s 0 (no snaplen limit).";
     } else if (c->tcp.gaps[0] + c->tcp.gaps[1] > 0) {
         snprintf(buf, len, "segments are missing: %llu bytes of the %s's stream were not captured "
                  "before the handshake could be read to its end",
@@ -1146,6 +1170,20 @@ static void check_capture(struct conn *c)
         const char *fix = incomplete_reason(c, why, sizeof(why));
         add(c, FINDING_HANDSHAKE_INCOMPLETE, fix, "The handshake did not finish in the capture (%s).",
             why);
+    } else if (c->outcome == OUTCOME_FAILED && c->n_findings == 0 &&
+               (c->tcp.rst[DIR_CLIENT] || c->tcp.rst[DIR_SERVER])) {
+        /* A reset without an alert: nothing above explains the failure. */
+        enum conn_dir by = c->tcp.rst[DIR_SERVER] ? DIR_SERVER : DIR_CLIENT;
+        for (size_t i = 0; i < c->n_events; i++)    /* the first RST on the ladder */
+            if (c->events[i].kind == EV_RST) {
+                by = (enum conn_dir)c->events[i].from;
+                break;
+            }
+        add(c, FINDING_HANDSHAKE_INCOMPLETE,
+            "Check the resetting side's logs for why it gave up (a crashed or restarted service, "
+            "a load balancer or firewall in between).",
+            "The handshake did not finish: the %s reset the connection (TCP RST) before it "
+            "finished, without an alert.", dir_name(by));
     }
     if (gaps)
         add(c, FINDING_CAPTURE_GAP,
