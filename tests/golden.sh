@@ -7,7 +7,8 @@
 # Options for a fixture come from captures/<file>.args (one line).  Rotated
 # files NAME-00.EXT with NAME-01.EXT beside them are read together as one
 # capture.  Findings a fixture must and must not produce are listed in
-# captures/<file>.findings ("must: ID ..." / "not: ID ...") and checked
+# captures/<file>.findings ("must: ID ..." / "not: ID ...", optionally
+# "conns: N", the number of connections) and checked
 # independently of the golden file, so a careless update cannot drop one.
 # captures/cases/NAME.case runs a fixture again with other options: lines
 # "files: ...", "args: ...", "must: ...", "not: ...", golden NAME.expected.json.
@@ -34,6 +35,13 @@ run_case() {
         for id in $(sed -n 's/^not://p' "$findings"); do
             grep -q "\"id\": \"$id\"" "$tmp/out.json" && bad="$bad unexpected:$id"
         done
+        # "conns: N": the number of connections reported (a phantom or a
+        # merged connection changes it whatever the golden file says)
+        want=$(sed -n 's/^conns: *//p' "$findings")
+        if [ -n "$want" ]; then
+            got=$(grep -c '^      "id": [0-9]' "$tmp/out.json")
+            [ "$got" = "$want" ] || bad="$bad connections:$got/$want"
+        fi
         if [ -n "$bad" ]; then
             echo "FAIL $label: findings$bad"; fail=$((fail + 1)); return
         fi

@@ -183,6 +183,7 @@ struct gen_pkt {
     uint32_t conn;                    /* connection tag set by the caller */
     uint32_t seq;                     /* TCP sequence number (absolute) */
     uint32_t paylen;                  /* TCP payload bytes */
+    uint8_t ifx;                      /* capturing interface (SLL2 ifindex); 0 = eth0 */
 };
 
 struct gen_pktlist {
@@ -249,7 +250,7 @@ enum gen_fmt { GEN_FMT_PCAP, GEN_FMT_PCAPNG };
  * GEN_LINK_PPPOE: Ethernet, PPPoE session (RFC 2516) and PPP (RFC 1661),
  * padded the same way.  Both are DLT_EN10MB. */
 enum gen_link { GEN_LINK_ETH, GEN_LINK_QINQ, GEN_LINK_SLL, GEN_LINK_SLL2, GEN_LINK_RAW,
-                GEN_LINK_ETH_PAD, GEN_LINK_PPPOE };
+                GEN_LINK_ETH_PAD, GEN_LINK_PPPOE, GEN_LINK_VLAN };
 
 struct gen_writer {
     enum gen_fmt fmt;
@@ -325,6 +326,15 @@ int gen_fx_tls13_mtls_keys(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_tls13_abort_segments(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_tls13_post_handshake(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_close_notify_12_13(struct gen_ctx *ctx, const struct gen_fixture *fx);
+
+/* scen_sweep.c: field-sweep captures at the capture and TCP level. */
+int gen_fx_any_dup(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_tcp_quirks(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_port_reuse(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_cut_starts(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_snaplen_96(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_vlan_ip_options(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_any_dup_sll(struct gen_ctx *ctx, const struct gen_fixture *fx);
 
 /* Reusable for the benchmark: run one handshake scenario and dump its
  * packets to an open pcap dumper.  Returns 0 and the last timestamp. */

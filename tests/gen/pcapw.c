@@ -41,6 +41,7 @@ static const struct link_info LINKS[] = {
     [GEN_LINK_RAW] = {DLT_RAW, 101},
     [GEN_LINK_ETH_PAD] = {DLT_EN10MB, 1},
     [GEN_LINK_PPPOE] = {DLT_EN10MB, 1},
+    [GEN_LINK_VLAN] = {DLT_EN10MB, 1},
 };
 
 int gen_link_dlt(enum gen_link link)
@@ -77,6 +78,14 @@ static size_t link_header(enum gen_link link, const struct gen_pkt *p, uint8_t *
         be16(hdr + 18, VLAN_INNER);
         be16(hdr + 20, etype);
         return 22;
+    case GEN_LINK_VLAN:
+        /* one 802.1Q tag, as a trunk port or a tagged sub-interface shows */
+        memcpy(hdr, dst, 6);
+        memcpy(hdr + 6, src, 6);
+        be16(hdr + 12, 0x8100);
+        be16(hdr + 14, VLAN_INNER);
+        be16(hdr + 16, etype);
+        return 18;
     case GEN_LINK_SLL:
         /* Linux cooked v1: packet type (0 to us, 4 outgoing), ARPHRD_ETHER,
          * address length, sender address padded to 8, protocol */
@@ -95,7 +104,7 @@ static size_t link_header(enum gen_link link, const struct gen_pkt *p, uint8_t *
         hdr[4] = 0;
         hdr[5] = 0;
         hdr[6] = 0;
-        hdr[7] = 2;
+        hdr[7] = p->ifx ? p->ifx : 2;  /* eth0 unless the packet says */
         be16(hdr + 8, 1);
         hdr[10] = out ? 4 : 0;
         hdr[11] = 6;

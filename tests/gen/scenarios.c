@@ -1117,6 +1117,13 @@ const struct gen_fixture gen_fixtures[] = {
     {"tls13-post-handshake.pcap", "TLS 1.3 close after Finished, tickets or none, KeyUpdate, padding, one-sided data; key log", gen_fx_tls13_post_handshake},
     {"close-notify-12-13.pcap", "healthy TLS 1.2 and 1.3 sessions ended by close_notify; key log", gen_fx_close_notify_12_13},
     {"compressed-12.pcap", "TLS 1.2 with DEFLATE compression, HTTP both ways; key log (needs OpenSSL with zlib)", gen_fx_compressed_12},
+    {"any-dup.pcap", "tcpdump -i any on a bond (SLL2): every packet twice; field case, TLS 1.3 success", gen_fx_any_dup},
+    {"tcp-quirks.pcap", "zero-window probe, retransmission over 1.5 segments, swapped segments, keepalives", gen_fx_tcp_quirks},
+    {"port-reuse.pcap", "one 4-tuple, four connections (TIME_WAIT reuse, after RST, SYN not captured)", gen_fx_port_reuse},
+    {"cut-starts.pcap", "SYN again, segments after the RST, captures from mid-flight, server RST mid-flight", gen_fx_cut_starts},
+    {"snaplen-96.pcap", "field case, TLS 1.3 and TLS 1.2 successes at snaplen 96", gen_fx_snaplen_96},
+    {"vlan-ip-options.pcap", "802.1Q; IPv4 options; IPv6 extension headers and an atomic fragment", gen_fx_vlan_ip_options},
+    {"any-dup-sll.pcap", "tcpdump -i any (SLL v1): every packet twice; TLS 1.2 success, field case", gen_fx_any_dup_sll},
 };
 const size_t gen_nfixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];
 
