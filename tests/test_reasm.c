@@ -180,6 +180,31 @@ static void test_duplicate(void **state)
     fix_free(f);
 }
 
+/* The field sweep's TCP quirks in one direction: a 1-byte zero-window
+ * probe of the next byte, a lost segment, the one after it queued, then a
+ * retransmission with other boundaries (the lost segment and half the
+ * queued one): every byte once, in order, the probe's and the queued
+ * copies first; one retransmitted segment, no gap, nothing left queued. */
+static void test_probe_then_retransmission_over_queue(void **state)
+{
+    struct fix *f = fix_new();
+
+    reasm_syn(&f->d, 99);
+    seg(f, 100, "AAAAAAAAAA");            /* s0 */
+    seg(f, 110, "B");                     /* zero-window probe: s1's first byte */
+    seg(f, 120, "CCCCCCCCCC");            /* s2, s1 lost */
+    assert_out(f, "AAAAAAAAAAB");
+    assert_int_equal(f->d.ooo_segs, 1);
+    seg(f, 110, "BBBBBBBBBBCCCCC");       /* s1 and half of s2 again */
+    assert_out(f, "AAAAAAAAAABBBBBBBBBBCCCCCCCCCC");
+    assert_int_equal(f->d.st.retrans, 1);
+    assert_int_equal(f->d.st.gaps, 0);
+    assert_int_equal(f->d.st.overlap_conflicts, 0);
+    assert_int_equal(f->d.ooo_segs, 0);
+    assert_int_equal(f->total, 0);
+    fix_free(f);
+}
+
 static void test_partial_overlap_front(void **state)
 {
     struct fix *f = fix_new();
@@ -699,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_in_order_zero_copy),
         cmocka_unit_test(test_reordered_1_3_2),
         cmocka_unit_test(test_duplicate),
+        cmocka_unit_test(test_probe_then_retransmission_over_queue),
         cmocka_unit_test(test_partial_overlap_front),
         cmocka_unit_test(test_partial_overlap_back_in_queue),
         cmocka_unit_test(test_overlap_conflict_first_wins),
