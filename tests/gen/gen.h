@@ -184,6 +184,8 @@ struct gen_pkt {
     uint32_t seq;                     /* TCP sequence number (absolute) */
     uint32_t paylen;                  /* TCP payload bytes */
     uint8_t ifx;                      /* capturing interface (SLL2 ifindex); 0 = eth0 */
+    uint16_t vlan;                    /* SLL/SLL2: an 802.1Q tag as seen on the parent
+                                       * interface (libpcap puts it back); 0 = none */
 };
 
 struct gen_pktlist {

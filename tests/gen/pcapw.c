@@ -15,7 +15,7 @@
 
 #include <zlib.h>
 
-#define LINK_HDR_MAX 24            /* QinQ Ethernet is the longest: 22 */
+#define LINK_HDR_MAX 24            /* SLL2 with an 802.1Q tag is the longest */
 #define ETH_MIN_FRAME 60           /* IEEE 802.3 minimum, less the 4-byte FCS */
 #define PPPOE_SESSION_ID 0x1d2e    /* any non-zero id (RFC 2516 4) */
 #define PCAP_FILE_HDR 24
@@ -94,6 +94,12 @@ static size_t link_header(enum gen_link link, const struct gen_pkt *p, uint8_t *
         be16(hdr + 2, 1);
         be16(hdr + 4, 6);
         memcpy(hdr + 6, src, 6);
+        if (p->vlan) {
+            be16(hdr + 14, 0x8100);
+            be16(hdr + 16, p->vlan);
+            be16(hdr + 18, etype);
+            return 20;
+        }
         be16(hdr + 14, etype);
         return 16;
     case GEN_LINK_SLL2:
@@ -109,6 +115,12 @@ static size_t link_header(enum gen_link link, const struct gen_pkt *p, uint8_t *
         hdr[10] = out ? 4 : 0;
         hdr[11] = 6;
         memcpy(hdr + 12, src, 6);
+        if (p->vlan) {
+            be16(hdr, 0x8100);
+            be16(hdr + 20, p->vlan);
+            be16(hdr + 22, etype);
+            return 24;
+        }
         return 20;
     case GEN_LINK_PPPOE:
         /* PPPoE session stage: ver/type 0x11, code 0, session id, payload

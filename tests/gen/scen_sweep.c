@@ -32,9 +32,11 @@
  *       IPv4 Router Alert option on every packet; a TLS 1.3 success over
  *       IPv6 with Hop-by-Hop and Destination Options headers; a TLS 1.2
  *       success over IPv6 with those and an atomic Fragment header.
- *   any-dup-sll.pcap  `tcpdump -i any` in Linux cooked v1: a TLS 1.2
+ *   any-dup-sll.pcap  `tcpdump -i any` in Linux cooked v1 on a host whose
+ *       address is on a VLAN sub-interface (eth0.36): every packet twice,
+ *       on eth0 with its 802.1Q tag and on eth0.36 without; a TLS 1.2
  *       success (its server close_notify and FIN cross) and the field case
- *       (its alert and RST cross), every packet twice.
+ *       (its alert and RST cross).
  * Seeded from the fixture name like the others (scenarios.c).
  */
 #include "gen/gen.h"
@@ -55,6 +57,7 @@
 #define SW_MAX_SEGS 64
 #define SW_IF_ETH0 2               /* SLL2 interface indexes */
 #define SW_IF_BOND0 5
+#define SW_VLAN 36                 /* eth0.36: the VLAN sub-interface */
 
 enum sw_exp { SW_COMPLETE, SW_CLIENT_FAIL };
 
@@ -140,13 +143,20 @@ static void sw_expired(struct gen_tls_cfg *t, const struct gen_ctx *ctx)
 
 /* ---- packet surgery -------------------------------------------------------- */
 
-static int sw_put(struct gen_pktlist *o, const struct gen_pkt *p, uint64_t ts, uint8_t ifx)
+static int sw_put_tagged(struct gen_pktlist *o, const struct gen_pkt *p, uint64_t ts, uint8_t ifx,
+                         uint16_t vlan)
 {
     struct gen_pkt q = *p;
 
     q.ts = ts;
     q.ifx = ifx;
+    q.vlan = vlan;
     return gen_pktlist_push(o, &q, p->ip, p->len);
+}
+
+static int sw_put(struct gen_pktlist *o, const struct gen_pkt *p, uint64_t ts, uint8_t ifx)
+{
+    return sw_put_tagged(o, p, ts, ifx, 0);
 }
 
 static size_t sw_iphl(const struct gen_pkt *p)
@@ -238,26 +248,31 @@ static int sw_write(struct gen_ctx *ctx, const struct gen_fixture *fx, enum gen_
 
 /* ---- any-dup.pcap ------------------------------------------------------------ */
 
-/* Each packet twice: sent ones on bond0 then eth0 at the same time, received
- * ones on eth0 then bond0 1 us later.  Packet `cross` (if any) and the one
- * after it are seen on bond0 both before either reaches eth0. */
-static int sw_dup_all(struct gen_pktlist *o, const struct gen_pktlist *l, size_t cross)
+/* Each packet twice: sent ones on bond0 (or a VLAN sub-interface) then
+ * eth0 at the same time, received ones on eth0 then bond0 1 us later; on
+ * eth0 with the 802.1Q tag `vlan` when it is not 0.  Packet `cross` (if
+ * any) and the one after it are seen on bond0 both before either reaches
+ * eth0. */
+static int sw_dup_all(struct gen_pktlist *o, const struct gen_pktlist *l, size_t cross,
+                      uint16_t vlan)
 {
     for (size_t i = 0; i < l->n; i++) {
         const struct gen_pkt *p = &l->v[i];
         bool sent = p->dir == GEN_C2S;
-        uint8_t first = sent ? SW_IF_BOND0 : SW_IF_ETH0, second = sent ? SW_IF_ETH0 : SW_IF_BOND0;
+        uint64_t t2 = p->ts + (sent ? 0 : 1);
 
         if (i == cross && i + 1 < l->n) {
             const struct gen_pkt *q = &l->v[i + 1];
 
             if (sw_put(o, p, p->ts, SW_IF_BOND0) || sw_put(o, q, q->ts, SW_IF_BOND0) ||
-                sw_put(o, p, q->ts + 1, SW_IF_ETH0) || sw_put(o, q, q->ts + 2, SW_IF_ETH0))
+                sw_put_tagged(o, p, q->ts + 1, SW_IF_ETH0, vlan) ||
+                sw_put_tagged(o, q, q->ts + 2, SW_IF_ETH0, vlan))
                 return -1;
             i++;
             continue;
         }
-        if (sw_put(o, p, p->ts, first) || sw_put(o, p, p->ts + (sent ? 0 : 1), second))
+        if (sent ? sw_put(o, p, p->ts, SW_IF_BOND0) || sw_put_tagged(o, p, t2, SW_IF_ETH0, vlan)
+                 : sw_put_tagged(o, p, p->ts, SW_IF_ETH0, vlan) || sw_put(o, p, t2, SW_IF_BOND0))
             return -1;
     }
     return 0;
@@ -279,7 +294,7 @@ int gen_fx_any_dup(struct gen_ctx *ctx, const struct gen_fixture *fx)
     if (sw_emit(fx->name, &tls, SW_CLIENT_FAIL, SW_ECDSA_SUITE, &a) != 0)
         goto out;
     /* the client's alert, then its RST: the last two packets */
-    if (sw_dup_all(&o, &a.l, a.l.n - 2) != 0)
+    if (sw_dup_all(&o, &a.l, a.l.n - 2, 0) != 0)
         goto out;
     sw_tls13(&tls, ctx);
     sw_prepare(&b, &rng, 8443, a.end + GEN_US, SW_COMPLETE);
@@ -292,7 +307,7 @@ int gen_fx_any_dup(struct gen_ctx *ctx, const struct gen_fixture *fx)
         fprintf(stderr, "gen: %s: no server FIN after its last data\n", fx->name);
         goto out;
     }
-    if (sw_dup_all(&o, &b.l, cross) != 0)
+    if (sw_dup_all(&o, &b.l, cross, 0) != 0)
         goto out;
     rc = sw_write(ctx, fx, GEN_LINK_SLL2, 0, &o);
 out:
@@ -849,12 +864,12 @@ int gen_fx_any_dup_sll(struct gen_ctx *ctx, const struct gen_fixture *fx)
         fprintf(stderr, "gen: %s: no server FIN after its last data\n", fx->name);
         goto out;
     }
-    if (sw_dup_all(&o, &a.l, cross) != 0)
+    if (sw_dup_all(&o, &a.l, cross, SW_VLAN) != 0)
         goto out;
     sw_field(&tls, ctx);
     sw_prepare(&b, &rng, 6972, a.end + GEN_US, SW_CLIENT_FAIL);
     if (sw_emit(fx->name, &tls, SW_CLIENT_FAIL, SW_ECDSA_SUITE, &b) != 0 ||
-        sw_dup_all(&o, &b.l, b.l.n - 2) != 0)
+        sw_dup_all(&o, &b.l, b.l.n - 2, SW_VLAN) != 0)
         goto out;
     rc = sw_write(ctx, fx, GEN_LINK_SLL, 0, &o);
 out:
