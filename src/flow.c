@@ -22,6 +22,10 @@
  * Linux) and a retransmission's backoff both fit; a 4-tuple reused later
  * without a captured SYN is a new connection. */
 #define FLOW_CLOSED_TTL_US (120LL * 1000000LL)
+/* A connection let go at the idle timeout may carry on much later (an
+ * HTTP keep-alive connection reused, a long-lived SIP TLS connection):
+ * remembered up to Linux's default keepalive time (tcp_keepalive_time). */
+#define FLOW_IDLE_TTL_US (7200LL * 1000000LL)
 /* Bytes past a stream's end at its RST that still belong to it: what the
  * sender had in flight before the RST reached it (a window's worth).  A
  * new connection on the same 4-tuple whose SYN was missed starts at a
@@ -32,9 +36,11 @@
  * (`tcpdump -i any` on a bond, bridge or VLAN interface).  TCP does not
  * resend that fast (Linux: RTO >= 200 ms, tail loss probe >= 10 ms). */
 #define FLOW_DUP_WINDOW_US 2000
+enum flow_closed_kind { CLOSED_NONE, CLOSED_FIN, CLOSED_RST, CLOSED_IDLE };
 struct flow_closed {
     bool used;
-    bool rst;                           /* closed by an RST: in-flight data may follow */
+    uint8_t kind;                       /* enum flow_closed_kind: after an RST in-flight data,
+                                         * after the idle timeout the rest may follow */
     uint32_t hash;
     int64_t ts;                         /* when it closed */
     struct conn_endpoint side[2];
@@ -62,6 +68,8 @@ struct flow_table {
     struct flow_stats st;
     struct flow_closed closed[FLOW_CLOSED_SLOTS];
 };
+
+static void flow_remember_closed(struct flow_table *t, const struct flow *f, int kind, int64_t ts);
 
 /* Where a reassembled direction's bytes go: the consumer, tagged with the side. */
 struct flow_sink_ctx {
@@ -470,8 +478,12 @@ static void flow_evict_idle(struct flow_table *t, int64_t ts)
     if (idle <= 0)
         return;
     while ((f = t->lru_tail) != NULL && ts > f->last_ts && ts - f->last_ts > idle) {
-        if (f->app)
+        if (f->app) {
             t->st.evicted_idle++;
+            flow_flush_side(t, f, 0, f->last_ts);
+            flow_flush_side(t, f, 1, f->last_ts);
+            flow_remember_closed(t, f, CLOSED_IDLE, f->last_ts);
+        }
         flow_release(t, f, true, f->last_ts);
     }
 }
@@ -485,8 +497,10 @@ static void flow_endpoint_set(struct conn_endpoint *e, uint8_t ipver, const uint
     e->port = port;
 }
 
+/* open_app false: a tombstone from the start (the rest of a connection
+ * already reported), the consumer is not asked. */
 static struct flow *flow_create(struct flow_table *t, const struct pkt_info *p, uint32_t h,
-                                int64_t ts, int *side)
+                                int64_t ts, int *side, bool open_app)
 {
     bool syn = p->flags & TCPF_SYN, ack = p->flags & TCPF_ACK;
     /* A SYN-ACK seen first (the SYN was missed): its receiver initiated. */
@@ -527,11 +541,12 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt_info *p, 
     t->st.flows_created++;
     if (t->nflows > t->st.peak_flows)
         t->st.peak_flows = t->nflows;
-    f->app = t->ops.open ? t->ops.open(t->ops.ctx, f) : NULL;
+    f->app = open_app && t->ops.open ? t->ops.open(t->ops.ctx, f) : NULL;
     if (!f->app) {
         /* Kept as a cheap tombstone so later packets are dropped after the
          * lookup instead of asking the consumer again. */
-        t->st.flows_ignored++;
+        if (open_app)
+            t->st.flows_ignored++;
         f->app_done = true;
         reasm_stop(&f->dir[0], &t->rlim);
         reasm_stop(&f->dir[1], &t->rlim);
@@ -628,12 +643,12 @@ static void flow_on_payload(struct flow_table *t, struct flow *f, int side,
 
 /* Call after the flow's queues were flushed (next_seq at the end of what
  * was captured). */
-static void flow_remember_closed(struct flow_table *t, const struct flow *f, bool rst, int64_t ts)
+static void flow_remember_closed(struct flow_table *t, const struct flow *f, int kind, int64_t ts)
 {
     struct flow_closed *k = &t->closed[f->hash & (FLOW_CLOSED_SLOTS - 1)];
 
     k->used = true;
-    k->rst = rst;
+    k->kind = (uint8_t)kind;
     k->hash = f->hash;
     k->ts = ts;
     for (int i = 0; i < 2; i++) {
@@ -649,9 +664,11 @@ static void flow_remember_closed(struct flow_table *t, const struct flow *f, boo
 
 /* Data for no known flow: bytes of a connection just closed?  Those it
  * already carried (between its side's first and next sequence number),
- * and after an RST also what was in flight past that end. */
-static bool flow_closed_retrans(const struct flow_table *t, const struct pkt_info *p, uint32_t h,
-                                int64_t ts)
+ * and after an RST also what was in flight past that end, after the idle
+ * timeout what it went on to send.  Returns the closed connection's kind,
+ * CLOSED_NONE when the bytes are not its own. */
+static int flow_closed_match(const struct flow_table *t, const struct pkt_info *p, uint32_t h,
+                             int64_t ts)
 {
     const struct flow_closed *k = &t->closed[h & (FLOW_CLOSED_SLOTS - 1)];
     uint32_t seq = p->seq, len = p->payload_wire_len > p->payload_len ? p->payload_wire_len
@@ -659,8 +676,9 @@ static bool flow_closed_retrans(const struct flow_table *t, const struct pkt_inf
     uint64_t off, limit;
     int side;
 
-    if (!k->used || k->hash != h || ts - k->ts > FLOW_CLOSED_TTL_US)
-        return false;
+    if (!k->used || k->hash != h ||
+        ts - k->ts > (k->kind == CLOSED_IDLE ? FLOW_IDLE_TTL_US : FLOW_CLOSED_TTL_US))
+        return CLOSED_NONE;
     if (flow_ep_eq(&k->side[0], p->ipver, p->src, p->sport) &&
         flow_ep_eq(&k->side[1], p->ipver, p->dst, p->dport))
         side = 0;
@@ -668,16 +686,16 @@ static bool flow_closed_retrans(const struct flow_table *t, const struct pkt_inf
              flow_ep_eq(&k->side[1], p->ipver, p->src, p->sport))
         side = 1;
     else
-        return false;
+        return CLOSED_NONE;
     if (!k->started[side])
-        return false;
+        return CLOSED_NONE;
     /* Offsets from the side's first byte: a sequence number before it
      * wraps to near 2^32 and is out of range, as a new connection's is. */
     off = (uint32_t)(seq - k->start[side]);
     limit = (uint32_t)(k->end[side] - k->start[side]);
-    if (k->rst)
+    if (k->kind != CLOSED_FIN)
         limit += FLOW_LATE_AFTER_RST;
-    return off + len <= limit;
+    return off + len <= limit ? k->kind : CLOSED_NONE;
 }
 
 void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
@@ -706,11 +724,17 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
          * unknown connection tells the consumer nothing. */
         if ((p->flags & TCPF_RST) || (!syn && !payload))
             return;
-        if (!syn && flow_closed_retrans(t, p, h, ts)) {
+        int kind = syn ? CLOSED_NONE : flow_closed_match(t, p, h, ts);
+
+        if (kind == CLOSED_FIN || kind == CLOSED_RST) {
             t->st.retrans_after_close++;
             return;
         }
-        f = flow_create(t, p, h, ts, &side);
+        /* The rest of a connection judged at the idle timeout: followed
+         * as a tombstone, not reported again as one picked up mid-stream. */
+        if (kind == CLOSED_IDLE)
+            t->st.idle_continued++;
+        f = flow_create(t, p, h, ts, &side, kind != CLOSED_IDLE);
         if (!f)
             return;
     } else if (t->lru_head != f) {
@@ -740,7 +764,7 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
             if (t->ops.close)
                 t->ops.close(t->ops.ctx, f, side, true, ts);
         }
-        flow_remember_closed(t, f, true, ts);
+        flow_remember_closed(t, f, CLOSED_RST, ts);
         flow_release(t, f, false, ts);
         return;
     }
@@ -754,7 +778,7 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
         }
         if (f->st[0].fin && f->st[1].fin) {
             flow_flush_side(t, f, side ^ 1, ts);
-            flow_remember_closed(t, f, false, ts);
+            flow_remember_closed(t, f, CLOSED_FIN, ts);
             flow_release(t, f, false, ts);
         }
     }

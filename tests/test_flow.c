@@ -556,6 +556,34 @@ static void test_keepalive_probe(void **state)
     finish(t, h);
 }
 
+/* A connection judged at the idle timeout that carries on later (an HTTP
+ * keep-alive connection reused) is not opened again as one picked up
+ * mid-stream: its bytes go to a tombstone.  Bytes of another stream on
+ * that 4-tuple still open a flow. */
+static void test_idle_evicted_continues(void **state)
+{
+    struct harness *h = g_new();
+    struct flow_table *t = table_new(h, 0, 10 * SEC, tls_ports, 2);
+    const struct flow_stats *st = flow_table_stats(t);
+
+    handshake(t, 40000, 0);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1001, "request"), 1);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5001, "response"), 2);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1008, "again"), 15 * 60 * SEC);
+    assert_int_equal(h->releases, 1);
+    assert_true(h->gone[0].evicted);
+    assert_int_equal(h->opens, 1);
+    assert_int_equal(st->idle_continued, 1);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 5009, "answer"), 15 * 60 * SEC + 1);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK | TCPF_FIN, 1013, NULL), 15 * 60 * SEC + 2);
+    feed(t, pk(2, 8443, 1, 40000, TCPF_ACK | TCPF_FIN, 5015, NULL), 15 * 60 * SEC + 3);
+    assert_int_equal(h->opens, 1);
+    /* another connection on the 4-tuple, its SYN not captured */
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 700000000, "other"), 16 * 60 * SEC);
+    assert_int_equal(h->opens, 2);
+    finish(t, h);
+}
+
 static void test_rst_releases(void **state)
 {
     struct harness *h = g_new();
@@ -911,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_closed_range_and_ttl),
         cmocka_unit_test(test_capture_duplicate),
         cmocka_unit_test(test_keepalive_probe),
+        cmocka_unit_test(test_idle_evicted_continues),
         cmocka_unit_test(test_idle_eviction),
         cmocka_unit_test(test_table_full_evicts_lru),
         cmocka_unit_test(test_done_stops_buffering),

@@ -106,6 +106,8 @@ struct flow_stats {
     uint64_t reasm_limit_hits;      /* out-of-order limits reached */
     uint64_t retrans_after_close;   /* data of a closed connection (repeated bytes, or in flight
                                        past its RST): dropped */
+    uint64_t idle_continued;        /* flows that went on after their idle eviction:
+                                       followed as tombstones, not reported again */
     size_t peak_flows;
     size_t ooo_bytes_peak;
     size_t ooo_bytes;               /* memory queued out of order now, all flows

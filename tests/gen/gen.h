@@ -337,6 +337,7 @@ int gen_fx_cut_starts(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_snaplen_96(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_vlan_ip_options(struct gen_ctx *ctx, const struct gen_fixture *fx);
 int gen_fx_any_dup_sll(struct gen_ctx *ctx, const struct gen_fixture *fx);
+int gen_fx_idle_continue(struct gen_ctx *ctx, const struct gen_fixture *fx);
 
 /* Reusable for the benchmark: run one handshake scenario and dump its
  * packets to an open pcap dumper.  Returns 0 and the last timestamp. */

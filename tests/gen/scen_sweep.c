@@ -37,6 +37,9 @@
  *       on eth0 with its 802.1Q tag and on eth0.36 without; a TLS 1.2
  *       success (its server close_notify and FIN cross) and the field case
  *       (its alert and RST cross).
+ *   idle-continue.pcap  a TLS 1.2 and a TLS 1.3 success whose second
+ *       request comes 15 and 12 minutes after the first (beyond the idle
+ *       timeout), then the close.
  * Seeded from the fixture name like the others (scenarios.c).
  */
 #include "gen/gen.h"
@@ -875,6 +878,59 @@ int gen_fx_any_dup_sll(struct gen_ctx *ctx, const struct gen_fixture *fx)
 out:
     sw_free(&a);
     sw_free(&b);
+    gen_pktlist_free(&o);
+    return rc;
+}
+
+/* ---- idle-continue.pcap ----------------------------------------------------- */
+
+/* A TLS 1.2 success whose second request comes after `idle` of silence
+ * (an HTTP keep-alive connection reused): everything from that request on
+ * is shifted. */
+static int sw_idle_gap(struct gen_pktlist *o, const struct sw_conn *c, uint64_t idle)
+{
+    size_t seg[SW_MAX_SEGS];
+    int nreq = 0, req2 = -1;
+
+    for (size_t k = 0; k < c->tr.n && req2 < 0; k++)
+        if (c->tr.v[k].dir == GEN_C2S && c->tr.v[k].len > 0 && c->tr.v[k].data[0] == 23 &&
+            ++nreq == 2)
+            req2 = (int)k;
+    if (req2 < 0 || sw_segs(&c->l, req2, seg, SW_MAX_SEGS) == 0) {
+        fprintf(stderr, "gen: idle-continue: no second request\n");
+        return -1;
+    }
+    for (size_t i = 0; i < c->l.n; i++)
+        if (sw_put(o, &c->l.v[i], c->l.v[i].ts + (i >= seg[0] ? idle : 0), 0))
+            return -1;
+    return 0;
+}
+
+int gen_fx_idle_continue(struct gen_ctx *ctx, const struct gen_fixture *fx)
+{
+    struct gen_rng rng;
+    struct gen_tls_cfg tls;
+    struct sw_conn c[2];
+    struct gen_pktlist o = {0};
+    int rc = -1;
+
+    gen_rng_seed(&rng, gen_fnv1a(fx->name));
+    memset(c, 0, sizeof c);
+    sw_rsa12(&tls, ctx);
+    tls.app_rounds = 2;
+    sw_prepare(&c[0], &rng, 8443, SW_T0 * GEN_US + 7000, SW_COMPLETE);
+    if (sw_emit(fx->name, &tls, SW_COMPLETE, SW_RSA_SUITE, &c[0]) != 0 ||
+        sw_idle_gap(&o, &c[0], 15 * 60 * GEN_US) != 0)
+        goto out;
+    sw_tls13(&tls, ctx);
+    sw_prepare(&c[1], &rng, 8443, SW_T0 * GEN_US + 9000000, SW_COMPLETE);
+    if (sw_emit(fx->name, &tls, SW_COMPLETE, SW_TLS13_SUITE, &c[1]) != 0 ||
+        sw_idle_gap(&o, &c[1], 12 * 60 * GEN_US) != 0)
+        goto out;
+    rc = sw_write(ctx, fx, GEN_LINK_ETH, 0, &o);
+out:
+    for (int k = 0; k < 2; k++)
+        sw_free(&c[k]);
     gen_pktlist_free(&o);
     return rc;
 }

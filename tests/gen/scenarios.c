@@ -1124,6 +1124,7 @@ const struct gen_fixture gen_fixtures[] = {
     {"snaplen-96.pcap", "field case, TLS 1.3 and TLS 1.2 successes at snaplen 96", gen_fx_snaplen_96},
     {"vlan-ip-options.pcap", "802.1Q; IPv4 options; IPv6 extension headers and an atomic fragment", gen_fx_vlan_ip_options},
     {"any-dup-sll.pcap", "tcpdump -i any (SLL v1): every packet twice; TLS 1.2 success, field case", gen_fx_any_dup_sll},
+    {"idle-continue.pcap", "TLS 1.2 and TLS 1.3 connections reused after 15 and 12 minutes of silence", gen_fx_idle_continue},
 };
 const size_t gen_nfixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];
 
