@@ -11,12 +11,13 @@
 #define FLOW_PORTMAP_WORDS (65536u / 64u)
 #define FLOW_TRIM_EVERY 8192u          /* flows released at the end between malloc_trim() calls */
 
-/* A connection closed by both FINs or by an RST, remembered so that its
- * bytes seen again (a close_notify retransmitted after the FINs, the copy
- * of an alert that `tcpdump -i any` captured on a second interface after
- * the RST) or still in flight when the RST was sent are not taken for a
- * new connection.  A small direct-mapped cache: a later close takes the
- * slot over. */
+/* A connection closed by both FINs or by an RST, or let go at the idle
+ * timeout, remembered so that its bytes seen again (a close_notify
+ * retransmitted after the FINs, the copy of an alert that `tcpdump -i any`
+ * captured on a second interface after the RST), still in flight when the
+ * RST was sent, or sent after a long silence are not taken for a new
+ * connection.  A small direct-mapped cache: a later close takes the slot
+ * over. */
 #define FLOW_CLOSED_SLOTS 1024u
 /* How long a closed connection is remembered: TIME_WAIT (2 MSL, 60 s on
  * Linux) and a retransmission's backoff both fit; a 4-tuple reused later
@@ -26,11 +27,16 @@
  * HTTP keep-alive connection reused, a long-lived SIP TLS connection):
  * remembered up to Linux's default keepalive time (tcp_keepalive_time). */
 #define FLOW_IDLE_TTL_US (7200LL * 1000000LL)
-/* Bytes past a stream's end at its RST that still belong to it: what the
- * sender had in flight before the RST reached it (a window's worth).  A
- * new connection on the same 4-tuple whose SYN was missed starts at a
- * random ISN: it lands in this range about once in a thousand. */
+/* Bytes past a stream's end at its RST (or idle eviction) that still
+ * belong to it: what the sender had in flight before the RST reached it
+ * (a window's worth).  A new connection on the same 4-tuple whose SYN was
+ * missed starts at a random ISN: it lands in this range about once in a
+ * thousand. */
 #define FLOW_LATE_AFTER_RST (4u << 20)
+/* After an RST those bytes count only this soon after it (a few
+ * retransmission timeouts): an RST the peers ignored (RFC 5961 3.2: not
+ * at RCV.NXT) does not hide the rest of their connection for long. */
+#define FLOW_LATE_AFTER_RST_US (5LL * 1000000LL)
 /* Two copies of one segment (same side, sequence number and length) this
  * close in time are the capture's own: a packet seen on two interfaces
  * (`tcpdump -i any` on a bond, bridge or VLAN interface).  TCP does not
@@ -693,7 +699,7 @@ static int flow_closed_match(const struct flow_table *t, const struct pkt_info *
      * wraps to near 2^32 and is out of range, as a new connection's is. */
     off = (uint32_t)(seq - k->start[side]);
     limit = (uint32_t)(k->end[side] - k->start[side]);
-    if (k->kind != CLOSED_FIN)
+    if (k->kind == CLOSED_IDLE || (k->kind == CLOSED_RST && ts - k->ts <= FLOW_LATE_AFTER_RST_US))
         limit += FLOW_LATE_AFTER_RST;
     return off + len <= limit ? k->kind : CLOSED_NONE;
 }

@@ -477,6 +477,18 @@ static void test_rst_closed_late_data(void **state)
     feed(t, pk(2, 8443, 1, 40000, TCPF_ACK, 4000, "new"), 300000);
     assert_int_equal(h->opens, 2);
     finish(t, h);
+
+    /* new bytes long after the RST: the peers went on (an RST they ignored) */
+    h = g_new();
+    t = table_new(h, 0, 0, tls_ports, 2);
+    handshake(t, 40001, 0);
+    feed(t, pk(2, 8443, 1, 40001, TCPF_ACK, 5001, "server-flight-1"), 20);
+    feed(t, pk(1, 40001, 2, 8443, TCPF_RST | TCPF_ACK, 1001, NULL), 40);
+    feed(t, pk(2, 8443, 1, 40001, TCPF_ACK, 5001, "server-flight-1"), 30 * SEC);
+    assert_int_equal(h->opens, 1);
+    feed(t, pk(2, 8443, 1, 40001, TCPF_ACK, 5016, "server-flight-2"), 30 * SEC + 1);
+    assert_int_equal(h->opens, 2);
+    finish(t, h);
 }
 
 /* After both FINs only bytes the connection carried are its own: a new
