@@ -645,6 +645,21 @@ static void flow_on_payload(struct flow_table *t, struct flow *f, int side,
     flow_after_reasm(t, f);
 }
 
+/* A FIN's or RST's sequence number is where its sender's stream ended:
+ * what the capture lacks before it (an alert lost just before the RST) is
+ * a hole, not silence. */
+static void flow_end_at(struct flow_table *t, struct flow *f, int side, uint32_t end, int64_t ts)
+{
+    struct flow_sink_ctx c;
+    struct reasm_sink s;
+
+    if (f->app_done)
+        return;
+    flow_sink_make(t, f, side, &c, &s);
+    (void)reasm_end_at(&f->dir[side], end, FLOW_LATE_AFTER_RST, ts, &s, &t->rlim);
+    flow_after_reasm(t, f);
+}
+
 /* ---- closed connections ------------------------------------------------- */
 
 /* Call after the flow's queues were flushed (next_seq at the end of what
@@ -765,6 +780,7 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
             st->rst_ts = ts;
         }
         if (f->app) {
+            flow_end_at(t, f, side, p->seq, ts);
             flow_flush_side(t, f, 0, ts);
             flow_flush_side(t, f, 1, ts);
             if (t->ops.close)
@@ -778,6 +794,10 @@ void flow_packet(struct flow_table *t, const struct pkt_info *p, int64_t ts)
         st->fin = true;
         st->fin_ts = ts;
         if (f->app) {
+            flow_end_at(t, f, side,
+                        p->seq + (p->payload_wire_len > p->payload_len ? p->payload_wire_len
+                                                                        : p->payload_len),
+                        ts);
             flow_flush_side(t, f, side, ts);
             if (t->ops.close)
                 t->ops.close(t->ops.ctx, f, side, false, ts);

@@ -446,6 +446,24 @@ void reasm_flush(struct reasm_dir *d, int64_t ts, const struct reasm_sink *sink,
     }
 }
 
+int reasm_end_at(struct reasm_dir *d, uint32_t end, uint32_t max_hole, int64_t ts,
+                 const struct reasm_sink *sink, const struct reasm_limits *lim)
+{
+    uint32_t from = d->next_seq;
+    const struct reasm_seg *s;
+    int32_t n;
+
+    if (!d->started || d->stopped)
+        return TI_OK;
+    for (s = d->ooo; s; s = s->next)     /* sorted: the last span ends the queue */
+        if (reasm_seq_diff(s->seq + s->len, from) > 0)
+            from = s->seq + s->len;
+    n = reasm_seq_diff(end, from);
+    if (n <= 0 || (uint32_t)n > max_hole)
+        return TI_OK;
+    return reasm_skip(d, from, (uint32_t)n, ts, sink, lim);
+}
+
 void reasm_stop(struct reasm_dir *d, const struct reasm_limits *lim)
 {
     reasm_queue_free(d, lim);

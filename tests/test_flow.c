@@ -596,6 +596,22 @@ static void test_idle_evicted_continues(void **state)
     finish(t, h);
 }
 
+/* The client's alert was not captured, its RST was: the RST's sequence
+ * number says 7 bytes are missing, a gap the consumer hears of. */
+static void test_rst_beyond_captured_bytes(void **state)
+{
+    struct harness *h = g_new();
+    struct flow_table *t = table_new(h, 0, 0, tls_ports, 2);
+
+    handshake(t, 40000, 0);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_ACK, 1001, "hello"), 10);
+    feed(t, pk(1, 40000, 2, 8443, TCPF_RST | TCPF_ACK, 1013, NULL), 20);
+    assert_int_equal(h->releases, 1);
+    assert_int_equal(h->gone[0].a.gaps[0], 1);
+    assert_int_equal(h->gone[0].a.gap_bytes[0], 7);
+    finish(t, h);
+}
+
 static void test_rst_releases(void **state)
 {
     struct harness *h = g_new();
@@ -952,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_capture_duplicate),
         cmocka_unit_test(test_keepalive_probe),
         cmocka_unit_test(test_idle_evicted_continues),
+        cmocka_unit_test(test_rst_beyond_captured_bytes),
         cmocka_unit_test(test_idle_eviction),
         cmocka_unit_test(test_table_full_evicts_lru),
         cmocka_unit_test(test_done_stops_buffering),

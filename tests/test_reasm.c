@@ -205,6 +205,27 @@ static void test_probe_then_retransmission_over_queue(void **state)
     fix_free(f);
 }
 
+/* A FIN's or RST's sequence number past the captured bytes: the rest is a
+ * hole (after anything queued), reported when flushed; a claim beyond the
+ * bound, or behind the stream, changes nothing. */
+static void test_end_at_reports_missing_tail(void **state)
+{
+    struct fix *f = fix_new();
+
+    reasm_syn(&f->d, 99);
+    seg(f, 100, "AAAAA");
+    seg(f, 110, "CCCCC");                 /* queued behind a 5-byte hole */
+    assert_int_equal(reasm_end_at(&f->d, 122, 1000, 0, &f->sink, &f->lim), TI_OK);
+    assert_int_equal(reasm_end_at(&f->d, 105 + 5000, 1000, 0, &f->sink, &f->lim), TI_OK);
+    assert_int_equal(reasm_end_at(&f->d, 90, 1000, 0, &f->sink, &f->lim), TI_OK);
+    reasm_flush(&f->d, 0, &f->sink, &f->lim);
+    assert_out(f, "AAAAACCCCC");
+    assert_int_equal(f->d.st.gaps, 2);
+    assert_int_equal(f->d.st.gap_bytes, 5 + 7);
+    assert_int_equal(f->d.next_seq, 122);
+    fix_free(f);
+}
+
 static void test_partial_overlap_front(void **state)
 {
     struct fix *f = fix_new();
@@ -725,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_reordered_1_3_2),
         cmocka_unit_test(test_duplicate),
         cmocka_unit_test(test_probe_then_retransmission_over_queue),
+        cmocka_unit_test(test_end_at_reports_missing_tail),
         cmocka_unit_test(test_partial_overlap_front),
         cmocka_unit_test(test_partial_overlap_back_in_queue),
         cmocka_unit_test(test_overlap_conflict_first_wins),

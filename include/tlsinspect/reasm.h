@@ -99,6 +99,14 @@ int reasm_skip(struct reasm_dir *d, uint32_t seq, uint32_t n, int64_t ts,
 void reasm_flush(struct reasm_dir *d, int64_t ts, const struct reasm_sink *sink,
                  const struct reasm_limits *lim);
 
+/* The sender's stream ends at `end` (its FIN's or RST's sequence number):
+ * bytes between the last captured or queued byte and `end` were sent but
+ * not captured, a hole reported like a snaplen cut (reasm_skip).  A claim
+ * of more than max_hole missing bytes is not believed (an RST's sequence
+ * number need not be a stream position).  Returns like reasm_skip. */
+int reasm_end_at(struct reasm_dir *d, uint32_t end, uint32_t max_hole, int64_t ts,
+                 const struct reasm_sink *sink, const struct reasm_limits *lim);
+
 /* Consumer is done: free the queue and ignore later segments. */
 void reasm_stop(struct reasm_dir *d, const struct reasm_limits *lim);
 
