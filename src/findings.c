@@ -1172,18 +1172,26 @@ static void check_capture(struct conn *c)
             why);
     } else if (c->outcome == OUTCOME_FAILED && c->n_findings == 0 &&
                (c->tcp.rst[DIR_CLIENT] || c->tcp.rst[DIR_SERVER])) {
-        /* A reset without an alert: nothing above explains the failure. */
+        /* Ended by an RST without an alert: nothing above explains the
+         * failure.  Who ended it is who sent the first FIN or RST. */
         enum conn_dir by = c->tcp.rst[DIR_SERVER] ? DIR_SERVER : DIR_CLIENT;
-        for (size_t i = 0; i < c->n_events; i++)    /* the first RST on the ladder */
-            if (c->events[i].kind == EV_RST) {
+        bool fin = false;
+        char lost[160] = "";
+        for (size_t i = 0; i < c->n_events; i++)
+            if (c->events[i].kind == EV_RST || c->events[i].kind == EV_FIN) {
                 by = (enum conn_dir)c->events[i].from;
+                fin = c->events[i].kind == EV_FIN;
                 break;
             }
+        if (c->tcp.gap_bytes[by] > 0)
+            snprintf(lost, sizeof(lost), "; %llu bytes it sent before were not captured (an alert "
+                     "may be among them)", (unsigned long long)c->tcp.gap_bytes[by]);
         add(c, FINDING_HANDSHAKE_INCOMPLETE,
-            "Check the resetting side's logs for why it gave up (a crashed or restarted service, "
-            "a load balancer or firewall in between).",
-            "The handshake did not finish: the %s reset the connection (TCP RST) before it "
-            "finished, without an alert.", dir_name(by));
+            "Check the closing side's logs for why it gave up (a crashed or restarted service, "
+            "a protocol or certificate problem it does not report, a load balancer or firewall "
+            "in between).",
+            "The handshake did not finish: the %s ended the connection (%s) before it finished, "
+            "without an alert%s.", dir_name(by), fin ? "FIN, then an RST" : "TCP RST", lost);
     }
     if (gaps)
         add(c, FINDING_CAPTURE_GAP,

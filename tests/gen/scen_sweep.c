@@ -25,7 +25,8 @@
  *       from the server flight's second segment on (after the hellos);
  *       (4) an expired leaf (TLS 1.2) captured from the middle of the
  *       Certificate message; (5) a TLS 1.2 server that resets in the middle
- *       of its first flight.
+ *       of its first flight; (6) the field case whose client alert was not
+ *       captured, its RST was.
  *   snaplen-96.pcap  the field case, a TLS 1.3 success and a TLS 1.2
  *       success captured with `tcpdump -s 96`.
  *   vlan-ip-options.pcap  802.1Q-tagged (VLAN 36): the field case with an
@@ -646,6 +647,16 @@ static int sw_from_seg(struct gen_pktlist *o, const struct sw_conn *c, size_t fr
     return 0;
 }
 
+/* Everything but the client's alert (its second-to-last packet): the RST
+ * that follows says where the client's stream ended. */
+static int sw_alert_lost(struct gen_pktlist *o, const struct sw_conn *c)
+{
+    for (size_t i = 0; i < c->l.n; i++)
+        if (i != c->l.n - 2 && sw_put(o, &c->l.v[i], c->l.v[i].ts, 0))
+            return -1;
+    return 0;
+}
+
 /* The server resets after the second segment of its first flight. */
 static int sw_server_rst(struct gen_pktlist *o, const struct sw_conn *c)
 {
@@ -666,7 +677,7 @@ int gen_fx_cut_starts(struct gen_ctx *ctx, const struct gen_fixture *fx)
 {
     struct gen_rng rng;
     struct gen_tls_cfg tls;
-    struct sw_conn c[5];
+    struct sw_conn c[6];
     struct gen_pktlist o = {0};
     uint64_t t = SW_T0 * GEN_US + 7000;
     int rc = -1;
@@ -699,9 +710,14 @@ int gen_fx_cut_starts(struct gen_ctx *ctx, const struct gen_fixture *fx)
     if (sw_emit(fx->name, &tls, SW_COMPLETE, SW_RSA_SUITE, &c[4]) != 0 ||
         sw_server_rst(&o, &c[4]) != 0)
         goto out;
+    sw_field(&tls, ctx);
+    sw_prepare(&c[5], &rng, 6972, c[4].end + 2 * GEN_US, SW_CLIENT_FAIL);
+    if (sw_emit(fx->name, &tls, SW_CLIENT_FAIL, SW_ECDSA_SUITE, &c[5]) != 0 ||
+        sw_alert_lost(&o, &c[5]) != 0)
+        goto out;
     rc = sw_write(ctx, fx, GEN_LINK_ETH, 0, &o);
 out:
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < 6; k++)
         sw_free(&c[k]);
     gen_pktlist_free(&o);
     return rc;
