@@ -104,7 +104,7 @@ struct group {
     bool sh_present;
     uint16_t sh_suite;
     const struct x509_cert *leaf;
-    const struct blob *id;          /* interned; NULL: folds with nothing (-v, no suites) */
+    const struct blob *id;          /* interned; NULL: folds with nothing (no suites kept) */
     /* the members */
     uint64_t count;
     struct member *m;               /* the first nm, in report order: m[0] is the representative */
@@ -405,7 +405,7 @@ static int scratch_shape(struct textagg *g, size_t *n, const char *msg)
         b = e->shape;
     } else {
         /* made past the identity's bytes, which intern() copies */
-        if (scratch_grow(g, *n + len + 1) != TI_OK)
+        if (scratch_grow(g, *n + len) != TI_OK)
             return TI_ENOMEM;
         b = intern(g, g->scratch + *n, conn_fold_msg_shape(msg, (char *)g->scratch + *n));
         if (b == NULL)
@@ -420,8 +420,8 @@ static int scratch_shape(struct textagg *g, size_t *n, const char *msg)
 }
 
 /* The variable part of c's fold identity as bytes: the first ClientHello's
- * suites and SNI, the finding ids and their messages' shapes.  TI_OK, TI_ENOMEM, or IDENTITY_NONE:
- * c folds with nothing. */
+ * suites and SNI, the finding ids and their messages' shapes.  TI_OK,
+ * TI_ENOMEM, or IDENTITY_NONE: c folds with nothing. */
 #define IDENTITY_NONE 1
 static int identity_bytes(struct textagg *g, const struct conn *c, size_t *n)
 {
@@ -484,11 +484,9 @@ static struct group *group_for(struct textagg *g, const struct conn *c, bool *fr
     size_t n;
     int rc;
 
-    if (!g->o.verbose) {
-        rc = identity_bytes(g, c, &n);
-        if (rc == TI_ENOMEM || (rc == TI_OK && (id = intern(g, g->scratch, n)) == NULL))
-            return NULL;
-    }
+    rc = identity_bytes(g, c, &n);   /* -v never gets here: verbose_add() */
+    if (rc == TI_ENOMEM || (rc == TI_OK && (id = intern(g, g->scratch, n)) == NULL))
+        return NULL;
     group_identity(&probe, c, id);
     *fresh = false;
     if (id != NULL && g->gh.nslot > 0)
