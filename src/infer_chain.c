@@ -388,6 +388,21 @@ void infer_chain_words(const struct conn *c, char *buf, size_t len)
              (unsigned)c->inferred_chain_certs, c->inferred_chain_certs == 1 ? "" : "s", from);
 }
 
+char *infer_key_basis(const struct conn *c, const char *chain_words, char *buf, size_t len)
+{
+    bool rsa = c->inferred_server_key == KEY_GUESS_RSA;
+
+    if (c->inferred_server_key == KEY_GUESS_NONE)
+        snprintf(buf, len, "%s", "");
+    else if (c->inferred_sig_len > 0)
+        snprintf(buf, len, "the encrypted CertificateVerify record is %u bytes, a %u-byte %s signature",
+                 (unsigned)c->inferred_cv_record, (unsigned)c->inferred_sig_len,
+                 rsa ? "RSA" : "ECDSA");
+    else
+        snprintf(buf, len, "%s", chain_words);
+    return buf;
+}
+
 char *infer_chain_basis(const struct conn *c, char *buf, size_t len)
 {
     char chain[512];

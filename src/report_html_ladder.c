@@ -448,14 +448,10 @@ static void server_key_guess(struct hctx *h, const struct conn *c)
 {
     char basis[1024];
 
-    if (c->inferred_server_key != KEY_GUESS_NONE && c->inferred_sig_len > 0)
-        hp(h, "<p><b>Server key:</b> %s (inferred: the encrypted CertificateVerify record is %u "
-              "bytes, a %u-byte %s signature)</p>\n",
-           c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC", (unsigned)c->inferred_cv_record,
-           (unsigned)c->inferred_sig_len, c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
-    else if (c->inferred_server_key != KEY_GUESS_NONE)
-        hp(h, "<p><b>Server key:</b> %s (inferred: the key of the chain below)</p>\n",
-           c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC");
+    if (c->inferred_server_key != KEY_GUESS_NONE)
+        hp(h, "<p><b>Server key:</b> %s (inferred: %s)</p>\n",
+           c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC",
+           infer_key_basis(c, "the key of the chain below", basis, sizeof(basis)));
     if (c->inferred_leaf != NULL) {   /* infer_chain.h: a known chain fits the flight */
         hp(h, "<p><b>Chain:</b> inferred ");
         hesc(h, infer_chain_basis(c, basis, sizeof(basis)));

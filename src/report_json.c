@@ -599,10 +599,15 @@ static void sw_outcome_basis(struct jw *w, const struct conn *c)
     }
     if (c->tls13 && !c->keys_used && c->sh.present) {
         jw_key(w, "inferred_server_key");
-        if (c->inferred_server_key == KEY_GUESS_NONE)
+        if (c->inferred_server_key == KEY_GUESS_NONE) {
             jw_null(w);
-        else
+        } else {
+            char basis[256];
             jw_cstr(w, c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC");
+            jw_key(w, "inferred_server_key_basis");
+            jw_cstr(w, infer_key_basis(c, "the key of the chain in inferred_chain", basis,
+                                       sizeof(basis)));
+        }
     }
     if (c->inferred_leaf != NULL)   /* only when a known chain fits the flight's size */
         sw_inferred_chain(w, c);

@@ -805,15 +805,8 @@ static void server_key_guess(struct tctx *t, const struct conn *c)
 
     if (c->inferred_server_key != KEY_GUESS_NONE) {
         label(t, "Server key");
-        if (c->inferred_sig_len > 0)
-            fprintf(t->out, "%s (inferred: the encrypted CertificateVerify record is %u bytes, "
-                    "a %u-byte %s signature)\n",
-                    c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC",
-                    (unsigned)c->inferred_cv_record, (unsigned)c->inferred_sig_len,
-                    c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "ECDSA");
-        else
-            fprintf(t->out, "%s (inferred: the key of the chain below)\n",
-                    c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC");
+        fprintf(t->out, "%s (inferred: %s)\n", c->inferred_server_key == KEY_GUESS_RSA ? "RSA" : "EC",
+                infer_key_basis(c, "the key of the chain below", basis, sizeof(basis)));
     }
     if (c->inferred_leaf != NULL) {   /* infer_chain.h: a known chain fits the flight */
         char *e = report_escape(infer_chain_basis(c, basis, sizeof(basis)), true);

@@ -66,6 +66,11 @@ void infer_chain_match(const struct infer_chains *t, struct conn *c, const uint1
 /* The basis of c's match in words ("the encrypted Certificate record holds
  * 593 bytes, exactly ..."); "" when there is none.  Returns buf. */
 char *infer_chain_basis(const struct conn *c, char *buf, size_t len);
+/* The basis of c->inferred_server_key in words ("the encrypted
+ * CertificateVerify record is 281 bytes, a 256-byte RSA signature"), or,
+ * when the key came from the matched chain, chain_words; "" without a
+ * guess.  Returns buf.  One text for the text, HTML and JSON reports. */
+char *infer_key_basis(const struct conn *c, const char *chain_words, char *buf, size_t len);
 /* The matched chain in a few words ("the self-signed EC P-384 chain of
  * cucm-EC.steven.lab (1 certificate) from the trust store ..."). */
 void infer_chain_words(const struct conn *c, char *buf, size_t len);
